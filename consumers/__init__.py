@@ -1,0 +1,1 @@
+"""Kafka consumers (followers) that build the ledger's PostgreSQL projections."""

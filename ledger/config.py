@@ -1,0 +1,82 @@
+"""Settings read from the environment (secrets come from files named there, never the repo)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ledger.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Kafka topic names. A prefix (``LEDGER_TOPIC_PREFIX``) lets tests and tenants share a broker."""
+
+    prefix: str = ""
+
+    @property
+    def disclosures(self) -> str:
+        return f"{self.prefix}ledger.disclosures"
+
+    @property
+    def alerts(self) -> str:
+        return f"{self.prefix}ledger.alerts"
+
+    @property
+    def dlq(self) -> str:
+        return f"{self.prefix}ledger.disclosures.dlq"
+
+    def all(self) -> tuple[str, str, str]:
+        return (self.disclosures, self.alerts, self.dlq)
+
+
+def project_root() -> Path:
+    """The checkout this package lives in (schemas/ and .ledger/ sit here)."""
+    return Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    kafka_bootstrap: str | None
+    database_url: str | None
+    data_dir: Path
+    timezone: ZoneInfo
+    partitions: int
+    topics: Topics
+    db_schema: str
+    log_origin: str
+    taxpayer_key_file: Path | None
+    signing_key_file: Path | None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        e = os.environ if env is None else env
+        tz_name = e.get("LEDGER_TIMEZONE", "America/New_York")
+        try:
+            tz = ZoneInfo(tz_name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"LEDGER_TIMEZONE={tz_name!r} is not a known IANA time zone.") from exc
+        raw_parts = e.get("LEDGER_PARTITIONS", "3")
+        try:
+            partitions = int(raw_parts)
+            if partitions < 1:
+                raise ValueError
+        except ValueError as exc:
+            raise ConfigError(f"LEDGER_PARTITIONS={raw_parts!r} must be a positive integer.") from exc
+        key_file = e.get("LEDGER_TAXPAYER_KEY_FILE")
+        signing = e.get("LEDGER_SIGNING_KEY_FILE")
+        data_dir = Path(e.get("LEDGER_DATA_DIR", str(project_root() / ".ledger")))
+        return cls(
+            kafka_bootstrap=e.get("LEDGER_KAFKA_BOOTSTRAP") or None,
+            database_url=e.get("LEDGER_DATABASE_URL") or None,
+            data_dir=data_dir,
+            timezone=tz,
+            partitions=partitions,
+            topics=Topics(e.get("LEDGER_TOPIC_PREFIX", "")),
+            db_schema=e.get("LEDGER_DB_SCHEMA", "ledger"),
+            log_origin=e.get("LEDGER_LOG_ORIGIN", "ledger.example.gov/disclosures"),
+            taxpayer_key_file=Path(key_file) if key_file else None,
+            signing_key_file=Path(signing) if signing else None,
+        )
