@@ -57,14 +57,18 @@ class Settings:
         try:
             tz = ZoneInfo(tz_name)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ConfigError(f"LEDGER_TIMEZONE={tz_name!r} is not a known IANA time zone.") from exc
+            raise ConfigError(
+                f"LEDGER_TIMEZONE={tz_name!r} is not a known IANA time zone."
+            ) from exc
         raw_parts = e.get("LEDGER_PARTITIONS", "3")
         try:
             partitions = int(raw_parts)
             if partitions < 1:
                 raise ValueError
         except ValueError as exc:
-            raise ConfigError(f"LEDGER_PARTITIONS={raw_parts!r} must be a positive integer.") from exc
+            raise ConfigError(
+                f"LEDGER_PARTITIONS={raw_parts!r} must be a positive integer."
+            ) from exc
         key_file = e.get("LEDGER_TAXPAYER_KEY_FILE")
         signing = e.get("LEDGER_SIGNING_KEY_FILE")
         data_dir = Path(e.get("LEDGER_DATA_DIR", str(project_root() / ".ledger")))

@@ -1,0 +1,80 @@
+"""Avro single-object encoding of ledger events: C3 01, 8-byte CRC-64-AVRO fingerprint, body."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import fastavro
+
+from ledger.errors import CodecError, EventValidationError
+from ledger.schemas import SchemaRegistry, default_registry
+
+MAGIC = b"\xc3\x01"
+HEADER_LEN = 10
+
+
+@dataclass(frozen=True)
+class DecodedEvent:
+    """An event read back from bytes: its type, the writer version, and the record."""
+
+    event_type: str
+    writer_version: int
+    record: dict[str, Any]
+
+
+def _plain(value: Any) -> Any:
+    # fastavro returns uuid.UUID for logicalType uuid; the ledger speaks strings.
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+class EventCodec:
+    """Encodes with the newest schema of a type; decodes any published version to the newest."""
+
+    def __init__(self, registry: SchemaRegistry | None = None) -> None:
+        self.registry = registry or default_registry()
+
+    def encode(self, event_type: str, record: Mapping[str, Any]) -> bytes:
+        schema = self.registry.latest(event_type)
+        buf = io.BytesIO()
+        buf.write(MAGIC)
+        buf.write(schema.fingerprint)
+        try:
+            fastavro.schemaless_writer(buf, schema.parsed, dict(record), strict_allow_default=True)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise EventValidationError(f"{event_type} does not fit its schema: {exc}") from exc
+        return buf.getvalue()
+
+    def decode(self, data: bytes) -> DecodedEvent:
+        if len(data) < HEADER_LEN:
+            raise CodecError(
+                f"Message is {len(data)} bytes, shorter than the 10-byte single-object header."
+            )
+        if data[:2] != MAGIC:
+            raise CodecError(
+                f"Message starts with {data[:2].hex()}, not the Avro single-object marker c301."
+            )
+        writer = self.registry.by_fingerprint(data[2:HEADER_LEN])
+        reader = self.registry.latest(writer.event_type)
+        body = io.BytesIO(data[HEADER_LEN:])
+        try:
+            record = fastavro.schemaless_reader(body, writer.parsed, reader.parsed)
+        except (EOFError, ValueError, IndexError, TypeError, UnicodeDecodeError) as exc:
+            raise CodecError(
+                f"The {writer.event_type} v{writer.version} body is truncated or corrupt: {exc!r}"
+            ) from exc
+        if body.tell() != len(data) - HEADER_LEN:
+            trailing = len(data) - HEADER_LEN - body.tell()
+            raise CodecError(
+                f"The {writer.event_type} v{writer.version} body has {trailing} trailing bytes."
+            )
+        if not isinstance(record, dict):
+            raise CodecError(f"The {writer.event_type} body did not decode to a record.")
+        return DecodedEvent(
+            writer.event_type, writer.version, {k: _plain(v) for k, v in record.items()}
+        )

@@ -1,0 +1,114 @@
+"""The registry of every published Avro schema version, keyed by CRC-64-AVRO fingerprint."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import fastavro.schema
+
+from ledger.config import project_root
+from ledger.errors import UnknownSchemaError
+
+_CRC64_EMPTY = 0xC15D213AA4D7A795
+_VERSION_FILE = re.compile(r"^v(\d+)\.avsc$")
+
+
+def _crc64_table() -> list[int]:
+    table = []
+    for i in range(256):
+        fp = i
+        for _ in range(8):
+            fp = (fp >> 1) ^ (_CRC64_EMPTY & -(fp & 1))
+        table.append(fp)
+    return table
+
+
+_TABLE = _crc64_table()
+
+
+def crc64_avro(data: bytes) -> int:
+    """CRC-64-AVRO, the Avro specification's "Schema Fingerprints" algorithm."""
+    fp = _CRC64_EMPTY
+    for byte in data:
+        fp = (fp >> 8) ^ _TABLE[(fp ^ byte) & 0xFF]
+    return fp
+
+
+@dataclass(frozen=True)
+class SchemaVersion:
+    """One published version of one event type's schema."""
+
+    event_type: str
+    version: int
+    parsed: Any  # fastavro's parsed schema
+    canonical_form: str
+    fingerprint: bytes  # 8 bytes, little-endian, as written in single-object encoding
+    path: Path
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f["name"] for f in self.parsed["fields"]]
+
+
+def schemas_dir() -> Path:
+    return project_root() / "schemas"
+
+
+def load_version(path: Path, event_type: str, version: int) -> SchemaVersion:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    parsed = fastavro.schema.parse_schema(raw, _write_hint=False)
+    canonical = fastavro.schema.to_parsing_canonical_form(parsed)
+    fp = crc64_avro(canonical.encode("utf-8")).to_bytes(8, "little")
+    return SchemaVersion(event_type, version, parsed, canonical, fp, path)
+
+
+@dataclass(frozen=True)
+class SchemaRegistry:
+    """Every version in ``schemas/``; the newest version of each type is the reader schema."""
+
+    versions: tuple[SchemaVersion, ...]
+
+    @classmethod
+    def from_directory(cls, root: Path) -> SchemaRegistry:
+        found = []
+        for type_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+            for file in type_dir.iterdir():
+                m = _VERSION_FILE.match(file.name)
+                if m:
+                    found.append(load_version(file, type_dir.name, int(m.group(1))))
+        found.sort(key=lambda v: (v.event_type, v.version))
+        return cls(tuple(found))
+
+    @property
+    def event_types(self) -> list[str]:
+        return sorted({v.event_type for v in self.versions})
+
+    def latest(self, event_type: str) -> SchemaVersion:
+        candidates = [v for v in self.versions if v.event_type == event_type]
+        if not candidates:
+            known = ", ".join(self.event_types)
+            raise UnknownSchemaError(f"Unknown event type {event_type!r}; known types: {known}.")
+        return candidates[-1]
+
+    def history(self, event_type: str) -> list[SchemaVersion]:
+        return [v for v in self.versions if v.event_type == event_type]
+
+    def by_fingerprint(self, fingerprint: bytes) -> SchemaVersion:
+        for v in self.versions:
+            if v.fingerprint == fingerprint:
+                return v
+        raise UnknownSchemaError(
+            f"The message names schema fingerprint {fingerprint.hex()}, which is not among the "
+            f"{len(self.versions)} schema versions in schemas/. It was written with a schema this "
+            "ledger has never published."
+        )
+
+
+@cache
+def default_registry() -> SchemaRegistry:
+    return SchemaRegistry.from_directory(schemas_dir())

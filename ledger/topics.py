@@ -1,0 +1,40 @@
+"""Creates the ledger's topics: infinite retention, no compaction, a configurable partition count."""
+
+from __future__ import annotations
+
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from ledger.config import Topics
+from ledger.errors import ServiceError
+from ledger.kafka_client import client_config
+
+# The log is the source of truth: nothing may ever expire or be compacted away.
+TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
+
+
+def ensure_topics(
+    bootstrap: str, topics: Topics, partitions: int = 3, replication_factor: int = 1
+) -> list[str]:
+    """Creates any missing ledger topic; returns the names it created (existing ones are kept)."""
+    try:
+        admin = KafkaAdminClient(**client_config(bootstrap), client_id="ledger-admin")
+    except KafkaError as exc:
+        raise ServiceError(f"Cannot reach Kafka at {bootstrap}: {exc}") from exc
+    try:
+        existing = set(admin.list_topics())
+        wanted = [
+            NewTopic(name, partitions, replication_factor, topic_configs=dict(TOPIC_CONFIG))
+            for name in topics.all()
+            if name not in existing
+        ]
+        created = []
+        for topic in wanted:
+            try:
+                admin.create_topics([topic])
+                created.append(topic.name)
+            except TopicAlreadyExistsError:
+                pass  # another process created it between list and create
+        return created
+    finally:
+        admin.close()
