@@ -49,6 +49,7 @@ class Settings:
     log_origin: str
     taxpayer_key_file: Path | None
     signing_key_file: Path | None
+    rules_file: Path | None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -83,4 +84,5 @@ class Settings:
             log_origin=e.get("LEDGER_LOG_ORIGIN", "ledger.example.gov/disclosures"),
             taxpayer_key_file=Path(key_file) if key_file else None,
             signing_key_file=Path(signing) if signing else None,
+            rules_file=Path(e["LEDGER_RULES_FILE"]) if e.get("LEDGER_RULES_FILE") else None,
         )

@@ -30,7 +30,8 @@ class Event:
 
     @property
     def key(self) -> str:
-        return str(self.record.get("recipient_agency") or self.record.get("source_agency") or "")
+        r = self.record
+        return str(r.get("recipient_agency") or r.get("source_agency") or r.get("scope") or "")
 
     @property
     def event_id(self) -> str:

@@ -1,0 +1,189 @@
+"""Runs a follower: consume a partition batch, write rows and the offset in one transaction.
+
+Offsets live in PostgreSQL (``consumer_offsets``), never in Kafka's auto-commit: a crash replays
+the batch, and the row lock on the offset filters out anything already stored, so a replay
+duplicates nothing even while partition ownership is moving between processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+
+from ledger.kafka_client import client_config
+from ledger.store.connection import connect
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FollowerStats:
+    batches: int = 0
+    messages: int = 0
+    skipped: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+    def bump(self, key: str, n: int = 1) -> None:
+        self.extra[key] = self.extra.get(key, 0) + n
+
+
+class Follower(ABC):
+    """A projection builder. ``process`` runs inside the batch's transaction."""
+
+    name: str
+
+    def __init__(self) -> None:
+        self.stats = FollowerStats()
+
+    @abstractmethod
+    def process(
+        self, conn: psycopg.Connection, tp: TopicPartition, records: Sequence[ConsumerRecord]
+    ) -> None: ...
+
+    def before_commit(self, conn: psycopg.Connection) -> None:
+        """Side effects that must happen before the offset is committed (publish alerts, DLQ)."""
+
+    def after_commit(self) -> None:
+        """Work that may only follow a durable commit (e.g. signing a checkpoint)."""
+
+    def partitions_assigned(self, conn: psycopg.Connection, tps: Sequence[TopicPartition]) -> None:
+        """Hook to drop per-partition caches when ownership changes."""
+
+
+def stored_offsets(
+    conn: psycopg.Connection, consumer: str, tps: Sequence[TopicPartition]
+) -> dict[TopicPartition, int]:
+    rows = conn.execute(
+        "SELECT topic, kafka_partition, next_offset FROM consumer_offsets WHERE consumer = %s",
+        (consumer,),
+    ).fetchall()
+    wanted = set(tps)
+    return {TopicPartition(t, p): o for t, p, o in rows if TopicPartition(t, p) in wanted}
+
+
+def lock_offset(conn: psycopg.Connection, consumer: str, tp: TopicPartition) -> int:
+    """Locks this partition's offset row for the transaction and returns the next offset to store."""
+    conn.execute(
+        "INSERT INTO consumer_offsets (consumer, topic, kafka_partition, next_offset)"
+        " VALUES (%s, %s, %s, 0) ON CONFLICT DO NOTHING",
+        (consumer, tp.topic, tp.partition),
+    )
+    row = conn.execute(
+        "SELECT next_offset FROM consumer_offsets"
+        " WHERE consumer = %s AND topic = %s AND kafka_partition = %s FOR UPDATE",
+        (consumer, tp.topic, tp.partition),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def store_offset(
+    conn: psycopg.Connection, consumer: str, tp: TopicPartition, next_offset: int
+) -> None:
+    conn.execute(
+        "UPDATE consumer_offsets SET next_offset = %s, updated_at = now()"
+        " WHERE consumer = %s AND topic = %s AND kafka_partition = %s",
+        (next_offset, consumer, tp.topic, tp.partition),
+    )
+
+
+def apply_batch(
+    conn: psycopg.Connection,
+    follower: Follower,
+    tp: TopicPartition,
+    records: Sequence[ConsumerRecord],
+) -> int:
+    """One transaction: skip what is already stored, process the rest, advance the offset."""
+    with conn.transaction():
+        next_offset = lock_offset(conn, follower.name, tp)
+        fresh = [r for r in records if r.offset >= next_offset]
+        follower.stats.skipped += len(records) - len(fresh)
+        if fresh:
+            follower.process(conn, tp, fresh)
+            follower.before_commit(conn)
+            store_offset(conn, follower.name, tp, fresh[-1].offset + 1)
+    if fresh:
+        follower.stats.batches += 1
+        follower.stats.messages += len(fresh)
+        follower.after_commit()
+    return len(fresh)
+
+
+class _SeekToStored(ConsumerRebalanceListener):
+    def __init__(self, runner: FollowerRunner) -> None:
+        self.runner = runner
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        log.info("%s: partitions revoked: %s", self.runner.follower.name, sorted(revoked))
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self.runner.seek_assigned(list(assigned))
+
+
+class FollowerRunner:
+    """Drives one follower in a consumer group until ``stop`` is set."""
+
+    def __init__(
+        self,
+        follower: Follower,
+        bootstrap: str,
+        database_url: str,
+        schema: str,
+        topic: str,
+        group_prefix: str = "",
+        max_poll_records: int = 5000,
+    ) -> None:
+        self.follower = follower
+        self.topic = topic
+        self.conn = connect(database_url, schema)
+        self.stop = threading.Event()
+        self.consumer = KafkaConsumer(
+            **client_config(bootstrap),
+            group_id=f"{group_prefix}ledger-{follower.name}",
+            client_id=f"ledger-{follower.name}",
+            enable_auto_commit=False,  # offsets are stored in Postgres with the rows
+            auto_offset_reset="earliest",
+            max_poll_records=max_poll_records,
+            fetch_max_bytes=64 * 1024 * 1024,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+        )
+
+    def seek_assigned(self, tps: list[TopicPartition]) -> None:
+        # The group's Kafka-side offsets are never used: Postgres says where each partition stands.
+        offsets = stored_offsets(self.conn, self.follower.name, tps)
+        self.conn.rollback()
+        for tp in tps:
+            if tp in offsets:
+                self.consumer.seek(tp, offsets[tp])
+            else:
+                self.consumer.seek_to_beginning(tp)
+        self.follower.partitions_assigned(self.conn, tps)
+        self.conn.rollback()
+        log.info("%s: assigned %s", self.follower.name, sorted(tps))
+
+    def run(self, on_batch: Callable[[int], None] | None = None) -> None:
+        self.consumer.subscribe([self.topic], listener=_SeekToStored(self))
+        try:
+            while not self.stop.is_set():
+                polled = self.consumer.poll(timeout_ms=500)
+                for tp, records in polled.items():
+                    n = apply_batch(self.conn, self.follower, tp, records)
+                    if on_batch and n:
+                        on_batch(n)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        try:
+            self.consumer.close(autocommit=False)
+        finally:
+            self.conn.close()

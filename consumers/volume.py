@@ -1,0 +1,186 @@
+"""The volume follower: daily volume per scope and the compliance rules, as each event arrives."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import psycopg
+from kafka import TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from ledger.rules import RuleContext, evaluate_all
+from ledger.rules.config import RulesConfig
+from ledger.rules.model import (
+    AlertDraft,
+    CourtOrderFacts,
+    DisclosureFacts,
+    NoticeFacts,
+    Scope,
+    ScopeWindow,
+)
+
+from consumers.runner import Follower
+from ledger.alert_events import alert_event
+from ledger.codec import DecodedEvent, EventCodec
+from ledger.errors import CodecError
+from ledger.store import volume as store
+from ledger.store.alerts import insert_new_alerts
+from ledger.store.entries import log_id_for
+from ledger.volume import VolumeBook, Window, scope_keys
+
+log = logging.getLogger(__name__)
+
+_TIMESTAMP_FIELDS = (
+    "occurred_at", "filed_at", "planned_transmission_start", "planned_transmission_end",
+    "entered_at", "effective_at", "expires_at",
+)  # fmt: skip
+
+
+def _revive(record: dict[str, Any]) -> dict[str, Any]:
+    """Stored JSON renderings carry ISO timestamps; the rules expect datetimes."""
+    out = dict(record)
+    for name in _TIMESTAMP_FIELDS:
+        if isinstance(out.get(name), str):
+            out[name] = datetime.fromisoformat(out[name])
+    return out
+
+
+def scope_window(window: Window) -> ScopeWindow:
+    kind, source, value = window.key
+    return ScopeWindow(
+        scope=Scope(kind, source, value),
+        day=window.day,
+        day_records=window.day_records,
+        day_disclosures=window.day_disclosures,
+        prior_365_records=window.prior_365_records,
+        prior_365_disclosures=window.prior_365_disclosures,
+        trailing_90=list(window.trailing_90),
+    )
+
+
+class VolumeFollower(Follower):
+    """Maintains ``daily_volume``, ``disclosures``, ``notices`` and ``court_orders``; fires alerts.
+
+    With ``publisher`` None (replay) alerts are stored in the target schema and nothing is sent.
+    """
+
+    name = "volume"
+
+    def __init__(
+        self,
+        config: RulesConfig,
+        tz: Any,
+        codec: EventCodec | None = None,
+        *,
+        publisher: Any = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.tz = tz
+        self.codec = codec or EventCodec()
+        self.publisher = publisher
+        self._pending: list[AlertDraft] = []
+        self.fired: list[AlertDraft] = []  # newly stored alerts of the last batch (for callers)
+
+    def process(
+        self, conn: psycopg.Connection, tp: TopicPartition, records: Sequence[ConsumerRecord]
+    ) -> None:
+        events: list[tuple[ConsumerRecord, DecodedEvent]] = []
+        for rec in records:
+            try:
+                events.append((rec, self.codec.decode(rec.value)))
+            except CodecError:
+                self.stats.bump("undecodable")  # the audit-log follower dead-letters it
+        log_id = log_id_for(tp.topic, tp.partition)
+        disclosures: list[tuple[ConsumerRecord, DisclosureFacts, dict[str, Any]]] = []
+        for rec, event in events:
+            if event.event_type == "NoticeFiled":
+                store.insert_notice(conn, event.record)
+            elif event.event_type == "CourtOrderRecorded":
+                store.insert_court_order(conn, event.record)
+            elif event.event_type == "DisclosureRecorded":
+                disclosures.append(
+                    (rec, DisclosureFacts.from_record(event.record, self.tz), event.record)
+                )
+        if not disclosures:
+            return
+        new_ids = store.insert_disclosures(
+            conn,
+            [
+                (
+                    r["event_id"], r["disclosure_id"], r.get("request_id"), r["source_agency"],
+                    r["recipient_agency"], r["legal_authority"], r["purpose"], r["nature"],
+                    r["transmitted_at"], facts.day, r["record_count"], r.get("match_method"),
+                    r.get("address_verification"), r.get("notice_id"), log_id, rec.offset,
+                )
+                for rec, facts, r in disclosures
+            ],
+        )  # fmt: skip
+        fresh = [(rec, f) for rec, f, _ in disclosures if f.event_id in new_ids]
+        self.stats.bump("duplicate_disclosures", len(disclosures) - len(fresh))
+        if fresh:
+            self._apply(conn, [f for _, f in fresh])
+
+    def _apply(self, conn: psycopg.Connection, facts: list[DisclosureFacts]) -> None:
+        sources = {f.source_agency for f in facts}
+        store.lock_sources(conn, sources)
+        keys = sorted(
+            {
+                k
+                for f in facts
+                for k in scope_keys(f.source_agency, f.recipient_agency, f.legal_authority)
+            }
+        )
+        book = store.load_book(conn, keys, min(f.day for f in facts), max(f.day for f in facts))
+        coverage = store.first_days(conn, sources)
+        for source, start in self.config.coverage_start.items():
+            if source in sources:
+                coverage[source] = start
+        orders = [CourtOrderFacts.from_record(_revive(r)) for r in store.court_order_records(conn)]
+        notices_by_recipient: dict[str, list[NoticeFacts]] = {}
+        for r in store.notice_records(conn, {f.recipient_agency for f in facts}):
+            notice = NoticeFacts.from_record(_revive(r))
+            notices_by_recipient.setdefault(notice.recipient_agency, []).append(notice)
+
+        for f in facts:
+            if f.source_agency not in self.config.coverage_start:
+                known = coverage.get(f.source_agency)
+                coverage[f.source_agency] = f.day if known is None else min(known, f.day)
+            fkeys = scope_keys(f.source_agency, f.recipient_agency, f.legal_authority)
+            for key in fkeys:
+                book.add(key, f.day, f.record_count)
+            ctx = RuleContext(
+                disclosure=f,
+                windows={key[0]: scope_window(book.window(key, f.day)) for key in fkeys},
+                coverage_start=coverage[f.source_agency],
+                orders_in_force=[o for o in orders if o.in_force(f.transmitted_at)],
+                notices=notices_by_recipient.get(f.recipient_agency, []),
+                config=self.config,
+            )
+            self._pending.extend(evaluate_all(ctx))
+            self._pending.extend(
+                self._reevaluate_later_days(book, f, fkeys, coverage[f.source_agency])
+            )
+        store.write_deltas(conn, book.deltas)
+
+    def _reevaluate_later_days(
+        self, book: VolumeBook, f: DisclosureFacts, fkeys: list[Any], coverage_start: date
+    ) -> list[AlertDraft]:
+        """A late event changes the prior year of later days: evaluate those days again."""
+        from ledger.rules import SpikeOverPriorYear
+
+        drafts: list[AlertDraft] = []
+        rule = SpikeOverPriorYear()
+        for key in fkeys:
+            for later in book.later_days(key, f.day):
+                window = scope_window(book.window(key, later))
+                drafts.extend(rule.evaluate_window(window, coverage_start, evidence=[f.event_id]))
+        return drafts
+
+    def before_commit(self, conn: psycopg.Connection) -> None:
+        self.fired = insert_new_alerts(conn, self._pending)
+        self._pending = []
+        if self.publisher is not None and self.fired:
+            self.publisher.send([alert_event(d, f"ledger/{self.name}") for d in self.fired])

@@ -1,0 +1,61 @@
+"""Wires settings to running services: endpoints, topics, schema migrations and roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ledger import services
+from ledger.config import Settings, Topics
+from ledger.errors import ServiceError
+from ledger.store.migrate import migrate
+from ledger.store.roles import ensure_roles
+from ledger.topics import ensure_topics
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """Everything a command needs to talk to one ledger."""
+
+    settings: Settings
+    bootstrap: str
+    admin_url: str
+    writer_url: str
+    reader_url: str
+
+    @property
+    def schema(self) -> str:
+        return self.settings.db_schema
+
+    @property
+    def topics(self) -> Topics:
+        return self.settings.topics
+
+
+def endpoints(settings: Settings) -> services.Endpoints:
+    """The configured endpoints, or the local services' if they are running."""
+    if settings.kafka_bootstrap and settings.database_url:
+        return services.Endpoints(settings.kafka_bootstrap, settings.database_url)
+    state = services.status(settings)
+    bootstrap = settings.kafka_bootstrap or (
+        state.get("kafka_bootstrap") if state.get("kafka_running") else None
+    )
+    database = settings.database_url or (
+        state.get("database_url") if state.get("postgres_running") else None
+    )
+    if not bootstrap or not database:
+        raise ServiceError(
+            "No Kafka broker or PostgreSQL server to talk to. Run `ledger up` to start local ones, "
+            "or set LEDGER_KAFKA_BOOTSTRAP and LEDGER_DATABASE_URL."
+        )
+    return services.Endpoints(bootstrap, database)
+
+
+def open_ledger(settings: Settings, *, prepare: bool = True) -> Ledger:
+    """Resolves endpoints and (by default) makes sure topics, tables and roles exist."""
+    ep = endpoints(settings)
+    secrets_file = settings.data_dir / "db-roles.json"
+    if prepare:
+        ensure_topics(ep.kafka_bootstrap, settings.topics, settings.partitions)
+        migrate(ep.database_url, settings.db_schema)
+    roles = ensure_roles(ep.database_url, settings.db_schema, secrets_file)
+    return Ledger(settings, ep.kafka_bootstrap, ep.database_url, roles.writer, roles.reader)

@@ -1,0 +1,1 @@
+"""The PostgreSQL edge: the only package that imports psycopg."""

@@ -1,0 +1,154 @@
+"""Reads and writes the hash-chained entries and the Merkle tree nodes of each log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from ledger.chain import GENESIS, StoredEntry
+from ledger.merkle import CompactRange, frontier_coordinates
+
+ENTRY_COLUMNS = (
+    "log_id",
+    "seq",
+    "kafka_topic",
+    "kafka_partition",
+    "kafka_offset",
+    "event_id",
+    "event_type",
+    "occurred_at",
+    "recorded_at",
+    "value",
+    "body",
+    "leaf_hash",
+    "chain_hash",
+)
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    log_id: str
+    seq: int
+    kafka_topic: str
+    kafka_partition: int
+    kafka_offset: int
+    event_id: str
+    event_type: str
+    occurred_at: datetime
+    recorded_at: datetime
+    value: bytes
+    body: str  # JSON text
+    leaf_hash: bytes
+    chain_hash: bytes
+
+    def as_tuple(self) -> tuple[object, ...]:
+        return tuple(getattr(self, c) for c in ENTRY_COLUMNS)
+
+
+@dataclass(frozen=True)
+class LogHead:
+    size: int
+    chain_hash: bytes
+
+
+def log_id_for(topic: str, partition: int) -> str:
+    return f"{topic}/{partition}"
+
+
+def lock_log(conn: psycopg.Connection, log_id: str) -> None:
+    """One writer per log at a time: the partition's owner, even while ownership moves.
+
+    The (log_id, seq) primary key would reject a forked chain anyway; the transaction-scoped
+    advisory lock makes the second writer wait and then read the new head instead of failing.
+    """
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (log_id,))
+
+
+def read_head(conn: psycopg.Connection, log_id: str) -> LogHead:
+    row = conn.execute(
+        "SELECT seq, chain_hash FROM entries WHERE log_id = %s ORDER BY seq DESC LIMIT 1",
+        (log_id,),
+    ).fetchone()
+    if row is None:
+        return LogHead(0, GENESIS)
+    return LogHead(int(row[0]) + 1, bytes(row[1]))
+
+
+def existing_event_ids(conn: psycopg.Connection, event_ids: Sequence[str]) -> set[str]:
+    rows = conn.execute(
+        "SELECT event_id::text FROM entries WHERE event_id = ANY(%s::uuid[])", (list(event_ids),)
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def load_compact_range(conn: psycopg.Connection, log_id: str, size: int) -> CompactRange:
+    coords = frontier_coordinates(size)
+    nodes: dict[tuple[int, int], bytes] = {}
+    if coords:
+        rows = conn.execute(
+            "SELECT level, idx, hash FROM tree_nodes WHERE log_id = %s"
+            " AND (level, idx) IN (SELECT * FROM unnest(%s::smallint[], %s::bigint[]))",
+            (log_id, [c[0] for c in coords], [c[1] for c in coords]),
+        ).fetchall()
+        nodes = {(int(lv), int(ix)): bytes(h) for lv, ix, h in rows}
+    return CompactRange.from_nodes(size, nodes)
+
+
+def fetch_nodes(
+    conn: psycopg.Connection, log_id: str, coords: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], bytes]:
+    coords = list(coords)
+    if not coords:
+        return {}
+    rows = conn.execute(
+        "SELECT level, idx, hash FROM tree_nodes WHERE log_id = %s"
+        " AND (level, idx) IN (SELECT * FROM unnest(%s::smallint[], %s::bigint[]))",
+        (log_id, [c[0] for c in coords], [c[1] for c in coords]),
+    ).fetchall()
+    return {(int(lv), int(ix)): bytes(h) for lv, ix, h in rows}
+
+
+def copy_entries(conn: psycopg.Connection, rows: Sequence[EntryRow]) -> None:
+    cols = ", ".join(ENTRY_COLUMNS)
+    with conn.cursor().copy(f"COPY entries ({cols}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row.as_tuple())
+
+
+def copy_nodes(
+    conn: psycopg.Connection, log_id: str, nodes: Sequence[tuple[int, int, bytes]]
+) -> None:
+    with conn.cursor().copy("COPY tree_nodes (log_id, level, idx, hash) FROM STDIN") as copy:
+        for level, idx, digest in nodes:
+            copy.write_row((log_id, level, idx, digest))
+
+
+def log_ids(conn: psycopg.Connection) -> list[str]:
+    rows = conn.execute("SELECT DISTINCT log_id FROM entries ORDER BY log_id").fetchall()
+    return [r[0] for r in rows]
+
+
+def iter_entries(
+    conn: psycopg.Connection, log_id: str, batch: int = 20000
+) -> Iterator[tuple[StoredEntry, str, int, int]]:
+    """Yields (entry, topic, partition, kafka_offset) in seq order, keyset-paged."""
+    last = -1
+    while True:
+        rows = conn.execute(
+            "SELECT seq, value, leaf_hash, chain_hash, kafka_topic, kafka_partition, kafka_offset"
+            " FROM entries WHERE log_id = %s AND seq > %s ORDER BY seq LIMIT %s",
+            (log_id, last, batch),
+        ).fetchall()
+        if not rows:
+            return
+        for seq, value, leaf, chain, topic, part, offset in rows:
+            yield (
+                StoredEntry(int(seq), bytes(value), bytes(leaf), bytes(chain)),
+                topic,
+                part,
+                offset,
+            )
+        last = int(rows[-1][0])

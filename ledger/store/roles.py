@@ -1,0 +1,96 @@
+"""Database roles: consumers write as a role that owns nothing; readers can only SELECT.
+
+A superuser or a table owner can switch triggers off (session_replication_role, ALTER TABLE ...
+DISABLE TRIGGER), so the append-only guarantee must not rest on the application connecting as
+one. The writer may INSERT and SELECT, and UPDATE only the two mutable projections (offsets and
+daily volume); the reader may only SELECT.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from ledger.store.connection import check_schema_name
+
+WRITER = "ledger_writer"
+READER = "ledger_reader"
+MUTABLE_TABLES = ("consumer_offsets", "daily_volume")
+
+
+@dataclass(frozen=True)
+class RoleUrls:
+    writer: str
+    reader: str
+
+
+def _role_passwords(secrets_file: Path) -> dict[str, str]:
+    if secrets_file.exists():
+        return dict(json.loads(secrets_file.read_text()))
+    passwords = {WRITER: secrets.token_urlsafe(24), READER: secrets.token_urlsafe(24)}
+    secrets_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(secrets_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(passwords, fh)
+    return passwords
+
+
+def ensure_roles(admin_url: str, schema: str, secrets_file: Path) -> RoleUrls:
+    """Creates (or re-keys) the writer and reader login roles and grants them ``schema``.
+
+    In a deployment where roles are provisioned elsewhere, set LEDGER_WRITER_DATABASE_URL and
+    LEDGER_READER_DATABASE_URL instead; this is for the ledger's own local cluster.
+    """
+    check_schema_name(schema)
+    env_writer = os.environ.get("LEDGER_WRITER_DATABASE_URL")
+    env_reader = os.environ.get("LEDGER_READER_DATABASE_URL")
+    if env_writer and env_reader:
+        return RoleUrls(env_writer, env_reader)
+    passwords = _role_passwords(secrets_file)
+    ident = sql.Identifier(schema)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(7761)")  # roles are cluster-wide; one at a time
+        try:
+            for role, password in passwords.items():
+                exists = conn.execute(
+                    "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)
+                ).fetchone()
+                verb = "ALTER" if exists else "CREATE"
+                conn.execute(
+                    sql.SQL(
+                        verb + " ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                        "NOBYPASSRLS PASSWORD {}"
+                    ).format(sql.Identifier(role), sql.Literal(password))
+                )
+                conn.execute(
+                    sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(ident, sql.Identifier(role))
+                )
+                conn.execute(
+                    sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
+                        ident, sql.Identifier(role)
+                    )
+                )
+            conn.execute(
+                sql.SQL("GRANT INSERT ON ALL TABLES IN SCHEMA {} TO {}").format(
+                    ident, sql.Identifier(WRITER)
+                )
+            )
+            for table in MUTABLE_TABLES:
+                conn.execute(
+                    sql.SQL("GRANT UPDATE ON {}.{} TO {}").format(
+                        ident, sql.Identifier(table), sql.Identifier(WRITER)
+                    )
+                )
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(7761)")
+    return RoleUrls(
+        make_conninfo(admin_url, user=WRITER, password=passwords[WRITER]),
+        make_conninfo(admin_url, user=READER, password=passwords[READER]),
+    )
