@@ -12,14 +12,14 @@ from typing import Any
 import psycopg
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
-from ledger.merkle import CompactRange
-from ledger.rules.model import AlertDraft, Severity, alert_id
 
 from consumers.runner import Follower
 from ledger.alert_events import alert_event
 from ledger.chain import chain_hash, leaf_hash
 from ledger.codec import EventCodec
 from ledger.errors import CodecError
+from ledger.merkle import CompactRange
+from ledger.rules.model import AlertDraft, Severity, alert_id
 from ledger.store import entries as store
 from ledger.store.alerts import insert_new_alerts
 

@@ -10,6 +10,11 @@ from typing import Any
 import psycopg
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
+
+from consumers.runner import Follower
+from ledger.alert_events import alert_event
+from ledger.codec import DecodedEvent, EventCodec
+from ledger.errors import CodecError
 from ledger.rules import RuleContext, evaluate_all
 from ledger.rules.config import RulesConfig
 from ledger.rules.model import (
@@ -20,11 +25,6 @@ from ledger.rules.model import (
     Scope,
     ScopeWindow,
 )
-
-from consumers.runner import Follower
-from ledger.alert_events import alert_event
-from ledger.codec import DecodedEvent, EventCodec
-from ledger.errors import CodecError
 from ledger.store import volume as store
 from ledger.store.alerts import insert_new_alerts
 from ledger.store.entries import log_id_for

@@ -99,7 +99,9 @@ def disclosure(
         "transmission_channel": channel,
         "record_count": records,
         "tax_periods": [str(day.year - 1), str(day.year - 2)],
-        "data_categories": ["name", "address"] if nature == "LAST_KNOWN_ADDRESS" else ["return_information"],
+        "data_categories": ["name", "address"]
+        if nature == "LAST_KNOWN_ADDRESS"
+        else ["return_information"],
         "match_method": "NAME_DOB_ADDRESS",
         "address_verification": "VALID",
         **extra,
@@ -143,7 +145,9 @@ def court_order_story(tz: ZoneInfo) -> list[dict[str, Any]]:
     order_day = date(2025, 9, 5)
     d1, d2, d3 = date(2025, 9, 16), date(2025, 9, 23), date(2025, 9, 30)
 
-    def notice(n: int, filed: datetime, start: datetime, end: datetime, expected: int) -> dict[str, Any]:
+    def notice(
+        n: int, filed: datetime, start: datetime, end: datetime, expected: int
+    ) -> dict[str, Any]:
         return {
             "type": "NoticeFiled",
             "event_id": str(uuid.uuid5(_NS, f"notice-{n}")),
@@ -152,7 +156,10 @@ def court_order_story(tz: ZoneInfo) -> list[dict[str, Any]]:
             "notice_id": f"N-2025-{n:03d}",
             "case_reference": CASE,
             "filed_at": filed.isoformat(),
-            "served_on": ["U.S. District Court for the District of Columbia", "Counsel for plaintiffs"],
+            "served_on": [
+                "U.S. District Court for the District of Columbia",
+                "Counsel for plaintiffs",
+            ],
             "recipient_agency": ICE,
             "legal_authority": I2,
             "planned_transmission_start": start.isoformat(),

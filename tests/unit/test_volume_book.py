@@ -21,7 +21,8 @@ def test_prior_sum_covers_exactly_the_365_days_before() -> None:
     book.add(KEY, D0, 7)
     w = book.window(KEY, D0)
     assert (w.day_records, w.prior_365_records, w.prior_365_disclosures) == (7, 15, 2)
-    assert w.trailing_90[-1] == 5 and sum(w.trailing_90) == 5
+    assert w.trailing_90[-1] == 5
+    assert sum(w.trailing_90) == 5
 
 
 def test_a_late_event_invalidates_cached_sums_of_later_days() -> None:
