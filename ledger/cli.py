@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -86,6 +87,213 @@ def emit(
         print_json([s.__dict__ for s in sent])
     else:
         console.print(f"Sent {len(sent)} event(s) to {ledger.topics.disclosures}.")
+
+
+def _parse_day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{name} {value!r} is not a date (YYYY-MM-DD).", 2)
+    return None
+
+
+@app.command()
+def consume(
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Run only this consumer (audit_log, volume).")
+    ] = None,
+) -> None:
+    """Run the consumers in the foreground until Ctrl-C (offsets are stored with the rows)."""
+    import signal
+    import threading
+
+    from consumers.service import start_consumers
+    from ledger.runtime import open_ledger
+
+    ledger = open_ledger(settings())
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    running = start_consumers(ledger, only)
+    names = ", ".join(r.follower.name for r in running.runners)
+    console.print(f"Consuming {ledger.topics.disclosures} with {names}. Ctrl-C stops cleanly.")
+    try:
+        while not stop.wait(1.0):
+            if running.errors:
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
+    for r in running.runners:
+        st = r.follower.stats
+        console.print(
+            f"{r.follower.name}: {st.messages} message(s) in {st.batches} batch(es) {st.extra}"
+        )
+    if running.errors:
+        raise running.errors[0]
+
+
+@app.command()
+def query(
+    recipient: Annotated[str | None, typer.Option(help="Recipient agency.")] = None,
+    authority: Annotated[
+        str | None, typer.Option(help="Legal authority, e.g. '26 U.S.C. 6103(i)(2)'.")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD).")] = None,
+    volume: Annotated[
+        str | None,
+        typer.Option(help="Daily volume series instead: recipient, authority or source."),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+    json_out: JsonFlag = False,
+) -> None:
+    """Disclosures by recipient, authority and date range, or a daily volume series."""
+    from ledger.runtime import open_ledger
+    from ledger.store import queries
+    from ledger.store.connection import connection
+
+    first, last = _parse_day(since, "--since"), _parse_day(until, "--until")
+    if volume is not None and volume not in ("recipient", "authority", "source"):
+        fail("--volume must be recipient, authority or source.", 2)
+    ledger = open_ledger(settings(), prepare=False)
+    with connection(ledger.reader_url, ledger.schema) as conn:
+        if volume:
+            value = recipient if volume == "recipient" else authority
+            rows = queries.volume_series(conn, volume, None, value, first, last)
+            if json_out:
+                print_json(rows)
+                return
+            print_table(
+                f"Daily volume by {volume}",
+                ["day", "source", "scope", "disclosures", "records", "prior 365 days"],
+                [[r["day"], r["source_agency"], r["scope_value"] or "(all)", r["disclosures"],
+                  f"{r['records']:,}", f"{r['prior_365_records']:,}"] for r in rows[-limit:]],
+            )  # fmt: skip
+            return
+        rows, total = queries.disclosures(
+            conn, queries.DisclosureFilter(recipient, authority, None, first, last, limit)
+        )
+    if json_out:
+        print_json({"total": total, "disclosures": rows})
+        return
+    print_table(
+        f"Disclosures ({len(rows)} of {total})",
+        ["day", "recipient", "authority", "records", "purpose", "event id"],
+        [[r["day"], r["recipient_agency"], r["legal_authority"], f"{r['record_count']:,}",
+          r["purpose"][:40], r["event_id"]] for r in rows],
+    )  # fmt: skip
+
+
+@app.command()
+def alerts(
+    rule: Annotated[str | None, typer.Option(help="Only this rule.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only alerts for days on or after (YYYY-MM-DD).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 200,
+    json_out: JsonFlag = False,
+) -> None:
+    """Alerts with rule, scope, observed value, threshold and time fired."""
+    from ledger.runtime import open_ledger
+    from ledger.store import queries
+    from ledger.store.connection import connection
+
+    ledger = open_ledger(settings(), prepare=False)
+    with connection(ledger.reader_url, ledger.schema) as conn:
+        rows = queries.alerts(conn, rule, _parse_day(since, "--since"), limit)
+        warming = queries.warming_up_sources(conn)
+    if json_out:
+        print_json({"alerts": rows, "warming_up": warming})
+        return
+    print_table(
+        f"Alerts ({len(rows)})",
+        ["fired at", "day", "rule", "severity", "scope", "observed", "threshold"],
+        [[r["fired_at"].strftime("%Y-%m-%d %H:%M:%S"), r["day"], r["rule"], r["severity"], r["scope"],
+          f"{r['observed']:,}", "" if r["threshold"] is None else f"{r['threshold']:,}"] for r in rows],
+    )  # fmt: skip
+    for w in warming:
+        console.print(
+            f"spike_over_prior_year is still warming up for {w['source_agency']}: coverage starts "
+            f"{w['coverage_start']}, the rule is active from {w['active_from']}."
+        )
+
+
+@app.command()
+def verify(json_out: JsonFlag = False) -> None:
+    """Recompute every log's hashes from the stored bytes and compare with Kafka and checkpoints."""
+    from rich.progress import Progress
+
+    from ledger.checkpointing import checkpoint_checker
+    from ledger.runtime import open_ledger
+    from ledger.store.connection import connection
+    from ledger.verification import verify_all
+
+    s = settings()
+    ledger = open_ledger(s, prepare=False)
+    with (
+        connection(ledger.reader_url, ledger.schema) as conn,
+        Progress(transient=True, disable=json_out) as progress,
+    ):
+        task = progress.add_task("Verifying entries", total=None)
+        report = verify_all(
+            conn, ledger.bootstrap, checkpoint_checker(s), lambda n: progress.advance(task, n)
+        )
+    if json_out:
+        print_json(report.to_json())
+    else:
+        print_table(
+            "Verification",
+            ["log", "entries", "checked against Kafka", "checkpoints", "root", "result"],
+            [[lg.log_id, lg.entries, lg.kafka_checked, lg.checkpoints, lg.root_hash[:16] + "...",
+              "ok" if lg.ok else lg.findings[0].kind] for lg in report.logs],
+        )  # fmt: skip
+        for f in report.findings:
+            console.print(f"[red]{f.kind}[/] in {f.log_id} at seq {f.seq}: {f.detail}")
+        if not report.findings:
+            console.print("[green]Every log verified.[/]")
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def replay(
+    into: Annotated[
+        str | None, typer.Option(help="Target schema (default: a fresh ledger_replay_<time>).")
+    ] = None,
+    keep: Annotated[bool, typer.Option(help="Keep the replay schema afterwards.")] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Rebuild every projection from offset 0 into a fresh schema, then compare with the live one."""
+    from ledger.replaying import run_replay
+
+    result = run_replay(settings(), into=into, keep=keep, show_progress=not json_out)
+    if json_out:
+        print_json({"equal": result.equal, "schema": result.schema, "messages": result.messages,
+                    "seconds": result.seconds, "differences": [d.__dict__ for d in result.differences]})  # fmt: skip
+    else:
+        rate = result.messages / result.seconds if result.seconds else 0
+        console.print(
+            f"Replayed {result.messages:,} messages into {result.schema} in {result.seconds:.1f} s ({rate:,.0f}/s)."
+        )
+        if result.equal:
+            console.print(
+                "[green]The replay equals the live projection[/] (entries, hashes, tree, volume, alerts)."
+            )
+        for d in result.differences:
+            console.print(f"[red]{d.table}[/] first difference at {d.key}: {d.detail}")
+    raise typer.Exit(0 if result.equal else 20)
+
+
+@app.command()
+def demo(
+    serve: Annotated[bool, typer.Option(help="Keep serving the dashboard until Ctrl-C.")] = True,
+) -> None:
+    """Start everything, emit a realistic year and the spike day, show the alert, verify."""
+    from ledger.demo import run_demo
+
+    run_demo(settings(), serve=serve)
 
 
 def main() -> None:

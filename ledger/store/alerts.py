@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import psycopg
 
@@ -41,15 +40,3 @@ def insert_new_alerts(conn: psycopg.Connection, drafts: Sequence[AlertDraft]) ->
             if cur.fetchone() is not None:
                 fresh.append(draft)
     return fresh
-
-
-def list_alerts(
-    conn: psycopg.Connection, *, rule: str | None = None, limit: int = 200
-) -> list[dict[str, Any]]:
-    where = "WHERE rule = %(rule)s" if rule else ""
-    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        cur.execute(
-            f"SELECT {_COLUMNS}, fired_at FROM alerts {where} ORDER BY fired_at, alert_id LIMIT %(limit)s",
-            {"rule": rule, "limit": limit},
-        )
-        return list(cur.fetchall())

@@ -1,0 +1,140 @@
+"""`ledger demo`: local services, consumers, a realistic year, the spike day, verify, dashboard."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import psycopg
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from consumers.service import RunningConsumers, start_consumers
+from ledger import demo_history, services
+from ledger.cli_output import console, print_table
+from ledger.config import Settings
+from ledger.errors import ServiceError
+from ledger.intake import Event, build_event
+from ledger.producer import EventProducer
+from ledger.replay import log_end_offsets, wait_for_live
+from ledger.runtime import Ledger, open_ledger
+from ledger.store.connection import connection
+from ledger.verification import verify_all
+
+
+def wait_caught_up(ledger: Ledger, running: RunningConsumers, timeout: float = 120) -> None:
+    ends = log_end_offsets(ledger.bootstrap, ledger.topics.disclosures)
+    names = [r.follower.name for r in running.runners]
+    if not wait_for_live(ledger.admin_url, ledger.schema, names, ends, timeout):
+        raise ServiceError(f"The consumers did not catch up with the log within {timeout:.0f} s.")
+    if running.errors:
+        raise running.errors[0]
+
+
+def send_with_progress(producer: EventProducer, events: list[Event], label: str) -> None:
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), transient=True) as progress:
+        task = progress.add_task(label, total=len(events))
+        for i in range(0, len(events), 2000):
+            producer.send(events[i : i + 2000], lambda n: progress.advance(task, n))
+
+
+def wait_for_alert(
+    ledger: Ledger, rule: str, event_id: str, timeout: float = 30
+) -> dict[str, Any] | None:
+    deadline = time.monotonic() + timeout
+    with connection(ledger.reader_url, ledger.schema, autocommit=True) as conn:
+        conn.row_factory = psycopg.rows.dict_row  # type: ignore[assignment]
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT * FROM alerts WHERE rule = %s AND %s = ANY(evidence) ORDER BY scope LIMIT 1",
+                (rule, event_id),
+            ).fetchone()
+            if row:
+                return dict(row)
+            time.sleep(0.005)
+    return None
+
+
+def show_alerts(ledger: Ledger, title: str, since_rows: int = 0) -> int:
+    with connection(ledger.reader_url, ledger.schema) as conn:
+        rows = conn.execute(
+            "SELECT day, rule, scope, observed, threshold, message FROM alerts ORDER BY fired_at, day, alert_id"
+        ).fetchall()
+    fresh = rows[since_rows:]
+    if fresh:
+        print_table(
+            title,
+            ["day", "rule", "scope", "observed", "threshold", "why"],
+            [
+                [d, r, s, f"{o:,}", "" if t is None else f"{t:,}", m[:70]]
+                for d, r, s, o, t, m in fresh
+            ],
+        )
+    return len(rows)
+
+
+def run_demo(settings: Settings, *, serve: bool = True) -> None:
+    tz = settings.timezone
+    console.rule("[bold]Disclosure Ledger demo")
+    with console.status("Starting local Kafka and PostgreSQL..."):
+        ep = services.up(settings)
+        ledger = open_ledger(settings)
+    console.print(f"Kafka {ep.kafka_bootstrap}  PostgreSQL {ep.database_url.split('@')[-1]}")
+    running = start_consumers(ledger)
+    producer = EventProducer(ledger.bootstrap, ledger.topics.disclosures)
+    try:
+        history = [build_event(e) for e in demo_history.history(tz)]
+        first, last = history[0].record["transmitted_at"], history[-1].record["transmitted_at"]
+        console.print(
+            f"Emitting {len(history):,} disclosures from {first:%d %b %Y} to {last:%d %b %Y} "
+            "(U.S. Attorneys, state tax agencies, Census, SSA, a little to ICE)..."
+        )
+        send_with_progress(producer, history, "Emitting a year of disclosures")
+        with console.status("Consumers building the audit log and daily volume..."):
+            wait_caught_up(ledger, running)
+        seen = show_alerts(ledger, "Alerts during the ordinary year")
+
+        spike = build_event(demo_history.spike(tz))
+        console.rule("[bold red]7 August 2025")
+        console.print(
+            f"One transmission: {demo_history.SPIKE_RECORDS:,} last-known addresses to ICE under "
+            "26 U.S.C. 6103(i)(2)."
+        )
+        started = time.perf_counter()
+        producer.send([spike])
+        alert = wait_for_alert(ledger, "spike_over_prior_year", spike.event_id)
+        latency = time.perf_counter() - started
+        if alert is None:
+            raise ServiceError("The spike alert did not fire within 30 s; see `ledger alerts`.")
+        console.print(
+            f"[bold red]ALERT[/] {alert['rule']} on {alert['scope']}: {alert['observed']:,} records in one "
+            f"day against {alert['threshold']:,} in the 365 days before. "
+            f"[bold]Emit to alert: {latency * 1000:.0f} ms.[/]"
+        )
+        wait_caught_up(ledger, running)
+        seen = show_alerts(ledger, "Alerts on the spike day", seen)
+
+        console.rule("[bold]September 2025: the court orders 24 hours' notice")
+        story = [build_event(e) for e in demo_history.court_order_story(tz)]
+        producer.send(story)
+        producer.send_raw(b"not an avro event", b"demo", [("event_type", b"DisclosureRecorded")])
+        wait_caught_up(ledger, running)
+        show_alerts(ledger, "Alerts after the notice order (and one malformed message)", seen)
+
+        with connection(ledger.reader_url, ledger.schema) as conn, console.status("Verifying..."):
+            from ledger.checkpointing import checkpoint_checker
+
+            report = verify_all(conn, ledger.bootstrap, checkpoint_checker(settings))
+        status = (
+            "[green]verified[/]" if not report.findings else f"[red]{report.findings[0].kind}[/]"
+        )
+        console.print(
+            f"ledger verify: {sum(lg.entries for lg in report.logs):,} entries in {len(report.logs)} "
+            f"logs, {status}."
+        )
+        if serve:
+            from ledger.serving import serve_dashboard
+
+            serve_dashboard(ledger)
+    finally:
+        producer.close()
+        running.stop()

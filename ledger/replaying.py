@@ -1,0 +1,67 @@
+"""Runs a replay for the CLI: fresh schema, rebuild with a progress bar, compare, clean up."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from consumers.audit_log import AuditLogFollower
+from consumers.volume import VolumeFollower
+from ledger.config import Settings
+from ledger.errors import ConfigError
+from ledger.replay import ReplayResult, compare, log_end_offsets, rebuild, wait_for_live
+from ledger.rules.config import load_rules_config
+from ledger.runtime import open_ledger
+from ledger.store.migrate import drop_schema, schema_exists
+
+
+def run_replay(
+    settings: Settings, *, into: str | None = None, keep: bool = False, show_progress: bool = True
+) -> ReplayResult:
+    ledger = open_ledger(settings, prepare=False)
+    schema = into or f"{ledger.schema}_replay_{datetime.now(UTC):%Y%m%d%H%M%S}"
+    if schema == ledger.schema:
+        raise ConfigError("The replay target must not be the live schema.")
+    if schema_exists(ledger.admin_url, schema):
+        raise ConfigError(f"Schema {schema} already exists; a replay needs a fresh one.")
+    # No publishers: a replay sends nothing to Kafka and delivers no alert.
+    followers = [
+        AuditLogFollower(),
+        VolumeFollower(load_rules_config(settings.rules_file), settings.timezone),
+    ]
+    total = sum(log_end_offsets(ledger.bootstrap, ledger.topics.disclosures).values())
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("Replaying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        disable=not show_progress, transient=True,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("replay", total=total)
+        messages, ends = rebuild(
+            ledger.bootstrap, ledger.admin_url, schema, ledger.topics.disclosures, followers,
+            lambda n: progress.advance(task, n),
+        )  # fmt: skip
+    seconds = time.perf_counter() - started
+    differences = []
+    if not wait_for_live(
+        ledger.admin_url, ledger.schema, ["audit_log", "volume"], ends, timeout=60
+    ):
+        from ledger.replay import Difference
+
+        differences.append(
+            Difference(
+                "consumer_offsets", "live", "the live consumers have not caught up with the log"
+            )
+        )
+    else:
+        differences = compare(ledger.admin_url, ledger.schema, schema)
+    if not keep:
+        drop_schema(ledger.admin_url, schema)
+    return ReplayResult(
+        schema,
+        messages,
+        seconds,
+        {f"{tp.topic}/{tp.partition}": o for tp, o in ends.items()},
+        differences,
+    )

@@ -1,0 +1,135 @@
+"""Read-only queries for officials: disclosures, daily volume series, alerts, notices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+
+@dataclass(frozen=True)
+class DisclosureFilter:
+    recipient: str | None = None
+    authority: str | None = None
+    source: str | None = None
+    since: date | None = None
+    until: date | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+def disclosures(conn: psycopg.Connection, f: DisclosureFilter) -> tuple[list[dict[str, Any]], int]:
+    """Matching disclosures (newest first) and the total count, for paging."""
+    where = ["TRUE"]
+    params: dict[str, Any] = {"limit": f.limit, "offset": f.offset}
+    if f.recipient:
+        where.append("recipient_agency = %(recipient)s")
+        params["recipient"] = f.recipient
+    if f.authority:
+        where.append("legal_authority = %(authority)s")
+        params["authority"] = f.authority
+    if f.source:
+        where.append("source_agency = %(source)s")
+        params["source"] = f.source
+    if f.since:
+        where.append("day >= %(since)s")
+        params["since"] = f.since
+    if f.until:
+        where.append("day <= %(until)s")
+        params["until"] = f.until
+    clause = " AND ".join(where)
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT event_id::text, disclosure_id, day, transmitted_at, source_agency,"
+            " recipient_agency, legal_authority, purpose, nature, record_count, match_method,"
+            " address_verification, notice_id, log_id, kafka_offset"
+            f" FROM disclosures WHERE {clause}"
+            " ORDER BY transmitted_at DESC, event_id LIMIT %(limit)s OFFSET %(offset)s",
+            params,
+        )
+        rows = list(cur.fetchall())
+        cur.execute(f"SELECT count(*) AS n FROM disclosures WHERE {clause}", params)
+        total = cur.fetchone()
+    return rows, int(total["n"]) if total else 0
+
+
+def volume_series(
+    conn: psycopg.Connection,
+    kind: str,
+    source: str | None,
+    value: str | None,
+    since: date | None,
+    until: date | None,
+) -> list[dict[str, Any]]:
+    """Daily totals for one scope kind, with each day's prior-365-day sum beside it."""
+    where = ["scope_kind = %(kind)s"]
+    params: dict[str, Any] = {
+        "kind": kind,
+        "source": source,
+        "value": value,
+        "since": since,
+        "until": until,
+    }
+    if source:
+        where.append("source_agency = %(source)s")
+    if value is not None and kind != "source":
+        where.append("scope_value = %(value)s")
+    clause = " AND ".join(where)
+    outer = []
+    if since:
+        outer.append("day >= %(since)s")
+    if until:
+        outer.append("day <= %(until)s")
+    outer_clause = ("WHERE " + " AND ".join(outer)) if outer else ""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT * FROM ("
+            " SELECT day, source_agency, scope_value, disclosures, records,"
+            "  COALESCE(sum(records) OVER (PARTITION BY source_agency, scope_value ORDER BY day"
+            "   RANGE BETWEEN '365 days' PRECEDING AND '1 day' PRECEDING), 0) AS prior_365_records"
+            f" FROM daily_volume WHERE {clause}) s {outer_clause}"
+            " ORDER BY day, source_agency, scope_value",
+            params,
+        )
+        return list(cur.fetchall())
+
+
+def alerts(
+    conn: psycopg.Connection, rule: str | None = None, since: date | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    where = ["TRUE"]
+    if rule:
+        where.append("rule = %(rule)s")
+    if since:
+        where.append("day >= %(since)s")
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT alert_id::text, rule, severity, scope, day, observed, threshold, evidence,"
+            " legal_source, message, fired_at FROM alerts"
+            f" WHERE {' AND '.join(where)} ORDER BY fired_at, day, alert_id LIMIT %(limit)s",
+            {"rule": rule, "since": since, "limit": limit},
+        )
+        return list(cur.fetchall())
+
+
+def entry_counts(conn: psycopg.Connection) -> dict[str, int]:
+    rows = conn.execute(
+        "SELECT log_id, count(*) FROM entries GROUP BY log_id ORDER BY log_id"
+    ).fetchall()
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def warming_up_sources(conn: psycopg.Connection, days: int = 365) -> list[dict[str, Any]]:
+    """Sources whose latest day is still within a year of their coverage start (DESIGN 4)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT source_agency, min(day) AS coverage_start, max(day) AS latest_day,"
+            " min(day) + %(days)s AS active_from"
+            " FROM daily_volume WHERE scope_kind = 'source' GROUP BY source_agency"
+            " HAVING max(day) < min(day) + %(days)s ORDER BY source_agency",
+            {"days": days},
+        )
+        return list(cur.fetchall())
