@@ -189,6 +189,10 @@ class AuditLogFollower(Follower):
                 )
             self._pending_alerts.append(malformed_alert(rec, reason))
 
+    def idle(self, conn: psycopg.Connection) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.flush(conn)
+
     def before_commit(self, conn: psycopg.Connection) -> None:
         fresh = insert_new_alerts(conn, self._pending_alerts)
         self._pending_alerts = []

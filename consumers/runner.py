@@ -58,6 +58,9 @@ class Follower(ABC):
     def partitions_assigned(self, conn: psycopg.Connection, tps: Sequence[TopicPartition]) -> None:
         """Hook to drop per-partition caches when ownership changes."""
 
+    def idle(self, conn: psycopg.Connection) -> None:
+        """Called in a transaction when a poll returned nothing (e.g. sign pending checkpoints)."""
+
 
 def stored_offsets(
     conn: psycopg.Connection, consumer: str, tps: Sequence[TopicPartition]
@@ -175,6 +178,9 @@ class FollowerRunner:
         try:
             while not self.stop.is_set():
                 polled = self.consumer.poll(timeout_ms=500)
+                if not polled:
+                    with self.conn.transaction():
+                        self.follower.idle(self.conn)
                 for tp, records in polled.items():
                     n = apply_batch(self.conn, self.follower, tp, records)
                     if on_batch and n:

@@ -42,11 +42,15 @@ class RunningConsumers:
             p.close()
 
 
-def build_followers(ledger: Ledger, only: Sequence[str] | None = None) -> tuple[list[Follower], list[EventProducer]]:
+def build_followers(
+    ledger: Ledger, only: Sequence[str] | None = None
+) -> tuple[list[Follower], list[EventProducer]]:
     names = list(only or CONSUMER_NAMES)
     unknown = sorted(set(names) - set(CONSUMER_NAMES))
     if unknown:
-        raise ConfigError(f"Unknown consumer {', '.join(unknown)}; choose from {', '.join(CONSUMER_NAMES)}.")
+        raise ConfigError(
+            f"Unknown consumer {', '.join(unknown)}; choose from {', '.join(CONSUMER_NAMES)}."
+        )
     alerts = EventProducer(ledger.bootstrap, ledger.topics.alerts)
     dlq = EventProducer(ledger.bootstrap, ledger.topics.dlq)
     followers: list[Follower] = []
@@ -54,7 +58,9 @@ def build_followers(ledger: Ledger, only: Sequence[str] | None = None) -> tuple[
         from ledger.checkpointing import checkpointer_for
 
         followers.append(
-            AuditLogFollower(publisher=alerts, dlq_publisher=dlq, checkpointer=checkpointer_for(ledger.settings))
+            AuditLogFollower(
+                publisher=alerts, dlq_publisher=dlq, checkpointer=checkpointer_for(ledger.settings)
+            )
         )
     if "volume" in names:
         config = load_rules_config(ledger.settings.rules_file)
@@ -83,7 +89,9 @@ def start_consumers(
             running.errors.append(exc)
 
     for runner in runners:
-        t = threading.Thread(target=run, args=(runner,), name=f"consumer-{runner.follower.name}", daemon=True)
+        t = threading.Thread(
+            target=run, args=(runner,), name=f"consumer-{runner.follower.name}", daemon=True
+        )
         t.start()
         running.threads.append(t)
     return running
