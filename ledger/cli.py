@@ -296,6 +296,128 @@ def demo(
     run_demo(settings(), serve=serve)
 
 
+key_app = typer.Typer(help="The checkpoint signing key.", no_args_is_help=True)
+proof_app = typer.Typer(help="Inclusion and consistency proofs.", no_args_is_help=True)
+app.add_typer(key_app, name="key")
+app.add_typer(proof_app, name="proof")
+
+
+@app.command()
+def keygen(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the private key (mode 0600).")],
+    name: Annotated[
+        str, typer.Option(help="Key name shown in signature lines.")
+    ] = "disclosure-ledger",
+    taxpayer_key: Annotated[
+        bool,
+        typer.Option("--taxpayer-key", help="Write a random HMAC key for taxpayer refs instead."),
+    ] = False,
+) -> None:
+    """Create a checkpoint signing key (prints its public vkey) or a taxpayer-ref HMAC key."""
+    import os
+    import secrets
+
+    if taxpayer_key:
+        try:
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            fail(f"{out} already exists; refusing to overwrite a key.", 2)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+        console.print(
+            f"Wrote a 32-byte taxpayer-ref key to {out}. Set LEDGER_TAXPAYER_KEY_FILE={out}"
+        )
+        return
+    from ledger.keys import generate_key_file, load_signers
+
+    generate_key_file(out, name)
+    (signer,) = load_signers(out)
+    print(signer.vkey)
+
+
+@key_app.command("public")
+def key_public() -> None:
+    """Print the verifier key (note vkey format) of the signing key(s) in use."""
+    from ledger.checkpointing import signing_key_path
+    from ledger.keys import load_signers
+
+    for signer in load_signers(signing_key_path(settings())):
+        print(signer.vkey)
+
+
+@app.command()
+def checkpoint(
+    log: Annotated[str, typer.Option("--log", help="Log id, e.g. ledger.disclosures/0.")],
+) -> None:
+    """Print the latest signed checkpoint of a log exactly as stored."""
+    from ledger.runtime import open_ledger
+    from ledger.store.connection import connection
+
+    ledger = open_ledger(settings(), prepare=False)
+    with connection(ledger.reader_url, ledger.schema) as conn:
+        row = conn.execute(
+            "SELECT note FROM checkpoints WHERE log_id = %s ORDER BY tree_size DESC LIMIT 1", (log,)
+        ).fetchone()
+    if row is None:
+        fail(f"No checkpoint for log {log!r}.", 7)
+    sys.stdout.write(row[0])
+
+
+@proof_app.command("inclusion")
+def proof_inclusion(
+    event_id: Annotated[str, typer.Option("--event-id", help="The entry's event id.")],
+    tree_size: Annotated[
+        int | None, typer.Option(help="Prove against this checkpoint size.")
+    ] = None,
+    json_out: JsonFlag = True,
+) -> None:
+    """Proof that an event is in its log, with the signed checkpoint it verifies against."""
+    import uuid
+
+    from ledger.proofs import inclusion_proof_json
+    from ledger.runtime import open_ledger
+    from ledger.store.connection import connection
+
+    try:
+        uuid.UUID(event_id)
+    except ValueError:
+        fail(f"--event-id {event_id!r} is not a UUID.", 2)
+    ledger = open_ledger(settings(), prepare=False)
+    with connection(ledger.reader_url, ledger.schema) as conn:
+        print_json(inclusion_proof_json(conn, event_id, tree_size))
+
+
+@proof_app.command("consistency")
+def proof_consistency(
+    log: Annotated[str, typer.Option("--log")],
+    old: Annotated[int, typer.Option("--old", min=1)],
+    new: Annotated[int, typer.Option("--new", min=1)],
+    json_out: JsonFlag = True,
+) -> None:
+    """Proof that the log at size NEW extends the log at size OLD without rewriting it."""
+    from ledger.proofs import consistency_proof_json
+    from ledger.runtime import open_ledger
+    from ledger.store.connection import connection
+
+    ledger = open_ledger(settings(), prepare=False)
+    with connection(ledger.reader_url, ledger.schema) as conn:
+        print_json(consistency_proof_json(conn, log, old, new))
+
+
+@app.command("verify-proof")
+def verify_proof(
+    file: Annotated[Path, typer.Argument(help="A saved proof JSON file.")],
+    key: Annotated[
+        list[str], typer.Option("--key", help="Verifier key (vkey); repeat for rotation.")
+    ],
+) -> None:
+    """Check a saved proof offline: no database, no Kafka, only the proof and the public key."""
+    from ledger.offline import check_proof_file
+
+    result = check_proof_file(file, key)
+    console.print(f"[green]OK[/] {result.kind} proof for {result.origin}: {result.detail}.")
+
+
 def main() -> None:
     """Entry point: LedgerErrors and usage errors become one line and a meaningful exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

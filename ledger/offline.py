@@ -1,0 +1,90 @@
+"""Offline proof checking: only the proof JSON, its checkpoint and the public key; no services."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ledger import checkpoint as tlog
+from ledger import merkle
+from ledger.errors import VerificationError
+from ledger.note import Verifier
+
+
+@dataclass(frozen=True)
+class ProofCheck:
+    kind: str  # "inclusion" or "consistency"
+    log: str
+    origin: str
+    detail: str
+
+
+def _b64(value: Any, name: str) -> bytes:
+    try:
+        return base64.b64decode(str(value), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise VerificationError(f"{name} is not valid base64.") from exc
+
+
+def _field(proof: dict[str, Any], name: str) -> Any:
+    if name not in proof:
+        raise VerificationError(f"The proof has no {name!r} field.")
+    return proof[name]
+
+
+def check_inclusion(proof: dict[str, Any], verifiers: list[Verifier]) -> ProofCheck:
+    cp = tlog.verify(str(_field(proof, "checkpoint")), verifiers)
+    size = int(_field(proof, "tree_size"))
+    index = int(_field(proof, "leaf_index"))
+    if cp.size != size:
+        raise VerificationError(
+            f"The proof is for tree size {size} but its checkpoint signs size {cp.size}."
+        )
+    value = _b64(_field(proof, "value"), "value")
+    leaf = merkle.leaf_hash(value)
+    if leaf != _b64(_field(proof, "leaf_hash"), "leaf_hash"):
+        raise VerificationError(
+            "leaf_hash is not SHA-256(0x00 || value): the message bytes were altered."
+        )
+    hashes = [_b64(h, "hashes[]") for h in _field(proof, "hashes")]
+    merkle.verify_inclusion(leaf, index, size, hashes, cp.root_hash)
+    return ProofCheck("inclusion", str(proof.get("log", "")), cp.origin,
+                      f"entry {index} is in the log of {size} entries signed by the checkpoint")  # fmt: skip
+
+
+def check_consistency(proof: dict[str, Any], verifiers: list[Verifier]) -> ProofCheck:
+    old = tlog.verify(str(_field(proof, "old_checkpoint")), verifiers)
+    new = tlog.verify(str(_field(proof, "new_checkpoint")), verifiers)
+    if old.origin != new.origin:
+        raise VerificationError(
+            f"The checkpoints are of different logs: {old.origin} and {new.origin}."
+        )
+    if (old.size, new.size) != (int(_field(proof, "old_size")), int(_field(proof, "new_size"))):
+        raise VerificationError(
+            "The sizes in the proof differ from the sizes the checkpoints sign."
+        )
+    hashes = [_b64(h, "hashes[]") for h in _field(proof, "hashes")]
+    merkle.verify_consistency(old.size, new.size, old.root_hash, new.root_hash, hashes)
+    return ProofCheck("consistency", str(proof.get("log", "")), new.origin,
+                      f"the log of {new.size} entries extends the log of {old.size} without rewriting it")  # fmt: skip
+
+
+def check_proof_file(path: Path, vkeys: list[str]) -> ProofCheck:
+    try:
+        proof = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VerificationError(f"Cannot read {path}: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise VerificationError(f"{path} is not JSON: {exc.msg} at line {exc.lineno}.") from exc
+    if not isinstance(proof, dict):
+        raise VerificationError(f"{path} does not hold a proof object.")
+    verifiers = [Verifier.from_vkey(k) for k in vkeys]
+    if "leaf_index" in proof:
+        return check_inclusion(proof, verifiers)
+    if "old_size" in proof:
+        return check_consistency(proof, verifiers)
+    raise VerificationError(f"{path} is neither an inclusion nor a consistency proof.")
