@@ -1,0 +1,87 @@
+"""Local services for machines without Docker: `ledger up` / `ledger down` / `ledger status`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ledger.config import Settings
+from ledger.services.kafka import LocalKafka
+from ledger.services.ports import free_port
+from ledger.services.postgres import LocalPostgres
+from ledger.services.process import processes_mentioning, stop_pid
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    kafka_bootstrap: str
+    database_url: str
+
+
+def _state_file(data_dir: Path) -> Path:
+    return data_dir / "services.json"
+
+
+def _ports(data_dir: Path) -> dict[str, int]:
+    """Ports chosen on first start and kept, so a restart finds the same endpoints."""
+    path = _state_file(data_dir)
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    ports = {"kafka_broker": free_port(), "kafka_controller": free_port(), "postgres": free_port()}
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(ports))
+    return ports
+
+
+def _local(data_dir: Path) -> tuple[LocalKafka, LocalPostgres]:
+    ports = _ports(data_dir)
+    return (
+        LocalKafka(data_dir, ports["kafka_broker"], ports["kafka_controller"]),
+        LocalPostgres(data_dir, ports["postgres"]),
+    )
+
+
+def up(settings: Settings) -> Endpoints:
+    """Starts whatever is not configured by the environment; harmless when already running."""
+    data_dir = settings.data_dir.resolve()
+    kafka, pg = _local(data_dir)
+    bootstrap = settings.kafka_bootstrap
+    database = settings.database_url
+    if bootstrap is None:
+        kafka.start()
+        bootstrap = kafka.bootstrap
+    if database is None:
+        pg.start()
+        database = pg.url
+    return Endpoints(bootstrap, database)
+
+
+def down(settings: Settings) -> None:
+    """Stops the local services of this data directory and anything else still mentioning it."""
+    data_dir = settings.data_dir.resolve()
+    if not _state_file(data_dir).exists():
+        return
+    kafka, pg = _local(data_dir)
+    kafka.stop()
+    pg.stop()
+    for pid in processes_mentioning(str(data_dir)):
+        stop_pid(pid, timeout=10)
+
+
+def status(settings: Settings) -> dict[str, Any]:
+    data_dir = settings.data_dir.resolve()
+    managed = _state_file(data_dir).exists()
+    kafka, pg = _local(data_dir) if managed else (None, None)
+    kafka_running = bool(kafka and kafka.running())
+    pg_running = bool(pg and pg.running())
+    return {
+        "kafka_bootstrap": settings.kafka_bootstrap or (kafka.bootstrap if kafka else None),
+        "database_url": settings.database_url or (pg.url if pg and pg_running else None),
+        "kafka_managed": settings.kafka_bootstrap is None,
+        "postgres_managed": settings.database_url is None,
+        "kafka_running": kafka_running if settings.kafka_bootstrap is None else None,
+        "postgres_running": pg_running if settings.database_url is None else None,
+        "data_dir": str(data_dir),
+    }

@@ -1,0 +1,174 @@
+"""A local PostgreSQL cluster in the project's data directory, run as the `postgres` user."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import secrets
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from ledger.errors import ServiceError
+from ledger.services.process import alive, tail
+
+POSTGRES_MAJOR = 15  # the version docker-compose.yml pins; local binaries of any 13+ work
+ADMIN_ROLE = "ledger_admin"
+DATABASE = "ledger"
+
+
+def bindir() -> Path:
+    """Debian keeps the server binaries in a versioned directory, off PATH."""
+    candidates = []
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
+        if out.returncode == 0:
+            candidates.append(Path(out.stdout.strip()))
+    candidates += [
+        Path(p).parent for p in sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    ]
+    for c in candidates:
+        if (c / "initdb").exists() and (c / "pg_ctl").exists():
+            return c
+    raise ServiceError(
+        "No PostgreSQL server binaries (initdb, pg_ctl) were found. Install them with "
+        "`apt-get install postgresql` or run scripts/bootstrap.sh."
+    )
+
+
+def _as_postgres(argv: list[str]) -> list[str]:
+    # initdb and postgres refuse to run as root: drop to the postgres system user.
+    if os.geteuid() != 0:
+        return argv
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError as exc:
+        raise ServiceError(
+            "Running as root needs a `postgres` system user (apt-get install postgresql)."
+        ) from exc
+    return ["runuser", "-u", "postgres", "--", *argv]
+
+
+def _chown_postgres(path: Path) -> None:
+    if os.geteuid() == 0:
+        entry = pwd.getpwnam("postgres")
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+class LocalPostgres:
+    """Files under ``<data_dir>/postgres``: data/, server.log, and the admin password (root only)."""
+
+    def __init__(self, data_dir: Path, port: int) -> None:
+        self.home = data_dir / "postgres"
+        self.data = self.home / "data"
+        self.port = port
+        self.log_file = self.home / "server.log"
+        self.password_file = data_dir / "postgres-admin.password"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{ADMIN_ROLE}:{self.password()}@127.0.0.1:{self.port}/{DATABASE}"
+
+    def password(self) -> str:
+        if not self.password_file.exists():
+            fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(24))
+        return self.password_file.read_text().strip()
+
+    def pid(self) -> int | None:
+        try:
+            return int((self.data / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def running(self) -> bool:
+        return alive(self.pid())
+
+    def _run(self, argv: list[str], what: str) -> None:
+        result = subprocess.run(_as_postgres(argv), capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise ServiceError(
+                f"{what} failed:\n{result.stdout}{result.stderr}\nLog tail:\n{tail(self.log_file)}"
+            )
+
+    def init(self) -> None:
+        bins = bindir()
+        self.home.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.home, 0o700)
+        _chown_postgres(self.home)
+        pwfile = self.home / "initdb.pw"
+        pwfile.write_text(self.password() + "\n")
+        os.chmod(pwfile, 0o600)
+        _chown_postgres(pwfile)
+        try:
+            self._run(
+                [str(bins / "initdb"), "-D", str(self.data), "-U", ADMIN_ROLE, f"--pwfile={pwfile}",
+                 "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", "-E", "UTF8",
+                 "--locale=C.UTF-8"],
+                "initdb",
+            )  # fmt: skip
+        finally:
+            pwfile.unlink(missing_ok=True)
+        with open(self.data / "postgresql.conf", "a") as conf:
+            conf.write(
+                "\n# ledger up\n"
+                "listen_addresses = '127.0.0.1'\n"
+                f"unix_socket_directories = '{self.data}'\n"
+                "max_connections = 200\n"
+                "shared_buffers = 256MB\n"
+                "logging_collector = off\n"
+            )
+
+    def start(self, timeout: float = 60) -> None:
+        if self.running():
+            self.wait_ready(timeout)
+            return
+        if not (self.data / "PG_VERSION").exists():
+            self.init()
+        if not self.log_file.exists():
+            self.log_file.touch()
+            _chown_postgres(self.log_file)
+        bins = bindir()
+        self._run(
+            [str(bins / "pg_ctl"), "-D", str(self.data), "-l", str(self.log_file), "-o", f"-p {self.port}",
+             "-w", "-t", str(int(timeout)), "start"],
+            "Starting PostgreSQL",
+        )  # fmt: skip
+        self.wait_ready(timeout)
+        self._ensure_database()
+
+    def wait_ready(self, timeout: float) -> None:
+        import psycopg
+
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            try:
+                with psycopg.connect(self.url.rsplit("/", 1)[0] + "/postgres", connect_timeout=3):
+                    return
+            except psycopg.OperationalError as exc:
+                last = str(exc)
+            time.sleep(0.2)
+        raise ServiceError(
+            f"PostgreSQL did not accept connections in {timeout:.0f} s: {last}\n{tail(self.log_file)}"
+        )
+
+    def _ensure_database(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+            if (
+                conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
+                is None
+            ):
+                conn.execute(f"CREATE DATABASE {DATABASE}")
+
+    def stop(self) -> None:
+        if not (self.data / "PG_VERSION").exists() or not self.running():
+            return
+        self._run([str(bindir() / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop"],
+                  "Stopping PostgreSQL")  # fmt: skip
