@@ -8,8 +8,8 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
+import typer._click.exceptions as cli_errors  # typer vendors click; its errors live here
 
 from ledger import services
 from ledger.cli_output import console, fail, print_json, print_table
@@ -42,7 +42,7 @@ def up(json_out: JsonFlag = False) -> None:
     if json_out:
         print_json({"kafka_bootstrap": ep.kafka_bootstrap, "database_url": ep.database_url})
     else:
-        console.print(f"Kafka      {ep.kafka_bootstrap}\nPostgreSQL {ep.database_url}")
+        console.print(f"Kafka      {ep.kafka_bootstrap}\nPostgreSQL {ep.database_url}", soft_wrap=True)
 
 
 @app.command()
@@ -424,14 +424,16 @@ def main() -> None:
     command = typer.main.get_command(app)
     try:
         command.main(standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError:
+    except cli_errors.NoArgsIsHelpError:
         raise SystemExit(0) from None
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
-    except click.UsageError as exc:
-        fail(exc.format_message().splitlines()[0], 2)
-    except click.Abort:
+    except typer.Abort:
         fail("aborted.", 130)
+    except cli_errors.UsageError as exc:
+        fail(exc.format_message().splitlines()[0], 2)
+    except cli_errors.ClickException as exc:
+        fail(exc.format_message().splitlines()[0], 1)
     except LedgerError as exc:
         fail(exc.diagnostics(), exc.exit_code)
     except KeyboardInterrupt:
