@@ -42,7 +42,9 @@ def up(json_out: JsonFlag = False) -> None:
     if json_out:
         print_json({"kafka_bootstrap": ep.kafka_bootstrap, "database_url": ep.database_url})
     else:
-        console.print(f"Kafka      {ep.kafka_bootstrap}\nPostgreSQL {ep.database_url}", soft_wrap=True)
+        console.print(
+            f"Kafka      {ep.kafka_bootstrap}\nPostgreSQL {ep.database_url}", soft_wrap=True
+        )
 
 
 @app.command()
