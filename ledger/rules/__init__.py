@@ -1,0 +1,57 @@
+"""The law as rules: pure functions over (event, current state) that return alert drafts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from ledger.rules.compliance import (
+    BulkWithoutNotice,
+    DisclosureDuringStay,
+    MissingLegalAuthority,
+    RequestIncomplete,
+)
+from ledger.rules.model import AlertDraft, RuleContext
+from ledger.rules.volume_rules import SpikeOverPriorYear, StatisticalAnomaly, warming_up
+
+
+class Rule(Protocol):
+    def evaluate(self, ctx: RuleContext) -> list[AlertDraft]: ...
+
+
+def default_rules() -> list[Rule]:
+    return [
+        SpikeOverPriorYear(),
+        StatisticalAnomaly(),
+        BulkWithoutNotice(),
+        DisclosureDuringStay(),
+        MissingLegalAuthority(),
+        RequestIncomplete(),
+    ]
+
+
+_DEFAULT = default_rules()
+
+
+def evaluate_all(ctx: RuleContext, rules: Sequence[Rule] | None = None) -> list[AlertDraft]:
+    """Every rule's drafts for one arriving disclosure, in rule order."""
+    drafts: list[AlertDraft] = []
+    for rule in rules or _DEFAULT:
+        drafts.extend(rule.evaluate(ctx))
+    return drafts
+
+
+__all__ = [
+    "AlertDraft",
+    "BulkWithoutNotice",
+    "DisclosureDuringStay",
+    "MissingLegalAuthority",
+    "RequestIncomplete",
+    "Rule",
+    "RuleContext",
+    "SpikeOverPriorYear",
+    "StatisticalAnomaly",
+    "default_rules",
+    "evaluate_all",
+    "warming_up",
+]

@@ -1,0 +1,191 @@
+"""Rules from court orders and the statute, checked the moment a disclosure is recorded."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ledger.rules.authorities import same_authority
+from ledger.rules.model import (
+    AlertDraft,
+    CourtOrderFacts,
+    NoticeFacts,
+    RuleContext,
+    Severity,
+    alert_id,
+)
+
+BULK = "bulk_without_notice"
+STAY = "disclosure_during_stay"
+MISSING_AUTHORITY = "missing_legal_authority"
+INCOMPLETE = "request_incomplete"
+INCOMPLETE_ADDRESS = {"PLACEHOLDER", "ZIP_ONLY", "MISSING", "NOT_COMPARED"}
+
+
+def _hours(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    sign = "-" if minutes < 0 else ""
+    minutes = abs(minutes)
+    return f"{sign}{minutes // 60}h{minutes % 60:02d}m"
+
+
+def _recipient_scope(ctx: RuleContext) -> str:
+    d = ctx.disclosure
+    return f"{d.source_agency} -> recipient {d.recipient_agency}"
+
+
+def notice_problem(ctx: RuleContext, order: CourtOrderFacts, notice: NoticeFacts) -> str | None:
+    """Why this notice does not satisfy the order for this disclosure, or None if it does."""
+    d = ctx.disclosure
+    lead = d.transmitted_at - notice.filed_at
+    if lead < order.notice_delta:
+        return (f"notice {notice.notice_id} was filed {_hours(lead)} before the transmission; "
+                f"the order requires {order.notice_hours}h")  # fmt: skip
+    if not notice.planned_start <= d.transmitted_at <= notice.planned_end:
+        return (f"the transmission at {d.transmitted_at:%Y-%m-%d %H:%M}Z is outside notice "
+                f"{notice.notice_id}'s planned window {notice.planned_start:%Y-%m-%d %H:%M}Z to "
+                f"{notice.planned_end:%Y-%m-%d %H:%M}Z")  # fmt: skip
+    if d.record_count > notice.expected_record_count:
+        return (f"{d.record_count:,} records exceed the {notice.expected_record_count:,} noticed in "
+                f"{notice.notice_id}")  # fmt: skip
+    return None
+
+
+class BulkWithoutNotice:
+    """While a notice order covers the recipient and authority, a bulk transmission needs a notice.
+
+    Legal source: the court's order (e.g. Center for Taxpayer Rights v. IRS, No. 1:25-cv-00457-CKK,
+    D.D.C., September 2025: 24 hours' notice to the court and plaintiffs before any transmission).
+    A NoticeFiled for the recipient must be filed at least ``notice_hours`` before transmitted_at
+    (23h59m fires, 24h00m does not), its planned window must contain transmitted_at, and its
+    expected_record_count must not be exceeded by this transmission.
+    """
+
+    def evaluate(self, ctx: RuleContext) -> list[AlertDraft]:
+        if not ctx.config.on(BULK):
+            return []
+        d = ctx.disclosure
+        drafts = []
+        for order in ctx.orders_in_force:
+            if order.order_type != "NOTICE_REQUIREMENT" or not order.covers(
+                d.recipient_agency, d.legal_authority
+            ):
+                continue
+            if order.bulk_threshold is not None and d.record_count < order.bulk_threshold:
+                continue
+            candidates = [n for n in ctx.notices if n.recipient_agency == d.recipient_agency
+                          and n.filed_at <= d.transmitted_at]  # fmt: skip
+            if d.notice_id:
+                cited = [n for n in candidates if n.notice_id == d.notice_id]
+                candidates = cited or candidates
+            problems = [notice_problem(ctx, order, n) for n in candidates]
+            if any(p is None for p in problems):
+                continue
+            if not candidates:
+                why = f"no notice was filed for {d.recipient_agency} before the transmission"
+            else:
+                latest = max(range(len(candidates)), key=lambda i: candidates[i].filed_at)
+                why = problems[latest] or ""
+            scope = _recipient_scope(ctx)
+            drafts.append(
+                AlertDraft(
+                    alert_id(BULK, scope, d.day, d.disclosure_id, order.order_id), BULK, Severity.CRITICAL,
+                    scope, d.day, d.record_count, order.bulk_threshold,
+                    [d.event_id, order.event_id, *[n.event_id for n in candidates]],
+                    f"Court order {order.order_id} in {order.case_reference} ({order.notice_hours}h notice)",
+                    f"Bulk transmission {d.disclosure_id} of {d.record_count:,} records to "
+                    f"{d.recipient_agency} without valid notice: {why}.",
+                )
+            )  # fmt: skip
+        return drafts
+
+
+class DisclosureDuringStay:
+    """A disclosure to a recipient/authority covered by a stay or injunction in force.
+
+    Legal source: the order itself (e.g. the 21 November 2025 stay and injunction in No.
+    1:25-cv-00457-CKK; the 5 February 2026 injunction in No. 1:25-cv-12822, D. Mass.).
+    """
+
+    def evaluate(self, ctx: RuleContext) -> list[AlertDraft]:
+        if not ctx.config.on(STAY):
+            return []
+        d = ctx.disclosure
+        scope = _recipient_scope(ctx)
+        return [
+            AlertDraft(
+                alert_id(STAY, scope, d.day, d.disclosure_id, o.order_id), STAY, Severity.CRITICAL, scope,
+                d.day, d.record_count, None, [d.event_id, o.event_id],
+                f"{o.order_type.title()} {o.order_id} in {o.case_reference}",
+                f"Disclosure {d.disclosure_id} to {d.recipient_agency} under {d.legal_authority} while "
+                f"{o.order_type.lower()} {o.order_id} ({o.case_reference}) is in force.",
+            )
+            for o in ctx.orders_in_force
+            if o.order_type in ("STAY", "INJUNCTION") and o.covers(d.recipient_agency, d.legal_authority)
+        ]  # fmt: skip
+
+
+class MissingLegalAuthority:
+    """The cited authority is absent or not in the configured registry.
+
+    Legal source: 26 U.S.C. 6103(a): returns and return information are confidential unless a
+    section 6103 exception authorises the disclosure.
+    """
+
+    def evaluate(self, ctx: RuleContext) -> list[AlertDraft]:
+        d = ctx.disclosure
+        if not ctx.config.on(MISSING_AUTHORITY) or (
+            d.legal_authority and ctx.config.authority_known(d.legal_authority)
+        ):
+            return []
+        why = (
+            "cites no legal authority"
+            if not d.legal_authority.strip()
+            else (f"cites {d.legal_authority!r}, which is not in the registry of authorities")
+        )
+        scope = _recipient_scope(ctx)
+        return [
+            AlertDraft(
+                alert_id(MISSING_AUTHORITY, scope, d.day, d.disclosure_id), MISSING_AUTHORITY, Severity.CRITICAL,
+                scope, d.day, d.record_count, None, [d.event_id],
+                "26 U.S.C. 6103(a): confidentiality unless an exception applies",
+                f"Disclosure {d.disclosure_id} to {d.recipient_agency} {why}.",
+            )
+        ]  # fmt: skip
+
+
+class RequestIncomplete:
+    """A 6103(i)(2) disclosure whose request did not set forth a verified taxpayer address.
+
+    Legal source: 26 U.S.C. 6103(i)(2)(B) (the request must set forth the taxpayer's name and
+    address). In 2026 the D.D.C. found about 42,695 such disclosures: placeholder addresses
+    ("Failed to Provide"), zip-only matches, and TIN matches released without comparing the
+    address. Fires when address_verification is PLACEHOLDER, ZIP_ONLY, MISSING, NOT_COMPARED or
+    not recorded, or the match was TIN_NAME with the address not compared.
+    """
+
+    def evaluate(self, ctx: RuleContext) -> list[AlertDraft]:
+        d = ctx.disclosure
+        cfg = ctx.config
+        if not cfg.on(INCOMPLETE) or not any(
+            same_authority(a, d.legal_authority) for a in cfg.incomplete_authorities
+        ):
+            return []
+        problems = []
+        if d.address_verification is None:
+            problems.append("the address check was not recorded")
+        elif d.address_verification in INCOMPLETE_ADDRESS:
+            problems.append(f"address verification is {d.address_verification}")
+        if d.match_method == "TIN_NAME" and d.address_verification in (None, "NOT_COMPARED"):
+            problems.append("a TIN-and-name match was released without an address check")
+        if not problems:
+            return []
+        scope = _recipient_scope(ctx)
+        return [
+            AlertDraft(
+                alert_id(INCOMPLETE, scope, d.day, d.disclosure_id), INCOMPLETE, Severity.CRITICAL, scope,
+                d.day, d.record_count, None, [d.event_id],
+                "26 U.S.C. 6103(i)(2)(B): the request must set forth the taxpayer's name and address",
+                f"Disclosure {d.disclosure_id} of {d.record_count:,} records to {d.recipient_agency}: "
+                + "; ".join(problems) + ".",
+            )
+        ]  # fmt: skip

@@ -1,0 +1,118 @@
+"""Volume rules: the prior-year spike, new recipients and authorities, the statistical early warning."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from ledger.rules.model import AlertDraft, RuleContext, ScopeWindow, Severity, alert_id
+
+SPIKE = "spike_over_prior_year"
+NEW_SCOPE_RULES = {"recipient": "new_recipient", "authority": "new_authority"}
+ANOMALY = "statistical_anomaly"
+
+
+def warming_up(coverage_start: date, day: date, warmup_days: int = 365) -> bool:
+    """DESIGN 4: the prior year means nothing until the ledger has seen a year of the source."""
+    return day < coverage_start + timedelta(days=warmup_days)
+
+
+class SpikeOverPriorYear:
+    """One day's records exceed the sum over the 365 days before it.
+
+    Legal source: 26 U.S.C. 6103(p)(3)(A) and (C) (the accounting and the annual report of
+    disclosures). The 7 August 2025 IRS-to-ICE transfer (47,289 records in a day) exceeded all
+    6103(i) disclosures of a typical year. A scope with no history fires new_recipient /
+    new_authority instead; nothing fires while the source is warming up.
+    """
+
+    legal_source = "26 U.S.C. 6103(p)(3)(A), (C): accounting and annual reporting of disclosures"
+
+    def evaluate(self, ctx: RuleContext) -> list[AlertDraft]:
+        if not ctx.config.on(SPIKE) and not ctx.config.on("new_scope"):
+            return []
+        drafts: list[AlertDraft] = []
+        for window in ctx.windows.values():
+            drafts.extend(
+                self.evaluate_window(window, ctx.coverage_start, [ctx.disclosure.event_id], ctx.config.warmup_days,
+                                     spike_on=ctx.config.on(SPIKE), new_on=ctx.config.on("new_scope"))
+            )  # fmt: skip
+        return drafts
+
+    def evaluate_window(
+        self,
+        window: ScopeWindow,
+        coverage_start: date,
+        evidence: Sequence[str],
+        warmup_days: int = 365,
+        *,
+        spike_on: bool = True,
+        new_on: bool = True,
+    ) -> list[AlertDraft]:
+        scope = str(window.scope)
+        if window.prior_365_disclosures == 0:
+            rule = NEW_SCOPE_RULES.get(window.scope.kind)
+            if rule is None or not new_on:
+                return []
+            return [
+                AlertDraft(
+                    alert_id(rule, scope, window.day), rule, Severity.INFO, scope, window.day,
+                    window.day_records, 0, list(evidence),
+                    "5 U.S.C. 552a(c); 26 U.S.C. 6103(p)(3)(A): accounting of disclosures",
+                    f"{window.scope.source} disclosed to a {window.scope.kind} with no disclosures in the "
+                    f"prior 365 days: {window.scope.value}.",
+                )
+            ]  # fmt: skip
+        if not spike_on or warming_up(coverage_start, window.day, warmup_days):
+            return []
+        if window.day_records <= window.prior_365_records:  # exactly equal does not fire
+            return []
+        ratio = window.day_records / max(window.prior_365_records, 1)
+        return [
+            AlertDraft(
+                alert_id(SPIKE, scope, window.day), SPIKE, Severity.CRITICAL, scope, window.day,
+                window.day_records, window.prior_365_records, list(evidence), self.legal_source,
+                f"{window.day_records:,} records on {window.day} exceed the {window.prior_365_records:,} "
+                f"of the 365 days before ({ratio:.2f}x), for {scope}.",
+            )
+        ]  # fmt: skip
+
+
+def median_and_mad(values: Sequence[int]) -> tuple[float, float]:
+    med = statistics.median(values)
+    return med, statistics.median(abs(v - med) for v in values)
+
+
+class StatisticalAnomaly:
+    """A (source, recipient) day far outside its robust baseline: median + k * MAD of 90 days.
+
+    An early warning well below the prior-year rule (DESIGN 4); no legal threshold of its own.
+    Days without disclosures count as zero; the rule is silent until the window holds
+    ``min_history_days`` days with disclosures.
+    """
+
+    legal_source = "Early warning (robust baseline); see 26 U.S.C. 6103(p)(3)(A)"
+
+    def evaluate(self, ctx: RuleContext) -> list[AlertDraft]:
+        cfg = ctx.config
+        window = ctx.windows.get("recipient")
+        if not cfg.on(ANOMALY) or window is None:
+            return []
+        history = list(window.trailing_90)
+        if sum(1 for v in history if v > 0) < cfg.anomaly_min_history_days:
+            return []
+        med, mad = median_and_mad(history)
+        mad = max(mad, cfg.anomaly_mad_floor_fraction * med, 1.0)
+        threshold = int(med + cfg.anomaly_k * mad)
+        if window.day_records <= threshold:
+            return []
+        scope = str(window.scope)
+        return [
+            AlertDraft(
+                alert_id(ANOMALY, scope, window.day), ANOMALY, Severity.WARNING, scope, window.day,
+                window.day_records, threshold, [ctx.disclosure.event_id], self.legal_source,
+                f"{window.day_records:,} records on {window.day} for {scope}, above the 90-day baseline "
+                f"(median {med:,.0f} + {cfg.anomaly_k:g} x MAD {mad:,.0f} = {threshold:,}).",
+            )
+        ]  # fmt: skip
