@@ -70,10 +70,10 @@ def write_deltas(conn: psycopg.Connection, deltas: dict[tuple[ScopeKey, date], D
         " disclosures = daily_volume.disclosures + EXCLUDED.disclosures,"
         " records = daily_volume.records + EXCLUDED.records",
         (
-            [k[0][0] for k in items],
-            [k[0][1] for k in items],
-            [k[0][2] for k in items],
-            [k[1] for k in items],
+            [key[0] for (key, _), _ in items],
+            [key[1] for (key, _), _ in items],
+            [key[2] for (key, _), _ in items],
+            [day for (_, day), _ in items],
             [v.disclosures for _, v in items],
             [v.records for _, v in items],
         ),

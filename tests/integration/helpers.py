@@ -1,0 +1,88 @@
+"""Helpers for integration tests: isolated ledgers, emitting events, waiting for projections."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from ledger.config import Settings, Topics
+from ledger.intake import Event, build_event
+from ledger.producer import EventProducer
+from ledger.replay import log_end_offsets, wait_for_live
+from ledger.runtime import Ledger, open_ledger
+
+T = TypeVar("T")
+NY = ZoneInfo("America/New_York")
+
+
+def isolated_ledger(settings: Settings, name: str, **changes: Any) -> Ledger:
+    """A ledger with its own topics and schema on the shared test services."""
+    tag = f"{name}_{uuid.uuid4().hex[:8]}"
+    s = dataclasses.replace(settings, topics=Topics(f"t.{tag}."), db_schema=f"t_{tag}", **changes)
+    return open_ledger(s)
+
+
+def wait_until(predicate: Callable[[], T], timeout: float = 60, what: str = "condition") -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def caught_up(
+    ledger: Ledger, consumers: tuple[str, ...] = ("audit_log", "volume"), timeout: float = 60
+) -> None:
+    ends = log_end_offsets(ledger.bootstrap, ledger.topics.disclosures)
+    assert wait_for_live(ledger.admin_url, ledger.schema, consumers, ends, timeout), "consumers lag"
+
+
+def at(day: date, hour: int = 12, minute: int = 0, second: int = 0) -> str:
+    return datetime.combine(day, dtime(hour, minute, second), tzinfo=NY).astimezone(UTC).isoformat()
+
+
+def disclosure(
+    day: date, records: int, recipient: str, *, source: str = "IRS", authority: str = "26 U.S.C. 6103(i)(2)",
+    when: str | None = None, **extra: Any,
+) -> dict[str, Any]:  # fmt: skip
+    return {
+        "type": "DisclosureRecorded",
+        "disclosure_id": f"D-{uuid.uuid4().hex[:10]}",
+        "source_agency": source,
+        "recipient_agency": recipient,
+        "legal_authority": authority,
+        "purpose": "Non-tax criminal investigation",
+        "nature": "LAST_KNOWN_ADDRESS",
+        "transmitted_at": when or at(day),
+        "record_count": records,
+        "tax_periods": ["2024"],
+        "data_categories": ["address"],
+        **extra,
+    }
+
+
+def emit(ledger: Ledger, objs: list[dict[str, Any]]) -> list[Event]:
+    events = [build_event(o) for o in objs]
+    with EventProducer(ledger.bootstrap, ledger.topics.disclosures) as producer:
+        producer.send(events)
+    return events
+
+
+def rows(ledger: Ledger, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    from ledger.store.connection import connection
+
+    with connection(ledger.admin_url, ledger.schema) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def days_before(day: date, n: int) -> date:
+    return day - timedelta(days=n)
