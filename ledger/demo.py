@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from consumers.service import RunningConsumers, start_consumers
 from ledger import demo_history, services
-from ledger.cli_output import console, print_table
+from ledger.cli_output import console
 from ledger.config import Settings
 from ledger.errors import ServiceError
 from ledger.intake import Event, build_event
@@ -55,20 +55,21 @@ def wait_for_alert(
 
 
 def show_alerts(ledger: Ledger, title: str, since_rows: int = 0) -> int:
+    """Prints alerts stored after the first ``since_rows``, one line each; returns the total."""
     with connection(ledger.reader_url, ledger.schema) as conn:
         rows = conn.execute(
-            "SELECT day, rule, scope, observed, threshold, message FROM alerts ORDER BY fired_at, day, alert_id"
+            "SELECT day, rule, severity, message FROM alerts ORDER BY fired_at, day, alert_id"
         ).fetchall()
     fresh = rows[since_rows:]
     if fresh:
-        print_table(
-            title,
-            ["day", "rule", "scope", "observed", "threshold", "why"],
-            [
-                [d, r, s, f"{o:,}", "" if t is None else f"{t:,}", m[:70]]
-                for d, r, s, o, t, m in fresh
-            ],
-        )
+        console.print(f"[bold]{title}[/] ({len(fresh)})")
+        colour = {"critical": "red", "warning": "yellow", "info": "cyan"}
+        for day, rule, severity, message in fresh[:25]:
+            console.print(
+                f"  {day} [{colour.get(severity, 'white')}]{rule}[/] {message}", highlight=False
+            )
+        if len(fresh) > 25:
+            console.print(f"  ... and {len(fresh) - 25} more (`ledger alerts`)")
     return len(rows)
 
 

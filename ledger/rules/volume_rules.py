@@ -88,8 +88,9 @@ class StatisticalAnomaly:
     """A (source, recipient) day far outside its robust baseline: median + k * MAD of 90 days.
 
     An early warning well below the prior-year rule (DESIGN 4); no legal threshold of its own.
-    Days without disclosures count as zero; the rule is silent until the window holds
-    ``min_history_days`` days with disclosures.
+    The baseline is taken over the days that had disclosures (weekends and idle days are not
+    "normal zero" days for a flow that transmits on business days), and the rule is silent until
+    the window holds ``min_history_days`` such days.
     """
 
     legal_source = "Early warning (robust baseline); see 26 U.S.C. 6103(p)(3)(A)"
@@ -99,8 +100,8 @@ class StatisticalAnomaly:
         window = ctx.windows.get("recipient")
         if not cfg.on(ANOMALY) or window is None:
             return []
-        history = list(window.trailing_90)
-        if sum(1 for v in history if v > 0) < cfg.anomaly_min_history_days:
+        history = [v for v in window.trailing_90 if v > 0]
+        if len(history) < cfg.anomaly_min_history_days:
             return []
         med, mad = median_and_mad(history)
         mad = max(mad, cfg.anomaly_mad_floor_fraction * med, 1.0)
