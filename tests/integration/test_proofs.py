@@ -143,7 +143,11 @@ def test_a_rewritten_log_no_longer_matches_its_checkpoints(ledger_settings) -> N
         database_only = verify_all(conn, None, checkpoint_checker(led.settings))
     # Against Kafka the altered bytes are found at once; from the database alone the forged tree no
     # longer matches the checkpoint signed before the forgery.
-    assert (report.findings[0].kind, report.findings[0].seq, report.exit_code) == ("kafka_mismatch", 5, 13)
+    assert (report.findings[0].kind, report.findings[0].seq, report.exit_code) == (
+        "kafka_mismatch",
+        5,
+        13,
+    )
     assert database_only.findings[0].kind == "checkpoint_mismatch"
     assert database_only.exit_code == 15
     from ledger import checkpoint as tlog

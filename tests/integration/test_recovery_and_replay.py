@@ -1,0 +1,150 @@
+"""Crash safety (SIGKILL mid-batch), and replay from offset 0 equal to the live projection."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+
+import pytest
+
+from consumers.service import start_consumers
+from ledger.checkpointing import checkpoint_checker
+from ledger.producer import EventProducer
+from ledger.replay import log_end_offsets
+from ledger.replaying import run_replay
+from ledger.runtime import Ledger
+from ledger.store.connection import connection
+from ledger.verification import verify_all
+from tests.integration.helpers import caught_up, disclosure, emit, isolated_ledger, rows, wait_until
+
+pytestmark = pytest.mark.integration
+D = date(2025, 8, 7)
+
+
+def cli_env(led: Ledger) -> dict[str, str]:
+    s = led.settings
+    return {
+        **os.environ,
+        "LEDGER_KAFKA_BOOTSTRAP": led.bootstrap,
+        "LEDGER_DATABASE_URL": led.admin_url,
+        "LEDGER_TOPIC_PREFIX": s.topics.prefix,
+        "LEDGER_DB_SCHEMA": s.db_schema,
+        "LEDGER_DATA_DIR": str(s.data_dir),
+        "LEDGER_PARTITIONS": str(s.partitions),
+    }
+
+
+def count(led: Ledger) -> int:
+    return int(rows(led, "SELECT count(*) FROM entries")[0][0])
+
+
+def test_a_consumer_killed_mid_batch_loses_and_duplicates_nothing(ledger_settings) -> None:
+    led = isolated_ledger(ledger_settings, "sigkill")
+    from bench.common import disclosures
+
+    n = 30_000
+    with EventProducer(led.bootstrap, led.topics.disclosures) as producer:
+        producer.send(disclosures(n))
+    argv = [sys.executable, "-m", "ledger", "consume", "--only", "audit_log"]
+    first = subprocess.Popen(
+        argv, env=cli_env(led), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        wait_until(
+            lambda: count(led) > 2000, timeout=120, what="the consumer to store some entries"
+        )
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(30)
+    stored_at_kill = count(led)
+    assert 0 < stored_at_kill < n, "the kill should land while the log is still being written"
+    second = subprocess.Popen(
+        argv, env=cli_env(led), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        wait_until(lambda: count(led) == n, timeout=300, what="all entries after restart")
+        time.sleep(1.0)  # anything still in flight would show up as a duplicate now
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(60)
+    assert count(led) == n
+    for log_id, entries, max_seq, distinct_offsets in rows(
+        led,
+        "SELECT log_id, count(*), max(seq), count(DISTINCT kafka_offset) FROM entries GROUP BY log_id",
+    ):
+        assert (entries, max_seq + 1, distinct_offsets) == (entries, entries, entries), log_id
+    ends = log_end_offsets(led.bootstrap, led.topics.disclosures)
+    assert sum(ends.values()) == n
+    with connection(led.reader_url, led.schema) as conn:
+        assert verify_all(conn, led.bootstrap, checkpoint_checker(led.settings)).findings == []
+
+
+def alert_topic_size(led: Ledger) -> int:
+    return sum(log_end_offsets(led.bootstrap, led.topics.alerts).values()) + sum(
+        log_end_offsets(led.bootstrap, led.topics.dlq).values()
+    )
+
+
+def test_replay_rebuilds_every_projection_equal_to_live_and_publishes_nothing(
+    ledger_settings,
+) -> None:
+    led = isolated_ledger(ledger_settings, "replay")
+    running = start_consumers(led)
+    try:
+        history = [
+            disclosure(D - timedelta(days=d), 10 + d % 7, f"Recipient {d % 4}")
+            for d in range(400, 0, -3)
+        ]
+        emit(led, history)
+        emit(led, [disclosure(D, 100_000, "Recipient 1")])
+        emit(led, [disclosure(D - timedelta(days=30), 5, "Recipient 2")])  # late
+        with EventProducer(led.bootstrap, led.topics.disclosures) as producer:
+            producer.send_raw(b"\xc3\x01" + bytes(8) + b"poison", b"x", [])
+        caught_up(led)
+    finally:
+        running.stop()
+    assert rows(led, "SELECT count(*) FROM alerts WHERE rule = 'spike_over_prior_year'")[0][0] >= 1
+    published_before = alert_topic_size(led)
+    result = run_replay(led.settings, show_progress=False)
+    assert result.differences == []
+    assert result.equal
+    assert result.messages == sum(log_end_offsets(led.bootstrap, led.topics.disclosures).values())
+    assert alert_topic_size(led) == published_before  # a replay sends nothing
+
+
+def test_cli_emit_validates_everything_before_sending(ledger_settings, tmp_path) -> None:
+    led = isolated_ledger(ledger_settings, "cli")
+    import json
+
+    lines = [
+        json.dumps(disclosure(D, 1, "CLI recipient")),
+        "{broken",
+        json.dumps(disclosure(D, -5, "CLI recipient")),
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    bad = subprocess.run([sys.executable, "-m", "ledger", "emit", "--file", str(path)], env=cli_env(led),
+                         capture_output=True, text=True, check=False)  # fmt: skip
+    assert bad.returncode == 5
+    assert "line 2" in bad.stderr
+    assert "line 3" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    assert (
+        sum(log_end_offsets(led.bootstrap, led.topics.disclosures).values()) == 0
+    )  # nothing half-sent
+    path.write_text(lines[0] + "\n")
+    ok = subprocess.run([sys.executable, "-m", "ledger", "emit", "--file", str(path), "--json"], env=cli_env(led),
+                        capture_output=True, text=True, check=False)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)[0]["topic"] == led.topics.disclosures
+    for argv, code in ((["query", "--since", "yesterday"], 2), (["query", "--limit", "0"], 2),
+                       (["proof", "inclusion", "--event-id", "nope"], 2), (["alerts", "--bogus"], 2)):  # fmt: skip
+        r = subprocess.run([sys.executable, "-m", "ledger", *argv], env=cli_env(led), capture_output=True, text=True,
+                           check=False)  # fmt: skip
+        assert r.returncode == code, (argv, r.stderr)
+        assert r.stderr.startswith("error:"), r.stderr
+        assert "Traceback" not in r.stderr
