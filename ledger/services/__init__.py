@@ -45,10 +45,11 @@ def _local(data_dir: Path) -> tuple[LocalKafka, LocalPostgres]:
 
 def up(settings: Settings) -> Endpoints:
     """Starts whatever is not configured by the environment; harmless when already running."""
-    data_dir = settings.data_dir.resolve()
-    kafka, pg = _local(data_dir)
     bootstrap = settings.kafka_bootstrap
     database = settings.database_url
+    if bootstrap is not None and database is not None:
+        return Endpoints(bootstrap, database)  # configured: nothing is started
+    kafka, pg = _local(settings.data_dir.resolve())
     if bootstrap is None:
         kafka.start()
         bootstrap = kafka.bootstrap

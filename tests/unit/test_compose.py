@@ -1,0 +1,32 @@
+"""docker-compose.yml pins the same Kafka and PostgreSQL versions as the local services."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ledger.services.kafka import kafka_version
+from ledger.services.postgres import POSTGRES_MAJOR
+
+COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
+
+
+def images() -> dict[str, str]:
+    # A deliberately small reader: `image: name:tag` lines are all this test needs.
+    found = re.findall(r"^\s+image:\s*([\w./-]+):([\w.-]+)\s*$", COMPOSE.read_text(), re.MULTILINE)
+    return dict(found)
+
+
+def test_kafka_image_matches_the_pinned_local_broker() -> None:
+    assert images()["apache/kafka"] == kafka_version()
+
+
+def test_postgres_image_matches_the_local_major_version() -> None:
+    assert images()["postgres"].split(".")[0] == str(POSTGRES_MAJOR)
+
+
+def test_kafka_service_sets_the_full_kraft_config_and_health_checks() -> None:
+    text = COMPOSE.read_text()
+    for key in ("KAFKA_PROCESS_ROLES", "KAFKA_CONTROLLER_QUORUM_VOTERS", "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"):
+        assert key in text
+    assert text.count("healthcheck:") >= 2
