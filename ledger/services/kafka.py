@@ -150,7 +150,8 @@ class LocalKafka:
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             fmt = subprocess.run(
                 [java, log4j, "-cp", cp, "kafka.tools.StorageTool", "format", "--standalone",
-                 "-t", cluster_id, "-c", str(props)],
+                 f"--cluster-id={cluster_id}", "-c", str(props)],  # ids may start with '-'
+
                 capture_output=True, text=True, check=False,
             )  # fmt: skip
             if fmt.returncode != 0:
