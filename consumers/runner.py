@@ -37,9 +37,15 @@ class FollowerStats:
 
 
 class Follower(ABC):
-    """A projection builder. ``process`` runs inside the batch's transaction."""
+    """A projection builder. ``process`` runs inside the batch's transaction.
+
+    A follower whose state spans partitions (``merged = True``) gets the records of all its
+    partitions in one total order, (broker append time, partition, offset), so that live
+    processing and a replay from offset 0 see the same sequence and compute the same results.
+    """
 
     name: str
+    merged = False
 
     def __init__(self) -> None:
         self.stats = FollowerStats()
@@ -121,12 +127,89 @@ def apply_batch(
     return len(fresh)
 
 
+def apply_merged(
+    conn: psycopg.Connection, follower: Follower, records: Sequence[ConsumerRecord]
+) -> int:
+    """Like apply_batch, for records of several partitions in one transaction and one order."""
+    tps = sorted({TopicPartition(r.topic, r.partition) for r in records})
+    with conn.transaction():
+        next_offsets = {
+            tp: lock_offset(conn, follower.name, tp) for tp in tps
+        }  # sorted: no deadlock
+        fresh = [
+            r for r in records if r.offset >= next_offsets[TopicPartition(r.topic, r.partition)]
+        ]
+        follower.stats.skipped += len(records) - len(fresh)
+        if fresh:
+            follower.process(conn, tps[0], fresh)
+            follower.before_commit(conn)
+            for tp in tps:
+                last = max(
+                    (
+                        r.offset
+                        for r in fresh
+                        if r.partition == tp.partition and r.topic == tp.topic
+                    ),
+                    default=None,
+                )
+                if last is not None:
+                    store_offset(conn, follower.name, tp, last + 1)
+    if fresh:
+        follower.stats.batches += 1
+        follower.stats.messages += len(fresh)
+        follower.after_commit()
+    return len(fresh)
+
+
+class AppendTimeMerge:
+    """Releases buffered records of several partitions in (append time, partition, offset) order.
+
+    Topics use LogAppendTime, so each partition's timestamps never go backwards. A record is
+    released once every other assigned partition has either buffered a later record or is
+    caught up with its high watermark: then no record fetched later can sort before it. This
+    is what makes the order independent of how fetches happened to interleave.
+    """
+
+    def __init__(self) -> None:
+        self.buffers: dict[TopicPartition, list[ConsumerRecord]] = {}
+
+    def add(self, polled: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        for tp, records in polled.items():
+            self.buffers.setdefault(tp, []).extend(records)
+
+    def forget(self, tps: Sequence[TopicPartition]) -> None:
+        for tp in tps:
+            self.buffers.pop(tp, None)
+
+    def release(
+        self, assigned: Sequence[TopicPartition], caught_up: Callable[[TopicPartition], bool]
+    ) -> list[ConsumerRecord]:
+        bounds = []
+        for tp in assigned:
+            buffered = self.buffers.get(tp)
+            if caught_up(tp):
+                continue  # its next record will be appended after everything buffered
+            if buffered:
+                bounds.append(buffered[-1].timestamp)
+            else:
+                return []  # this partition may still hold older records: wait for its fetch
+        watermark = min(bounds, default=float("inf"))
+        out: list[ConsumerRecord] = []
+        for tp, buffered in self.buffers.items():
+            keep = [r for r in buffered if r.timestamp >= watermark]
+            out.extend(r for r in buffered if r.timestamp < watermark)
+            self.buffers[tp] = keep
+        out.sort(key=lambda r: (r.timestamp, r.partition, r.offset))
+        return out
+
+
 class _SeekToStored(ConsumerRebalanceListener):
     def __init__(self, runner: FollowerRunner) -> None:
         self.runner = runner
 
     def on_partitions_revoked(self, revoked: Any) -> None:
         log.info("%s: partitions revoked: %s", self.runner.follower.name, sorted(revoked))
+        self.runner.merge.forget(list(revoked))
 
     def on_partitions_assigned(self, assigned: Any) -> None:
         self.runner.seek_assigned(list(assigned))
@@ -149,6 +232,7 @@ class FollowerRunner:
         self.topic = topic
         self.conn = connect(database_url, schema)
         self.stop = threading.Event()
+        self.merge = AppendTimeMerge()
         self.consumer = KafkaConsumer(
             **client_config(bootstrap),
             group_id=f"{group_prefix}ledger-{follower.name}",
@@ -181,12 +265,26 @@ class FollowerRunner:
                 if not polled:
                     with self.conn.transaction():
                         self.follower.idle(self.conn)
+                if self.follower.merged:
+                    self.merge.add(polled)
+                    released = self.merge.release(
+                        sorted(self.consumer.assignment()), self.caught_up
+                    )
+                    n = apply_merged(self.conn, self.follower, released) if released else 0
+                    if on_batch and n:
+                        on_batch(n)
+                    continue
                 for tp, records in polled.items():
                     n = apply_batch(self.conn, self.follower, tp, records)
                     if on_batch and n:
                         on_batch(n)
         finally:
             self.close()
+
+    def caught_up(self, tp: TopicPartition) -> bool:
+        """Everything appended so far has been fetched: later records will carry later times."""
+        highwater = self.consumer.highwater(tp)
+        return highwater is not None and self.consumer.position(tp) >= highwater
 
     def close(self) -> None:
         try:

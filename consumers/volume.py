@@ -67,6 +67,7 @@ class VolumeFollower(Follower):
     """
 
     name = "volume"
+    merged = True  # source-wide and authority scopes span partitions: one order for all
 
     def __init__(
         self,
@@ -93,7 +94,6 @@ class VolumeFollower(Follower):
                 events.append((rec, self.codec.decode(rec.value)))
             except CodecError:
                 self.stats.bump("undecodable")  # the audit-log follower dead-letters it
-        log_id = log_id_for(tp.topic, tp.partition)
         disclosures: list[tuple[ConsumerRecord, DisclosureFacts, dict[str, Any]]] = []
         for rec, event in events:
             if event.event_type == "NoticeFiled":
@@ -113,7 +113,7 @@ class VolumeFollower(Follower):
                     r["event_id"], r["disclosure_id"], r.get("request_id"), r["source_agency"],
                     r["recipient_agency"], r["legal_authority"], r["purpose"], r["nature"],
                     r["transmitted_at"], facts.day, r["record_count"], r.get("match_method"),
-                    r.get("address_verification"), r.get("notice_id"), log_id, rec.offset,
+                    r.get("address_verification"), r.get("notice_id"), log_id_for(rec.topic, rec.partition), rec.offset,
                 )
                 for rec, facts, r in disclosures
             ],

@@ -13,11 +13,13 @@ import fastavro.validation
 from fastavro._validate_common import ValidationError as AvroValidationError
 
 from ledger.errors import EventValidationError, UnknownSchemaError
-from ledger.privacy import contains_tin_shape, is_taxpayer_ref
+from ledger.privacy import contains_tin_shape, is_taxpayer_ref, is_tin_shaped
 from ledger.schemas import SchemaRegistry, SchemaVersion, default_registry
 
 # Strings that are identifiers or digests by construction, never free text.
 _NOT_FREE_TEXT = {"event_id", "amends_event_id", "manifest_sha256", "taxpayer_refs", "evidence"}
+# Agency-assigned identifiers may contain long digit runs; only one that *is* a TIN is refused.
+_IDENTIFIERS = {"disclosure_id", "request_id", "notice_id", "order_id", "alert_id"}
 _DEFAULT_RECORDED_BY = "ledger emit"
 
 
@@ -103,6 +105,12 @@ def _check_privacy(record: Mapping[str, Any]) -> None:
                     )
             continue
         if name in _NOT_FREE_TEXT:
+            continue
+        if name in _IDENTIFIERS:
+            if isinstance(value, str) and is_tin_shaped(value.strip()):
+                raise EventValidationError(
+                    f"{name} is shaped like an SSN, ITIN or EIN; identifiers must not be taxpayer numbers."
+                )
             continue
         texts = value if isinstance(value, list) else [value]
         if isinstance(value, dict):

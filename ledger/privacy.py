@@ -19,6 +19,11 @@ def contains_tin_shape(text: str) -> bool:
     return _TIN_SHAPED.search(text) is not None
 
 
+def is_tin_shaped(text: str) -> bool:
+    """The whole text is a TIN (bare or dashed)."""
+    return _TIN_SHAPED.fullmatch(text) is not None
+
+
 def normalize_tin(tin: str) -> str:
     """Digits only, so '123-45-6789' and '123456789' hash the same."""
     digits = re.sub(r"[\s-]", "", tin)

@@ -14,7 +14,7 @@ import psycopg
 from kafka import KafkaConsumer, TopicPartition
 from psycopg import sql
 
-from consumers.runner import Follower, apply_batch
+from consumers.runner import AppendTimeMerge, Follower, apply_batch, apply_merged
 from ledger.kafka_client import client_config
 from ledger.store.connection import connect
 from ledger.store.migrate import migrate
@@ -58,7 +58,11 @@ def rebuild(
     followers: Sequence[Follower],
     progress: Callable[[int], None] | None = None,
 ) -> tuple[int, dict[TopicPartition, int]]:
-    """Reads ``topic`` from offset 0 to its current end once, feeding every follower."""
+    """Reads ``topic`` from offset 0 to its current end once, feeding every follower.
+
+    Per-partition followers get each partition's batches as they come; merged followers get the
+    same (append time, partition, offset) order as live processing (AppendTimeMerge).
+    """
     migrate(admin_url, schema)
     ends = log_end_offsets(bootstrap, topic)
     consumer = KafkaConsumer(
@@ -69,28 +73,46 @@ def rebuild(
         max_partition_fetch_bytes=8 * 1024 * 1024,
     )
     conn = connect(admin_url, schema)
+    merges = {f.name: AppendTimeMerge() for f in followers if f.merged}
     total = 0
     try:
         # assign + seek, never the group's offsets (kafka-python ignores auto_offset_reset once a
         # group has committed; DESIGN section 9).
-        tps = [tp for tp, end in ends.items() if end > 0]
+        tps = sorted(tp for tp, end in ends.items() if end > 0)
         consumer.assign(tps)
         for tp in tps:
             consumer.seek(tp, 0)
-        remaining = set(tps)
-        while remaining:
-            polled = consumer.poll(timeout_ms=1000)
-            for tp, records in polled.items():
-                records = [r for r in records if r.offset < ends[tp]]
-                if records:
-                    for follower in followers:
-                        apply_batch(conn, follower, tp, records)
-                    total += len(records)
-                    if progress:
-                        progress(len(records))
-                if consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
+
+        def done(tp: TopicPartition) -> bool:
+            return consumer.position(tp) >= ends[tp]
+
+        while True:
+            polled = {
+                tp: [r for r in records if r.offset < ends[tp]]
+                for tp, records in consumer.poll(timeout_ms=1000).items()
+            }
+            for follower in followers:
+                if follower.merged:
+                    merge = merges[follower.name]
+                    merge.add(polled)
+                    released = merge.release(tps, done)
+                    if released:
+                        apply_merged(conn, follower, released)
+                else:
+                    for tp, records in polled.items():
+                        if records:
+                            apply_batch(conn, follower, tp, records)
+            fetched = sum(len(r) for r in polled.values())
+            total += fetched
+            if progress and fetched:
+                progress(fetched)
+            for tp in tps:
+                if done(tp):
                     consumer.pause(tp)
+            if all(done(tp) for tp in tps) and not any(
+                m.buffers.get(tp) for m in merges.values() for tp in tps
+            ):
+                break
     finally:
         consumer.close()
         conn.close()

@@ -9,8 +9,15 @@ from ledger.config import Topics
 from ledger.errors import ServiceError
 from ledger.kafka_client import client_config
 
-# The log is the source of truth: nothing may ever expire or be compacted away.
-TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
+# The log is the source of truth: nothing may ever expire or be compacted away. The broker stamps
+# each record with its append time, so timestamps never go backwards within a partition and one
+# order across partitions can be derived from the log itself (consumers/runner.AppendTimeMerge).
+TOPIC_CONFIG = {
+    "retention.ms": "-1",
+    "retention.bytes": "-1",
+    "cleanup.policy": "delete",
+    "message.timestamp.type": "LogAppendTime",
+}
 
 
 def ensure_topics(

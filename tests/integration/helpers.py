@@ -66,6 +66,8 @@ def disclosure(
         "record_count": records,
         "tax_periods": ["2024"],
         "data_categories": ["address"],
+        "match_method": "NAME_DOB_ADDRESS",
+        "address_verification": "VALID",
         **extra,
     }
 

@@ -27,6 +27,10 @@ def test_postgres_image_matches_the_local_major_version() -> None:
 
 def test_kafka_service_sets_the_full_kraft_config_and_health_checks() -> None:
     text = COMPOSE.read_text()
-    for key in ("KAFKA_PROCESS_ROLES", "KAFKA_CONTROLLER_QUORUM_VOTERS", "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"):
+    for key in (
+        "KAFKA_PROCESS_ROLES",
+        "KAFKA_CONTROLLER_QUORUM_VOTERS",
+        "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
+    ):
         assert key in text
     assert text.count("healthcheck:") >= 2

@@ -73,7 +73,8 @@ def test_every_bad_line_is_reported_with_its_number_and_nothing_passes() -> None
         ("purpose", "Taxpayer 123-45-6789 requested"),
         ("purpose", "ITIN 912-70-1234"),
         ("recipient_address", "EIN 12-3456789, Main St"),
-        ("request_id", "REQ 123456789"),
+        ("request_id", "123-45-6789"),
+        ("notice_id", "123456789"),
         ("tax_periods", ["2024", "123456789"]),
     ],
 )
@@ -88,6 +89,10 @@ def test_tin_shaped_free_text_is_rejected(field: str, value: Any) -> None:
 )
 def test_ordinary_text_is_not_mistaken_for_a_tin(text: str) -> None:
     assert not contains_tin_shape(text)
+
+
+def test_identifiers_may_hold_digit_runs_but_not_be_a_tin() -> None:
+    assert build_event(disclosure(disclosure_id="D-20250807-123456789")).record["disclosure_id"]
 
 
 def test_taxpayer_refs_must_be_keyed_hashes() -> None:
