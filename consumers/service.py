@@ -17,7 +17,7 @@ from ledger.runtime import Ledger
 
 log = logging.getLogger(__name__)
 
-CONSUMER_NAMES = ("audit_log", "volume")
+CONSUMER_NAMES = ("audit_log", "volume", "alert_delivery")
 
 
 @dataclass
@@ -65,7 +65,17 @@ def build_followers(
     if "volume" in names:
         config = load_rules_config(ledger.settings.rules_file)
         followers.append(VolumeFollower(config, ledger.settings.timezone, publisher=alerts))
+    if "alert_delivery" in names:
+        from consumers.alert_delivery import AlertDeliveryFollower
+        from ledger.webhook_config import load_delivery_config
+
+        followers.append(AlertDeliveryFollower(load_delivery_config()))
     return followers, [alerts, dlq]
+
+
+def topic_for(ledger: Ledger, follower: Follower) -> str:
+    """Alert delivery follows ledger.alerts; every other follower follows ledger.disclosures."""
+    return ledger.topics.alerts if follower.name == "alert_delivery" else ledger.topics.disclosures
 
 
 def start_consumers(
@@ -75,7 +85,7 @@ def start_consumers(
 ) -> RunningConsumers:
     followers, producers = build_followers(ledger, only)
     runners = [
-        FollowerRunner(f, ledger.bootstrap, ledger.writer_url, ledger.schema, ledger.topics.disclosures,
+        FollowerRunner(f, ledger.bootstrap, ledger.writer_url, ledger.schema, topic_for(ledger, f),
                        group_prefix=ledger.topics.prefix)
         for f in followers
     ]  # fmt: skip

@@ -15,7 +15,7 @@ from consumers.runner import Follower
 from ledger.alert_events import alert_event
 from ledger.codec import DecodedEvent, EventCodec
 from ledger.errors import CodecError
-from ledger.rules import RuleContext, evaluate_all
+from ledger.rules import RuleContext, SpikeOverPriorYear, evaluate_all
 from ledger.rules.config import RulesConfig
 from ledger.rules.model import (
     AlertDraft,
@@ -145,9 +145,11 @@ class VolumeFollower(Follower):
             notices_by_recipient.setdefault(notice.recipient_agency, []).append(notice)
 
         for f in facts:
+            coverage_moved = False
             if f.source_agency not in self.config.coverage_start:
                 known = coverage.get(f.source_agency)
                 coverage[f.source_agency] = f.day if known is None else min(known, f.day)
+                coverage_moved = known is not None and f.day < known
             fkeys = scope_keys(f.source_agency, f.recipient_agency, f.legal_authority)
             for key in fkeys:
                 book.add(key, f.day, f.record_count)
@@ -161,22 +163,41 @@ class VolumeFollower(Follower):
             )
             self._pending.extend(evaluate_all(ctx))
             self._pending.extend(
-                self._reevaluate_later_days(book, f, fkeys, coverage[f.source_agency])
+                self._reevaluate_later_days(
+                    book, f, fkeys, coverage[f.source_agency], coverage_moved
+                )
             )
         store.write_deltas(conn, book.deltas)
 
     def _reevaluate_later_days(
-        self, book: VolumeBook, f: DisclosureFacts, fkeys: list[Any], coverage_start: date
+        self,
+        book: VolumeBook,
+        f: DisclosureFacts,
+        fkeys: list[Any],
+        coverage_start: date,
+        coverage_moved: bool,
     ) -> list[AlertDraft]:
-        """A late event changes the prior year of later days: evaluate those days again."""
-        from ledger.rules import SpikeOverPriorYear
+        """A late event changes the prior year of later days: evaluate again where it can matter.
 
+        Adding records to an earlier day only raises later days' thresholds, so a later spike can
+        newly fire only when the late event moved the coverage start back (ending a warm-up) or
+        gave a later day its first prior-year history (it had fired new_recipient before).
+        """
         drafts: list[AlertDraft] = []
         rule = SpikeOverPriorYear()
         for key in fkeys:
-            for later in book.later_days(key, f.day):
+            if coverage_moved:
+                days = book.later_days(key, f.day)
+            else:
+                first = book.newly_covered_day(key, f.day)
+                days = [first] if first else []
+            for later in days:
                 window = scope_window(book.window(key, later))
-                drafts.extend(rule.evaluate_window(window, coverage_start, evidence=[f.event_id]))
+                drafts.extend(
+                    rule.evaluate_window(
+                        window, coverage_start, [f.event_id], self.config.warmup_days
+                    )
+                )
         return drafts
 
     def before_commit(self, conn: psycopg.Connection) -> None:

@@ -23,6 +23,13 @@ app = typer.Typer(
     add_completion=False,
 )
 
+key_app = typer.Typer(help="The checkpoint signing key.", no_args_is_help=True)
+proof_app = typer.Typer(help="Inclusion and consistency proofs.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Alerts with rule, scope, observed, threshold, delivery; `ack` one.")
+app.add_typer(key_app, name="key")
+app.add_typer(proof_app, name="proof")
+app.add_typer(alerts_app, name="alerts")
+
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 
 
@@ -189,8 +196,9 @@ def query(
     )  # fmt: skip
 
 
-@app.command()
+@alerts_app.callback(invoke_without_command=True)
 def alerts(
+    ctx: typer.Context,
     rule: Annotated[str | None, typer.Option(help="Only this rule.")] = None,
     since: Annotated[
         str | None, typer.Option(help="Only alerts for days on or after (YYYY-MM-DD).")
@@ -198,7 +206,9 @@ def alerts(
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 200,
     json_out: JsonFlag = False,
 ) -> None:
-    """Alerts with rule, scope, observed value, threshold and time fired."""
+    """Alerts with rule, scope, observed value, threshold, time fired and delivery status."""
+    if ctx.invoked_subcommand is not None:
+        return
     from ledger.runtime import open_ledger
     from ledger.store import queries
     from ledger.store.connection import connection
@@ -212,15 +222,30 @@ def alerts(
         return
     print_table(
         f"Alerts ({len(rows)})",
-        ["fired at", "day", "rule", "severity", "scope", "observed", "threshold"],
-        [[r["fired_at"].strftime("%Y-%m-%d %H:%M:%S"), r["day"], r["rule"], r["severity"], r["scope"],
-          f"{r['observed']:,}", "" if r["threshold"] is None else f"{r['threshold']:,}"] for r in rows],
+        ["fired at", "day", "rule", "scope", "observed", "threshold", "delivery", "ack"],
+        [[r["fired_at"].strftime("%Y-%m-%d %H:%M:%S"), r["day"], r["rule"], r["scope"],
+          f"{r['observed']:,}", "" if r["threshold"] is None else f"{r['threshold']:,}",
+          r["delivery"] or "-", r["acknowledged_by"] or "-"] for r in rows],
     )  # fmt: skip
     for w in warming:
         console.print(
             f"spike_over_prior_year is still warming up for {w['source_agency']}: coverage starts "
             f"{w['coverage_start']}, the rule is active from {w['active_from']}."
         )
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    alert_id: Annotated[str, typer.Argument(help="The alert id.")],
+    by: Annotated[str, typer.Option("--by", help="Who acknowledges it.")],
+    note: Annotated[str, typer.Option(help="Optional note.")] = "",
+) -> None:
+    """Record that a person acknowledged an alert (an AlertAcknowledged event)."""
+    from ledger.acknowledge import acknowledge
+    from ledger.runtime import open_ledger
+
+    event_id = acknowledge(open_ledger(settings(), prepare=False), alert_id, by, note)
+    console.print(f"Acknowledged {alert_id} by {by} (event {event_id}).")
 
 
 @app.command()
@@ -296,12 +321,6 @@ def demo(
     from ledger.demo import run_demo
 
     run_demo(settings(), serve=serve)
-
-
-key_app = typer.Typer(help="The checkpoint signing key.", no_args_is_help=True)
-proof_app = typer.Typer(help="Inclusion and consistency proofs.", no_args_is_help=True)
-app.add_typer(key_app, name="key")
-app.add_typer(proof_app, name="proof")
 
 
 @app.command()

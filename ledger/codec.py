@@ -63,7 +63,9 @@ class EventCodec:
         reader = self.registry.latest(writer.event_type)
         body = io.BytesIO(data[HEADER_LEN:])
         try:
-            record = fastavro.schemaless_reader(body, writer.parsed, reader.parsed)
+            # Schema resolution is only needed (and only paid for) when the writer is older.
+            resolve = None if reader is writer else reader.parsed
+            record = fastavro.schemaless_reader(body, writer.parsed, resolve)
         except (EOFError, ValueError, IndexError, TypeError, UnicodeDecodeError) as exc:
             raise CodecError(
                 f"The {writer.event_type} v{writer.version} body is truncated or corrupt: {exc!r}"

@@ -8,6 +8,7 @@ the 365 days before a cached day, which keeps the common in-order case O(1) per 
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -48,6 +49,7 @@ def scope_keys(source: str, recipient: str, authority: str) -> list[ScopeKey]:
 class VolumeBook:
     def __init__(self) -> None:
         self.days: dict[ScopeKey, dict[date, DayTotals]] = defaultdict(dict)
+        self.sorted_days: dict[ScopeKey, list[date]] = defaultdict(list)
         self.deltas: dict[tuple[ScopeKey, date], DayTotals] = {}
         self._prior: dict[ScopeKey, dict[date, tuple[int, int, tuple[int, ...]]]] = defaultdict(
             dict
@@ -55,9 +57,13 @@ class VolumeBook:
 
     def load(self, key: ScopeKey, day: date, disclosures: int, records: int) -> None:
         """Seeds stored totals (before any event of this batch is added)."""
+        if day not in self.days[key]:
+            insort(self.sorted_days[key], day)
         self.days[key][day] = DayTotals(disclosures, records)
 
     def add(self, key: ScopeKey, day: date, records: int) -> None:
+        if day not in self.days[key]:
+            insort(self.sorted_days[key], day)
         totals = self.days[key].setdefault(day, DayTotals())
         totals.disclosures += 1
         totals.records += records
@@ -77,12 +83,13 @@ class VolumeBook:
         trailing_start = day - timedelta(days=TRAILING_DAYS)
         records = disclosures = 0
         trailing = [0] * TRAILING_DAYS
-        for d, totals in self.days[key].items():
-            if start <= d < day:
-                records += totals.records
-                disclosures += totals.disclosures
-                if d >= trailing_start:
-                    trailing[(d - trailing_start).days] = totals.records
+        days, by_day = self.sorted_days[key], self.days[key]
+        for d in days[bisect_left(days, start) : bisect_left(days, day)]:
+            totals = by_day[d]
+            records += totals.records
+            disclosures += totals.disclosures
+            if d >= trailing_start:
+                trailing[(d - trailing_start).days] = totals.records
         result = (records, disclosures, tuple(trailing))
         self._prior[key][day] = result
         return result
@@ -96,5 +103,23 @@ class VolumeBook:
 
     def later_days(self, key: ScopeKey, day: date) -> list[date]:
         """Days with volume that a late event on ``day`` falls into the prior year of."""
+        days = self.sorted_days[key]
         end = day + timedelta(days=PRIOR_DAYS)
-        return sorted(d for d in self.days[key] if day < d <= end)
+        return days[
+            bisect_left(days, day + timedelta(days=1)) : bisect_left(days, end + timedelta(days=1))
+        ]
+
+    def newly_covered_day(self, key: ScopeKey, day: date) -> date | None:
+        """The one later day whose prior year had no disclosures until this (late) event on ``day``.
+
+        Only the first day with volume after ``day`` can have had an empty prior year: every later
+        one has that first day inside its own window. It qualifies when nothing else lies in its
+        window before ``day``.
+        """
+        later = self.later_days(key, day)
+        if not later:
+            return None
+        first = later[0]
+        days = self.sorted_days[key]
+        lo, hi = bisect_left(days, first - timedelta(days=PRIOR_DAYS)), bisect_left(days, day)
+        return first if lo == hi else None

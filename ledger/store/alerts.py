@@ -14,29 +14,25 @@ _COLUMNS = (
 
 
 def insert_new_alerts(conn: psycopg.Connection, drafts: Sequence[AlertDraft]) -> list[AlertDraft]:
-    """Inserts the drafts; returns only those that were not stored before (redelivery, replay)."""
+    """Inserts the drafts in one statement; returns only those not stored before (redelivery, replay)."""
     if not drafts:
         return []
     unique = {d.alert_id: d for d in drafts}
-    fresh: list[AlertDraft] = []
-    with conn.cursor() as cur:
-        for draft in unique.values():
-            cur.execute(
-                f"INSERT INTO alerts ({_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
-                " ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id",
-                (
-                    draft.alert_id,
-                    draft.rule,
-                    str(draft.severity),
-                    draft.scope,
-                    draft.day,
-                    draft.observed,
-                    draft.threshold,
-                    list(draft.evidence),
-                    draft.legal_source,
-                    draft.message,
-                ),
-            )
-            if cur.fetchone() is not None:
-                fresh.append(draft)
-    return fresh
+    ds = list(unique.values())
+    rows = conn.execute(
+        f"INSERT INTO alerts ({_COLUMNS})"
+        " SELECT a, r, s, sc, d, o, t, string_to_array(e, chr(31)), l, m FROM unnest("
+        "  %s::uuid[], %s::text[], %s::text[], %s::text[], %s::date[], %s::bigint[], %s::bigint[],"
+        "  %s::text[], %s::text[], %s::text[]) AS x(a, r, s, sc, d, o, t, e, l, m)"
+        " ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id::text",
+        (
+            [d.alert_id for d in ds], [d.rule for d in ds], [str(d.severity) for d in ds],
+            [d.scope for d in ds], [d.day for d in ds], [d.observed for d in ds],
+            [d.threshold for d in ds],
+            # Evidence lists travel as unit-separator-joined text: unnest cannot carry ragged arrays.
+            ["\x1f".join(d.evidence) for d in ds],
+            [d.legal_source for d in ds], [d.message for d in ds],
+        ),
+    ).fetchall()  # fmt: skip
+    fresh = {r[0] for r in rows}
+    return [d for d in ds if d.alert_id in fresh]

@@ -108,7 +108,12 @@ def alerts(
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             "SELECT alert_id::text, rule, severity, scope, day, observed, threshold, evidence,"
-            " legal_source, message, fired_at FROM alerts"
+            " legal_source, message, fired_at,"
+            " COALESCE((SELECT string_agg(s.endpoint || ':' || s.outcome, ', ' ORDER BY s.endpoint)"
+            "   FROM alert_delivery_status s WHERE s.alert_id = a.alert_id), '') AS delivery,"
+            " COALESCE((SELECT string_agg(k.acknowledged_by, ', ' ORDER BY k.acknowledged_at)"
+            "   FROM acknowledgements k WHERE k.alert_id = a.alert_id), '') AS acknowledged_by"
+            " FROM alerts a"
             f" WHERE {' AND '.join(where)} ORDER BY fired_at, day, alert_id LIMIT %(limit)s",
             {"rule": rule, "since": since, "limit": limit},
         )

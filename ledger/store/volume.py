@@ -88,26 +88,20 @@ DISCLOSURE_COLUMNS = (
 
 
 def insert_disclosures(conn: psycopg.Connection, rows: Sequence[tuple[Any, ...]]) -> set[str]:
-    """Inserts disclosure rows; returns the event ids that were new (redelivery is a no-op)."""
+    """Inserts disclosure rows in one statement; returns the event ids that were new."""
     if not rows:
         return set()
     cols = ", ".join(DISCLOSURE_COLUMNS)
-    placeholders = ", ".join(["%s"] * len(DISCLOSURE_COLUMNS))
-    new: set[str] = set()
-    with conn.cursor() as cur:
-        cur.executemany(
-            f"INSERT INTO disclosures ({cols}) VALUES ({placeholders})"
-            " ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text",
-            rows,
-            returning=True,
-        )
-        while True:
-            row = cur.fetchone()
-            if row is not None:
-                new.add(row[0])
-            if not cur.nextset():
-                break
-    return new
+    types = ("uuid", "text", "text", "text", "text", "text", "text", "text", "timestamptz", "date", "bigint",
+             "text", "text", "text", "text", "bigint")  # fmt: skip
+    arrays = ", ".join(f"%s::{t}[]" for t in types)
+    columns = list(zip(*rows, strict=True))
+    result = conn.execute(
+        f"INSERT INTO disclosures ({cols}) SELECT * FROM unnest({arrays})"
+        " ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text",
+        [list(c) for c in columns],
+    ).fetchall()
+    return {r[0] for r in result}
 
 
 def _json(record: dict[str, Any]) -> str:

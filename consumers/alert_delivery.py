@@ -1,0 +1,113 @@
+"""The alert-delivery follower: POSTs each alert to every webhook, with retries, recorded in Postgres."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import psycopg
+from kafka import TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+
+from consumers.runner import Follower
+from ledger.codec import EventCodec
+from ledger.errors import CodecError
+from ledger.webhook_config import DeliveryConfig, Endpoint
+from ledger.webhooks import alert_payload, backoff_delays, headers
+
+log = logging.getLogger(__name__)
+
+
+class AlertDeliveryFollower(Follower):
+    """At-least-once delivery keyed by alert id; a failure after the last retry is recorded.
+
+    An alert already delivered (or already given up on) for an endpoint is never sent again,
+    so a redelivered Kafka message or a restarted consumer does not repeat a delivered alert.
+    The offset advances only after every alert of the batch ended delivered or failed.
+    """
+
+    name = "alert_delivery"
+
+    def __init__(
+        self,
+        config: DeliveryConfig,
+        codec: EventCodec | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.codec = codec or EventCodec()
+        self.sleep = sleep
+        self.client = httpx.Client(timeout=config.timeout_seconds)
+
+    def process(
+        self, conn: psycopg.Connection, tp: TopicPartition, records: Sequence[ConsumerRecord]
+    ) -> None:
+        for rec in records:
+            try:
+                event = self.codec.decode(rec.value)
+            except CodecError as exc:
+                self.stats.bump("undecodable")
+                log.warning("alerts topic %s/%s@%s: %s", rec.topic, rec.partition, rec.offset, exc)
+                continue
+            if event.event_type == "AlertAcknowledged":
+                self._acknowledge(conn, event.record)
+            elif event.event_type == "AlertRaised":
+                for endpoint in self.config.endpoints:
+                    self._deliver(conn, endpoint, event.record)
+
+    def _acknowledge(self, conn: psycopg.Connection, rec: dict[str, Any]) -> None:
+        conn.execute(
+            "INSERT INTO acknowledgements (event_id, alert_id, acknowledged_by, note, acknowledged_at)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            (
+                rec["event_id"],
+                rec["alert_id"],
+                rec["acknowledged_by"],
+                rec.get("note", ""),
+                rec["occurred_at"],
+            ),
+        )
+
+    def _deliver(self, conn: psycopg.Connection, endpoint: Endpoint, alert: dict[str, Any]) -> None:
+        alert_id = str(alert["alert_id"])
+        done = conn.execute(
+            "SELECT max(attempt), bool_or(outcome IN ('delivered', 'failed')) FROM webhook_attempts"
+            " WHERE alert_id = %s AND endpoint = %s",
+            (alert_id, endpoint.name),
+        ).fetchone()
+        previous = int(done[0] or 0) if done else 0
+        if done and done[1]:
+            self.stats.bump("already_delivered")
+            return
+        delays = backoff_delays(self.config.attempts, self.config.base_seconds, self.config.factor)
+        for attempt in range(previous + 1, previous + 1 + self.config.attempts):
+            timestamp = int(datetime.now(UTC).timestamp())
+            body = alert_payload(alert, timestamp)
+            status, error = None, None
+            try:
+                response = self.client.post(endpoint.url, content=body,
+                                            headers=headers(alert_id, timestamp, body, endpoint.secret))  # fmt: skip
+                status = response.status_code
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}"[:500]
+            delivered = status is not None and 200 <= status < 300
+            last = attempt == previous + self.config.attempts
+            outcome = "delivered" if delivered else ("failed" if last else "retrying")
+            conn.execute(
+                "INSERT INTO webhook_attempts (alert_id, endpoint, attempt, outcome, status_code, error)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                (alert_id, endpoint.name, attempt, outcome, status, error),
+            )
+            self.stats.bump(outcome)
+            if outcome != "retrying":
+                if outcome == "failed":
+                    log.error("alert %s could not be delivered to %s after %d attempts", alert_id, endpoint.name,
+                              self.config.attempts)  # fmt: skip
+                return
+            self.sleep(delays[attempt - previous - 1])
