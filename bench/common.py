@@ -58,6 +58,39 @@ def disclosures(n: int, recipients: int = 12, start: datetime | None = None) -> 
     return out
 
 
+def ledger_env(ledger: Ledger) -> dict[str, str]:
+    """Environment that points a `ledger` subprocess at this benchmark's ledger."""
+    import os
+
+    s = ledger.settings
+    return {**os.environ, "LEDGER_KAFKA_BOOTSTRAP": ledger.bootstrap, "LEDGER_DATABASE_URL": ledger.admin_url,
+            "LEDGER_TOPIC_PREFIX": s.topics.prefix, "LEDGER_DB_SCHEMA": s.db_schema,
+            "LEDGER_DATA_DIR": str(s.data_dir), "LEDGER_PARTITIONS": str(s.partitions)}  # fmt: skip
+
+
+def consumer_processes(ledger: Ledger, names: list[str]) -> list:
+    """One `ledger consume --only NAME` process per consumer, as a deployment would run them."""
+    import subprocess
+    import sys
+
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "ledger", "consume", "--only", name],
+            env=ledger_env(ledger),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name in names
+    ]
+
+
+def stop_processes(procs: list) -> None:
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.wait(60)
+
+
 def report(title: str, rows: list[tuple[str, str]]) -> None:
     print(f"\n== {title} ==")
     width = max(len(k) for k, _ in rows)

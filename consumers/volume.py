@@ -100,6 +100,11 @@ class VolumeFollower(Follower):
                 store.insert_notice(conn, event.record)
             elif event.event_type == "CourtOrderRecorded":
                 store.insert_court_order(conn, event.record)
+            elif event.event_type == "DisclosureManifest":
+                r = event.record
+                store.insert_taxpayer_refs(
+                    conn, r["taxpayer_refs"], r["disclosure_id"], r["event_id"]
+                )
             elif event.event_type == "DisclosureRecorded":
                 disclosures.append(
                     (rec, DisclosureFacts.from_record(event.record, self.tz), event.record)
@@ -118,6 +123,9 @@ class VolumeFollower(Follower):
                 for rec, facts, r in disclosures
             ],
         )  # fmt: skip
+        for _, f, r in disclosures:
+            if f.event_id in new_ids and r.get("taxpayer_refs"):
+                store.insert_taxpayer_refs(conn, r["taxpayer_refs"], f.disclosure_id, f.event_id)
         fresh = [(rec, f) for rec, f, _ in disclosures if f.event_id in new_ids]
         self.stats.bump("duplicate_disclosures", len(disclosures) - len(fresh))
         if fresh:

@@ -142,3 +142,15 @@ def notice_records(conn: psycopg.Connection, recipients: Iterable[str]) -> list[
 
 def court_order_records(conn: psycopg.Connection) -> list[dict[str, Any]]:
     return [r[0] for r in conn.execute("SELECT record FROM court_orders ORDER BY effective_at")]
+
+
+def insert_taxpayer_refs(
+    conn: psycopg.Connection, refs: Sequence[str], disclosure_id: str, event_id: str
+) -> None:
+    """Indexes keyed taxpayer hashes for Privacy Act accounting (never a raw TIN)."""
+    if refs:
+        conn.execute(
+            "INSERT INTO taxpayer_refs (ref, disclosure_id, event_id)"
+            " SELECT r, %s, %s FROM unnest(%s::text[]) AS r ON CONFLICT DO NOTHING",
+            (disclosure_id, event_id, list(refs)),
+        )
