@@ -133,11 +133,11 @@ def render_dashboard(
     alerts = queries.alerts(conn, None, None, 500)
     alert_days: dict[date, str] = {}
     for a in alerts:
-        if (scope and a["scope"].endswith(f" -> {kind} {scope}")) or (
+        in_scope = (scope and a["scope"].endswith(f" -> {kind} {scope}")) or (
             kind == "source" and a["scope"] == scope
-        ):
-            if alert_days.get(a["day"]) != "spike_over_prior_year":
-                alert_days[a["day"]] = a["rule"]
+        )
+        if in_scope and alert_days.get(a["day"]) != "spike_over_prior_year":
+            alert_days[a["day"]] = a["rule"]
     link = {"kind": kind, "scope": scope or ""}
     options = "".join(f"<option{' selected' if v == scope else ''}>{escape(v)}</option>"
                       for v in _scope_values(conn, kind))  # fmt: skip
