@@ -37,6 +37,17 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
+def audit_cli(ledger: object, action: str, params: dict[str, object], returned: int) -> None:
+    """Every CLI query is itself recorded as a LedgerAccessed event (oversight of the overseers)."""
+    import getpass
+
+    from ledger.access_log import AccessLog
+
+    log = AccessLog(ledger.bootstrap, ledger.topics.disclosures, recorded_by="ledger-cli")  # type: ignore[attr-defined]
+    log.record(getpass.getuser(), "cli", action, params, returned)
+    log.close()
+
+
 @app.command()
 def up(json_out: JsonFlag = False) -> None:
     """Start local Kafka and PostgreSQL (unless LEDGER_KAFKA_BOOTSTRAP/LEDGER_DATABASE_URL are set)."""
@@ -172,6 +183,12 @@ def query(
         if volume:
             value = recipient if volume == "recipient" else authority
             rows = queries.volume_series(conn, volume, None, value, first, last)
+            audit_cli(
+                ledger,
+                "query volume",
+                {"kind": volume, "value": value, "since": first, "until": last},
+                len(rows),
+            )
             if json_out:
                 print_json(rows)
                 return
@@ -185,6 +202,8 @@ def query(
         rows, total = queries.disclosures(
             conn, queries.DisclosureFilter(recipient, authority, None, first, last, limit)
         )
+    audit_cli(ledger, "query disclosures",
+              {"recipient": recipient, "authority": authority, "since": first, "until": last}, len(rows))  # fmt: skip
     if json_out:
         print_json({"total": total, "disclosures": rows})
         return
@@ -217,6 +236,7 @@ def alerts(
     with connection(ledger.reader_url, ledger.schema) as conn:
         rows = queries.alerts(conn, rule, _parse_day(since, "--since"), limit)
         warming = queries.warming_up_sources(conn)
+    audit_cli(ledger, "alerts", {"rule": rule, "since": since}, len(rows))
     if json_out:
         print_json({"alerts": rows, "warming_up": warming})
         return
@@ -439,9 +459,97 @@ def verify_proof(
     console.print(f"[green]OK[/] {result.kind} proof for {result.origin}: {result.detail}.")
 
 
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[str, typer.Option(help="auditor, overseer or public.")],
+    name: Annotated[str, typer.Option(help="Who or what uses the token.")],
+) -> None:
+    """Create an API token; it is printed once and stored only as its SHA-256."""
+    from ledger.runtime import open_ledger
+    from ledger.store.connection import connection
+    from ledger.store.tokens import create_token
+
+    ledger = open_ledger(settings())
+    with connection(ledger.writer_url, ledger.schema) as conn:
+        print(create_token(conn, role, name))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
+    """Serve the read-only HTTP API and dashboard (OpenAPI at /openapi.json)."""
+    from ledger.runtime import open_ledger
+    from ledger.serving import serve as run
+
+    run(open_ledger(settings()), host, port)
+
+
+@app.command()
+def accounting(
+    tin_file: Annotated[
+        Path,
+        typer.Option(
+            "--tin-file", help="File holding one TIN (never pass it on the command line)."
+        ),
+    ],
+    json_out: JsonFlag = False,
+) -> None:
+    """Privacy Act accounting: every disclosure that included one taxpayer (by keyed hash)."""
+    import getpass
+
+    from ledger.access_log import AccessLog
+    from ledger.privacy import load_taxpayer_key, taxpayer_key_path, taxpayer_ref
+    from ledger.runtime import open_ledger
+    from ledger.store.connection import connection
+
+    try:
+        tin = tin_file.read_text().strip()
+    except OSError as exc:
+        fail(f"Cannot read {tin_file}: {exc.strerror}.", 2)
+    s = settings()
+    ref = taxpayer_ref(load_taxpayer_key(taxpayer_key_path(s)), tin)
+    del tin
+    ledger = open_ledger(s, prepare=False)
+    with connection(ledger.reader_url, ledger.schema) as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT d.day, d.recipient_agency, d.legal_authority, d.purpose, d.disclosure_id"
+            " FROM taxpayer_refs t JOIN disclosures d USING (disclosure_id) WHERE t.ref = %s ORDER BY 1",
+            (ref,),
+        ).fetchall()
+    log = AccessLog(ledger.bootstrap, ledger.topics.disclosures, recorded_by="ledger-cli")
+    log.record(
+        getpass.getuser(), "auditor", "accounting", {"kind": "privacy-act-accounting"}, len(rows)
+    )
+    log.close()
+    if json_out:
+        print_json(
+            [
+                dict(
+                    zip(
+                        ("day", "recipient", "authority", "purpose", "disclosure_id"),
+                        r,
+                        strict=True,
+                    )
+                )
+                for r in rows
+            ]
+        )
+    else:
+        print_table(f"Disclosures including this taxpayer ({len(rows)})",
+                    ["day", "recipient", "authority", "purpose", "disclosure"], rows)  # fmt: skip
+
+
 def main() -> None:
     """Entry point: LedgerErrors and usage errors become one line and a meaningful exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # kafka-python narrates routine coordinator moves (e.g. while the offsets topic is created).
+    logging.getLogger("kafka").setLevel(logging.ERROR)
     command = typer.main.get_command(app)
     try:
         command.main(standalone_mode=False)

@@ -10,20 +10,23 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from consumers.service import RunningConsumers, start_consumers
 from ledger import demo_history, services
+from ledger.checkpointing import checkpoint_checker
 from ledger.cli_output import console
 from ledger.config import Settings
 from ledger.errors import ServiceError
 from ledger.intake import Event, build_event
+from ledger.privacy import load_taxpayer_key, taxpayer_key_path
 from ledger.producer import EventProducer
 from ledger.replay import log_end_offsets, wait_for_live
 from ledger.runtime import Ledger, open_ledger
+from ledger.serving import serve_dashboard
 from ledger.store.connection import connection
 from ledger.verification import verify_all
 
 
 def wait_caught_up(ledger: Ledger, running: RunningConsumers, timeout: float = 120) -> None:
     ends = log_end_offsets(ledger.bootstrap, ledger.topics.disclosures)
-    names = [r.follower.name for r in running.runners]
+    names = [r.follower.name for r in running.runners if r.topic == ledger.topics.disclosures]
     if not wait_for_live(ledger.admin_url, ledger.schema, names, ends, timeout):
         raise ServiceError(f"The consumers did not catch up with the log within {timeout:.0f} s.")
     if running.errors:
@@ -102,6 +105,9 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
         )
         started = time.perf_counter()
         producer.send([spike])
+        manifest = demo_history.manifest(
+            spike.record["disclosure_id"], load_taxpayer_key(taxpayer_key_path(settings))
+        )
         alert = wait_for_alert(ledger, "spike_over_prior_year", spike.event_id)
         latency = time.perf_counter() - started
         if alert is None:
@@ -111,6 +117,9 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
             f"day against {alert['threshold']:,} in the 365 days before. "
             f"[bold]Emit to alert: {latency * 1000:.0f} ms.[/]"
         )
+        producer.send([build_event(m) for m in manifest])
+        console.print(f"Its manifest: {demo_history.SPIKE_RECORDS:,} taxpayer refs (keyed hashes) in {len(manifest)} "
+                      f"DisclosureManifest chunks. Try the accounting with TIN {demo_history.example_tin()}.")  # fmt: skip
         wait_caught_up(ledger, running)
         seen = show_alerts(ledger, "Alerts on the spike day", seen)
 
@@ -122,8 +131,6 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
         show_alerts(ledger, "Alerts after the notice order (and one malformed message)", seen)
 
         with connection(ledger.reader_url, ledger.schema) as conn, console.status("Verifying..."):
-            from ledger.checkpointing import checkpoint_checker
-
             report = verify_all(conn, ledger.bootstrap, checkpoint_checker(settings))
         status = (
             "[green]verified[/]" if not report.findings else f"[red]{report.findings[0].kind}[/]"
@@ -133,8 +140,6 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
             f"logs, {status}."
         )
         if serve:
-            from ledger.serving import serve_dashboard
-
             serve_dashboard(ledger)
     finally:
         producer.close()

@@ -198,3 +198,29 @@ def court_order_story(tz: ZoneInfo) -> list[dict[str, Any]]:
                    purpose="Immigration enforcement: last-known addresses", nature="LAST_KNOWN_ADDRESS",
                    match_method="TIN_NAME", address_verification="PLACEHOLDER"),
     ]  # fmt: skip
+
+
+MANIFEST_CHUNK = 5_000
+
+
+def synthetic_tin(i: int) -> str:
+    """Synthetic ITIN-shaped numbers for the demo's taxpayers (only their keyed hashes are sent)."""
+    return f"9{70 + i % 19:02d}{i:06d}"
+
+
+def example_tin() -> str:
+    return synthetic_tin(4242)
+
+
+def manifest(disclosure_id: str, key: bytes) -> list[dict[str, Any]]:
+    """The spike's 47,289 taxpayer refs as DisclosureManifest chunks (one message would exceed 1 MB)."""
+    from ledger.privacy import taxpayer_ref
+
+    refs = [taxpayer_ref(key, synthetic_tin(i)) for i in range(SPIKE_RECORDS)]
+    chunks = [refs[i : i + MANIFEST_CHUNK] for i in range(0, len(refs), MANIFEST_CHUNK)]
+    return [
+        {"type": "DisclosureManifest", "event_id": str(uuid.uuid5(_NS, f"manifest-{disclosure_id}-{n}")),
+         "recorded_by": "irs-disclosure-office", "disclosure_id": disclosure_id, "recipient_agency": ICE,
+         "chunk_index": n, "chunk_count": len(chunks), "taxpayer_refs": chunk}
+        for n, chunk in enumerate(chunks)
+    ]  # fmt: skip

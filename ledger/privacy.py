@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
+import secrets
 from pathlib import Path
 
+from ledger.config import Settings
 from ledger.errors import ConfigError, EventValidationError
 
 # Nine digits not inside a longer run, bare or in the SSN/ITIN (3-2-4) or EIN (2-7) shapes.
@@ -58,3 +61,16 @@ def load_taxpayer_key(path: Path | None) -> bytes:
     if len(key) < MIN_KEY_BYTES:
         raise ConfigError(f"The taxpayer key in {path} is shorter than {MIN_KEY_BYTES} bytes.")
     return key
+
+
+def taxpayer_key_path(settings: Settings) -> Path:
+    """LEDGER_TAXPAYER_KEY_FILE, or (local use only) a random key generated once in the data dir."""
+    if settings.taxpayer_key_file is not None:
+        return settings.taxpayer_key_file
+    path = settings.data_dir / "keys" / "taxpayer-ref.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+    return path

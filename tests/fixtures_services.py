@@ -73,6 +73,14 @@ def _testcontainers(stack: list) -> services.Endpoints:  # pragma: no cover - ne
     return services.Endpoints("localhost:9092", pg.get_connection_url())
 
 
+# Data directories of services this session started, so tests can read the servers' own logs.
+LOCAL_SERVICE_DIRS: list[Path] = []
+
+
+def service_log_files() -> list[Path]:
+    return [f for d in LOCAL_SERVICE_DIRS for f in d.rglob("*.log") if f.is_file()]
+
+
 @pytest.fixture(scope="session")
 def ledger_services() -> Iterator[services.Endpoints]:
     env_kafka, env_db = (
@@ -93,6 +101,7 @@ def ledger_services() -> Iterator[services.Endpoints]:
     # /tmp, not pytest's tmp_path: the postgres user must be able to reach the data directory.
     data_dir = Path(tempfile.mkdtemp(prefix="ledger-test-"))
     data_dir.chmod(0o755)
+    LOCAL_SERVICE_DIRS.append(data_dir)
     settings = dataclasses.replace(
         Settings.from_env({"LEDGER_DATA_DIR": str(data_dir)}),
         kafka_bootstrap=None,

@@ -1,11 +1,16 @@
-"""FastAPI application: read-only endpoints, bearer tokens with roles, every call audited."""
+"""FastAPI application: read-only endpoints, bearer tokens with roles, every call audited.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: FastAPI must see the local dependency aliases.
+"""
 
+import json
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
 import psycopg
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -24,12 +29,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ledger.access_log import AccessLog
 from ledger.cli_output import to_jsonable
 from ledger.errors import LedgerError
-from ledger.privacy import load_taxpayer_key, taxpayer_ref
+from ledger.metrics import render_metrics
+from ledger.privacy import load_taxpayer_key, taxpayer_key_path, taxpayer_ref
 from ledger.proofs import ProofUnavailableError, inclusion_proof_json
 from ledger.runtime import Ledger
 from ledger.store import queries
 from ledger.store.connection import connect
 from ledger.store.tokens import Principal, lookup
+from ledger.web.dashboard import login_page, render_dashboard
 
 RANK = {"public": 0, "overseer": 1, "auditor": 2}
 COOKIE = "ledger_token"
@@ -39,13 +46,45 @@ class AccountingRequest(BaseModel):
     tin: str
 
 
+def reject_unknown_parameters(request: Request) -> None:
+    """A misspelt filter (`?from=` for `?since=`) must not silently return everything."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = {p.alias for p in _query_params(dependant)}
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        allowed = ", ".join(sorted(known)) or "none"
+        raise HTTPException(
+            422, f"{unknown[0]}: unknown parameter (this endpoint takes: {allowed})"
+        )
+
+
+def _query_params(dependant: Any) -> list[Any]:
+    found = list(dependant.query_params)
+    for sub in dependant.dependencies:
+        found.extend(_query_params(sub))
+    return found
+
+
 def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
+    audit = access_log or AccessLog(ledger.bootstrap, ledger.topics.disclosures)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        audit.close()  # flush access events still queued
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Disclosure Ledger",
         version="1",
         description="Read-only oversight API. Every call is recorded.",
+        dependencies=[Depends(reject_unknown_parameters)],
+        docs_url=None,  # the Swagger and ReDoc pages load scripts from a CDN; /openapi.json stays
+        redoc_url=None,
     )
-    audit = access_log or AccessLog(ledger.bootstrap, ledger.topics.disclosures)
     app.state.access_log = audit
 
     def db() -> Iterator[psycopg.Connection]:
@@ -96,10 +135,12 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         # One line, naming the parameter; never echo the input (it could be a TIN).
         first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "body", "path"))
-        return JSONResponse(
-            {"error": f"{where or 'request'}: {first.get('msg', 'invalid')}"}, status_code=422
-        )
+        loc = tuple(first.get("loc", ()))
+        where = ".".join(str(p) for p in loc if p not in ("query", "body", "path"))
+        message = f"{where or 'request'}: {first.get('msg', 'invalid')}"
+        if loc == ("body",):
+            message = "body: must be a JSON object (Content-Type: application/json)"
+        return JSONResponse({"error": message}, status_code=422)
 
     @app.exception_handler(LedgerError)
     async def ledger_error(request: Request, exc: LedgerError) -> JSONResponse:
@@ -175,8 +216,6 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
         return to_jsonable({"checkpoints": rows})
 
     def entry_and_proof(conn: psycopg.Connection, event_id: str) -> dict[str, Any]:
-        import uuid
-
         try:
             uuid.UUID(event_id)
         except ValueError as exc:
@@ -201,8 +240,6 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
     def proof_download(
         request: Request, event_id: str, conn: Db, who: Principal = Overseer
     ) -> Response:
-        import json
-
         proof = entry_and_proof(conn, event_id)["proof"]
         record(request, 1, {"event_id": event_id})
         return Response(json.dumps(proof, indent=2), media_type="application/json",
@@ -213,7 +250,7 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
         request: Request, body: AccountingRequest, conn: Db, who: Principal = Auditor
     ) -> dict[str, Any]:
         try:
-            ref = taxpayer_ref(load_taxpayer_key(ledger.settings.taxpayer_key_file), body.tin)
+            ref = taxpayer_ref(load_taxpayer_key(taxpayer_key_path(ledger.settings)), body.tin)
         except LedgerError as exc:
             raise HTTPException(422 if "9 digits" in str(exc) else 503, exc.diagnostics()) from None
         with conn.cursor(row_factory=dict_row) as cur:
@@ -229,8 +266,6 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
 
     @app.get("/metrics", response_class=PlainTextResponse)
     def metrics(request: Request, conn: Db, who: Principal = Public) -> str:
-        from ledger.metrics import render_metrics
-
         return render_metrics(conn, ledger, started)
 
     @app.get("/", response_class=HTMLResponse)
@@ -238,8 +273,6 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
         request: Request, conn: Db, scope: str | None = None, kind: str = "recipient",
         day: date | None = None, token: str | None = None,
     ) -> Response:  # fmt: skip
-        from ledger.web.dashboard import login_page, render_dashboard
-
         if token:  # a link with ?token= sets the cookie once and drops the token from the URL
             response = RedirectResponse("/", status_code=303)
             response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
@@ -260,15 +293,9 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
     @app.post("/login")
     async def login(request: Request) -> Response:
         form = (await request.body()).decode()
-        from urllib.parse import parse_qs
-
         token = parse_qs(form).get("token", [""])[0]
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
         return response
-
-    @app.on_event("shutdown")
-    def close_audit() -> None:
-        audit.close()
 
     return app

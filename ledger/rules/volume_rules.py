@@ -60,8 +60,8 @@ class SpikeOverPriorYear:
                     alert_id(rule, scope, window.day), rule, Severity.INFO, scope, window.day,
                     window.day_records, 0, list(evidence),
                     "5 U.S.C. 552a(c); 26 U.S.C. 6103(p)(3)(A): accounting of disclosures",
-                    f"{window.scope.source} disclosed to a {window.scope.kind} with no disclosures in the "
-                    f"prior 365 days: {window.scope.value}.",
+                    f"New {window.scope.kind} for {window.scope.source}: {window.scope.value} "
+                    "(no disclosures in the prior 365 days).",
                 )
             ]  # fmt: skip
         if not spike_on or warming_up(coverage_start, window.day, warmup_days):

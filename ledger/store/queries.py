@@ -89,7 +89,7 @@ def volume_series(
             "SELECT * FROM ("
             " SELECT day, source_agency, scope_value, disclosures, records,"
             "  COALESCE(sum(records) OVER (PARTITION BY source_agency, scope_value ORDER BY day"
-            "   RANGE BETWEEN '365 days' PRECEDING AND '1 day' PRECEDING), 0) AS prior_365_records"
+            "   RANGE BETWEEN '365 days' PRECEDING AND '1 day' PRECEDING), 0)::bigint AS prior_365_records"
             f" FROM daily_volume WHERE {clause}) s {outer_clause}"
             " ORDER BY day, source_agency, scope_value",
             params,
