@@ -242,6 +242,7 @@ class FollowerRunner:
             max_poll_records=max_poll_records,
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=8 * 1024 * 1024,
+            metadata_max_age_ms=10_000,  # notice new partitions in seconds, not minutes
         )
 
     def seek_assigned(self, tps: list[TopicPartition]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -42,6 +44,31 @@ def ensure_topics(
                 created.append(topic.name)
             except TopicAlreadyExistsError:
                 pass  # another process created it between list and create
+        wait_until_visible(admin, topics.all())
         return created
     finally:
         admin.close()
+
+
+def wait_until_visible(admin: KafkaAdminClient, names: list[str], timeout: float = 30) -> None:
+    """Waits until the broker's metadata lists every topic with a leader for each partition.
+
+    A consumer that subscribes before then is assigned nothing and only notices the partitions
+    at its next metadata refresh, so a fresh ledger would sit idle for minutes.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        described = admin.describe_topics(names)
+        ready = [
+            t["name"] for t in described
+            if t.get("error_code", 0) == 0 and t.get("partitions")
+            and all(p.get("leader_id", -1) >= 0 for p in t["partitions"])
+        ]  # fmt: skip
+        if set(ready) >= set(names):
+            return
+        if time.monotonic() > deadline:
+            missing = ", ".join(sorted(set(names) - set(ready)))
+            raise ServiceError(
+                f"Kafka did not make these topics available within {timeout:.0f} s: {missing}"
+            )
+        time.sleep(0.1)
