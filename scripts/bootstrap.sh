@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh Debian/Ubuntu machine: Python packages, Java + Maven, PostgreSQL
-# server binaries, and the pinned Kafka jars (resolved once into ~/.m2, verified by checksum).
+# server binaries, Chromium for the browser test, and the pinned Kafka jars (resolved once into ~/.m2, verified by checksum).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +16,9 @@ command -v mvn >/dev/null 2>&1 || apt_install maven
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   apt_install postgresql
 fi
+# Debian's Chromium for the dashboard's browser test (Playwright drives it by its path, so
+# Playwright's own browser downloads are never needed).
+command -v chromium >/dev/null 2>&1 || apt_install chromium
 
 python3 -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v "Running pip as the 'root' user" || true
 python3 -c "from ledger.services.kafka import classpath; classpath()"

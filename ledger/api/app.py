@@ -4,6 +4,7 @@ No `from __future__ import annotations` here: FastAPI must see the local depende
 """
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -37,6 +38,8 @@ from ledger.store import queries
 from ledger.store.connection import connect
 from ledger.store.tokens import Principal, lookup
 from ledger.web.dashboard import login_page, render_dashboard
+
+log = logging.getLogger(__name__)
 
 RANK = {"public": 0, "overseer": 1, "auditor": 2}
 COOKIE = "ledger_token"
@@ -141,6 +144,14 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
         if loc == ("body",):
             message = "body: must be a JSON object (Content-Type: application/json)"
         return JSONResponse({"error": message}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        # The details go to the server log for the operator; the caller gets one plain line.
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(
+            {"error": "internal error; the server log has the details"}, status_code=500
+        )
 
     @app.exception_handler(LedgerError)
     async def ledger_error(request: Request, exc: LedgerError) -> JSONResponse:
@@ -271,8 +282,14 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     def dashboard(
         request: Request, conn: Db, scope: str | None = None, kind: str = "recipient",
-        day: date | None = None, token: str | None = None,
+        day: date | None = None, since: str | None = None, until: str | None = None,
+        token: str | None = None,
     ) -> Response:  # fmt: skip
+        # The page's own form sends empty date fields; an empty field means "no bound".
+        try:
+            since_day, until_day = (date.fromisoformat(v) if v else None for v in (since, until))
+        except ValueError:
+            raise HTTPException(422, "since/until: dates must look like 2025-08-07") from None
         if token:  # a link with ?token= sets the cookie once and drops the token from the URL
             response = RedirectResponse("/", status_code=303)
             response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
@@ -286,7 +303,7 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
                 login_page("This token's role may only use the aggregate API."), status_code=403
             )
         html, returned = render_dashboard(conn, kind if kind in ("recipient", "authority", "source") else "recipient",
-                                          scope, day)  # fmt: skip
+                                          scope, day, since_day, until_day)  # fmt: skip
         record(request, returned)
         return HTMLResponse(html)
 

@@ -79,6 +79,12 @@ def chart(series: list[dict[str, Any]], alert_days: dict[date, str], link: dict[
         yy = y(10**power - 1)
         parts.append(f'<line x1={pad} x2={width - pad} y1={yy:.1f} y2={yy:.1f} stroke="#eef"/>'
                      f'<text x=2 y={yy + 4:.1f} font-size=10 fill="#889">{10**power:,}</text>')  # fmt: skip
+    month = date(first.year, first.month, 1)
+    while month <= last:  # month ticks along the bottom
+        if month >= first:
+            parts.append(f'<text x={x(month):.1f} y={height - pad + 16} font-size=10 fill="#889" '
+                         f'text-anchor=middle>{month:%b %Y}</text>')  # fmt: skip
+        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
     bar = max((width - 2 * pad) / (span + 1) * 0.8, 1.0)
     for r in series:
         d, v = r["day"], r["records"]
@@ -126,10 +132,11 @@ def _notice_compliance(conn: psycopg.Connection) -> list[dict[str, Any]]:
 
 
 def render_dashboard(
-    conn: psycopg.Connection, kind: str, scope: str | None, day: date | None
-) -> tuple[str, int]:
+    conn: psycopg.Connection, kind: str, scope: str | None, day: date | None,
+    since: date | None = None, until: date | None = None,
+) -> tuple[str, int]:  # fmt: skip
     scope = scope or _default_scope(conn, kind)
-    series = queries.volume_series(conn, kind, None, scope, None, None) if scope else []
+    series = queries.volume_series(conn, kind, None, scope, since, until) if scope else []
     alerts = queries.alerts(conn, None, None, 500)
     alert_days: dict[date, str] = {}
     for a in alerts:
@@ -139,6 +146,9 @@ def render_dashboard(
         if in_scope and alert_days.get(a["day"]) != "spike_over_prior_year":
             alert_days[a["day"]] = a["rule"]
     link = {"kind": kind, "scope": scope or ""}
+    link |= {k: v.isoformat() for k, v in (("since", since), ("until", until)) if v}
+    span = "".join(f' {label} <input type=date name={k} value="{v.isoformat() if v else ""}">'
+                   for k, label, v in (("since", "from", since), ("until", "to", until)))  # fmt: skip
     options = "".join(f"<option{' selected' if v == scope else ''}>{escape(v)}</option>"
                       for v in _scope_values(conn, kind))  # fmt: skip
     kinds = "".join(
@@ -148,11 +158,11 @@ def render_dashboard(
     body = [
         f"""<h1>Disclosure Ledger</h1><p class=muted>Every disclosure of taxpayer data, its daily volume against
 the prior year, and the rules it broke. Every view of this page is itself recorded in the ledger.</p>
-<form method=get action=/><select name=kind>{kinds}</select> <select name=scope>{options}</select>
+<form method=get action=/><select name=kind>{kinds}</select> <select name=scope>{options}</select>{span}
 <button>Show</button></form><h2>Daily volume: {escape(kind)} {escape(scope or "")}</h2>{chart(series, alert_days, link)}"""
     ]
     if day:
-        body.append(_drilldown(conn, kind, scope, day))
+        body.append(_drilldown(conn, kind, scope, day, link))
     body.append("<h2 id=alerts>Alerts</h2><table><tr><th>day</th><th>rule</th><th>scope</th><th>observed</th>"
                 "<th>threshold</th><th>delivery</th><th>acknowledged</th></tr>")  # fmt: skip
     for a in reversed(alerts):
@@ -185,7 +195,9 @@ the prior year, and the rules it broke. Every view of this page is itself record
     return page("Disclosure Ledger", "".join(body)), len(series) + len(alerts)
 
 
-def _drilldown(conn: psycopg.Connection, kind: str, scope: str | None, day: date) -> str:
+def _drilldown(
+    conn: psycopg.Connection, kind: str, scope: str | None, day: date, link: dict[str, str]
+) -> str:
     column = {
         "recipient": "recipient_agency",
         "authority": "legal_authority",
@@ -193,7 +205,7 @@ def _drilldown(conn: psycopg.Connection, kind: str, scope: str | None, day: date
     }[kind]
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(f"SELECT event_id::text, transmitted_at, recipient_agency, legal_authority, record_count, purpose"
-                    f" FROM disclosures WHERE day = %s AND ({column} = %s OR %s IS NULL) ORDER BY transmitted_at",
+                    f" FROM disclosures WHERE day = %s AND ({column} = %s OR %s::text IS NULL) ORDER BY transmitted_at",
                     (day, scope, scope))  # fmt: skip
         rows = list(cur.fetchall())
     out = [f"<h2 id=drilldown>Entries on {day} ({len(rows)})</h2><table><tr><th>transmitted</th><th>recipient</th>"
@@ -203,7 +215,7 @@ def _drilldown(conn: psycopg.Connection, kind: str, scope: str | None, day: date
                    f"<td>{escape(r['legal_authority'])}</td><td>{r['record_count']:,}</td><td>{escape(r['purpose'])}</td>"
                    f"<td><a class=proof-link download href='/api/entries/{r['event_id']}/proof'>download proof</a></td></tr>")  # fmt: skip
     prev_day, next_day = day - timedelta(days=1), day + timedelta(days=1)
-    nav = urlencode({"kind": kind, "scope": scope or ""})
+    nav = urlencode(link)
     out.append(f"</table><p><a href='/?{nav}&day={prev_day}'>&larr; {prev_day}</a> &middot; "
                f"<a href='/?{nav}&day={next_day}'>{next_day} &rarr;</a></p>")  # fmt: skip
     return "".join(out)
