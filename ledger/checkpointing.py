@@ -12,6 +12,7 @@ from ledger import checkpoint as tlog
 from ledger.config import Settings
 from ledger.errors import VerificationError
 from ledger.keys import generate_key_file, load_signers, load_verifiers
+from ledger.local_secrets import configured_or_local
 from ledger.merkle import CompactRange
 from ledger.verification import Finding
 
@@ -20,13 +21,10 @@ DEFAULT_KEY_NAME = "disclosure-ledger"
 
 def signing_key_path(settings: Settings) -> Path:
     """LEDGER_SIGNING_KEY_FILE, or (local use only) a key generated once in the data directory."""
-    if settings.signing_key_file is not None:
-        return settings.signing_key_file
-    path = settings.data_dir / "keys" / "checkpoint-signing.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        generate_key_file(path, DEFAULT_KEY_NAME)
-    return path
+    return configured_or_local(
+        settings.signing_key_file, settings.data_dir, "checkpoint-signing.key",
+        lambda path: generate_key_file(path, DEFAULT_KEY_NAME),
+    )  # fmt: skip
 
 
 def origin_for(settings: Settings, log_id: str) -> str:

@@ -355,16 +355,10 @@ def keygen(
     ] = False,
 ) -> None:
     """Create a checkpoint signing key (prints its public vkey) or a taxpayer-ref HMAC key."""
-    import os
-    import secrets
-
     if taxpayer_key:
-        try:
-            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            fail(f"{out} already exists; refusing to overwrite a key.", 2)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32) + "\n")
+        from ledger.local_secrets import generate_taxpayer_key
+
+        generate_taxpayer_key(out)
         console.print(
             f"Wrote a 32-byte taxpayer-ref key to {out}. Set LEDGER_TAXPAYER_KEY_FILE={out}"
         )

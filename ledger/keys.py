@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ledger.errors import ConfigError
+from ledger.local_secrets import write_private
 from ledger.note import Signer, Verifier
 
 
 def generate_key_file(path: Path, name: str) -> Signer:
     signer = Signer.generate(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError as exc:
-        raise ConfigError(f"{path} already exists; refusing to overwrite a signing key.") from exc
-    with os.fdopen(fd, "w") as fh:
-        fh.write(signer.key_string + "\n")
+    write_private(path, signer.key_string + "\n", "signing key")
     return signer
 
 

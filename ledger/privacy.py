@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
-import secrets
 from pathlib import Path
 
 from ledger.config import Settings
 from ledger.errors import ConfigError, EventValidationError
+from ledger.local_secrets import configured_or_local, generate_taxpayer_key
 
 # Nine digits not inside a longer run, bare or in the SSN/ITIN (3-2-4) or EIN (2-7) shapes.
 _TIN_SHAPED = re.compile(r"(?<![\d-])(?:\d{3}-\d{2}-\d{4}|\d{2}-\d{7}|\d{9})(?![\d-])")
@@ -65,12 +64,6 @@ def load_taxpayer_key(path: Path | None) -> bytes:
 
 def taxpayer_key_path(settings: Settings) -> Path:
     """LEDGER_TAXPAYER_KEY_FILE, or (local use only) a random key generated once in the data dir."""
-    if settings.taxpayer_key_file is not None:
-        return settings.taxpayer_key_file
-    path = settings.data_dir / "keys" / "taxpayer-ref.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32) + "\n")
-    return path
+    return configured_or_local(
+        settings.taxpayer_key_file, settings.data_dir, "taxpayer-ref.key", generate_taxpayer_key
+    )

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from ledger.errors import ServiceError
+from ledger.local_secrets import write_private
 from ledger.services.process import alive, tail
 
 POSTGRES_MAJOR = 15  # the version docker-compose.yml pins; local binaries of any 13+ work
@@ -74,9 +75,7 @@ class LocalPostgres:
 
     def password(self) -> str:
         if not self.password_file.exists():
-            fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(24))
+            write_private(self.password_file, secrets.token_urlsafe(24), "password")
         return self.password_file.read_text().strip()
 
     def pid(self) -> int | None:

@@ -23,23 +23,16 @@ class DisclosureFilter:
 
 def disclosures(conn: psycopg.Connection, f: DisclosureFilter) -> tuple[list[dict[str, Any]], int]:
     """Matching disclosures (newest first) and the total count, for paging."""
-    where = ["TRUE"]
-    params: dict[str, Any] = {"limit": f.limit, "offset": f.offset}
-    if f.recipient:
-        where.append("recipient_agency = %(recipient)s")
-        params["recipient"] = f.recipient
-    if f.authority:
-        where.append("legal_authority = %(authority)s")
-        params["authority"] = f.authority
-    if f.source:
-        where.append("source_agency = %(source)s")
-        params["source"] = f.source
-    if f.since:
-        where.append("day >= %(since)s")
-        params["since"] = f.since
-    if f.until:
-        where.append("day <= %(until)s")
-        params["until"] = f.until
+    conditions = {
+        "recipient": "recipient_agency = %(recipient)s",
+        "authority": "legal_authority = %(authority)s",
+        "source": "source_agency = %(source)s",
+        "since": "day >= %(since)s",
+        "until": "day <= %(until)s",
+    }
+    given = {name: getattr(f, name) for name in conditions if getattr(f, name)}
+    where = ["TRUE", *(conditions[name] for name in given)]
+    params: dict[str, Any] = {"limit": f.limit, "offset": f.offset, **given}
     clause = " AND ".join(where)
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(

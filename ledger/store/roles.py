@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from ledger.local_secrets import write_private
 from ledger.store.connection import check_schema_name
 
 WRITER = "ledger_writer"
@@ -35,10 +36,7 @@ def _role_passwords(secrets_file: Path) -> dict[str, str]:
     if secrets_file.exists():
         return dict(json.loads(secrets_file.read_text()))
     passwords = {WRITER: secrets.token_urlsafe(24), READER: secrets.token_urlsafe(24)}
-    secrets_file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(secrets_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(passwords, fh)
+    write_private(secrets_file, json.dumps(passwords), "password file")
     return passwords
 
 
