@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
+from ledger.errors import ServiceError
 from ledger.kafka_client import client_config
 from ledger.store.connection import connect
 
@@ -258,7 +260,22 @@ class FollowerRunner:
         self.conn.rollback()
         log.info("%s: assigned %s", self.follower.name, sorted(tps))
 
+    def _wait_for_topic_metadata(self, timeout: float = 30) -> None:
+        """Joins the group only once this client knows the topic's partitions.
+
+        A member that joins first is assigned nothing and, in practice, can stay idle well past
+        its next metadata refresh; asking here makes the first assignment the right one.
+        """
+        deadline = time.monotonic() + timeout
+        while not self.consumer.partitions_for_topic(self.topic):
+            if time.monotonic() > deadline:
+                raise ServiceError(
+                    f"Kafka does not list topic {self.topic}; run `ledger up` or check the topic prefix."
+                )
+            time.sleep(0.2)
+
     def run(self, on_batch: Callable[[int], None] | None = None) -> None:
+        self._wait_for_topic_metadata()
         self.consumer.subscribe([self.topic], listener=_SeekToStored(self))
         try:
             while not self.stop.is_set():

@@ -25,12 +25,34 @@ from ledger.verification import verify_all
 
 
 def wait_caught_up(ledger: Ledger, running: RunningConsumers, timeout: float = 120) -> None:
+    """Waits for the consumers to store offsets at the log's end; a consumer's failure ends it."""
     ends = log_end_offsets(ledger.bootstrap, ledger.topics.disclosures)
     names = [r.follower.name for r in running.runners if r.topic == ledger.topics.disclosures]
-    if not wait_for_live(ledger.admin_url, ledger.schema, names, ends, timeout):
-        raise ServiceError(f"The consumers did not catch up with the log within {timeout:.0f} s.")
+    deadline = time.monotonic() + timeout
+    while not wait_for_live(ledger.admin_url, ledger.schema, names, ends, 1.0):
+        if running.errors:
+            raise running.errors[0]
+        if time.monotonic() > deadline:
+            raise ServiceError(
+                f"The consumers did not catch up with the log within {timeout:.0f} s "
+                f"(log ends: {ends_text(ends)}; consumers at: {stored_offsets_text(ledger, names)})."
+            )
     if running.errors:
         raise running.errors[0]
+
+
+def ends_text(ends: dict[Any, int]) -> str:
+    return ", ".join(f"{tp.partition}:{end}" for tp, end in sorted(ends.items()))
+
+
+def stored_offsets_text(ledger: Ledger, names: list[str]) -> str:
+    with connection(ledger.admin_url, ledger.schema) as conn:
+        rows = conn.execute(
+            "SELECT consumer, kafka_partition, next_offset FROM consumer_offsets"
+            " WHERE consumer = ANY(%s) AND topic = %s ORDER BY 1, 2",
+            (names, ledger.topics.disclosures),
+        ).fetchall()
+    return ", ".join(f"{c} {p}:{o}" for c, p, o in rows) or "none stored"
 
 
 def send_with_progress(producer: EventProducer, events: list[Event], label: str) -> None:
