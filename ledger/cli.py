@@ -6,13 +6,16 @@ import logging
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import typer._click.exceptions as cli_errors  # typer vendors click; its errors live here
 
 from ledger import services
 from ledger.cli_output import console, fail, print_json, print_table
+
+if TYPE_CHECKING:
+    from ledger.runtime import Ledger
 from ledger.config import Settings
 from ledger.errors import LedgerError
 
@@ -37,13 +40,13 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
-def audit_cli(ledger: object, action: str, params: dict[str, object], returned: int) -> None:
+def audit_cli(ledger: Ledger, action: str, params: dict[str, object], returned: int) -> None:
     """Every CLI query is itself recorded as a LedgerAccessed event (oversight of the overseers)."""
     import getpass
 
     from ledger.access_log import AccessLog
 
-    log = AccessLog(ledger.bootstrap, ledger.topics.disclosures, recorded_by="ledger-cli")  # type: ignore[attr-defined]
+    log = AccessLog(ledger.bootstrap, ledger.topics.disclosures, recorded_by="ledger-cli")
     log.record(getpass.getuser(), "cli", action, params, returned)
     log.close()
 

@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.access_log import AccessLog
 from ledger.cli_output import to_jsonable
-from ledger.errors import LedgerError
+from ledger.errors import EventValidationError, LedgerError
 from ledger.metrics import render_metrics
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path, taxpayer_ref
 from ledger.proofs import ProofUnavailableError, inclusion_proof_json
@@ -263,7 +263,9 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
         try:
             ref = taxpayer_ref(load_taxpayer_key(taxpayer_key_path(ledger.settings)), body.tin)
         except LedgerError as exc:
-            raise HTTPException(422 if "9 digits" in str(exc) else 503, exc.diagnostics()) from None
+            raise HTTPException(
+                422 if isinstance(exc, EventValidationError) else 503, exc.diagnostics()
+            ) from None
         with conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
                 "SELECT DISTINCT d.day, d.transmitted_at, d.recipient_agency, d.legal_authority, d.purpose,"
