@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -542,6 +543,16 @@ def accounting(
                     ["day", "recipient", "authority", "purpose", "disclosure"], rows)  # fmt: skip
 
 
+def _unexpected(exc: Exception) -> str:
+    first = (str(exc).strip().splitlines() or [""])[0]
+    module = type(exc).__module__.split(".")[0]
+    if module in ("psycopg", "psycopg_pool"):
+        return f"PostgreSQL error: {first or type(exc).__name__}"
+    if module == "kafka":
+        return f"Kafka error: {first or type(exc).__name__}"
+    return f"unexpected error: {type(exc).__name__}: {first}"
+
+
 def main() -> None:
     """Entry point: LedgerErrors and usage errors become one line and a meaningful exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -549,7 +560,9 @@ def main() -> None:
     logging.getLogger("kafka").setLevel(logging.ERROR)
     command = typer.main.get_command(app)
     try:
-        command.main(standalone_mode=False)
+        # standalone_mode=False makes click *return* the code of a typer.Exit instead of exiting
+        # with it; every documented exit code (verify 10-15, replay 20, ...) must reach the shell.
+        code = command.main(standalone_mode=False)
     except cli_errors.NoArgsIsHelpError:
         raise SystemExit(0) from None
     except typer.Exit as exc:
@@ -564,3 +577,8 @@ def main() -> None:
         fail(exc.diagnostics(), exc.exit_code)
     except KeyboardInterrupt:
         fail("interrupted.", 130)
+    except Exception as exc:  # a driver error no call site translated: one line, not a traceback
+        if os.environ.get("LEDGER_DEBUG"):
+            raise
+        fail(f"{_unexpected(exc)} (set LEDGER_DEBUG=1 to see the traceback)", 1)
+    raise SystemExit(code if isinstance(code, int) else 0)

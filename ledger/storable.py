@@ -1,0 +1,102 @@
+"""What the projections can hold: bounds every event value must respect, checked at both edges.
+
+Intake refuses a value outside them before anything is sent; consumers dead-letter a record that
+carries one anyway (the topics are a trust boundary). PostgreSQL text and jsonb cannot hold NUL,
+UTF-8 cannot carry lone surrogates, JSON readers lose integers past 2^53, and the rules do date
+arithmetic that must stay inside the calendar. Problems name the field, never the value: a bad
+value may be a taxpayer identifier.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+COUNT_MAX = 2**53
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def text_problem(value: str) -> str | None:
+    if "\x00" in value:
+        return "contains a NUL character"
+    if _LONE_SURROGATE.search(value):
+        return "contains a lone surrogate (not valid Unicode text)"
+    return None
+
+
+def count_problem(value: int) -> str | None:
+    if not 0 <= value <= COUNT_MAX:
+        return f"must be between 0 and 2^53 ({COUNT_MAX})"
+    return None
+
+
+def time_problem(value: datetime | date) -> str | None:
+    moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if not EARLIEST <= moment < LATEST:
+        return "must be between 1900-01-01 and 2200-01-01"
+    return None
+
+
+def digest_problem(value: str) -> str | None:
+    if not _HEX64.fullmatch(value):
+        return "must be a SHA-256 digest: 64 hex characters"
+    return None
+
+
+# Fields whose integers count things (records, disclosures); other integers are only text-checked.
+_COUNT_FIELDS = frozenset(
+    {
+        "record_count",
+        "expected_record_count",
+        "records_returned",
+        "observed",
+        "threshold",
+        "bulk_threshold",
+    }
+)
+_DIGEST_FIELDS = frozenset({"manifest_sha256"})
+
+
+def _walk(path: str, value: Any) -> Iterator[tuple[str, Any]]:
+    yield path, value
+    if isinstance(value, Mapping):
+        for k, v in value.items():  # keys are data too: never put them in a message
+            yield from _walk(f"{path}[key]", k)
+            yield from _walk(f"{path}[value]", v)
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            yield from _walk(f"{path}[{i}]", v)
+
+
+def record_problems(record: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(field, problem) for every value of an event record that the ledger cannot store."""
+    found: list[tuple[str, str]] = []
+    for name, top in record.items():
+        for path, value in _walk(name, top):
+            problem: str | None = None
+            if isinstance(value, str):
+                problem = text_problem(value)
+                if problem is None and name in _DIGEST_FIELDS and path == name:
+                    problem = digest_problem(value)
+            elif isinstance(value, bool):
+                continue
+            elif isinstance(value, int):
+                if name in _COUNT_FIELDS:
+                    problem = count_problem(value)
+                elif abs(value) > 2**63 - 1:
+                    problem = "does not fit a 64-bit integer"
+            elif isinstance(value, float):
+                if value != value or value in (float("inf"), float("-inf")):
+                    problem = "must be a finite number"
+            elif isinstance(value, datetime | date):
+                problem = time_problem(value)
+            if problem is not None:
+                found.append((path, problem))
+    return found
