@@ -38,8 +38,10 @@ class AlertDeliveryFollower(Follower):
         codec: EventCodec | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        publisher: Any = None,
+        dlq_publisher: Any = None,
     ) -> None:
-        super().__init__()
+        super().__init__(publisher=publisher, dlq_publisher=dlq_publisher)
         self.config = config
         self.codec = codec or EventCodec()
         self.sleep = sleep
@@ -52,8 +54,7 @@ class AlertDeliveryFollower(Follower):
             try:
                 event = self.codec.decode(rec.value)
             except CodecError as exc:
-                self.stats.bump("undecodable")
-                log.warning("alerts topic %s/%s@%s: %s", rec.topic, rec.partition, rec.offset, exc)
+                self.dead_letter(conn, rec, exc.diagnostics())
                 continue
             if event.event_type == "AlertAcknowledged":
                 self._acknowledge(conn, event.record)

@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import psycopg
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
-from consumers.runner import Follower
-from ledger.alert_events import alert_event
+from consumers.runner import Follower, kafka_time
 from ledger.chain import chain_hash, leaf_hash
 from ledger.codec import EventCodec
 from ledger.errors import CodecError
 from ledger.merkle import CompactRange
-from ledger.rules.model import AlertDraft, Severity, alert_id
 from ledger.store import entries as store
-from ledger.store.alerts import insert_new_alerts
 
 log = logging.getLogger(__name__)
-
-MALFORMED_RULE = "malformed_event"
 
 
 def json_default(value: Any) -> Any:
@@ -39,35 +33,6 @@ def json_default(value: Any) -> Any:
 def render_json(record: dict[str, Any]) -> str:
     """A query-friendly rendering; never hashed (the hashes cover the exact Kafka bytes)."""
     return json.dumps(record, default=json_default, sort_keys=True)
-
-
-def kafka_time(record: ConsumerRecord) -> datetime:
-    return datetime.fromtimestamp(record.timestamp / 1000, tz=UTC)
-
-
-def header(record: ConsumerRecord, name: str) -> str | None:
-    for key, value in record.headers or []:
-        if key == name and value is not None:
-            return value.decode("utf-8", "replace")
-    return None
-
-
-def malformed_alert(record: ConsumerRecord, reason: str) -> AlertDraft:
-    scope = f"{record.topic}/{record.partition}"
-    day = kafka_time(record).date()
-    where = f"{record.topic}/{record.partition}@{record.offset}"
-    return AlertDraft(
-        alert_id=alert_id(MALFORMED_RULE, scope, day, str(record.offset)),
-        rule=MALFORMED_RULE,
-        severity=Severity.WARNING,
-        scope=scope,
-        day=day,
-        observed=1,
-        threshold=None,
-        evidence=[where],
-        legal_source="26 U.S.C. 6103(p)(3)(A) (a permanent, complete system of records)",
-        message=f"Message {where} is not a valid ledger event and went to the dead-letter topic: {reason}",
-    )
 
 
 class AuditLogFollower(Follower):
@@ -87,13 +52,12 @@ class AuditLogFollower(Follower):
         dlq_publisher: Any = None,
         checkpointer: Any = None,
     ) -> None:
-        super().__init__()
+        super().__init__(publisher=publisher, dlq_publisher=dlq_publisher)
         self.codec = codec or EventCodec()
-        self.publisher = publisher  # EventProducer on ledger.alerts, or None in replay
-        self.dlq_publisher = dlq_publisher  # EventProducer on the DLQ topic, or None in replay
         self.checkpointer = checkpointer
+        # Each log's Merkle frontier after the last applied slice. Taken out while a slice works
+        # on it, put back only when the slice succeeded: a rolled-back slice leaves no trace.
         self._ranges: dict[str, CompactRange] = {}
-        self._pending_alerts: list[AlertDraft] = []
         self._touched: set[str] = set()
 
     def partitions_assigned(self, conn: psycopg.Connection, tps: Sequence[TopicPartition]) -> None:
@@ -105,7 +69,7 @@ class AuditLogFollower(Follower):
         log_id = store.log_id_for(tp.topic, tp.partition)
         store.lock_log(conn, log_id)
         head = store.read_head(conn, log_id)
-        tree = self._ranges.get(log_id)
+        tree = self._ranges.pop(log_id, None)
         if tree is None or tree.size != head.size:
             tree = store.load_compact_range(conn, log_id, head.size)
 
@@ -153,52 +117,23 @@ class AuditLogFollower(Follower):
             store.copy_entries(conn, rows)
             store.copy_nodes(conn, log_id, nodes)
             self._touched.add(log_id)
-        self._ranges[log_id] = tree
-        if malformed:
-            self._dead_letters(conn, malformed)
-
-    def _dead_letters(
-        self, conn: psycopg.Connection, malformed: list[tuple[ConsumerRecord, str]]
-    ) -> None:
         for rec, reason in malformed:
-            self.stats.bump("dead_letters")
-            log.warning("dead letter %s/%s@%s: %s", rec.topic, rec.partition, rec.offset, reason)
-            conn.execute(
-                "INSERT INTO dead_letters (kafka_topic, kafka_partition, kafka_offset, consumer,"
-                " reason, value_sha256) VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
-                (
-                    rec.topic,
-                    rec.partition,
-                    rec.offset,
-                    self.name,
-                    reason,
-                    hashlib.sha256(rec.value or b"").digest(),
-                ),
-            )
-            if self.dlq_publisher is not None:
-                # Sent before the offset commits: a crash may re-send (at-least-once), never lose.
-                self.dlq_publisher.send_raw(
-                    rec.value or b"",
-                    rec.key or b"",
-                    [
-                        ("dlq_reason", reason.encode("utf-8")),
-                        ("dlq_source", f"{rec.topic}/{rec.partition}@{rec.offset}".encode()),
-                        ("dlq_consumer", self.name.encode()),
-                        *[(k, v) for k, v in (rec.headers or []) if k == "event_type"],
-                    ],
-                )
-            self._pending_alerts.append(malformed_alert(rec, reason))
+            self.dead_letter(conn, rec, reason)
+        self._ranges[log_id] = tree
 
     def idle(self, conn: psycopg.Connection) -> None:
         if self.checkpointer is not None:
             self.checkpointer.flush(conn)
 
     def before_commit(self, conn: psycopg.Connection) -> None:
-        fresh = insert_new_alerts(conn, self._pending_alerts)
-        self._pending_alerts = []
-        if self.publisher is not None and fresh:
-            self.publisher.send([alert_event(d, f"ledger/{self.name}") for d in fresh])
+        super().before_commit(conn)
         if self.checkpointer is not None:
             for log_id in sorted(self._touched):
-                self.checkpointer.maybe_checkpoint(conn, log_id, self._ranges[log_id])
+                tree = self._ranges.get(log_id)
+                if tree is None:  # its last slice was rolled back: read the frontier again
+                    tree = store.load_compact_range(
+                        conn, log_id, store.read_head(conn, log_id).size
+                    )
+                    self._ranges[log_id] = tree
+                self.checkpointer.maybe_checkpoint(conn, log_id, tree)
         self._touched.clear()

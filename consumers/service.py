@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -18,6 +19,8 @@ from ledger.runtime import Ledger
 log = logging.getLogger(__name__)
 
 CONSUMER_NAMES = ("audit_log", "volume", "alert_delivery")
+RESTART_FIRST_SECONDS = 1.0
+RESTART_MAX_SECONDS = 60.0
 
 
 @dataclass
@@ -25,7 +28,9 @@ class RunningConsumers:
     runners: list[FollowerRunner]
     threads: list[threading.Thread]
     producers: list[EventProducer] = field(default_factory=list)
-    errors: list[BaseException] = field(default_factory=list)
+    errors: list[BaseException] = field(default_factory=list)  # every failure, restarted or not
+    stopping: threading.Event = field(default_factory=threading.Event)
+    restarts: dict[str, int] = field(default_factory=dict)
 
     def follower(self, name: str) -> Follower:
         for r in self.runners:
@@ -34,6 +39,7 @@ class RunningConsumers:
         raise KeyError(name)
 
     def stop(self, timeout: float = 30) -> None:
+        self.stopping.set()
         for r in self.runners:
             r.stop.set()
         for t in self.threads:
@@ -64,12 +70,16 @@ def build_followers(
         )
     if "volume" in names:
         config = load_rules_config(ledger.settings.rules_file)
-        followers.append(VolumeFollower(config, ledger.settings.timezone, publisher=alerts))
+        followers.append(
+            VolumeFollower(config, ledger.settings.timezone, publisher=alerts, dlq_publisher=dlq)
+        )
     if "alert_delivery" in names:
         from consumers.alert_delivery import AlertDeliveryFollower
         from ledger.webhook_config import load_delivery_config
 
-        followers.append(AlertDeliveryFollower(load_delivery_config()))
+        followers.append(
+            AlertDeliveryFollower(load_delivery_config(), publisher=alerts, dlq_publisher=dlq)
+        )
     return followers, [alerts, dlq]
 
 
@@ -84,23 +94,50 @@ def start_consumers(
     on_batch: Callable[[str, int], None] | None = None,
 ) -> RunningConsumers:
     followers, producers = build_followers(ledger, only)
-    runners = [
-        FollowerRunner(f, ledger.bootstrap, ledger.writer_url, ledger.schema, topic_for(ledger, f),
-                       group_prefix=ledger.topics.prefix)
-        for f in followers
-    ]  # fmt: skip
+
+    def runner_for(follower: Follower) -> FollowerRunner:
+        return FollowerRunner(
+            follower,
+            ledger.bootstrap,
+            ledger.writer_url,
+            ledger.schema,
+            topic_for(ledger, follower),
+            group_prefix=ledger.topics.prefix,
+        )
+
+    runners = [runner_for(f) for f in followers]
     running = RunningConsumers(runners, [], producers)
 
-    def run(runner: FollowerRunner) -> None:
-        try:
-            runner.run(None if on_batch is None else lambda n: on_batch(runner.follower.name, n))
-        except BaseException as exc:  # surfaced to the caller, never swallowed
-            log.exception("consumer %s stopped with an error", runner.follower.name)
-            running.errors.append(exc)
+    def run(index: int) -> None:
+        """Supervises one consumer: a failure restarts it (with backoff), never the others.
 
-    for runner in runners:
+        Records and outages are handled inside the runner; what reaches here is unexpected
+        (a bug, a rebalance callback failing), so it is logged, kept in ``errors`` and retried
+        with a fresh Kafka consumer and database connection.
+        """
+        failures = 0
+        while not running.stopping.is_set():
+            runner = running.runners[index]
+            name = runner.follower.name
+            try:
+                runner.run(None if on_batch is None else functools.partial(on_batch, name))
+                return
+            except BaseException as exc:  # surfaced to the caller, never swallowed
+                log.exception("consumer %s stopped with an error; restarting it", name)
+                running.errors.append(exc)
+            delay = min(RESTART_MAX_SECONDS, RESTART_FIRST_SECONDS * 2**failures)
+            failures += 1
+            while not running.stopping.wait(delay):
+                try:
+                    running.runners[index] = runner_for(runner.follower)
+                    running.restarts[name] = running.restarts.get(name, 0) + 1
+                    break
+                except Exception as exc:
+                    log.warning("consumer %s cannot restart yet: %s", name, exc)
+
+    for index, runner in enumerate(runners):
         t = threading.Thread(
-            target=run, args=(runner,), name=f"consumer-{runner.follower.name}", daemon=True
+            target=run, args=(index,), name=f"consumer-{runner.follower.name}", daemon=True
         )
         t.start()
         running.threads.append(t)

@@ -12,7 +12,6 @@ from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from consumers.runner import Follower
-from ledger.alert_events import alert_event
 from ledger.codec import DecodedEvent, EventCodec
 from ledger.errors import CodecError
 from ledger.rules import RuleContext, SpikeOverPriorYear, evaluate_all
@@ -26,7 +25,6 @@ from ledger.rules.model import (
     ScopeWindow,
 )
 from ledger.store import volume as store
-from ledger.store.alerts import insert_new_alerts
 from ledger.store.entries import log_id_for
 from ledger.volume import VolumeBook, Window, scope_keys
 
@@ -76,13 +74,12 @@ class VolumeFollower(Follower):
         codec: EventCodec | None = None,
         *,
         publisher: Any = None,
+        dlq_publisher: Any = None,
     ) -> None:
-        super().__init__()
+        super().__init__(publisher=publisher, dlq_publisher=dlq_publisher)
         self.config = config
         self.tz = tz
         self.codec = codec or EventCodec()
-        self.publisher = publisher
-        self._pending: list[AlertDraft] = []
         self.fired: list[AlertDraft] = []  # newly stored alerts of the last batch (for callers)
 
     def process(
@@ -92,8 +89,8 @@ class VolumeFollower(Follower):
         for rec in records:
             try:
                 events.append((rec, self.codec.decode(rec.value)))
-            except CodecError:
-                self.stats.bump("undecodable")  # the audit-log follower dead-letters it
+            except CodecError as exc:
+                self.dead_letter(conn, rec, exc.diagnostics())
         disclosures: list[tuple[ConsumerRecord, DisclosureFacts, dict[str, Any]]] = []
         for rec, event in events:
             if event.event_type == "NoticeFiled":
@@ -152,6 +149,7 @@ class VolumeFollower(Follower):
             notice = NoticeFacts.from_record(_revive(r))
             notices_by_recipient.setdefault(notice.recipient_agency, []).append(notice)
 
+        drafts: list[AlertDraft] = []
         for f in facts:
             coverage_moved = False
             if f.source_agency not in self.config.coverage_start:
@@ -169,13 +167,14 @@ class VolumeFollower(Follower):
                 notices=notices_by_recipient.get(f.recipient_agency, []),
                 config=self.config,
             )
-            self._pending.extend(evaluate_all(ctx))
-            self._pending.extend(
+            drafts.extend(evaluate_all(ctx))
+            drafts.extend(
                 self._reevaluate_later_days(
                     book, f, fkeys, coverage[f.source_agency], coverage_moved
                 )
             )
         store.write_deltas(conn, book.deltas)
+        self.raise_alerts(conn, drafts)
 
     def _reevaluate_later_days(
         self,
@@ -209,7 +208,5 @@ class VolumeFollower(Follower):
         return drafts
 
     def before_commit(self, conn: psycopg.Connection) -> None:
-        self.fired = insert_new_alerts(conn, self._pending)
-        self._pending = []
-        if self.publisher is not None and self.fired:
-            self.publisher.send([alert_event(d, f"ledger/{self.name}") for d in self.fired])
+        self.fired = list(self.outbox)
+        super().before_commit(conn)

@@ -143,20 +143,20 @@ def consume(
     names = ", ".join(r.follower.name for r in running.runners)
     console.print(f"Consuming {ledger.topics.disclosures} with {names}. Ctrl-C stops cleanly.")
     try:
+        # A consumer that fails is restarted by its supervisor; this process keeps going.
         while not stop.wait(1.0):
-            if running.errors:
-                break
+            pass
     except KeyboardInterrupt:
         pass
     finally:
         running.stop()
     for r in running.runners:
         st = r.follower.stats
+        restarts = running.restarts.get(r.follower.name, 0)
         console.print(
             f"{r.follower.name}: {st.messages} message(s) in {st.batches} batch(es) {st.extra}"
+            + (f", restarted {restarts} time(s)" if restarts else "")
         )
-    if running.errors:
-        raise running.errors[0]
 
 
 @app.command()

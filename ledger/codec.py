@@ -10,8 +10,9 @@ from typing import Any
 
 import fastavro
 
-from ledger.errors import CodecError, EventValidationError
+from ledger.errors import CodecError, EventValidationError, UnstorableEventError
 from ledger.schemas import SchemaRegistry, default_registry
+from ledger.storable import record_problems
 
 MAGIC = b"\xc3\x01"
 HEADER_LEN = 10
@@ -50,7 +51,15 @@ class EventCodec:
             raise EventValidationError(f"{event_type} does not fit its schema: {exc}") from exc
         return buf.getvalue()
 
-    def decode(self, data: bytes) -> DecodedEvent:
+    def decode(self, data: bytes | None) -> DecodedEvent:
+        """Reads any published version; raises CodecError for anything else, whatever the bytes.
+
+        A record that decodes but holds a value the projections cannot store (NUL, a count or
+        time out of range: ``ledger.storable``) is refused here too, so every consumer and a
+        replay agree on what is dead-lettered.
+        """
+        if not data:
+            raise CodecError("Message has no value (null or empty), so it is not a ledger event.")
         if len(data) < HEADER_LEN:
             raise CodecError(
                 f"Message is {len(data)} bytes, shorter than the 10-byte single-object header."
@@ -66,9 +75,10 @@ class EventCodec:
             # Schema resolution is only needed (and only paid for) when the writer is older.
             resolve = None if reader is writer else reader.parsed
             record = fastavro.schemaless_reader(body, writer.parsed, resolve)
-        except (EOFError, ValueError, IndexError, TypeError, UnicodeDecodeError) as exc:
+        except Exception as exc:  # fastavro raises many kinds on hostile bytes; all mean "corrupt"
             raise CodecError(
-                f"The {writer.event_type} v{writer.version} body is truncated or corrupt: {exc!r}"
+                f"The {writer.event_type} v{writer.version} body is truncated or corrupt "
+                f"({type(exc).__name__})."
             ) from exc
         if body.tell() != len(data) - HEADER_LEN:
             trailing = len(data) - HEADER_LEN - body.tell()
@@ -77,6 +87,11 @@ class EventCodec:
             )
         if not isinstance(record, dict):
             raise CodecError(f"The {writer.event_type} body did not decode to a record.")
-        return DecodedEvent(
-            writer.event_type, writer.version, {k: _plain(v) for k, v in record.items()}
-        )
+        plain = {k: _plain(v) for k, v in record.items()}
+        problems = record_problems(plain)
+        if problems:
+            field, problem = problems[0]
+            raise UnstorableEventError(
+                f"The {writer.event_type} field {field} {problem}; the ledger cannot store it."
+            )
+        return DecodedEvent(writer.event_type, writer.version, plain)

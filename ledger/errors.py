@@ -39,6 +39,10 @@ class UnknownSchemaError(CodecError):
     """The message names a schema fingerprint the ledger does not know."""
 
 
+class UnstorableEventError(CodecError):
+    """A well-formed message holds a value the ledger cannot store (NUL, out-of-range time)."""
+
+
 class EventValidationError(LedgerError):
     """An event does not fit its schema or breaks a privacy rule."""
 

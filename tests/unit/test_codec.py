@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import fastavro.schema
 import pytest
@@ -34,10 +34,37 @@ def test_fingerprint_is_crc64_of_the_parsing_canonical_form(version) -> None:
     assert version.fingerprint.hex() == fastavro.schema.fingerprint(canonical, "CRC-64-AVRO")
 
 
+def _storable(value: object) -> object:
+    """fastavro's random sample, moved inside what the ledger stores (ledger.storable)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return abs(value) % 2**53
+    if isinstance(value, datetime):
+        return datetime(2025, 8, 7, 12, 0, tzinfo=UTC)
+    if isinstance(value, date):
+        return date(2025, 8, 7)
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    return value
+
+
 @pytest.mark.parametrize("event_type", default_registry().event_types)
 def test_every_event_type_round_trips(codec: EventCodec, event_type: str) -> None:
     schema = default_registry().latest(event_type)
-    record = generate_one(schema.parsed)
+    record = _storable(generate_one(schema.parsed))
+    for f in schema.parsed["fields"]:  # generate_one gives raw ints for date/timestamp fields
+        logical = json.dumps(f["type"])
+        if record.get(f["name"]) is not None and '"date"' in logical:
+            record[f["name"]] = date(2025, 8, 7)
+        elif record.get(f["name"]) is not None and "timestamp-" in logical:
+            record[f["name"]] = datetime(2025, 8, 7, 12, 0, tzinfo=UTC)
+    if "manifest_sha256" in record:
+        record["manifest_sha256"] = "ab" * 32
     data = codec.encode(event_type, record)
     assert data[:2] == MAGIC
     assert data[2:10] == schema.fingerprint
@@ -84,12 +111,16 @@ def test_unknown_fingerprint_is_a_typed_error(codec: EventCodec) -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b"", "shorter than the 10-byte"),
+        (b"", "no value"),
+        (None, "no value"),
+        (MAGIC + b"\x01", "shorter than the 10-byte"),
         (b"\x00\x01" + bytes(8), "not the Avro single-object marker"),
         (b'{"json": true}', "not the Avro single-object marker"),
     ],
 )
-def test_corrupt_headers_are_typed_errors(codec: EventCodec, data: bytes, message: str) -> None:
+def test_corrupt_headers_are_typed_errors(
+    codec: EventCodec, data: bytes | None, message: str
+) -> None:
     with pytest.raises(CodecError, match=message):
         codec.decode(data)
 

@@ -1,0 +1,96 @@
+"""What the projections can hold, and how consumers tell a bad record from a broken service."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import psycopg
+import pytest
+from kafka.errors import KafkaConnectionError, KafkaTimeoutError
+
+from consumers.runner import is_infrastructure, plain_reason
+from ledger.codec import EventCodec
+from ledger.errors import CodecError, ServiceError, UnstorableEventError
+from ledger.storable import COUNT_MAX, record_problems
+
+
+def test_clean_record_has_no_problems() -> None:
+    record = {
+        "purpose": "Non-tax criminal investigation",
+        "record_count": COUNT_MAX,
+        "transmitted_at": datetime(2025, 8, 7, tzinfo=UTC),
+        "day": date(1900, 1, 1),
+        "manifest_sha256": "ab" * 32,
+        "tax_periods": ["2024"],
+        "query": {"kind": "source"},
+    }
+    assert record_problems(record) == []
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        ({"purpose": "a\x00b"}, "purpose"),
+        ({"tax_periods": ["2024", "\ud800"]}, "tax_periods[1]"),
+        ({"query": {"value": "\x00"}}, "query[value]"),
+        ({"query": {"\x00": "v"}}, "query[key]"),
+        ({"record_count": -1}, "record_count"),
+        ({"record_count": COUNT_MAX + 1}, "record_count"),
+        ({"transmitted_at": datetime(1899, 12, 31, tzinfo=UTC)}, "transmitted_at"),
+        ({"transmitted_at": datetime(2200, 1, 1, tzinfo=UTC)}, "transmitted_at"),
+        ({"day": date(9999, 1, 1)}, "day"),
+        ({"manifest_sha256": "not a digest"}, "manifest_sha256"),
+    ],
+)
+def test_each_unstorable_value_is_named_by_field_never_by_value(record, field) -> None:
+    problems = record_problems(record)
+    assert [f for f, _ in problems] == [field]
+    for _, problem in problems:
+        assert "\x00" not in problem
+        assert "not a digest" not in problem
+
+
+def test_decoder_refuses_a_well_formed_record_holding_a_nul() -> None:
+    codec = EventCodec()
+    record = {
+        "event_id": "2b0f0a56-3b5f-4b0e-8f3c-6f2a5d7e9c01",
+        "occurred_at": datetime(2025, 8, 7, tzinfo=UTC),
+        "recorded_by": "api",
+        "accessor": "someone",
+        "role": "public",
+        "action": "volume",
+        "query": {"value": "\x00"},
+        "records_returned": 0,
+        "status": 200,
+    }
+    data = codec.encode("LedgerAccessed", record)
+    with pytest.raises(UnstorableEventError, match=r"query\[value\] contains a NUL"):
+        codec.decode(data)
+    assert issubclass(UnstorableEventError, CodecError)
+
+
+@pytest.mark.parametrize(
+    ("exc", "infrastructure"),
+    [
+        (psycopg.OperationalError("server closed the connection unexpectedly"), True),
+        (psycopg.errors.AdminShutdown(), True),
+        (psycopg.errors.DeadlockDetected(), True),
+        (psycopg.InterfaceError("connection already closed"), True),
+        (KafkaConnectionError(), True),
+        (KafkaTimeoutError(), True),
+        (ServiceError("Cannot connect"), True),
+        (psycopg.errors.UntranslatableCharacter(), False),
+        (psycopg.errors.NumericValueOutOfRange(), False),
+        (psycopg.errors.ProgramLimitExceeded(), False),
+        (psycopg.errors.UniqueViolation(), False),
+        (OverflowError("date value out of range"), False),
+        (KeyError("event_id"), False),
+    ],
+)
+def test_infrastructure_failures_are_told_from_bad_records(exc, infrastructure) -> None:
+    assert is_infrastructure(exc) is infrastructure
+
+
+def test_a_dead_letter_reason_is_one_storable_line() -> None:
+    reason = plain_reason(ValueError("bad \x00 value\nsecond line \ud800"))
+    assert reason == "ValueError: bad \\0 value"
