@@ -258,10 +258,10 @@ def test_verify_exit_codes_reach_the_shell(ledger_settings) -> None:
     from consumers.service import start_consumers
     from tests.integration.helpers import caught_up
 
-    running = start_consumers(ledger, ["audit_log"])
+    running = start_consumers(ledger, ["audit_log", "volume"])
     try:
         emit(ledger, [disclosure(D, 1, "Exit codes") for _ in range(12)])
-        caught_up(ledger, ("audit_log",))
+        caught_up(ledger)
     finally:
         running.stop()
     ok = ledger_cli(ledger, "verify")
@@ -281,6 +281,9 @@ def test_verify_exit_codes_reach_the_shell(ledger_settings) -> None:
     assert "content_mismatch" in tampered.stdout
     as_json = ledger_cli(ledger, "verify", "--json")
     assert as_json.returncode == 11
+    assert '"exit_code": 11' in as_json.stdout
+    replayed = ledger_cli(ledger, "replay")
+    assert replayed.returncode == 20, replayed.stdout + replayed.stderr
     bad_arg = ledger_cli(ledger, "query", "--since", "yesterday")
     assert bad_arg.returncode == 2
     assert "Traceback" not in bad_arg.stderr

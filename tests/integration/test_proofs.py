@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -64,13 +64,13 @@ def test_inclusion_proof_verifies_offline_with_the_cli(ledger: Ledger, tmp_path:
     assert proof["checkpoint"].split("\n")[1] == str(proof["tree_size"])
     path = tmp_path / "proof.json"
     path.write_text(json.dumps(proof))
-    ok = subprocess.run([sys.executable, "-m", "ledger", "verify-proof", str(path), "--key", vkey(ledger)],
+    ok = subprocess.run([shutil.which("ledger") or "ledger", "verify-proof", str(path), "--key", vkey(ledger)],
                         capture_output=True, text=True, check=False)  # fmt: skip
     assert ok.returncode == 0, ok.stderr
     assert "inclusion proof" in ok.stdout
     proof["leaf_index"] = 16
     path.write_text(json.dumps(proof))
-    bad = subprocess.run([sys.executable, "-m", "ledger", "verify-proof", str(path), "--key", vkey(ledger)],
+    bad = subprocess.run([shutil.which("ledger") or "ledger", "verify-proof", str(path), "--key", vkey(ledger)],
                          capture_output=True, text=True, check=False)  # fmt: skip
     assert bad.returncode == 6
     assert "Traceback" not in bad.stderr
