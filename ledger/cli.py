@@ -91,22 +91,53 @@ def emit(
     file: Annotated[str, typer.Option("--file", "-f", help="JSON lines file, or - for stdin.")],
     json_out: JsonFlag = False,
 ) -> None:
-    """Validate every line of a JSON-lines file, then send them all (or none) to Kafka."""
-    from ledger.intake import parse_lines
-    from ledger.producer import EventProducer
+    """Validate every line of a JSON-lines file, then send them all (or none) to Kafka.
+
+    Only agencies' and courts' event types are accepted (ledger.intake.EMIT_EVENT_TYPES), and
+    every event must fit one Kafka message on the topic, or nothing is sent.
+    """
+    from ledger.intake import (
+        EMIT_EVENT_TYPES,
+        BatchValidationError,
+        LineError,
+        oversize_reason,
+        parse_numbered_lines,
+    )
+    from ledger.producer import (
+        BATCH_SIZE,
+        EventProducer,
+        OversizedEventsError,
+        topic_message_limit,
+    )
     from ledger.runtime import open_ledger
 
     if file == "-":
-        lines = sys.stdin.read().splitlines()
+        data = sys.stdin.buffer.read()
     else:
         path = Path(file)
         if not path.is_file():
             fail(f"{file}: no such file.", 2)
-        lines = path.read_text(encoding="utf-8").splitlines()
-    events = parse_lines(lines)  # validate all before anything is sent
+        data = path.read_bytes()
+    # Lines end at \n only (str.splitlines would also split inside a JSON string at U+2028);
+    # bytes that are not UTF-8 become lone surrogates, which validation names by line and field.
+    lines = data.decode("utf-8", errors="surrogateescape").split("\n")
+    numbered = parse_numbered_lines(lines, allowed_types=EMIT_EVENT_TYPES)  # all before any send
+    events = [event for _, event in numbered]
     ledger = open_ledger(settings())
-    with EventProducer(ledger.bootstrap, ledger.topics.disclosures) as producer:
-        sent = producer.send(events)
+    limit = topic_message_limit(ledger.bootstrap, ledger.topics.disclosures)
+    # Batches no larger than one message may be, so the broker takes every batch whole.
+    with EventProducer(
+        ledger.bootstrap, ledger.topics.disclosures, batch_size=min(BATCH_SIZE, limit)
+    ) as producer:
+        try:
+            sent = producer.send(events, max_message_bytes=limit)
+        except OversizedEventsError as exc:
+            raise BatchValidationError(
+                [
+                    LineError(numbered[i][0], oversize_reason(events[i], size, exc.limit))
+                    for i, size in exc.oversized
+                ]
+            ) from None
     if json_out:
         print_json([s.__dict__ for s in sent])
     else:

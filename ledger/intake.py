@@ -1,10 +1,15 @@
-"""Turns JSON lines into validated ledger events; nothing is sent until every line passes."""
+"""Turns JSON lines into validated ledger events; nothing is sent until every line passes.
+
+Every message names the line and the field, never the value: a bad value may be a taxpayer
+identifier, and error text ends up in terminals, CI logs and tickets.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -12,15 +17,36 @@ from typing import Any
 import fastavro.validation
 from fastavro._validate_common import ValidationError as AvroValidationError
 
-from ledger.errors import EventValidationError, UnknownSchemaError
+from ledger.errors import EventValidationError
 from ledger.privacy import contains_tin_shape, is_taxpayer_ref, is_tin_shaped
 from ledger.schemas import SchemaRegistry, SchemaVersion, default_registry
+from ledger.storable import record_problems, time_problem
+
+# What agencies and courts record, and so all that `ledger emit` accepts. A new agency or court
+# event type is added here; a type the ledger writes itself goes in LEDGER_EVENT_TYPES. (A unit
+# test checks that every schema in schemas/ is in exactly one of the two.)
+EMIT_EVENT_TYPES = frozenset(
+    {
+        "DisclosureRecorded",
+        "DisclosureManifest",
+        "NoticeFiled",
+        "CourtOrderRecorded",
+        "DisclosureAmended",
+    }
+)
+# Written by the ledger alone (access log, rules, `ledger alerts ack`), never through `ledger emit`.
+LEDGER_EVENT_TYPES = frozenset({"LedgerAccessed", "AlertRaised", "AlertAcknowledged"})
 
 # Strings that are identifiers or digests by construction, never free text.
 _NOT_FREE_TEXT = {"event_id", "amends_event_id", "manifest_sha256", "taxpayer_refs", "evidence"}
 # Agency-assigned identifiers may contain long digit runs; only one that *is* a TIN is refused.
 _IDENTIFIERS = {"disclosure_id", "request_id", "notice_id", "order_id", "alert_id"}
 _DEFAULT_RECORDED_BY = "ledger emit"
+# A name typed where a schema or field name belongs may be echoed only if it cannot be data: an
+# event type of letters only; a field name shaped like an identifier that holds no TIN.
+_TYPE_NAME = re.compile(r"[A-Za-z]{1,64}")
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_TIMESTAMPS = ("timestamp-micros", "timestamp-millis")
 
 
 @dataclass(frozen=True)
@@ -59,6 +85,23 @@ class BatchValidationError(EventValidationError):
         super().__init__(f"{len(errors)} invalid line(s); nothing was sent.\n{shown}{more}")
 
 
+def _shown_type(name: str) -> str:
+    return repr(name) if _TYPE_NAME.fullmatch(name) else "(not shown: not a schema name)"
+
+
+def _shown_fields(unknown: Iterable[Any]) -> str:
+    names = list(unknown)
+    safe = sorted(
+        n
+        for n in names
+        if isinstance(n, str) and _FIELD_NAME.fullmatch(n) and not contains_tin_shape(n)
+    )
+    hidden = len(names) - len(safe)
+    if hidden:
+        safe.append(f"{hidden} more not shown (not shaped like a field name)")
+    return ", ".join(safe)
+
+
 def _logical(field_type: Any) -> str | None:
     if isinstance(field_type, dict):
         return field_type.get("logicalType")
@@ -77,21 +120,51 @@ def _parse_timestamp(name: str, value: Any) -> datetime:
         try:
             ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError as exc:
-            raise EventValidationError(f"{name}: {value!r} is not an ISO 8601 timestamp.") from exc
+            raise EventValidationError(
+                f"{name} is not an ISO 8601 timestamp (e.g. 2025-08-07T19:12:00Z)."
+            ) from exc
     else:
         raise EventValidationError(f"{name}: expected an ISO 8601 timestamp string.")
-    if ts.tzinfo is None:
-        raise EventValidationError(f"{name}: {value!r} has no UTC offset (add Z or +00:00).")
-    return ts.astimezone(UTC)
+    if ts.tzinfo is None or ts.utcoffset() is None:
+        raise EventValidationError(f"{name} has no UTC offset (add Z or +00:00).")
+    try:
+        ts = ts.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise EventValidationError(f"{name} {time_problem(datetime.min)}.") from exc
+    problem = time_problem(ts)
+    if problem:
+        raise EventValidationError(f"{name} {problem}.")
+    return ts
 
 
 def _parse_date(name: str, value: Any) -> date:
-    if isinstance(value, date):
-        return value
+    if isinstance(value, datetime):
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    elif isinstance(value, str):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError as exc:
+            raise EventValidationError(f"{name} is not an ISO 8601 date (YYYY-MM-DD).") from exc
+    else:
+        raise EventValidationError(f"{name}: expected an ISO 8601 date string (YYYY-MM-DD).")
+    problem = time_problem(day)
+    if problem:
+        raise EventValidationError(f"{name} {problem}.")
+    return day
+
+
+def _parse_uuid(name: str, value: Any) -> str:
+    """The canonical text form, which is also what decoding gives back."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if not isinstance(value, str):
+        raise EventValidationError(f"{name}: expected a UUID string.")
     try:
-        return date.fromisoformat(str(value))
+        return str(uuid.UUID(value))
     except ValueError as exc:
-        raise EventValidationError(f"{name}: {value!r} is not an ISO 8601 date.") from exc
+        raise EventValidationError(f"{name} is not a UUID.") from exc
 
 
 def _check_privacy(record: Mapping[str, Any]) -> None:
@@ -126,31 +199,39 @@ def _check_privacy(record: Mapping[str, Any]) -> None:
 def build_event(
     obj: Mapping[str, Any], registry: SchemaRegistry | None = None, *, now: datetime | None = None
 ) -> Event:
-    """Validates one JSON object (``type`` plus schema fields) and returns the typed event."""
+    """Validates one JSON object (``type`` plus schema fields) and returns the typed event.
+
+    Any event type of the registry is accepted: the ledger's own writers (access log, alert
+    acknowledgements) build their events here too. Which types *people* may send is decided by
+    ``parse_lines`` (the ``ledger emit`` path). Raises EventValidationError and nothing else.
+    """
     registry = registry or default_registry()
     if not isinstance(obj, Mapping):
         raise EventValidationError("each line must be a JSON object.")
     event_type = obj.get("type")
     if not isinstance(event_type, str):
         raise EventValidationError('missing "type" naming the event, e.g. "DisclosureRecorded".')
-    try:
-        schema = registry.latest(event_type)
-    except UnknownSchemaError as exc:
-        raise EventValidationError(str(exc)) from exc
+    if event_type not in registry.event_types:
+        known = ", ".join(registry.event_types)
+        raise EventValidationError(
+            f"Unknown event type {_shown_type(event_type)}; known types: {known}."
+        )
+    schema = registry.latest(event_type)
     record = {k: v for k, v in obj.items() if k != "type"}
-    unknown = sorted(set(record) - set(schema.field_names))
+    unknown = set(record) - set(schema.field_names)
     if unknown:
-        raise EventValidationError(f"{event_type} has no field(s) {', '.join(unknown)}.")
+        raise EventValidationError(f"{event_type} has no field(s) {_shown_fields(unknown)}.")
     record.setdefault("event_id", str(uuid.uuid4()))
     record.setdefault("occurred_at", now or datetime.now(UTC))
     record.setdefault("recorded_by", _DEFAULT_RECORDED_BY)
-    try:
-        uuid.UUID(str(record["event_id"]))
-    except ValueError as exc:
-        raise EventValidationError(f"event_id {record['event_id']!r} is not a UUID.") from exc
     _coerce_logical_types(schema, record)
-    _check_privacy(record)
     _validate(schema, record)
+    problems = record_problems(record)
+    if problems:
+        raise EventValidationError(
+            "; ".join(f"{path} {problem}" for path, problem in problems[:3]) + "."
+        )
+    _check_privacy(record)
     return Event(event_type, record)
 
 
@@ -160,10 +241,12 @@ def _coerce_logical_types(schema: SchemaVersion, record: dict[str, Any]) -> None
         if name not in record or record[name] is None:
             continue
         logical = _logical(field["type"])
-        if logical in ("timestamp-micros", "timestamp-millis"):
+        if logical in _TIMESTAMPS:
             record[name] = _parse_timestamp(name, record[name])
         elif logical == "date":
             record[name] = _parse_date(name, record[name])
+        elif logical == "uuid":
+            record[name] = _parse_uuid(name, record[name])
 
 
 def _validate(schema: SchemaVersion, record: dict[str, Any]) -> None:
@@ -175,35 +258,171 @@ def _validate(schema: SchemaVersion, record: dict[str, Any]) -> None:
     try:
         fastavro.validation.validate(record, schema.parsed, raise_errors=True)
     except AvroValidationError as exc:
-        problems = "; ".join(_describe(e) for e in exc.errors[:3])
-        raise EventValidationError(f"{schema.event_type}: {problems}") from exc
-    if record.get("record_count", 0) < 0:
-        raise EventValidationError("record_count cannot be negative.")
+        raise EventValidationError(_describe(schema, exc.errors)) from None
+    except (ValueError, TypeError, AttributeError, KeyError, OverflowError):
+        # fastavro's logical-type hooks may raise on their own; the value stays unnamed here too.
+        raise EventValidationError(f"{schema.event_type} does not fit its schema.") from None
 
 
-def _describe(error: Any) -> str:
-    text = str(error)
-    # fastavro reports "<path> is <value> of type <type> expected <schema>"; keep it to one line.
-    return text.replace("\n", " ")[:200]
+def _describe(schema: SchemaVersion, errors: Iterable[Any]) -> str:
+    """One "<field>: expected <type>" per failing field, never the value.
+
+    fastavro's own message ("<path> is <value> of type ...") repeats the value, which may be a TIN.
+    """
+    prefix = f"{schema.parsed['name']}."
+    types = {f["name"]: f["type"] for f in schema.parsed["fields"]}
+    described: list[str] = []
+    for error in errors:
+        path = str(getattr(error, "field", "") or "")
+        name = path[len(prefix) :] if path.startswith(prefix) else ""
+        text = (
+            f"{name}: expected {_expected(types[name])}"
+            if name in types
+            else f"{schema.event_type} does not fit its schema"
+        )
+        if text not in described:
+            described.append(text)
+    return (
+        "; ".join(described[:3]) + "."
+        if described
+        else f"{schema.event_type} does not fit its schema."
+    )
 
 
-def parse_lines(lines: Iterable[str], registry: SchemaRegistry | None = None) -> list[Event]:
-    """Validates every line first; raises BatchValidationError listing each bad line by number."""
+_PRIMITIVE = {
+    "string": "a string",
+    "long": "an integer",
+    "int": "an integer between -2^31 and 2^31-1",
+    "boolean": "true or false",
+    "null": "null",
+}
+_PLURAL = {"string": "strings", "long": "integers", "int": "integers", "boolean": "booleans"}
+
+
+def _expected(avro_type: Any) -> str:
+    """A person's words for an Avro type, as the JSON line has to spell it."""
+    if isinstance(avro_type, list):
+        branches = [_expected(b) for b in avro_type if b != "null"]
+        text = " or ".join(branches)
+        return f"{text} (or null)" if "null" in avro_type else text
+    if isinstance(avro_type, dict):
+        logical = avro_type.get("logicalType")
+        kind = avro_type.get("type")
+        if logical in _TIMESTAMPS:
+            return "an ISO 8601 timestamp with a UTC offset"
+        if logical == "date":
+            return "an ISO 8601 date (YYYY-MM-DD)"
+        if logical == "uuid":
+            return "a UUID string"
+        if kind == "enum":
+            return "one of " + ", ".join(avro_type["symbols"])
+        if kind == "array":
+            return f"a list of {_plural(avro_type['items'])}"
+        if kind == "map":
+            return f"an object whose values are {_plural(avro_type['values'])}"
+        return _expected(kind)
+    return _PRIMITIVE.get(avro_type, str(avro_type))
+
+
+def _plural(avro_type: Any) -> str:
+    if isinstance(avro_type, str) and avro_type in _PLURAL:
+        return _PLURAL[avro_type]
+    return f"values that are each {_expected(avro_type)}"
+
+
+def _refused_type(
+    obj: Any, allowed: Collection[str] | None, registry: SchemaRegistry
+) -> str | None:
+    """Why ``ledger emit`` does not take this line's event type, or None if it does."""
+    if allowed is None or not isinstance(obj, Mapping):
+        return None
+    event_type = obj.get("type")
+    if not isinstance(event_type, str) or event_type in allowed:
+        return None
+    accepted = ", ".join(sorted(allowed))
+    if event_type in LEDGER_EVENT_TYPES:
+        return (
+            f"{event_type} events are written by the ledger itself, never through "
+            f"`ledger emit`; it accepts {accepted}."
+        )
+    if event_type in registry.event_types:
+        return f"{event_type} events are not accepted here; only {accepted}."
+    return f"Unknown event type {_shown_type(event_type)}; ledger emit accepts {accepted}."
+
+
+def parse_numbered_lines(
+    lines: Iterable[str],
+    registry: SchemaRegistry | None = None,
+    *,
+    allowed_types: Collection[str] | None = EMIT_EVENT_TYPES,
+) -> list[tuple[int, Event]]:
+    """(line number, event) for every non-blank line, all validated before any is returned.
+
+    ``allowed_types`` is what the sender may record (by default the agency and court types of
+    ``ledger emit``); None allows every type of the registry. Raises BatchValidationError
+    listing each bad line by number.
+    """
     registry = registry or default_registry()
-    events: list[Event] = []
+    events: list[tuple[int, Event]] = []
     errors: list[LineError] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
-        except json.JSONDecodeError as exc:
+        except json.JSONDecodeError as exc:  # its msg is the parser's, without the text
             errors.append(LineError(number, f"not valid JSON ({exc.msg} at column {exc.colno})"))
             continue
+        except (ValueError, RecursionError):
+            errors.append(
+                LineError(
+                    number,
+                    "not valid JSON the ledger reads (a number too long or nesting too deep)",
+                )
+            )
+            continue
+        refused = _refused_type(obj, allowed_types, registry)
+        if refused:
+            errors.append(LineError(number, refused))
+            continue
         try:
-            events.append(build_event(obj, registry))
+            events.append((number, build_event(obj, registry)))
         except EventValidationError as exc:
             errors.append(LineError(number, str(exc)))
     if errors:
         raise BatchValidationError(errors)
     return events
+
+
+def parse_lines(
+    lines: Iterable[str],
+    registry: SchemaRegistry | None = None,
+    *,
+    allowed_types: Collection[str] | None = EMIT_EVENT_TYPES,
+) -> list[Event]:
+    """Validates every line first; raises BatchValidationError listing each bad line by number."""
+    return [e for _, e in parse_numbered_lines(lines, registry, allowed_types=allowed_types)]
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value.encode("utf-8", "surrogatepass")) + 1
+    if isinstance(value, Mapping):
+        return sum(_size(k) + _size(v) for k, v in value.items()) + 1
+    if isinstance(value, list | tuple):
+        return sum(_size(v) for v in value) + 1
+    return 8
+
+
+def oversize_reason(event: Event, size: int, limit: int) -> str:
+    """A line error for an event too large for one Kafka message: sizes and the largest field."""
+    largest = max(event.record, key=lambda name: _size(event.record[name]))
+    hint = (
+        " (send the refs in DisclosureManifest chunks of at most 5,000)"
+        if largest == "taxpayer_refs"
+        else ""
+    )
+    return (
+        f"the encoded {event.event_type} is {size:,} bytes, more than the {limit:,} bytes one "
+        f"Kafka message may hold here; its largest field is {largest}{hint}."
+    )

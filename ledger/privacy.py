@@ -5,15 +5,25 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from pathlib import Path
 
 from ledger.config import Settings
 from ledger.errors import ConfigError, EventValidationError
 from ledger.local_secrets import configured_or_local, generate_taxpayer_key
 
-# Nine digits not inside a longer run, bare or in the SSN/ITIN (3-2-4) or EIN (2-7) shapes.
-_TIN_SHAPED = re.compile(r"(?<![\d-])(?:\d{3}-\d{2}-\d{4}|\d{2}-\d{7}|\d{9})(?![\d-])")
-_TAXPAYER_REF = re.compile(r"^[0-9a-f]{64}$")
+# Nine digits not inside a longer run (or a longer dashed identifier): bare, in the SSN/ITIN
+# shape 3-2-4 with dashes, dots or a space between the groups (mixed too: "123 45-6789"), or in
+# the EIN shape 2-7 with a dash or a space. Not counted: an EIN-like "12.3456789" (a decimal
+# number, e.g. a latitude); phone numbers (3-3-4: "202 555 0143", "202.555.0143"); dates
+# ("2025-08-07", "07.08.2025"); ZIP+4 ("20001-1234"); docket numbers ("1:25-cv-01234").
+# \d is any Unicode decimal digit on purpose: full-width digits spell a TIN as well.
+_SEP = r"[-.\s]"
+_TIN_SHAPED = re.compile(
+    rf"(?<![\d-])(?:\d{{3}}{_SEP}\d{{2}}{_SEP}\d{{4}}|\d{{2}}[-\s]\d{{7}}|\d{{9}})(?![\d-])"
+)
+_TIN_SEPARATORS = re.compile(r"[-.\s]")
+_TAXPAYER_REF = re.compile(r"[0-9a-f]{64}")
 MIN_KEY_BYTES = 32
 
 
@@ -22,16 +32,16 @@ def contains_tin_shape(text: str) -> bool:
 
 
 def is_tin_shaped(text: str) -> bool:
-    """The whole text is a TIN (bare or dashed)."""
+    """The whole text is a TIN (bare, or with dashes, dots or spaces between the groups)."""
     return _TIN_SHAPED.fullmatch(text) is not None
 
 
 def normalize_tin(tin: str) -> str:
-    """Digits only, so '123-45-6789' and '123456789' hash the same."""
-    digits = re.sub(r"[\s-]", "", tin)
-    if not re.fullmatch(r"\d{9}", digits):
+    """ASCII digits only, so '123-45-6789', '123.45.6789' and '123456789' hash the same."""
+    digits = _TIN_SEPARATORS.sub("", tin)
+    if len(digits) != 9 or not digits.isdecimal():
         raise EventValidationError("A taxpayer identification number must have exactly 9 digits.")
-    return digits
+    return "".join(str(unicodedata.decimal(c)) for c in digits)  # full-width digits too
 
 
 def taxpayer_ref(key: bytes, tin: str) -> str:
@@ -43,7 +53,7 @@ def taxpayer_ref(key: bytes, tin: str) -> str:
 
 
 def is_taxpayer_ref(value: str) -> bool:
-    return _TAXPAYER_REF.match(value) is not None
+    return _TAXPAYER_REF.fullmatch(value) is not None  # not match+$: that allows a final newline
 
 
 def load_taxpayer_key(path: Path | None) -> bytes:

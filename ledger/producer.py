@@ -2,17 +2,84 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaProducer
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 from kafka.errors import KafkaError
+from kafka.record.default_records import DefaultRecordBatchBuilder
 
 from ledger.codec import EventCodec
-from ledger.errors import ServiceError
+from ledger.errors import EventValidationError, ServiceError
 from ledger.intake import Event
 from ledger.kafka_client import client_config
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_SIZE = 4 * 1024 * 1024
+BATCH_SIZE = 256 * 1024
+# Kafka's default message.max.bytes (and so a topic's max.message.bytes when nobody set one).
+BROKER_DEFAULT_MAX_MESSAGE_BYTES = 1048588
+
+
+class OversizedEventsError(EventValidationError):
+    """Some events do not fit one Kafka message; nothing was sent.
+
+    ``oversized`` holds (index in the batch, estimated message size in bytes) for each.
+    """
+
+    def __init__(self, oversized: list[tuple[int, int]], limit: int) -> None:
+        self.oversized = oversized
+        self.limit = limit
+        super().__init__(
+            f"{len(oversized)} event(s) are larger than the {limit:,} bytes one Kafka message "
+            "may hold; nothing was sent."
+        )
+
+
+def topic_message_limit(bootstrap: str, topic: str) -> int:
+    """The topic's ``max.message.bytes`` as the broker reports it, or the broker default.
+
+    The broker refuses a record batch larger than this, so a single event above it could never
+    be written: ``ledger emit`` checks every event against it before sending any.
+    """
+    try:
+        admin = KafkaAdminClient(**client_config(bootstrap), client_id="ledger-admin")
+    except KafkaError as exc:
+        log.warning("cannot read max.message.bytes of %s (%s); assuming the default", topic, exc)
+        return BROKER_DEFAULT_MAX_MESSAGE_BYTES
+    try:
+        resource = ConfigResource(ConfigResourceType.TOPIC, topic, {"max.message.bytes": None})
+        try:  # kafka-python 3 answers a dict and, by default, only values someone changed
+            result = admin.describe_configs([resource], config_filter="all")
+        except TypeError:  # kafka-python 2: no config_filter; raw responses
+            result = admin.describe_configs([resource])
+        value = _config_value(result, "max.message.bytes")
+        return int(value) if value else BROKER_DEFAULT_MAX_MESSAGE_BYTES
+    except Exception as exc:  # any failure to read it: fall back, as the broker would default
+        log.warning("cannot read max.message.bytes of %s (%s); assuming the default", topic, exc)
+        return BROKER_DEFAULT_MAX_MESSAGE_BYTES
+    finally:
+        admin.close()
+
+
+def _config_value(result: Any, name: str) -> str | None:
+    if isinstance(result, dict):  # {resource type: {resource name: {config name: {"value": ..}}}}
+        for resources in result.values():
+            for configs in resources.values():
+                entry = configs.get(name)
+                if entry is not None:
+                    return entry.get("value")
+        return None
+    for response in result:  # kafka-python 2: (error, message, type, name, [(name, value, ...)])
+        for resource in getattr(response, "resources", []):
+            for entry in resource[4]:
+                if entry[0] == name:
+                    return entry[1]
+    return None
 
 
 @dataclass(frozen=True)
@@ -22,6 +89,11 @@ class SentEvent:
     topic: str
     partition: int
     offset: int
+
+
+def message_size(value: bytes, key: bytes, headers: list[tuple[str, bytes]]) -> int:
+    """Upper bound of the record batch holding just this record, as the broker measures it."""
+    return int(DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers))
 
 
 class EventProducer:
@@ -41,31 +113,51 @@ class EventProducer:
             "acks": "all",
             "enable_idempotence": True,
             "linger_ms": 20,
-            "batch_size": 256 * 1024,
-            "max_request_size": 4 * 1024 * 1024,
+            "batch_size": BATCH_SIZE,
+            "max_request_size": MAX_REQUEST_SIZE,
             "client_id": "ledger-producer",
         }
         config.update(overrides)
+        self.max_request_size = int(config["max_request_size"])
         try:
             self._producer = KafkaProducer(**config)
         except KafkaError as exc:
             raise ServiceError(f"Cannot reach Kafka at {bootstrap}: {exc}") from exc
 
     def send(
-        self, events: Sequence[Event], progress: Callable[[int], None] | None = None
+        self,
+        events: Sequence[Event],
+        progress: Callable[[int], None] | None = None,
+        *,
+        max_message_bytes: int | None = None,
     ) -> list[SentEvent]:
-        """Sends every event and waits until the broker acknowledged all of them."""
-        encoded = [self.codec.encode(e.event_type, e.record) for e in events]
-        futures = []
-        for event, value in zip(events, encoded, strict=True):
-            futures.append(
-                self._producer.send(
-                    self.topic,
-                    value=value,
-                    key=event.key.encode("utf-8"),
-                    headers=[("event_type", event.event_type.encode("ascii"))],
-                )
+        """Sends every event and waits until the broker acknowledged all of them.
+
+        Every event is encoded and measured first: if any would be larger than one message may
+        be (the producer's max_request_size, or ``max_message_bytes`` when smaller, e.g. the
+        topic's max.message.bytes), OversizedEventsError names them and nothing is sent.
+        """
+        messages = [
+            (
+                self.codec.encode(e.event_type, e.record),
+                e.key.encode("utf-8"),
+                [("event_type", e.event_type.encode("ascii"))],
             )
+            for e in events
+        ]
+        limit = self.max_request_size
+        if max_message_bytes is not None:
+            limit = min(limit, max_message_bytes)
+        oversized = [
+            (i, size)
+            for i, (value, key, headers) in enumerate(messages)
+            if (size := message_size(value, key, headers)) > limit
+        ]
+        if oversized:
+            raise OversizedEventsError(oversized, limit)
+        futures = []
+        for value, key, headers in messages:
+            futures.append(self._producer.send(self.topic, value=value, key=key, headers=headers))
         self._producer.flush()
         sent = []
         for i, (event, future) in enumerate(zip(events, futures, strict=True)):

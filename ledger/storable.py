@@ -30,7 +30,9 @@ def text_problem(value: str) -> str | None:
 
 
 def count_problem(value: int) -> str | None:
-    if not 0 <= value <= COUNT_MAX:
+    if value < 0:
+        return f"cannot be negative: must be between 0 and 2^53 ({COUNT_MAX})"
+    if value > COUNT_MAX:
         return f"must be between 0 and 2^53 ({COUNT_MAX})"
     return None
 
@@ -50,7 +52,9 @@ def digest_problem(value: str) -> str | None:
     return None
 
 
-# Fields whose integers count things (records, disclosures); other integers are only text-checked.
+# Fields whose integers count things (records, disclosures, chunks, hours of notice): every
+# long/int field of schemas/*/v*.avsc but LedgerAccessed.status (an HTTP status code). Other
+# integers are only held to 64 bits.
 _COUNT_FIELDS = frozenset(
     {
         "record_count",
@@ -59,6 +63,9 @@ _COUNT_FIELDS = frozenset(
         "observed",
         "threshold",
         "bulk_threshold",
+        "chunk_index",
+        "chunk_count",
+        "notice_hours",
     }
 )
 _DIGEST_FIELDS = frozenset({"manifest_sha256"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from datetime import time as dtime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from ledger.config import Settings, Topics
+from ledger.config import Settings, Topics, project_root
 from ledger.intake import Event, build_event
 from ledger.producer import EventProducer
 from ledger.replay import log_end_offsets, wait_for_live
@@ -88,3 +89,23 @@ def rows(ledger: Ledger, query: str, params: tuple[Any, ...] = ()) -> list[tuple
 
 def days_before(day: date, n: int) -> date:
     return day - timedelta(days=n)
+
+
+def cli_env(ledger: Ledger) -> dict[str, str]:
+    """Environment for a `ledger` subprocess that talks to ``ledger`` and runs this checkout's code.
+
+    PYTHONPATH puts this checkout first, so the installed console script imports the code under
+    test even when the package is installed (editable) from another checkout.
+    """
+    s = ledger.settings
+    path = os.pathsep.join(p for p in (str(project_root()), os.environ.get("PYTHONPATH")) if p)
+    return {
+        **os.environ,
+        "PYTHONPATH": path,
+        "LEDGER_KAFKA_BOOTSTRAP": ledger.bootstrap,
+        "LEDGER_DATABASE_URL": ledger.admin_url,
+        "LEDGER_TOPIC_PREFIX": s.topics.prefix,
+        "LEDGER_DB_SCHEMA": s.db_schema,
+        "LEDGER_DATA_DIR": str(s.data_dir),
+        "LEDGER_PARTITIONS": str(s.partitions),
+    }
