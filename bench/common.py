@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ledger import services
+from ledger import localdev
 from ledger.config import Settings, Topics
 from ledger.intake import Event
 from ledger.runtime import Ledger, open_ledger
@@ -17,7 +17,7 @@ from ledger.runtime import Ledger, open_ledger
 def bench_ledger(name: str, partitions: int = 3) -> Ledger:
     """Starts local services if needed; isolates the run with its own topics and schema."""
     base = Settings.from_env()
-    services.up(base)
+    localdev.up(base)
     tag = f"{name}_{int(time.time())}"
     settings = dataclasses.replace(
         base, topics=Topics(f"bench.{tag}."), db_schema=f"bench_{tag}", partitions=partitions
@@ -62,10 +62,7 @@ def ledger_env(ledger: Ledger) -> dict[str, str]:
     """Environment that points a `ledger` subprocess at this benchmark's ledger."""
     import os
 
-    s = ledger.settings
-    return {**os.environ, "LEDGER_KAFKA_BOOTSTRAP": ledger.bootstrap, "LEDGER_DATABASE_URL": ledger.admin_url,
-            "LEDGER_TOPIC_PREFIX": s.topics.prefix, "LEDGER_DB_SCHEMA": s.db_schema,
-            "LEDGER_DATA_DIR": str(s.data_dir), "LEDGER_PARTITIONS": str(s.partitions)}  # fmt: skip
+    return {**os.environ, **ledger.environment()}
 
 
 def consumer_processes(ledger: Ledger, names: list[str]) -> list:

@@ -18,16 +18,16 @@ from datetime import UTC, datetime
 from kafka import KafkaConsumer
 
 from bench.common import bench_ledger, consumer_processes, disclosures, report, stop_processes
-from consumers.audit_log import AuditLogFollower
-from consumers.volume import VolumeFollower
+from ledger.followers.audit_log import AuditLogFollower
+from ledger.followers.volume import VolumeFollower
 from ledger.intake import Event
-from ledger.kafka_client import client_config
-from ledger.producer import EventProducer
-from ledger.replay import compare, log_end_offsets, rebuild, wait_for_live
+from ledger.kafka.client import client_config
+from ledger.kafka.producer import EventProducer
+from ledger.ops.rebuild import compare, log_end_offsets, rebuild, wait_for_live
+from ledger.ops.verify import verify_all
 from ledger.rules.config import load_rules_config
 from ledger.store.connection import connection
 from ledger.store.migrate import drop_schema
-from ledger.verification import verify_all
 
 
 def raw_consume(bootstrap: str, topic: str, n: int) -> float:
@@ -119,7 +119,11 @@ def main(n: int = 200_000) -> None:
         VolumeFollower(load_rules_config(None), ledger.settings.timezone),
     ]
     replayed, _ = rebuild(
-        ledger.bootstrap, ledger.admin_url, replay_schema, ledger.topics.disclosures, followers
+        ledger.bootstrap,
+        ledger.admin_url,
+        replay_schema,
+        ledger.topics.disclosures,
+        followers,
     )
     replay_s = time.perf_counter() - t0
     differences = compare(ledger.admin_url, ledger.schema, replay_schema)

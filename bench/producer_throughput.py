@@ -13,8 +13,8 @@ from kafka import KafkaProducer
 
 from bench.common import bench_ledger, disclosures, report
 from ledger.codec import EventCodec
-from ledger.kafka_client import client_config
-from ledger.producer import EventProducer
+from ledger.kafka.client import client_config
+from ledger.kafka.producer import EventProducer
 
 
 def main(n: int = 100_000) -> None:

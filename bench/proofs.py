@@ -21,18 +21,18 @@ import time
 from datetime import UTC, datetime
 
 from bench.common import bench_ledger, disclosures, report
-from ledger import merkle
-from ledger.chain import chain_hash, leaf_hash
-from ledger.checkpointing import Checkpointer, signing_key_path
 from ledger.codec import EventCodec
 from ledger.keys import load_signers
-from ledger.merkle import CompactRange
-from ledger.note import Verifier
-from ledger.offline import check_consistency, check_inclusion
-from ledger.proofs import consistency_proof_json, inclusion_proof_json
+from ledger.ops.checkpointer import Checkpointer, signing_key_path
+from ledger.ops.proofs import consistency_proof_json, inclusion_proof_json
 from ledger.runtime import Ledger
 from ledger.store import entries as store
 from ledger.store.connection import connection
+from ledger.tlog import merkle
+from ledger.tlog.chain import chain_hash, leaf_hash
+from ledger.tlog.merkle import CompactRange
+from ledger.tlog.note import Verifier
+from ledger.tlog.offline import check_consistency, check_inclusion
 
 BATCH = 5000  # the consumer's max_poll_records
 SAMPLES = 1000

@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 from ledger.intake import build_event
-from ledger.producer import EventProducer
+from ledger.kafka.producer import EventProducer
 
 log = logging.getLogger(__name__)
 

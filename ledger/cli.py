@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 import typer._click.exceptions as cli_errors  # typer vendors click; its errors live here
 
-from ledger import services
+from ledger import localdev
 from ledger.cli_output import console, fail, print_json, print_table
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def up(json_out: JsonFlag = False) -> None:
 
     s = settings()
     with console.status("Starting local Kafka and PostgreSQL..."):
-        ep = services.up(s)
+        ep = localdev.up(s)
         open_ledger(s)
     if json_out:
         print_json({"kafka_bootstrap": ep.kafka_bootstrap, "database_url": ep.database_url})
@@ -72,14 +72,14 @@ def up(json_out: JsonFlag = False) -> None:
 @app.command()
 def down() -> None:
     """Stop the local services this project started (nothing else is touched)."""
-    services.down(settings())
+    localdev.down(settings())
     console.print("Local services stopped.")
 
 
 @app.command()
 def status(json_out: JsonFlag = False) -> None:
     """Show the Kafka bootstrap address and database URL in use."""
-    state = services.status(settings())
+    state = localdev.status(settings())
     if json_out:
         print_json(state)
     else:
@@ -103,7 +103,7 @@ def emit(
         oversize_reason,
         parse_numbered_lines,
     )
-    from ledger.producer import (
+    from ledger.kafka.producer import (
         BATCH_SIZE,
         EventProducer,
         OversizedEventsError,
@@ -164,7 +164,7 @@ def consume(
     import signal
     import threading
 
-    from consumers.service import start_consumers
+    from ledger.followers.service import start_consumers
     from ledger.runtime import open_ledger
 
     ledger = open_ledger(settings())
@@ -172,7 +172,9 @@ def consume(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     running = start_consumers(ledger, only)
     names = ", ".join(r.follower.name for r in running.runners)
-    console.print(f"Consuming {ledger.topics.disclosures} with {names}. Ctrl-C stops cleanly.")
+    console.print(
+        f"Consuming {ledger.topics.disclosures} with {names}. Ctrl-C stops cleanly."
+    )
     try:
         # A consumer that fails is restarted by its supervisor; this process keeps going.
         while not stop.wait(1.0):
@@ -296,7 +298,7 @@ def alerts_ack(
     note: Annotated[str, typer.Option(help="Optional note.")] = "",
 ) -> None:
     """Record that a person acknowledged an alert (an AlertAcknowledged event)."""
-    from ledger.acknowledge import acknowledge
+    from ledger.ops.acknowledge import acknowledge
     from ledger.runtime import open_ledger
 
     event_id = acknowledge(open_ledger(settings(), prepare=False), alert_id, by, note)
@@ -308,10 +310,10 @@ def verify(json_out: JsonFlag = False) -> None:
     """Recompute every log's hashes from the stored bytes and compare with Kafka and checkpoints."""
     from rich.progress import Progress
 
-    from ledger.checkpointing import checkpoint_checker
+    from ledger.ops.checkpointer import checkpoint_checker
+    from ledger.ops.verify import verify_all
     from ledger.runtime import open_ledger
     from ledger.store.connection import connection
-    from ledger.verification import verify_all
 
     s = settings()
     ledger = open_ledger(s, prepare=False)
@@ -348,7 +350,7 @@ def replay(
     json_out: JsonFlag = False,
 ) -> None:
     """Rebuild every projection from offset 0 into a fresh schema, then compare with the live one."""
-    from ledger.replaying import run_replay
+    from ledger.ops.replay_command import run_replay
 
     result = run_replay(settings(), into=into, keep=keep, show_progress=not json_out)
     if json_out:
@@ -373,7 +375,7 @@ def demo(
     serve: Annotated[bool, typer.Option(help="Keep serving the dashboard until Ctrl-C.")] = True,
 ) -> None:
     """Start everything, emit a realistic year and the spike day, show the alert, verify."""
-    from ledger.demo import run_demo
+    from ledger.demo.run import run_demo
 
     run_demo(settings(), serve=serve)
 
@@ -408,8 +410,8 @@ def keygen(
 @key_app.command("public")
 def key_public() -> None:
     """Print the verifier key (note vkey format) of the signing key(s) in use."""
-    from ledger.checkpointing import signing_key_path
     from ledger.keys import load_signers
+    from ledger.ops.checkpointer import signing_key_path
 
     for signer in load_signers(signing_key_path(settings())):
         print(signer.vkey)
@@ -444,7 +446,7 @@ def proof_inclusion(
     """Proof that an event is in its log, with the signed checkpoint it verifies against."""
     import uuid
 
-    from ledger.proofs import inclusion_proof_json
+    from ledger.ops.proofs import inclusion_proof_json
     from ledger.runtime import open_ledger
     from ledger.store.connection import connection
 
@@ -465,7 +467,7 @@ def proof_consistency(
     json_out: JsonFlag = True,
 ) -> None:
     """Proof that the log at size NEW extends the log at size OLD without rewriting it."""
-    from ledger.proofs import consistency_proof_json
+    from ledger.ops.proofs import consistency_proof_json
     from ledger.runtime import open_ledger
     from ledger.store.connection import connection
 
@@ -482,7 +484,7 @@ def verify_proof(
     ],
 ) -> None:
     """Check a saved proof offline: no database, no Kafka, only the proof and the public key."""
-    from ledger.offline import check_proof_file
+    from ledger.tlog.offline import check_proof_file
 
     result = check_proof_file(file, key)
     console.print(f"[green]OK[/] {result.kind} proof for {result.origin}: {result.detail}.")

@@ -11,7 +11,7 @@ from typing import Any
 import fastavro
 
 from ledger.errors import CodecError, EventValidationError, UnstorableEventError
-from ledger.schemas import SchemaRegistry, default_registry
+from ledger.schema_registry import SchemaRegistry, default_registry
 from ledger.storable import record_problems
 
 MAGIC = b"\xc3\x01"

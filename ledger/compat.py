@@ -7,7 +7,7 @@ import io
 import fastavro
 from fastavro.utils import generate_many
 
-from ledger.schemas import SchemaRegistry, SchemaVersion
+from ledger.schema_registry import SchemaRegistry, SchemaVersion
 
 
 def incompatibilities(reader: SchemaVersion, writer: SchemaVersion, samples: int = 25) -> list[str]:

@@ -32,11 +32,6 @@ class Topics:
         return (self.disclosures, self.alerts, self.dlq)
 
 
-def project_root() -> Path:
-    """The checkout this package lives in (schemas/ and .ledger/ sit here)."""
-    return Path(__file__).resolve().parent.parent
-
-
 @dataclass(frozen=True)
 class Settings:
     kafka_bootstrap: str | None
@@ -72,7 +67,9 @@ class Settings:
             ) from exc
         key_file = e.get("LEDGER_TAXPAYER_KEY_FILE")
         signing = e.get("LEDGER_SIGNING_KEY_FILE")
-        data_dir = Path(e.get("LEDGER_DATA_DIR", str(project_root() / ".ledger")))
+        # The working directory's .ledger, never the code's location: two clones (or a plain
+        # install in site-packages) must not share, start or wipe each other's services.
+        data_dir = Path(e.get("LEDGER_DATA_DIR") or Path.cwd() / ".ledger").absolute()
         return cls(
             kafka_bootstrap=e.get("LEDGER_KAFKA_BOOTSTRAP") or None,
             database_url=e.get("LEDGER_DATABASE_URL") or None,

@@ -19,12 +19,12 @@ from fastavro._validate_common import ValidationError as AvroValidationError
 
 from ledger.errors import EventValidationError
 from ledger.privacy import contains_tin_shape, is_taxpayer_ref, is_tin_shaped
-from ledger.schemas import SchemaRegistry, SchemaVersion, default_registry
+from ledger.schema_registry import SchemaRegistry, SchemaVersion, default_registry
 from ledger.storable import record_problems, time_problem
 
 # What agencies and courts record, and so all that `ledger emit` accepts. A new agency or court
 # event type is added here; a type the ledger writes itself goes in LEDGER_EVENT_TYPES. (A unit
-# test checks that every schema in schemas/ is in exactly one of the two.)
+# test checks that every schema in ledger/schemas/ is in exactly one of the two.)
 EMIT_EVENT_TYPES = frozenset(
     {
         "DisclosureRecorded",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ledger.errors import ConfigError
 from ledger.local_secrets import write_private
-from ledger.note import Signer, Verifier
+from ledger.tlog.note import Signer, Verifier
 
 
 def generate_key_file(path: Path, name: str) -> Signer:

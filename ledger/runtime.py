@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger import services
+from ledger import localdev
 from ledger.config import Settings, Topics
 from ledger.errors import ServiceError
+from ledger.kafka.topics import ensure_topics
 from ledger.store.migrate import migrate
 from ledger.store.roles import ensure_roles
-from ledger.topics import ensure_topics
 
 
 @dataclass(frozen=True)
@@ -30,12 +30,24 @@ class Ledger:
     def topics(self) -> Topics:
         return self.settings.topics
 
+    def environment(self) -> dict[str, str]:
+        """The LEDGER_* variables that point a child `ledger` process at this very ledger."""
+        s = self.settings
+        return {
+            "LEDGER_KAFKA_BOOTSTRAP": self.bootstrap,
+            "LEDGER_DATABASE_URL": self.admin_url,
+            "LEDGER_TOPIC_PREFIX": s.topics.prefix,
+            "LEDGER_DB_SCHEMA": s.db_schema,
+            "LEDGER_DATA_DIR": str(s.data_dir),
+            "LEDGER_PARTITIONS": str(s.partitions),
+        }
 
-def endpoints(settings: Settings) -> services.Endpoints:
+
+def endpoints(settings: Settings) -> localdev.Endpoints:
     """The configured endpoints, or the local services' if they are running."""
     if settings.kafka_bootstrap and settings.database_url:
-        return services.Endpoints(settings.kafka_bootstrap, settings.database_url)
-    state = services.status(settings)
+        return localdev.Endpoints(settings.kafka_bootstrap, settings.database_url)
+    state = localdev.status(settings)
     bootstrap = settings.kafka_bootstrap or (
         state.get("kafka_bootstrap") if state.get("kafka_running") else None
     )
@@ -47,7 +59,7 @@ def endpoints(settings: Settings) -> services.Endpoints:
             "No Kafka broker or PostgreSQL server to talk to. Run `ledger up` to start local ones, "
             "or set LEDGER_KAFKA_BOOTSTRAP and LEDGER_DATABASE_URL."
         )
-    return services.Endpoints(bootstrap, database)
+    return localdev.Endpoints(bootstrap, database)
 
 
 def open_ledger(settings: Settings, *, prepare: bool = True) -> Ledger:

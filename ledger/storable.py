@@ -53,7 +53,7 @@ def digest_problem(value: str) -> str | None:
 
 
 # Fields whose integers count things (records, disclosures, chunks, hours of notice): every
-# long/int field of schemas/*/v*.avsc but LedgerAccessed.status (an HTTP status code). Other
+# long/int field of ledger/schemas/*/v*.avsc but LedgerAccessed.status (an HTTP status code). Other
 # integers are only held to 64 bits.
 _COUNT_FIELDS = frozenset(
     {

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 import pytest
 import uvicorn
 
-from consumers.service import start_consumers
 from ledger.api import create_app
 from ledger.config import Settings, Topics
-from ledger.demo import run_demo
+from ledger.demo.run import run_demo
+from ledger.followers.service import start_consumers
+from ledger.localdev.ports import free_port
 from ledger.runtime import Ledger, open_ledger
-from ledger.services.ports import free_port
 from ledger.store.connection import connection
 from ledger.store.tokens import ROLES, create_token
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from ledger import services
+from ledger import localdev
 from ledger.config import Settings
-from ledger.services.kafka import kafka_version
-from ledger.services.postgres import POSTGRES_MAJOR
+from ledger.localdev.kafka import kafka_version
+from ledger.localdev.postgres import POSTGRES_MAJOR
 
 
 def _docker_available() -> bool:
@@ -38,7 +38,7 @@ def _docker_available() -> bool:
         return False
 
 
-def _testcontainers(stack: list) -> services.Endpoints:  # pragma: no cover - needs a Docker engine
+def _testcontainers(stack: list) -> localdev.Endpoints:  # pragma: no cover - needs a Docker engine
     from testcontainers.core.container import DockerContainer
     from testcontainers.core.waiting_utils import wait_for_logs
     from testcontainers.postgres import PostgresContainer
@@ -70,7 +70,7 @@ def _testcontainers(stack: list) -> services.Endpoints:  # pragma: no cover - ne
     pg = PostgresContainer(f"postgres:{POSTGRES_MAJOR}", driver=None)
     pg.start()
     stack.append(pg)
-    return services.Endpoints("localhost:9092", pg.get_connection_url())
+    return localdev.Endpoints("localhost:9092", pg.get_connection_url())
 
 
 # Data directories of services this session started, so tests can read the servers' own logs.
@@ -82,13 +82,13 @@ def service_log_files() -> list[Path]:
 
 
 @pytest.fixture(scope="session")
-def ledger_services() -> Iterator[services.Endpoints]:
+def ledger_services() -> Iterator[localdev.Endpoints]:
     env_kafka, env_db = (
         os.environ.get("LEDGER_KAFKA_BOOTSTRAP"),
         os.environ.get("LEDGER_DATABASE_URL"),
     )
     if env_kafka and env_db:
-        yield services.Endpoints(env_kafka, env_db)
+        yield localdev.Endpoints(env_kafka, env_db)
         return
     if _docker_available():  # pragma: no cover - no Docker engine on our machines
         stack: list = []
@@ -108,15 +108,15 @@ def ledger_services() -> Iterator[services.Endpoints]:
         database_url=None,
     )
     try:
-        yield services.up(settings)
+        yield localdev.up(settings)
     finally:
-        services.down(settings)
+        localdev.down(settings)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def ledger_settings(
-    ledger_services: services.Endpoints, tmp_path_factory: pytest.TempPathFactory
+    ledger_services: localdev.Endpoints, tmp_path_factory: pytest.TempPathFactory
 ) -> Settings:
     """Settings pointing at the session's services; secrets generated into a session directory."""
     secrets_dir = tmp_path_factory.mktemp("ledger-secrets")

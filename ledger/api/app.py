@@ -30,9 +30,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ledger.access_log import AccessLog
 from ledger.cli_output import to_jsonable
 from ledger.errors import EventValidationError, LedgerError
-from ledger.metrics import render_metrics
+from ledger.ops.metrics import render_metrics
+from ledger.ops.proofs import ProofUnavailableError, inclusion_proof_json
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path, taxpayer_ref
-from ledger.proofs import ProofUnavailableError, inclusion_proof_json
 from ledger.runtime import Ledger
 from ledger.store import queries
 from ledger.store.connection import connect

@@ -8,8 +8,8 @@ from datetime import datetime
 
 import psycopg
 
-from ledger.chain import GENESIS, StoredEntry
-from ledger.merkle import CompactRange, frontier_coordinates
+from ledger.tlog.chain import GENESIS, StoredEntry
+from ledger.tlog.merkle import CompactRange, frontier_coordinates
 
 ENTRY_COLUMNS = (
     "log_id",

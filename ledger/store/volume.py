@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 
-from ledger.volume import PRIOR_DAYS, DayTotals, ScopeKey, VolumeBook
+from ledger.rules.volume_book import PRIOR_DAYS, DayTotals, ScopeKey, VolumeBook
 
 
 def lock_sources(conn: psycopg.Connection, sources: Iterable[str]) -> None:

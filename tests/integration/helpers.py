@@ -9,13 +9,15 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
+from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from ledger.config import Settings, Topics, project_root
+import ledger as ledger_package
+from ledger.config import Settings, Topics
 from ledger.intake import Event, build_event
-from ledger.producer import EventProducer
-from ledger.replay import log_end_offsets, wait_for_live
+from ledger.kafka.producer import EventProducer
+from ledger.ops.rebuild import log_end_offsets, wait_for_live
 from ledger.runtime import Ledger, open_ledger
 
 T = TypeVar("T")
@@ -97,15 +99,6 @@ def cli_env(ledger: Ledger) -> dict[str, str]:
     PYTHONPATH puts this checkout first, so the installed console script imports the code under
     test even when the package is installed (editable) from another checkout.
     """
-    s = ledger.settings
-    path = os.pathsep.join(p for p in (str(project_root()), os.environ.get("PYTHONPATH")) if p)
-    return {
-        **os.environ,
-        "PYTHONPATH": path,
-        "LEDGER_KAFKA_BOOTSTRAP": ledger.bootstrap,
-        "LEDGER_DATABASE_URL": ledger.admin_url,
-        "LEDGER_TOPIC_PREFIX": s.topics.prefix,
-        "LEDGER_DB_SCHEMA": s.db_schema,
-        "LEDGER_DATA_DIR": str(s.data_dir),
-        "LEDGER_PARTITIONS": str(s.partitions),
-    }
+    checkout = str(Path(ledger_package.__file__).resolve().parent.parent)
+    path = os.pathsep.join(p for p in (checkout, os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path, **ledger.environment()}

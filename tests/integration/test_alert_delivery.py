@@ -8,10 +8,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from consumers.alert_delivery import AlertDeliveryFollower
-from consumers.runner import FollowerRunner
-from consumers.service import start_consumers
-from ledger.acknowledge import acknowledge
+from ledger.followers.alert_delivery import AlertDeliveryFollower
+from ledger.followers.runner import FollowerRunner
+from ledger.followers.service import start_consumers
+from ledger.ops.acknowledge import acknowledge
 from ledger.webhook_config import DeliveryConfig, Endpoint
 from ledger.webhooks import WebhookVerificationError, verify
 from tests.integration.helpers import caught_up, disclosure, emit, isolated_ledger, rows, wait_until

@@ -11,13 +11,13 @@ import httpx
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from ledger import demo_history
-from ledger.checkpointing import signing_key_path
+from ledger.demo import history as demo_history
 from ledger.errors import VerificationError
 from ledger.keys import load_signers
-from ledger.offline import check_proof_file
+from ledger.ops.checkpointer import signing_key_path
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
+from ledger.tlog.offline import check_proof_file
 from tests.fixtures_scenario import ApiServer
 from tests.fixtures_services import service_log_files
 from tests.integration.helpers import wait_until

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from consumers.service import start_consumers
-from ledger.replaying import run_replay
+from ledger.followers.service import start_consumers
+from ledger.ops.replay_command import run_replay
 from tests.integration.helpers import at, caught_up, disclosure, emit, isolated_ledger, rows
 
 pytestmark = pytest.mark.integration

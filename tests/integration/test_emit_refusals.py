@@ -20,11 +20,15 @@ import pytest
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from ledger.config import Settings, Topics
-from ledger.kafka_client import client_config
-from ledger.producer import BROKER_DEFAULT_MAX_MESSAGE_BYTES, MAX_REQUEST_SIZE, topic_message_limit
-from ledger.replay import log_end_offsets
+from ledger.kafka.client import client_config
+from ledger.kafka.producer import (
+    BROKER_DEFAULT_MAX_MESSAGE_BYTES,
+    MAX_REQUEST_SIZE,
+    topic_message_limit,
+)
+from ledger.kafka.topics import TOPIC_CONFIG
+from ledger.ops.rebuild import log_end_offsets
 from ledger.runtime import Ledger, open_ledger
-from ledger.topics import TOPIC_CONFIG
 from tests.integration.helpers import cli_env, disclosure, isolated_ledger
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,6 @@ to the topic with kafka-python, never through ``emit``; ``ledger verify`` runs a
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
 import signal
@@ -24,35 +23,22 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from ledger.codec import MAGIC, EventCodec
 from ledger.intake import Event, build_event
-from ledger.kafka_client import client_config
+from ledger.kafka.client import client_config
+from ledger.localdev.ports import free_port
 from ledger.runtime import Ledger
-from ledger.services.ports import free_port
 from ledger.store.connection import connection
-from tests.integration.helpers import disclosure, emit, isolated_ledger, rows, wait_until
+from tests.integration.helpers import cli_env, disclosure, emit, isolated_ledger, rows, wait_until
 
 pytestmark = pytest.mark.integration
 
 D = date(2025, 8, 7)
 
 
-def ledger_env(ledger: Ledger) -> dict[str, str]:
-    s = ledger.settings
-    return {
-        **os.environ,
-        "LEDGER_KAFKA_BOOTSTRAP": ledger.bootstrap,
-        "LEDGER_DATABASE_URL": ledger.admin_url,
-        "LEDGER_TOPIC_PREFIX": s.topics.prefix,
-        "LEDGER_DB_SCHEMA": s.db_schema,
-        "LEDGER_DATA_DIR": str(s.data_dir),
-        "LEDGER_PARTITIONS": str(s.partitions),
-    }
-
-
 def ledger_cli(ledger: Ledger, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     exe = shutil.which("ledger")
     assert exe, "the ledger command is not installed (pip install -e .)"
     return subprocess.run(
-        [exe, *args], env=ledger_env(ledger), capture_output=True, text=True, timeout=timeout
+        [exe, *args], env=cli_env(ledger), capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -62,7 +48,7 @@ def consume_process(ledger_settings, tmp_path: Path) -> Iterator[tuple[Ledger, s
     ledger = isolated_ledger(ledger_settings, "hostile")
     log = (tmp_path / "consume.log").open("w")
     # libpq names the process's connections, so a test can cut exactly these.
-    env = {**ledger_env(ledger), "PGAPPNAME": f"consume-{ledger.schema}"}
+    env = {**cli_env(ledger), "PGAPPNAME": f"consume-{ledger.schema}"}
     proc = subprocess.Popen(
         [shutil.which("ledger") or "ledger", "consume"],
         env=env,
@@ -203,7 +189,7 @@ def test_a_nul_in_a_public_request_does_not_silence_the_ledger(consume_process, 
     serve_log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen(
         [shutil.which("ledger") or "ledger", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=ledger_env(ledger), stdout=serve_log, stderr=subprocess.STDOUT,
+        env=cli_env(ledger), stdout=serve_log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
         url = f"http://127.0.0.1:{port}"
@@ -255,7 +241,7 @@ def test_lost_database_connections_pause_then_resume_the_consumers(consume_proce
 
 def test_verify_exit_codes_reach_the_shell(ledger_settings) -> None:
     ledger = isolated_ledger(ledger_settings, "exitcodes")
-    from consumers.service import start_consumers
+    from ledger.followers.service import start_consumers
     from tests.integration.helpers import caught_up
 
     running = start_consumers(ledger, ["audit_log", "volume"])

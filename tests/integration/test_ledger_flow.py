@@ -9,10 +9,10 @@ from datetime import date, timedelta
 import psycopg
 import pytest
 
-from consumers.service import RunningConsumers, start_consumers
+from ledger.followers.service import RunningConsumers, start_consumers
+from ledger.ops.verify import verify_all
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
-from ledger.verification import verify_all
 from tests.integration.helpers import at, caught_up, disclosure, emit, isolated_ledger, rows
 
 pytestmark = pytest.mark.integration
@@ -144,8 +144,8 @@ def test_the_same_event_delivered_twice_is_stored_once(live) -> None:
 def test_a_poison_message_goes_to_the_dead_letter_topic_and_consuming_continues(live) -> None:
     from kafka import KafkaConsumer
 
-    from ledger.kafka_client import client_config
-    from ledger.producer import EventProducer
+    from ledger.kafka.client import client_config
+    from ledger.kafka.producer import EventProducer
 
     ledger, _ = live
     with EventProducer(ledger.bootstrap, ledger.topics.disclosures) as producer:

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from consumers.service import start_consumers
-from ledger import merkle
-from ledger.chain import GENESIS, chain_hash, leaf_hash
-from ledger.checkpointing import checkpoint_checker, signing_key_path
+from ledger.followers.service import start_consumers
 from ledger.keys import load_signers
-from ledger.merkle import CompactRange, ProofError
-from ledger.proofs import consistency_proof_json, inclusion_proof_json
+from ledger.ops.checkpointer import checkpoint_checker, signing_key_path
+from ledger.ops.proofs import consistency_proof_json, inclusion_proof_json
+from ledger.ops.verify import verify_all
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
-from ledger.verification import verify_all
+from ledger.tlog import merkle
+from ledger.tlog.chain import GENESIS, chain_hash, leaf_hash
+from ledger.tlog.merkle import CompactRange, ProofError
 from tests.integration.helpers import caught_up, disclosure, emit, isolated_ledger, rows, wait_until
 
 pytestmark = pytest.mark.integration
@@ -83,7 +83,7 @@ def test_consistency_proof_between_checkpoints(ledger: Ledger, tmp_path: Path) -
         proof = consistency_proof_json(conn, log_id, old, 40)
     path = tmp_path / "consistency.json"
     path.write_text(json.dumps(proof))
-    from ledger.offline import check_proof_file
+    from ledger.tlog.offline import check_proof_file
 
     assert check_proof_file(path, [vkey(ledger)]).kind == "consistency"
 
@@ -150,8 +150,8 @@ def test_a_rewritten_log_no_longer_matches_its_checkpoints(ledger_settings) -> N
     )
     assert database_only.findings[0].kind == "checkpoint_mismatch"
     assert database_only.exit_code == 15
-    from ledger import checkpoint as tlog
     from ledger.keys import load_verifiers
+    from ledger.tlog import checkpoint as tlog
 
     verifiers = load_verifiers(signing_key_path(led.settings))
     old, new = tlog.verify(old_note, verifiers), tlog.verify(proof["new_checkpoint"], verifiers)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,31 +10,26 @@ from datetime import date, timedelta
 
 import pytest
 
-from consumers.service import start_consumers
-from ledger.checkpointing import checkpoint_checker
-from ledger.producer import EventProducer
-from ledger.replay import log_end_offsets
-from ledger.replaying import run_replay
+from ledger.followers.service import start_consumers
+from ledger.kafka.producer import EventProducer
+from ledger.ops.checkpointer import checkpoint_checker
+from ledger.ops.rebuild import log_end_offsets
+from ledger.ops.replay_command import run_replay
+from ledger.ops.verify import verify_all
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
-from ledger.verification import verify_all
-from tests.integration.helpers import caught_up, disclosure, emit, isolated_ledger, rows, wait_until
+from tests.integration.helpers import (
+    caught_up,
+    cli_env,
+    disclosure,
+    emit,
+    isolated_ledger,
+    rows,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 D = date(2025, 8, 7)
-
-
-def cli_env(led: Ledger) -> dict[str, str]:
-    s = led.settings
-    return {
-        **os.environ,
-        "LEDGER_KAFKA_BOOTSTRAP": led.bootstrap,
-        "LEDGER_DATABASE_URL": led.admin_url,
-        "LEDGER_TOPIC_PREFIX": s.topics.prefix,
-        "LEDGER_DB_SCHEMA": s.db_schema,
-        "LEDGER_DATA_DIR": str(s.data_dir),
-        "LEDGER_PARTITIONS": str(s.partitions),
-    }
 
 
 def count(led: Ledger) -> int:

@@ -11,9 +11,9 @@ import psycopg
 import pytest
 from kafka.admin import KafkaAdminClient
 
-from ledger import services
+from ledger import localdev
 from ledger.config import Settings
-from ledger.services.process import processes_mentioning
+from ledger.localdev.process import processes_mentioning
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -27,8 +27,8 @@ def test_up_twice_is_harmless_and_down_leaves_no_process() -> None:
         database_url=None,
     )
     try:
-        first = services.up(settings)
-        second = services.up(settings)
+        first = localdev.up(settings)
+        second = localdev.up(settings)
         assert first == second
         admin = KafkaAdminClient(bootstrap_servers=second.kafka_bootstrap)
         try:
@@ -37,16 +37,16 @@ def test_up_twice_is_harmless_and_down_leaves_no_process() -> None:
             admin.close()
         with psycopg.connect(second.database_url) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
-        state = services.status(settings)
+        state = localdev.status(settings)
         assert state["kafka_running"]
         assert state["postgres_running"]
         assert processes_mentioning(str(data_dir.resolve()))
     finally:
-        services.down(settings)
+        localdev.down(settings)
         leftover = processes_mentioning(str(data_dir.resolve()))
         shutil.rmtree(data_dir, ignore_errors=True)
     assert leftover == []
-    services.down(settings)  # harmless when nothing runs
+    localdev.down(settings)  # harmless when nothing runs
 
 
 def test_status_reports_configured_endpoints_without_starting_anything(tmp_path: Path) -> None:
@@ -54,10 +54,10 @@ def test_status_reports_configured_endpoints_without_starting_anything(tmp_path:
         {"LEDGER_KAFKA_BOOTSTRAP": "kafka.example:9092", "LEDGER_DATABASE_URL": "postgresql://x@db/ledger",
          "LEDGER_DATA_DIR": str(tmp_path)}
     )  # fmt: skip
-    assert services.up(settings) == services.Endpoints(
+    assert localdev.up(settings) == localdev.Endpoints(
         "kafka.example:9092", "postgresql://x@db/ledger"
     )
-    state = services.status(settings)
+    state = localdev.status(settings)
     assert state["kafka_bootstrap"] == "kafka.example:9092"
     assert state["database_url"] == "postgresql://x@db/ledger"
-    assert not (tmp_path / "services.json").exists()
+    assert not (tmp_path / "localdev.json").exists()

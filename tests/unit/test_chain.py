@@ -7,7 +7,7 @@ import hashlib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.chain import GENESIS, ChainVerifier, StoredEntry, chain_hash, leaf_hash
+from ledger.tlog.chain import GENESIS, ChainVerifier, StoredEntry, chain_hash, leaf_hash
 
 
 def build(values: list[bytes]) -> list[StoredEntry]:

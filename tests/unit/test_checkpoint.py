@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ledger import checkpoint as tlog
-from ledger.note import NoteError, Signer
+from ledger.tlog import checkpoint as tlog
+from ledger.tlog.note import NoteError, Signer
 
 ROOT = bytes.fromhex("5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328")
 

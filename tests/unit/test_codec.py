@@ -11,7 +11,7 @@ from fastavro.utils import generate_one
 
 from ledger.codec import MAGIC, EventCodec
 from ledger.errors import CodecError, UnknownSchemaError
-from ledger.schemas import crc64_avro, default_registry
+from ledger.schema_registry import crc64_avro, default_registry
 
 
 @pytest.fixture(scope="module")

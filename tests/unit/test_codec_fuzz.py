@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from ledger.codec import MAGIC, DecodedEvent, EventCodec
 from ledger.errors import CodecError
 from ledger.intake import build_event
-from ledger.schemas import default_registry
+from ledger.schema_registry import default_registry
 from ledger.storable import record_problems
 
 EXAMPLES = int(os.environ.get("LEDGER_FUZZ_EXAMPLES", "300"))

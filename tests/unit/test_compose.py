@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ledger.services.kafka import kafka_version
-from ledger.services.postgres import POSTGRES_MAJOR
+from ledger.localdev.kafka import kafka_version
+from ledger.localdev.postgres import POSTGRES_MAJOR
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 

@@ -17,6 +17,7 @@ from ledger.intake import (
     oversize_reason,
     parse_lines,
 )
+from ledger.kafka.producer import message_size
 from ledger.privacy import (
     contains_tin_shape,
     is_taxpayer_ref,
@@ -24,8 +25,7 @@ from ledger.privacy import (
     normalize_tin,
     taxpayer_ref,
 )
-from ledger.producer import message_size
-from ledger.schemas import default_registry
+from ledger.schema_registry import default_registry
 
 
 def disclosure(**overrides: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from ledger.codec import EventCodec
 from ledger.errors import EventValidationError
 from ledger.intake import EMIT_EVENT_TYPES, Event, build_event, parse_lines
-from ledger.schemas import default_registry
+from ledger.schema_registry import default_registry
 from ledger.storable import record_problems
 
 EXAMPLES = int(os.environ.get("LEDGER_FUZZ_EXAMPLES", "150"))

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import merkle
-from ledger.merkle import CompactRange, ProofError
+from ledger.tlog import merkle
+from ledger.tlog.merkle import CompactRange, ProofError
 
 VECTORS = json.loads((Path(__file__).parent.parent / "assets" / "rfc6962_vectors.json").read_text())
 LEAVES = [merkle.leaf_hash(bytes.fromhex(x)) for x in VECTORS["leaves"]]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger import checkpoint as tlog
 from ledger.keys import generate_key_file, load_signers, load_verifiers
-from ledger.note import NoteError, Signer, Verifier, key_hash, open_note, sign_note
+from ledger.tlog import checkpoint as tlog
+from ledger.tlog.note import NoteError, Signer, Verifier, key_hash, open_note, sign_note
 
 # golang.org/x/mod/sumdb/note note_test.go (ExampleSign / ExampleOpen).
 PETER_VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"

@@ -1,4 +1,4 @@
-"""Every schema version in schemas/ is BACKWARD compatible with every earlier one."""
+"""Every schema version in ledger/schemas/ is BACKWARD compatible with every earlier one."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from ledger.compat import check_registry
-from ledger.schemas import SchemaRegistry, default_registry, schemas_dir
+from ledger.schema_registry import SchemaRegistry, default_registry, schemas_dir
 
 
 def test_published_schemas_are_backward_compatible() -> None:

@@ -8,9 +8,9 @@ import psycopg
 import pytest
 from kafka.errors import KafkaConnectionError, KafkaTimeoutError
 
-from consumers.runner import is_infrastructure, plain_reason
 from ledger.codec import EventCodec
 from ledger.errors import CodecError, ServiceError, UnstorableEventError
+from ledger.followers.runner import is_infrastructure, plain_reason
 from ledger.storable import COUNT_MAX, record_problems
 
 

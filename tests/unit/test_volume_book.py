@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.volume import VolumeBook
+from ledger.rules.volume_book import VolumeBook
 
 KEY = ("recipient", "IRS", "ICE")
 D0 = date(2025, 8, 7)

@@ -12,12 +12,12 @@ import psycopg
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
-from consumers.runner import Follower, kafka_time
-from ledger.chain import chain_hash, leaf_hash
 from ledger.codec import EventCodec
 from ledger.errors import CodecError
-from ledger.merkle import CompactRange
+from ledger.followers.runner import Follower, kafka_time
 from ledger.store import entries as store
+from ledger.tlog.chain import chain_hash, leaf_hash
+from ledger.tlog.merkle import CompactRange
 
 log = logging.getLogger(__name__)
 

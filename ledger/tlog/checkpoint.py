@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from ledger.errors import VerificationError
-from ledger.note import Signer, Verifier, open_note, sign_note
+from ledger.tlog.note import Signer, Verifier, open_note, sign_note
 
 _SIZE = re.compile(r"^(0|[1-9][0-9]*)$")
 

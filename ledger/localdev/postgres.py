@@ -8,12 +8,12 @@ import pwd
 import secrets
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 from ledger.errors import ServiceError
 from ledger.local_secrets import write_private
-from ledger.services.process import alive, tail
+from ledger.localdev.process import alive, tail
+from ledger.store.server import ensure_database, wait_accepting
 
 POSTGRES_MAJOR = 15  # the version docker-compose.yml pins; local binaries of any 13+ work
 ADMIN_ROLE = "ledger_admin"
@@ -141,30 +141,19 @@ class LocalPostgres:
         self._ensure_database()
 
     def wait_ready(self, timeout: float) -> None:
-        import psycopg
-
-        deadline = time.monotonic() + timeout
-        last = ""
-        while time.monotonic() < deadline:
-            try:
-                with psycopg.connect(self.url.rsplit("/", 1)[0] + "/postgres", connect_timeout=3):
-                    return
-            except psycopg.OperationalError as exc:
-                last = str(exc)
-            time.sleep(0.2)
-        raise ServiceError(
-            f"PostgreSQL did not accept connections in {timeout:.0f} s: {last}\n{tail(self.log_file)}"
-        )
+        last = wait_accepting(self.server_url, timeout)
+        if last is not None:
+            raise ServiceError(
+                f"PostgreSQL did not accept connections in {timeout:.0f} s: {last}\n{tail(self.log_file)}"
+            )
 
     def _ensure_database(self) -> None:
-        import psycopg
+        ensure_database(self.server_url, DATABASE)
 
-        with psycopg.connect(self.url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-            if (
-                conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
-                is None
-            ):
-                conn.execute(f"CREATE DATABASE {DATABASE}")
+    @property
+    def server_url(self) -> str:
+        """The maintenance database's URL: it exists before ours does."""
+        return self.url.rsplit("/", 1)[0] + "/postgres"
 
     def stop(self) -> None:
         if not (self.data / "PG_VERSION").exists() or not self.running():

@@ -11,7 +11,6 @@ from typing import Any
 
 import fastavro.schema
 
-from ledger.config import project_root
 from ledger.errors import UnknownSchemaError
 
 _CRC64_EMPTY = 0xC15D213AA4D7A795
@@ -56,7 +55,7 @@ class SchemaVersion:
 
 
 def schemas_dir() -> Path:
-    return project_root() / "schemas"
+    return Path(__file__).with_name("schemas")  # package data: works from a plain install
 
 
 def load_version(path: Path, event_type: str, version: int) -> SchemaVersion:

@@ -13,10 +13,10 @@ from dataclasses import asdict, dataclass, field
 import psycopg
 from kafka import KafkaConsumer, TopicPartition
 
-from ledger.chain import ChainVerifier
-from ledger.kafka_client import client_config
-from ledger.merkle import CompactRange
+from ledger.kafka.client import client_config
 from ledger.store import entries as store
+from ledger.tlog.chain import ChainVerifier
+from ledger.tlog.merkle import CompactRange
 
 # Exit codes per finding kind (0 = everything verified).
 EXIT_CODES = {

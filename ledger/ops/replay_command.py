@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from consumers.audit_log import AuditLogFollower
-from consumers.volume import VolumeFollower
 from ledger.config import Settings
 from ledger.errors import ConfigError
-from ledger.replay import ReplayResult, compare, log_end_offsets, rebuild, wait_for_live
+from ledger.followers.audit_log import AuditLogFollower
+from ledger.followers.volume import VolumeFollower
+from ledger.ops.rebuild import ReplayResult, compare, log_end_offsets, rebuild, wait_for_live
 from ledger.rules.config import load_rules_config
 from ledger.runtime import open_ledger
 from ledger.store.migrate import drop_schema, schema_exists
@@ -47,7 +47,7 @@ def run_replay(
     if not wait_for_live(
         ledger.admin_url, ledger.schema, ["audit_log", "volume"], ends, timeout=60
     ):
-        from ledger.replay import Difference
+        from ledger.ops.rebuild import Difference
 
         differences.append(
             Difference(

@@ -8,20 +8,21 @@ from typing import Any
 import psycopg
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from consumers.service import RunningConsumers, start_consumers
-from ledger import demo_history, services
-from ledger.checkpointing import checkpoint_checker
+from ledger import localdev
 from ledger.cli_output import console
 from ledger.config import Settings
+from ledger.demo import history as demo_history
 from ledger.errors import ServiceError
+from ledger.followers.service import RunningConsumers, start_consumers
 from ledger.intake import Event, build_event
+from ledger.kafka.producer import EventProducer
+from ledger.ops.checkpointer import checkpoint_checker
+from ledger.ops.rebuild import log_end_offsets, wait_for_live
+from ledger.ops.verify import verify_all
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path
-from ledger.producer import EventProducer
-from ledger.replay import log_end_offsets, wait_for_live
 from ledger.runtime import Ledger, open_ledger
 from ledger.serving import serve_dashboard
 from ledger.store.connection import connection
-from ledger.verification import verify_all
 
 
 def wait_caught_up(ledger: Ledger, running: RunningConsumers, timeout: float = 120) -> None:
@@ -102,7 +103,7 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
     tz = settings.timezone
     console.rule("[bold]Disclosure Ledger demo")
     with console.status("Starting local Kafka and PostgreSQL..."):
-        ep = services.up(settings)
+        ep = localdev.up(settings)
         ledger = open_ledger(settings)
     console.print(f"Kafka {ep.kafka_bootstrap}  PostgreSQL {ep.database_url.split('@')[-1]}")
     running = start_consumers(ledger)

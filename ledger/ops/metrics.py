@@ -6,7 +6,7 @@ import time
 
 import psycopg
 
-from ledger.replay import log_end_offsets
+from ledger.ops.rebuild import log_end_offsets
 from ledger.runtime import Ledger
 
 _cache: dict[str, tuple[float, dict]] = {}

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ledger import checkpoint as tlog
-from ledger import merkle
 from ledger.errors import VerificationError
-from ledger.note import Verifier
+from ledger.tlog import checkpoint as tlog
+from ledger.tlog import merkle
+from ledger.tlog.note import Verifier
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from kafka.errors import KafkaError
 
 from ledger.alert_events import alert_event
 from ledger.errors import LedgerError, ServiceError
-from ledger.kafka_client import client_config
+from ledger.kafka.client import client_config
 from ledger.rules.model import AlertDraft, Severity, alert_id
 from ledger.store.alerts import insert_new_alerts
 from ledger.store.connection import connect

@@ -11,9 +11,9 @@ import psycopg
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
-from consumers.runner import Follower
 from ledger.codec import DecodedEvent, EventCodec
 from ledger.errors import CodecError
+from ledger.followers.runner import Follower
 from ledger.rules import RuleContext, SpikeOverPriorYear, evaluate_all
 from ledger.rules.config import RulesConfig
 from ledger.rules.model import (
@@ -24,9 +24,9 @@ from ledger.rules.model import (
     Scope,
     ScopeWindow,
 )
+from ledger.rules.volume_book import VolumeBook, Window, scope_keys
 from ledger.store import volume as store
 from ledger.store.entries import log_id_for
-from ledger.volume import VolumeBook, Window, scope_keys
 
 log = logging.getLogger(__name__)
 

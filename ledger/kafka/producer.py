@@ -15,7 +15,7 @@ from kafka.record.default_records import DefaultRecordBatchBuilder
 from ledger.codec import EventCodec
 from ledger.errors import EventValidationError, ServiceError
 from ledger.intake import Event
-from ledger.kafka_client import client_config
+from ledger.kafka.client import client_config
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import uuid
 from pathlib import Path
 
 from ledger.errors import ServiceError
-from ledger.services.ports import port_open
-from ledger.services.process import alive, read_pid, stop_pid, tail
+from ledger.localdev.ports import port_open
+from ledger.localdev.process import alive, read_pid, stop_pid, tail
 
 POM = Path(__file__).with_name("pom.xml")
 LOG4J2 = """status = warn

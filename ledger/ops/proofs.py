@@ -7,9 +7,9 @@ from typing import Any
 
 import psycopg
 
-from ledger import merkle
 from ledger.errors import LedgerError
 from ledger.store.entries import fetch_nodes
+from ledger.tlog import merkle
 
 
 class ProofUnavailableError(LedgerError):

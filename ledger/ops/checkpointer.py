@@ -8,13 +8,13 @@ from pathlib import Path
 
 import psycopg
 
-from ledger import checkpoint as tlog
 from ledger.config import Settings
 from ledger.errors import VerificationError
 from ledger.keys import generate_key_file, load_signers, load_verifiers
 from ledger.local_secrets import configured_or_local
-from ledger.merkle import CompactRange
-from ledger.verification import Finding
+from ledger.ops.verify import Finding
+from ledger.tlog import checkpoint as tlog
+from ledger.tlog.merkle import CompactRange
 
 DEFAULT_KEY_NAME = "disclosure-ledger"
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from ledger.config import Settings
-from ledger.services.kafka import LocalKafka
-from ledger.services.ports import free_port
-from ledger.services.postgres import LocalPostgres
-from ledger.services.process import processes_mentioning, stop_pid
+from ledger.localdev.kafka import LocalKafka
+from ledger.localdev.ports import free_port
+from ledger.localdev.postgres import LocalPostgres
+from ledger.localdev.process import processes_mentioning, stop_pid
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import psycopg
 from kafka import KafkaConsumer, TopicPartition
 from psycopg import sql
 
-from consumers.runner import AppendTimeMerge, Follower, apply_batch, apply_merged
-from ledger.kafka_client import client_config
+from ledger.followers.runner import AppendTimeMerge, Follower, apply_batch, apply_merged
+from ledger.kafka.client import client_config
 from ledger.store.connection import connect
 from ledger.store.migrate import migrate
 

@@ -8,11 +8,11 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from consumers.audit_log import AuditLogFollower
-from consumers.runner import Follower, FollowerRunner
-from consumers.volume import VolumeFollower
 from ledger.errors import ConfigError
-from ledger.producer import EventProducer
+from ledger.followers.audit_log import AuditLogFollower
+from ledger.followers.runner import Follower, FollowerRunner
+from ledger.followers.volume import VolumeFollower
+from ledger.kafka.producer import EventProducer
 from ledger.rules.config import load_rules_config
 from ledger.runtime import Ledger
 
@@ -61,7 +61,7 @@ def build_followers(
     dlq = EventProducer(ledger.bootstrap, ledger.topics.dlq)
     followers: list[Follower] = []
     if "audit_log" in names:
-        from ledger.checkpointing import checkpointer_for
+        from ledger.ops.checkpointer import checkpointer_for
 
         followers.append(
             AuditLogFollower(
@@ -74,7 +74,7 @@ def build_followers(
             VolumeFollower(config, ledger.settings.timezone, publisher=alerts, dlq_publisher=dlq)
         )
     if "alert_delivery" in names:
-        from consumers.alert_delivery import AlertDeliveryFollower
+        from ledger.followers.alert_delivery import AlertDeliveryFollower
         from ledger.webhook_config import load_delivery_config
 
         followers.append(
@@ -85,7 +85,11 @@ def build_followers(
 
 def topic_for(ledger: Ledger, follower: Follower) -> str:
     """Alert delivery follows ledger.alerts; every other follower follows ledger.disclosures."""
-    return ledger.topics.alerts if follower.name == "alert_delivery" else ledger.topics.disclosures
+    return (
+        ledger.topics.alerts
+        if follower.name == "alert_delivery"
+        else ledger.topics.disclosures
+    )
 
 
 def start_consumers(

@@ -6,7 +6,7 @@ import uuid
 
 from ledger.errors import EventValidationError
 from ledger.intake import build_event
-from ledger.producer import EventProducer
+from ledger.kafka.producer import EventProducer
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
 

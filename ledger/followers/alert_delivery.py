@@ -13,9 +13,9 @@ import psycopg
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
-from consumers.runner import Follower
 from ledger.codec import EventCodec
 from ledger.errors import CodecError
+from ledger.followers.runner import Follower
 from ledger.webhook_config import DeliveryConfig, Endpoint
 from ledger.webhooks import alert_payload, backoff_delays, headers
 

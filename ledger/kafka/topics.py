@@ -9,7 +9,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from ledger.config import Topics
 from ledger.errors import ServiceError
-from ledger.kafka_client import client_config
+from ledger.kafka.client import client_config
 
 # The log is the source of truth: nothing may ever expire or be compacted away. The broker stamps
 # each record with its append time, so timestamps never go backwards within a partition and one

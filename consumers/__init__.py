@@ -1,1 +1,0 @@
-"""Kafka consumers (followers) that build the ledger's PostgreSQL projections."""
