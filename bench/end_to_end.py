@@ -22,10 +22,12 @@ from ledger.followers.audit_log import AuditLogFollower
 from ledger.followers.volume import VolumeFollower
 from ledger.intake import Event
 from ledger.kafka.client import client_config
+from ledger.kafka.offsets import log_end_offsets
 from ledger.kafka.producer import EventProducer
-from ledger.ops.rebuild import compare, log_end_offsets, rebuild, wait_for_live
+from ledger.ops.rebuild import rebuild, wait_for_live
 from ledger.ops.verify import verify_all
 from ledger.rules.config import load_rules_config
+from ledger.store.comparison import compare
 from ledger.store.connection import connection
 from ledger.store.migrate import drop_schema
 

@@ -172,9 +172,7 @@ def consume(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     running = start_consumers(ledger, only)
     names = ", ".join(r.follower.name for r in running.runners)
-    console.print(
-        f"Consuming {ledger.topics.disclosures} with {names}. Ctrl-C stops cleanly."
-    )
+    console.print(f"Consuming {ledger.topics.disclosures} with {names}. Ctrl-C stops cleanly.")
     try:
         # A consumer that fails is restarted by its supervisor; this process keeps going.
         while not stop.wait(1.0):
@@ -423,16 +421,15 @@ def checkpoint(
 ) -> None:
     """Print the latest signed checkpoint of a log exactly as stored."""
     from ledger.runtime import open_ledger
+    from ledger.store.checkpoints import latest_checkpoint
     from ledger.store.connection import connection
 
     ledger = open_ledger(settings(), prepare=False)
     with connection(ledger.reader_url, ledger.schema) as conn:
-        row = conn.execute(
-            "SELECT note FROM checkpoints WHERE log_id = %s ORDER BY tree_size DESC LIMIT 1", (log,)
-        ).fetchone()
-    if row is None:
+        latest = latest_checkpoint(conn, log)
+    if latest is None:
         fail(f"No checkpoint for log {log!r}.", 7)
-    sys.stdout.write(row[0])
+    sys.stdout.write(latest.note)
 
 
 @proof_app.command("inclusion")
@@ -537,6 +534,7 @@ def accounting(
     from ledger.access_log import AccessLog
     from ledger.privacy import load_taxpayer_key, taxpayer_key_path, taxpayer_ref
     from ledger.runtime import open_ledger
+    from ledger.store import queries
     from ledger.store.connection import connection
 
     try:
@@ -548,11 +546,11 @@ def accounting(
     del tin
     ledger = open_ledger(s, prepare=False)
     with connection(ledger.reader_url, ledger.schema) as conn:
-        rows = conn.execute(
-            "SELECT DISTINCT d.day, d.recipient_agency, d.legal_authority, d.purpose, d.disclosure_id"
-            " FROM taxpayer_refs t JOIN disclosures d USING (disclosure_id) WHERE t.ref = %s ORDER BY 1",
-            (ref,),
-        ).fetchall()
+        found = queries.accounting(conn, ref)
+    rows = [
+        (r["day"], r["recipient_agency"], r["legal_authority"], r["purpose"], r["disclosure_id"])
+        for r in found
+    ]
     log = AccessLog(ledger.bootstrap, ledger.topics.disclosures, recorded_by="ledger-cli")
     log.record(
         getpass.getuser(), "auditor", "accounting", {"kind": "privacy-act-accounting"}, len(rows)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import psycopg
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from ledger import localdev
@@ -15,14 +14,17 @@ from ledger.demo import history as demo_history
 from ledger.errors import ServiceError
 from ledger.followers.service import RunningConsumers, start_consumers
 from ledger.intake import Event, build_event
+from ledger.kafka.offsets import log_end_offsets
 from ledger.kafka.producer import EventProducer
 from ledger.ops.checkpointer import checkpoint_checker
-from ledger.ops.rebuild import log_end_offsets, wait_for_live
+from ledger.ops.rebuild import wait_for_live
 from ledger.ops.verify import verify_all
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path
 from ledger.runtime import Ledger, open_ledger
 from ledger.serving import serve_dashboard
+from ledger.store.alerts import alert_citing, alert_lines
 from ledger.store.connection import connection
+from ledger.store.offsets import stored_offsets
 
 
 def wait_caught_up(ledger: Ledger, running: RunningConsumers, timeout: float = 120) -> None:
@@ -47,13 +49,15 @@ def ends_text(ends: dict[Any, int]) -> str:
 
 
 def stored_offsets_text(ledger: Ledger, names: list[str]) -> str:
+    parts = log_end_offsets(ledger.bootstrap, ledger.topics.disclosures)
+    wanted = [(tp.topic, tp.partition) for tp in parts]
     with connection(ledger.admin_url, ledger.schema) as conn:
-        rows = conn.execute(
-            "SELECT consumer, kafka_partition, next_offset FROM consumer_offsets"
-            " WHERE consumer = ANY(%s) AND topic = %s ORDER BY 1, 2",
-            (names, ledger.topics.disclosures),
-        ).fetchall()
-    return ", ".join(f"{c} {p}:{o}" for c, p, o in rows) or "none stored"
+        found = [
+            f"{name} {p}:{o}"
+            for name in sorted(names)
+            for (_, p), o in sorted(stored_offsets(conn, name, wanted).items())
+        ]
+    return ", ".join(found) or "none stored"
 
 
 def send_with_progress(producer: EventProducer, events: list[Event], label: str) -> None:
@@ -68,14 +72,10 @@ def wait_for_alert(
 ) -> dict[str, Any] | None:
     deadline = time.monotonic() + timeout
     with connection(ledger.reader_url, ledger.schema, autocommit=True) as conn:
-        conn.row_factory = psycopg.rows.dict_row  # type: ignore[assignment]
         while time.monotonic() < deadline:
-            row = conn.execute(
-                "SELECT * FROM alerts WHERE rule = %s AND %s = ANY(evidence) ORDER BY scope LIMIT 1",
-                (rule, event_id),
-            ).fetchone()
+            row = alert_citing(conn, rule, event_id)
             if row:
-                return dict(row)
+                return row
             time.sleep(0.005)
     return None
 
@@ -83,9 +83,7 @@ def wait_for_alert(
 def show_alerts(ledger: Ledger, title: str, since_rows: int = 0) -> int:
     """Prints alerts stored after the first ``since_rows``, one line each; returns the total."""
     with connection(ledger.reader_url, ledger.schema) as conn:
-        rows = conn.execute(
-            "SELECT day, rule, severity, message FROM alerts ORDER BY fired_at, day, alert_id"
-        ).fetchall()
+        rows = alert_lines(conn)
     fresh = rows[since_rows:]
     if fresh:
         console.print(f"[bold]{title}[/] ({len(fresh)})")

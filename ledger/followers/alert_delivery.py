@@ -9,13 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import psycopg
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.codec import EventCodec
 from ledger.errors import CodecError
-from ledger.followers.runner import Follower
+from ledger.followers.base import Follower
+from ledger.store import Connection
+from ledger.store import deliveries as store
 from ledger.webhook_config import DeliveryConfig, Endpoint
 from ledger.webhooks import alert_payload, backoff_delays, headers
 
@@ -48,7 +49,7 @@ class AlertDeliveryFollower(Follower):
         self.client = httpx.Client(timeout=config.timeout_seconds)
 
     def process(
-        self, conn: psycopg.Connection, tp: TopicPartition, records: Sequence[ConsumerRecord]
+        self, conn: Connection, tp: TopicPartition, records: Sequence[ConsumerRecord]
     ) -> None:
         for rec in records:
             try:
@@ -62,28 +63,17 @@ class AlertDeliveryFollower(Follower):
                 for endpoint in self.config.endpoints:
                     self._deliver(conn, endpoint, event.record)
 
-    def _acknowledge(self, conn: psycopg.Connection, rec: dict[str, Any]) -> None:
-        conn.execute(
-            "INSERT INTO acknowledgements (event_id, alert_id, acknowledged_by, note, acknowledged_at)"
-            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            (
-                rec["event_id"],
-                rec["alert_id"],
-                rec["acknowledged_by"],
-                rec.get("note", ""),
-                rec["occurred_at"],
-            ),
-        )
+    def _acknowledge(self, conn: Connection, rec: dict[str, Any]) -> None:
+        store.insert_acknowledgement(
+            conn, rec["event_id"], rec["alert_id"], rec["acknowledged_by"], rec.get("note", ""),
+            rec["occurred_at"],
+        )  # fmt: skip
 
-    def _deliver(self, conn: psycopg.Connection, endpoint: Endpoint, alert: dict[str, Any]) -> None:
+    def _deliver(self, conn: Connection, endpoint: Endpoint, alert: dict[str, Any]) -> None:
         alert_id = str(alert["alert_id"])
-        done = conn.execute(
-            "SELECT max(attempt), bool_or(outcome IN ('delivered', 'failed')) FROM webhook_attempts"
-            " WHERE alert_id = %s AND endpoint = %s",
-            (alert_id, endpoint.name),
-        ).fetchone()
-        previous = int(done[0] or 0) if done else 0
-        if done and done[1]:
+        state = store.delivery_state(conn, alert_id, endpoint.name)
+        previous = state.attempts
+        if state.finished:
             self.stats.bump("already_delivered")
             return
         delays = backoff_delays(self.config.attempts, self.config.base_seconds, self.config.factor)
@@ -100,11 +90,7 @@ class AlertDeliveryFollower(Follower):
             delivered = status is not None and 200 <= status < 300
             last = attempt == previous + self.config.attempts
             outcome = "delivered" if delivered else ("failed" if last else "retrying")
-            conn.execute(
-                "INSERT INTO webhook_attempts (alert_id, endpoint, attempt, outcome, status_code, error)"
-                " VALUES (%s, %s, %s, %s, %s, %s)",
-                (alert_id, endpoint.name, attempt, outcome, status, error),
-            )
+            store.insert_attempt(conn, alert_id, endpoint.name, attempt, outcome, status, error)
             self.stats.bump(outcome)
             if outcome != "retrying":
                 if outcome == "failed":

@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.codec import EventCodec
 from ledger.errors import CodecError
-from ledger.followers.runner import Follower, kafka_time
+from ledger.followers.base import Follower, kafka_time
+from ledger.store import Connection
 from ledger.store import entries as store
 from ledger.tlog.chain import chain_hash, leaf_hash
 from ledger.tlog.merkle import CompactRange
@@ -60,11 +60,11 @@ class AuditLogFollower(Follower):
         self._ranges: dict[str, CompactRange] = {}
         self._touched: set[str] = set()
 
-    def partitions_assigned(self, conn: psycopg.Connection, tps: Sequence[TopicPartition]) -> None:
+    def partitions_assigned(self, conn: Connection, tps: Sequence[TopicPartition]) -> None:
         self._ranges.clear()  # another owner may have appended meanwhile
 
     def process(
-        self, conn: psycopg.Connection, tp: TopicPartition, records: Sequence[ConsumerRecord]
+        self, conn: Connection, tp: TopicPartition, records: Sequence[ConsumerRecord]
     ) -> None:
         log_id = store.log_id_for(tp.topic, tp.partition)
         store.lock_log(conn, log_id)
@@ -121,11 +121,11 @@ class AuditLogFollower(Follower):
             self.dead_letter(conn, rec, reason)
         self._ranges[log_id] = tree
 
-    def idle(self, conn: psycopg.Connection) -> None:
+    def idle(self, conn: Connection) -> None:
         if self.checkpointer is not None:
             self.checkpointer.flush(conn)
 
-    def before_commit(self, conn: psycopg.Connection) -> None:
+    def before_commit(self, conn: Connection) -> None:
         super().before_commit(conn)
         if self.checkpointer is not None:
             for log_id in sorted(self._touched):

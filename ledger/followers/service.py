@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 from ledger.errors import ConfigError
 from ledger.followers.audit_log import AuditLogFollower
-from ledger.followers.runner import Follower, FollowerRunner
+from ledger.followers.base import Follower
+from ledger.followers.runner import FollowerRunner
 from ledger.followers.volume import VolumeFollower
 from ledger.kafka.producer import EventProducer
 from ledger.rules.config import load_rules_config
@@ -85,11 +86,7 @@ def build_followers(
 
 def topic_for(ledger: Ledger, follower: Follower) -> str:
     """Alert delivery follows ledger.alerts; every other follower follows ledger.disclosures."""
-    return (
-        ledger.topics.alerts
-        if follower.name == "alert_delivery"
-        else ledger.topics.disclosures
-    )
+    return ledger.topics.alerts if follower.name == "alert_delivery" else ledger.topics.disclosures
 
 
 def start_consumers(

@@ -7,13 +7,12 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-import psycopg
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.codec import DecodedEvent, EventCodec
 from ledger.errors import CodecError
-from ledger.followers.runner import Follower
+from ledger.followers.base import Follower
 from ledger.rules import RuleContext, SpikeOverPriorYear, evaluate_all
 from ledger.rules.config import RulesConfig
 from ledger.rules.model import (
@@ -25,6 +24,7 @@ from ledger.rules.model import (
     ScopeWindow,
 )
 from ledger.rules.volume_book import VolumeBook, Window, scope_keys
+from ledger.store import Connection
 from ledger.store import volume as store
 from ledger.store.entries import log_id_for
 
@@ -83,7 +83,7 @@ class VolumeFollower(Follower):
         self.fired: list[AlertDraft] = []  # newly stored alerts of the last batch (for callers)
 
     def process(
-        self, conn: psycopg.Connection, tp: TopicPartition, records: Sequence[ConsumerRecord]
+        self, conn: Connection, tp: TopicPartition, records: Sequence[ConsumerRecord]
     ) -> None:
         events: list[tuple[ConsumerRecord, DecodedEvent]] = []
         for rec in records:
@@ -128,7 +128,7 @@ class VolumeFollower(Follower):
         if fresh:
             self._apply(conn, [f for _, f in fresh])
 
-    def _apply(self, conn: psycopg.Connection, facts: list[DisclosureFacts]) -> None:
+    def _apply(self, conn: Connection, facts: list[DisclosureFacts]) -> None:
         sources = {f.source_agency for f in facts}
         store.lock_sources(conn, sources)
         keys = sorted(
@@ -207,6 +207,6 @@ class VolumeFollower(Follower):
                 )
         return drafts
 
-    def before_commit(self, conn: psycopg.Connection) -> None:
+    def before_commit(self, conn: Connection) -> None:
         self.fired = list(self.outbox)
         super().before_commit(conn)

@@ -9,6 +9,7 @@ from ledger.intake import build_event
 from ledger.kafka.producer import EventProducer
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
+from ledger.store.queries import alert_exists
 
 
 def acknowledge(ledger: Ledger, alert_id: str, by: str, note: str = "") -> str:
@@ -18,7 +19,7 @@ def acknowledge(ledger: Ledger, alert_id: str, by: str, note: str = "") -> str:
     except ValueError as exc:
         raise EventValidationError(f"{alert_id!r} is not an alert id (a UUID).") from exc
     with connection(ledger.reader_url, ledger.schema) as conn:
-        if conn.execute("SELECT 1 FROM alerts WHERE alert_id = %s", (alert_id,)).fetchone() is None:
+        if not alert_exists(conn, alert_id):
             raise EventValidationError(f"No alert {alert_id} is in the ledger.")
     if not by.strip():
         raise EventValidationError("--by must name the person acknowledging the alert.")

@@ -6,13 +6,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import psycopg
-
 from ledger.config import Settings
 from ledger.errors import VerificationError
 from ledger.keys import generate_key_file, load_signers, load_verifiers
 from ledger.local_secrets import configured_or_local
 from ledger.ops.verify import Finding
+from ledger.store import Connection
+from ledger.store.checkpoints import checkpoints_of, insert_checkpoint
 from ledger.tlog import checkpoint as tlog
 from ledger.tlog.merkle import CompactRange
 
@@ -42,7 +42,7 @@ class Checkpointer:
         self._last: dict[str, float] = {}
         self._pending: dict[str, CompactRange] = {}
 
-    def maybe_checkpoint(self, conn: psycopg.Connection, log_id: str, tree: CompactRange) -> None:
+    def maybe_checkpoint(self, conn: Connection, log_id: str, tree: CompactRange) -> None:
         now = time.monotonic()
         if now - self._last.get(log_id, 0.0) >= self.interval:
             self.write(conn, log_id, tree)
@@ -51,46 +51,35 @@ class Checkpointer:
         else:
             self._pending[log_id] = tree.copy()
 
-    def flush(self, conn: psycopg.Connection) -> None:
+    def flush(self, conn: Connection) -> None:
         """Checkpoints logs whose latest size is not yet signed (called when the consumer idles)."""
         for log_id, tree in sorted(self._pending.items()):
             self.write(conn, log_id, tree)
             self._last[log_id] = time.monotonic()
         self._pending.clear()
 
-    def write(self, conn: psycopg.Connection, log_id: str, tree: CompactRange) -> None:
+    def write(self, conn: Connection, log_id: str, tree: CompactRange) -> None:
         if tree.size == 0:
             return
         cp = tlog.Checkpoint(origin_for(self.settings, log_id), tree.size, tree.root())
         note = tlog.sign(cp, self.signers)
-        conn.execute(
-            "INSERT INTO checkpoints (log_id, tree_size, root_hash, note, key_names)"
-            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (log_id, tree_size) DO NOTHING",
-            (log_id, cp.size, cp.root_hash, note, [s.name for s in self.signers]),
-        )
+        insert_checkpoint(conn, log_id, cp.size, cp.root_hash, note, [s.name for s in self.signers])
 
 
 def checkpointer_for(settings: Settings) -> Checkpointer:
     return Checkpointer(settings)
 
 
-def verifier_paths(settings: Settings) -> Path:
-    return signing_key_path(settings)
-
-
 def checkpoint_checker(
     settings: Settings,
-) -> Callable[[psycopg.Connection, str, dict[int, bytes]], list[Finding]]:
+) -> Callable[[Connection, str, dict[int, bytes]], list[Finding]]:
     """Checks each stored checkpoint's signature and its root against the recomputed tree."""
     verifiers = load_verifiers(signing_key_path(settings))
 
-    def check(conn: psycopg.Connection, log_id: str, roots: dict[int, bytes]) -> list[Finding]:
+    def check(conn: Connection, log_id: str, roots: dict[int, bytes]) -> list[Finding]:
         findings = []
-        rows = conn.execute(
-            "SELECT tree_size, note FROM checkpoints WHERE log_id = %s ORDER BY tree_size",
-            (log_id,),
-        ).fetchall()
-        for size, note in rows:
+        for stored in checkpoints_of(conn, log_id):
+            size, note = stored.tree_size, stored.note
             try:
                 cp = tlog.verify(note, verifiers, expected_origin=origin_for(settings, log_id))
             except VerificationError as exc:

@@ -6,7 +6,7 @@ import time
 
 import psycopg
 
-from ledger.ops.rebuild import log_end_offsets
+from ledger.kafka.offsets import log_end_offsets
 from ledger.runtime import Ledger
 
 _cache: dict[str, tuple[float, dict]] = {}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import psycopg
-
 from ledger.errors import LedgerError
-from ledger.store.entries import fetch_nodes
+from ledger.store import Connection
+from ledger.store.checkpoints import checkpoint_at, latest_checkpoint, recent_sizes
+from ledger.store.entries import entry_by_event_id, fetch_nodes
 from ledger.tlog import merkle
 
 
@@ -22,71 +22,46 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def checkpoint_at(conn: psycopg.Connection, log_id: str, size: int) -> str | None:
-    row = conn.execute(
-        "SELECT note FROM checkpoints WHERE log_id = %s AND tree_size = %s", (log_id, size)
-    ).fetchone()
-    return None if row is None else str(row[0])
-
-
 def inclusion_proof_json(
-    conn: psycopg.Connection, event_id: str, tree_size: int | None = None
+    conn: Connection, event_id: str, tree_size: int | None = None
 ) -> dict[str, Any]:
     """The proof that ``event_id`` is in its log, against the latest (or a given) checkpoint."""
-    row = conn.execute(
-        "SELECT log_id, seq, value, leaf_hash FROM entries WHERE event_id = %s::uuid", (event_id,)
-    ).fetchone()
-    if row is None:
+    entry = entry_by_event_id(conn, event_id)
+    if entry is None:
         raise ProofUnavailableError(f"No entry with event id {event_id} is in the ledger.")
-    log_id, seq, value, leaf = row[0], int(row[1]), bytes(row[2]), bytes(row[3])
+    log_id, seq = entry.log_id, entry.seq
     if tree_size is None:
-        cp = conn.execute(
-            "SELECT tree_size, note FROM checkpoints WHERE log_id = %s AND tree_size > %s"
-            " ORDER BY tree_size DESC LIMIT 1",
-            (log_id, seq),
-        ).fetchone()
+        cp = latest_checkpoint(conn, log_id, covering=seq)
     else:
-        cp = conn.execute(
-            "SELECT tree_size, note FROM checkpoints WHERE log_id = %s AND tree_size = %s",
-            (log_id, tree_size),
-        ).fetchone()
-    if cp is None or int(cp[0]) <= seq:
+        cp = checkpoint_at(conn, log_id, tree_size)
+    if cp is None or cp.tree_size <= seq:
         raise ProofUnavailableError(
             f"Entry {seq} of {log_id} is not covered by a signed checkpoint yet; try again shortly."
         )
-    size = int(cp[0])
+    size = cp.tree_size
     nodes = fetch_nodes(conn, log_id, merkle.inclusion_plan(seq, size))
     hashes = merkle.inclusion_proof_from_nodes(seq, size, nodes)
     return {
         "log": log_id,
         "leaf_index": seq,
         "tree_size": size,
-        "leaf_hash": _b64(leaf),
-        "value": _b64(value),
+        "leaf_hash": _b64(entry.leaf_hash),
+        "value": _b64(entry.value),
         "hashes": [_b64(h) for h in hashes],
-        "checkpoint": str(cp[1]),
+        "checkpoint": cp.note,
     }
 
 
 def consistency_proof_json(
-    conn: psycopg.Connection, log_id: str, old_size: int, new_size: int
+    conn: Connection, log_id: str, old_size: int, new_size: int
 ) -> dict[str, Any]:
     """The proof that the log of ``new_size`` extends the one of ``old_size`` unchanged."""
     if not 0 < old_size <= new_size:
         raise ProofUnavailableError("Sizes must satisfy 0 < old <= new.")
-    old_note, new_note = (
-        checkpoint_at(conn, log_id, old_size),
-        checkpoint_at(conn, log_id, new_size),
-    )
-    if old_note is None or new_note is None:
-        sizes = [
-            int(r[0])
-            for r in conn.execute(
-                "SELECT tree_size FROM checkpoints WHERE log_id = %s ORDER BY tree_size DESC LIMIT 10",
-                (log_id,),
-            )
-        ]
-        missing = old_size if old_note is None else new_size
+    old_cp, new_cp = checkpoint_at(conn, log_id, old_size), checkpoint_at(conn, log_id, new_size)
+    if old_cp is None or new_cp is None:
+        sizes = recent_sizes(conn, log_id)
+        missing = old_size if old_cp is None else new_size
         raise ProofUnavailableError(
             f"{log_id} has no signed checkpoint of size {missing}; recent sizes: {sizes or 'none'}."
         )
@@ -96,7 +71,7 @@ def consistency_proof_json(
         "log": log_id,
         "old_size": old_size,
         "new_size": new_size,
-        "old_checkpoint": old_note,
-        "new_checkpoint": new_note,
+        "old_checkpoint": old_cp.note,
+        "new_checkpoint": new_cp.note,
         "hashes": [_b64(h) for h in hashes],
     }

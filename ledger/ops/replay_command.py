@@ -11,9 +11,11 @@ from ledger.config import Settings
 from ledger.errors import ConfigError
 from ledger.followers.audit_log import AuditLogFollower
 from ledger.followers.volume import VolumeFollower
-from ledger.ops.rebuild import ReplayResult, compare, log_end_offsets, rebuild, wait_for_live
+from ledger.kafka.offsets import log_end_offsets
+from ledger.ops.rebuild import ReplayResult, rebuild, wait_for_live
 from ledger.rules.config import load_rules_config
 from ledger.runtime import open_ledger
+from ledger.store.comparison import Difference, compare
 from ledger.store.migrate import drop_schema, schema_exists
 
 
@@ -47,8 +49,6 @@ def run_replay(
     if not wait_for_live(
         ledger.admin_url, ledger.schema, ["audit_log", "volume"], ends, timeout=60
     ):
-        from ledger.ops.rebuild import Difference
-
         differences.append(
             Difference(
                 "consumer_offsets", "live", "the live consumers have not caught up with the log"

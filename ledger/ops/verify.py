@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-import psycopg
 from kafka import KafkaConsumer, TopicPartition
 
 from ledger.kafka.client import client_config
+from ledger.store import Connection
 from ledger.store import entries as store
+from ledger.store.checkpoints import checkpoint_sizes
 from ledger.tlog.chain import ChainVerifier
 from ledger.tlog.merkle import CompactRange
 
@@ -106,22 +107,17 @@ class _KafkaCursor:
 
 
 def verify_log(
-    conn: psycopg.Connection,
+    conn: Connection,
     log_id: str,
     consumer: KafkaConsumer | None,
-    checkpoint_check: Callable[[psycopg.Connection, str, dict[int, bytes]], list[Finding]] | None,
+    checkpoint_check: Callable[[Connection, str, dict[int, bytes]], list[Finding]] | None,
     progress: Callable[[int], None] | None = None,
 ) -> LogReport:
     report = LogReport(log_id)
     chain = ChainVerifier()
     tree = CompactRange()
     roots: dict[int, bytes] = {}
-    wanted_sizes = {
-        int(r[0])
-        for r in conn.execute(
-            "SELECT tree_size FROM checkpoints WHERE log_id = %s", (log_id,)
-        ).fetchall()
-    }
+    wanted_sizes = checkpoint_sizes(conn, log_id)
     cursor: _KafkaCursor | None = None
     for entry, topic, partition, offset in store.iter_entries(conn, log_id):
         finding = chain.feed([entry])
@@ -164,10 +160,9 @@ def verify_log(
 
 
 def verify_all(
-    conn: psycopg.Connection,
+    conn: Connection,
     bootstrap: str | None,
-    checkpoint_check: Callable[[psycopg.Connection, str, dict[int, bytes]], list[Finding]]
-    | None = None,
+    checkpoint_check: Callable[[Connection, str, dict[int, bytes]], list[Finding]] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> VerifyReport:
     consumer = None

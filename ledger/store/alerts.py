@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
-import psycopg
+from psycopg.rows import dict_row
 
 from ledger.rules.model import AlertDraft
+from ledger.store.connection import Connection
 
 _COLUMNS = (
     "alert_id, rule, severity, scope, day, observed, threshold, evidence, legal_source, message"
 )
 
 
-def insert_new_alerts(conn: psycopg.Connection, drafts: Sequence[AlertDraft]) -> list[AlertDraft]:
+def insert_new_alerts(conn: Connection, drafts: Sequence[AlertDraft]) -> list[AlertDraft]:
     """Inserts the drafts in one statement; returns only those not stored before (redelivery, replay)."""
     if not drafts:
         return []
@@ -36,3 +38,19 @@ def insert_new_alerts(conn: psycopg.Connection, drafts: Sequence[AlertDraft]) ->
     ).fetchall()  # fmt: skip
     fresh = {r[0] for r in rows}
     return [d for d in ds if d.alert_id in fresh]
+
+
+def alert_citing(conn: Connection, rule: str, event_id: str) -> dict[str, object] | None:
+    """The first alert of ``rule`` whose evidence names ``event_id`` (scope order), as a dict."""
+    cur = conn.cursor(row_factory=dict_row)
+    return cur.execute(
+        "SELECT * FROM alerts WHERE rule = %s AND %s = ANY(evidence) ORDER BY scope LIMIT 1",
+        (rule, event_id),
+    ).fetchone()
+
+
+def alert_lines(conn: Connection) -> list[tuple[date, str, str, str]]:
+    """(day, rule, severity, message) of every alert in the order they fired."""
+    return conn.execute(
+        "SELECT day, rule, severity, message FROM alerts ORDER BY fired_at, day, alert_id"
+    ).fetchall()

@@ -152,3 +152,22 @@ def iter_entries(
                 offset,
             )
         last = int(rows[-1][0])
+
+
+@dataclass(frozen=True)
+class EntryRef:
+    """Where an entry sits in its log, with the bytes and leaf hash a proof needs."""
+
+    log_id: str
+    seq: int
+    value: bytes
+    leaf_hash: bytes
+
+
+def entry_by_event_id(conn: psycopg.Connection, event_id: str) -> EntryRef | None:
+    row = conn.execute(
+        "SELECT log_id, seq, value, leaf_hash FROM entries WHERE event_id = %s::uuid", (event_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    return EntryRef(str(row[0]), int(row[1]), bytes(row[2]), bytes(row[3]))

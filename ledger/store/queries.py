@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import psycopg
 from psycopg.rows import dict_row
+
+from ledger.store.connection import Connection
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class DisclosureFilter:
     offset: int = 0
 
 
-def disclosures(conn: psycopg.Connection, f: DisclosureFilter) -> tuple[list[dict[str, Any]], int]:
+def disclosures(conn: Connection, f: DisclosureFilter) -> tuple[list[dict[str, Any]], int]:
     """Matching disclosures (newest first) and the total count, for paging."""
     conditions = {
         "recipient": "recipient_agency = %(recipient)s",
@@ -50,7 +51,7 @@ def disclosures(conn: psycopg.Connection, f: DisclosureFilter) -> tuple[list[dic
 
 
 def volume_series(
-    conn: psycopg.Connection,
+    conn: Connection,
     kind: str,
     source: str | None,
     value: str | None,
@@ -91,7 +92,7 @@ def volume_series(
 
 
 def alerts(
-    conn: psycopg.Connection, rule: str | None = None, since: date | None = None, limit: int = 200
+    conn: Connection, rule: str | None = None, since: date | None = None, limit: int = 200
 ) -> list[dict[str, Any]]:
     where = ["TRUE"]
     if rule:
@@ -113,14 +114,7 @@ def alerts(
         return list(cur.fetchall())
 
 
-def entry_counts(conn: psycopg.Connection) -> dict[str, int]:
-    rows = conn.execute(
-        "SELECT log_id, count(*) FROM entries GROUP BY log_id ORDER BY log_id"
-    ).fetchall()
-    return {r[0]: int(r[1]) for r in rows}
-
-
-def warming_up_sources(conn: psycopg.Connection, days: int = 365) -> list[dict[str, Any]]:
+def warming_up_sources(conn: Connection, days: int = 365) -> list[dict[str, Any]]:
     """Sources whose latest day is still within a year of their coverage start (DESIGN 4)."""
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
@@ -131,3 +125,22 @@ def warming_up_sources(conn: psycopg.Connection, days: int = 365) -> list[dict[s
             {"days": days},
         )
         return list(cur.fetchall())
+
+
+def accounting(conn: Connection, ref: str) -> list[dict[str, Any]]:
+    """Privacy Act accounting: every disclosure whose manifest or refs include this keyed ref."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT DISTINCT d.day, d.transmitted_at, d.recipient_agency, d.legal_authority,"
+            " d.purpose, d.nature, d.disclosure_id"
+            " FROM taxpayer_refs t JOIN disclosures d USING (disclosure_id)"
+            " WHERE t.ref = %s ORDER BY d.transmitted_at",
+            (ref,),
+        )
+        return list(cur.fetchall())
+
+
+def alert_exists(conn: Connection, alert_id: str) -> bool:
+    return (
+        conn.execute("SELECT 1 FROM alerts WHERE alert_id = %s", (alert_id,)).fetchone() is not None
+    )

@@ -132,10 +132,6 @@ def _plan(ranges: Sequence[Range]) -> list[Coordinate]:
     return list(seen)
 
 
-def root_plan(size: int) -> list[Coordinate]:
-    return range_coordinates(0, size)
-
-
 def inclusion_plan(index: int, size: int) -> list[Coordinate]:
     return _plan(inclusion_ranges(index, size))
 

@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 import ledger as ledger_package
 from ledger.config import Settings, Topics
 from ledger.intake import Event, build_event
+from ledger.kafka.offsets import log_end_offsets
 from ledger.kafka.producer import EventProducer
-from ledger.ops.rebuild import log_end_offsets, wait_for_live
+from ledger.ops.rebuild import wait_for_live
 from ledger.runtime import Ledger, open_ledger
 
 T = TypeVar("T")

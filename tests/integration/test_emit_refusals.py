@@ -21,13 +21,13 @@ from kafka.admin import KafkaAdminClient, NewTopic
 
 from ledger.config import Settings, Topics
 from ledger.kafka.client import client_config
+from ledger.kafka.offsets import log_end_offsets
 from ledger.kafka.producer import (
     BROKER_DEFAULT_MAX_MESSAGE_BYTES,
     MAX_REQUEST_SIZE,
     topic_message_limit,
 )
 from ledger.kafka.topics import TOPIC_CONFIG
-from ledger.ops.rebuild import log_end_offsets
 from ledger.runtime import Ledger, open_ledger
 from tests.integration.helpers import cli_env, disclosure, isolated_ledger
 

@@ -11,9 +11,9 @@ from datetime import date, timedelta
 import pytest
 
 from ledger.followers.service import start_consumers
+from ledger.kafka.offsets import log_end_offsets
 from ledger.kafka.producer import EventProducer
 from ledger.ops.checkpointer import checkpoint_checker
-from ledger.ops.rebuild import log_end_offsets
 from ledger.ops.replay_command import run_replay
 from ledger.ops.verify import verify_all
 from ledger.runtime import Ledger

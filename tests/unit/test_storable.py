@@ -10,8 +10,10 @@ from kafka.errors import KafkaConnectionError, KafkaTimeoutError
 
 from ledger.codec import EventCodec
 from ledger.errors import CodecError, ServiceError, UnstorableEventError
-from ledger.followers.runner import is_infrastructure, plain_reason
+from ledger.followers.base import plain_reason
+from ledger.followers.runner import is_infrastructure
 from ledger.storable import COUNT_MAX, record_problems
+from ledger.store.connection import translate
 
 
 def test_clean_record_has_no_problems() -> None:
@@ -88,7 +90,9 @@ def test_decoder_refuses_a_well_formed_record_holding_a_nul() -> None:
     ],
 )
 def test_infrastructure_failures_are_told_from_bad_records(exc, infrastructure) -> None:
-    assert is_infrastructure(exc) is infrastructure
+    # Driver errors reach the followers only as the store translated them.
+    seen = translate(exc) if isinstance(exc, psycopg.Error) else exc
+    assert is_infrastructure(seen) is infrastructure
 
 
 def test_a_dead_letter_reason_is_one_storable_line() -> None:

@@ -1,0 +1,169 @@
+"""The follower contract: what a projection builder does with a slice of records, and its outboxes.
+
+A follower is driven by ``ledger.followers.runner``; it writes rows through ``ledger.store`` and
+queues its Kafka side effects (alerts, dead letters) in outboxes that are published just before the
+offset commits, and forgotten when the slice that queued them is rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka import TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+
+from ledger.alert_events import alert_event
+from ledger.errors import LedgerError
+from ledger.rules.model import AlertDraft, Severity, alert_id
+from ledger.store import Connection
+from ledger.store.alerts import insert_new_alerts
+from ledger.store.dead_letters import insert_dead_letter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FollowerStats:
+    batches: int = 0
+    messages: int = 0
+    skipped: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+    def bump(self, key: str, n: int = 1) -> None:
+        self.extra[key] = self.extra.get(key, 0) + n
+
+
+MALFORMED_RULE = "malformed_event"
+_ORDINARY_SOURCE = "26 U.S.C. 6103(p)(3)(A) (a permanent, complete system of records)"
+
+
+def kafka_time(record: ConsumerRecord) -> datetime:
+    return datetime.fromtimestamp(record.timestamp / 1000, tz=UTC)
+
+
+def malformed_alert(record: ConsumerRecord, reason: str) -> AlertDraft:
+    """One alert per bad message, whichever consumers dead-letter it (the id ignores the consumer)."""
+    scope = f"{record.topic}/{record.partition}"
+    day = kafka_time(record).date()
+    where = f"{record.topic}/{record.partition}@{record.offset}"
+    return AlertDraft(
+        alert_id=alert_id(MALFORMED_RULE, scope, day, str(record.offset)),
+        rule=MALFORMED_RULE,
+        severity=Severity.WARNING,
+        scope=scope,
+        day=day,
+        observed=1,
+        threshold=None,
+        evidence=[where],
+        legal_source=_ORDINARY_SOURCE,
+        message=f"Message {where} is not a valid ledger event and went to the dead-letter topic: {reason}",
+    )
+
+
+def plain_reason(exc: BaseException) -> str:
+    """One storable line (no NUL, no lone surrogate) naming what went wrong."""
+    if isinstance(exc, LedgerError):
+        text = exc.diagnostics()
+    else:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    text = text.replace("\x00", "\\0").encode("utf-8", "replace").decode("utf-8")
+    return text[:500]
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    value: bytes
+    key: bytes
+    headers: list[tuple[str, bytes]]
+
+
+class Follower(ABC):
+    """A projection builder. ``process`` runs inside a savepoint of the batch's transaction.
+
+    ``process`` may raise for a record it cannot apply: the runner then undoes the slice, bisects
+    to the record and dead-letters it (``dead_letter``), so good records of the same batch land.
+    Alerts go through ``raise_alerts`` (stored at once, published in ``before_commit``) and
+    dead letters through ``dead_letter``: both queue their Kafka side in outboxes that the
+    runner rewinds together with the savepoint.
+
+    A follower whose state spans partitions (``merged = True``) gets the records of all its
+    partitions in one total order, (broker append time, partition, offset), so that live
+    processing and a replay from offset 0 see the same sequence and compute the same results.
+    """
+
+    name: str
+    merged = False
+
+    def __init__(self, *, publisher: Any = None, dlq_publisher: Any = None) -> None:
+        self.stats = FollowerStats()
+        self.publisher = publisher  # EventProducer on ledger.alerts, or None in replay
+        self.dlq_publisher = dlq_publisher  # EventProducer on the DLQ topic, or None in replay
+        self.outbox: list[AlertDraft] = []  # stored in this transaction, to publish before commit
+        self.dlq_outbox: list[DeadLetter] = []
+
+    @abstractmethod
+    def process(
+        self, conn: Connection, tp: TopicPartition, records: Sequence[ConsumerRecord]
+    ) -> None: ...
+
+    def raise_alerts(self, conn: Connection, drafts: Sequence[AlertDraft]) -> None:
+        self.outbox.extend(insert_new_alerts(conn, drafts))
+
+    def dead_letter(self, conn: Connection, rec: ConsumerRecord, reason: str) -> None:
+        """Records why ``rec`` cannot be applied, raises ``malformed_event`` and queues the DLQ copy."""
+        self.stats.bump("dead_letters")
+        log.warning(
+            "%s: dead letter %s/%s@%s: %s", self.name, rec.topic, rec.partition, rec.offset, reason
+        )
+        insert_dead_letter(conn, self.name, rec.topic, rec.partition, rec.offset, reason, rec.value)
+        self.raise_alerts(conn, [malformed_alert(rec, reason)])
+        if self.dlq_publisher is not None:
+            self.dlq_outbox.append(
+                DeadLetter(
+                    rec.value or b"",
+                    rec.key or b"",
+                    [
+                        ("dlq_reason", reason.encode("utf-8")),
+                        ("dlq_source", f"{rec.topic}/{rec.partition}@{rec.offset}".encode()),
+                        ("dlq_consumer", self.name.encode()),
+                        *[(k, v) for k, v in (rec.headers or []) if k == "event_type"],
+                    ],
+                )
+            )
+
+    def mark(self) -> tuple[int, int]:
+        return len(self.outbox), len(self.dlq_outbox)
+
+    def rewind(self, mark: tuple[int, int]) -> None:
+        """The savepoint since ``mark`` was rolled back: forget what it queued and cached."""
+        del self.outbox[mark[0] :]
+        del self.dlq_outbox[mark[1] :]
+
+    def before_commit(self, conn: Connection) -> None:
+        """Publishes what this transaction stored (alerts, dead letters) before the offset commits.
+
+        A crash after publishing re-publishes on redelivery (at-least-once; alert ids and
+        ``dlq_source`` make repeats recognisable), never loses.
+        """
+        if self.dlq_publisher is not None:
+            for letter in self.dlq_outbox:
+                self.dlq_publisher.send_raw(letter.value, letter.key, letter.headers)
+        if self.publisher is not None and self.outbox:
+            self.publisher.send([alert_event(d, f"ledger/{self.name}") for d in self.outbox])
+        self.outbox = []
+        self.dlq_outbox = []
+
+    def after_commit(self) -> None:
+        """Work that may only follow a durable commit (e.g. signing a checkpoint)."""
+
+    def partitions_assigned(self, conn: Connection, tps: Sequence[TopicPartition]) -> None:
+        """Hook to drop per-partition caches when ownership changes."""
+
+    def idle(self, conn: Connection) -> None:
+        """Called in a transaction when a poll returned nothing (e.g. sign pending checkpoints)."""
