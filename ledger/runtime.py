@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 from dataclasses import dataclass
+
+from psycopg.conninfo import make_conninfo
 
 from ledger import services
 from ledger.config import Settings, Topics
-from ledger.errors import ServiceError
+from ledger.errors import ConfigError, ServiceError
 from ledger.store.migrate import migrate
-from ledger.store.roles import ensure_roles
+from ledger.store.roles import READER, ensure_roles
 from ledger.topics import ensure_topics
 
 
@@ -29,6 +34,10 @@ class Ledger:
     @property
     def topics(self) -> Topics:
         return self.settings.topics
+
+    def reader_only(self) -> Ledger:
+        """The same ledger without the administrative and writer credentials (for `ledger serve`)."""
+        return dataclasses.replace(self, admin_url="", writer_url="")
 
 
 def endpoints(settings: Settings) -> services.Endpoints:
@@ -59,3 +68,27 @@ def open_ledger(settings: Settings, *, prepare: bool = True) -> Ledger:
         migrate(ep.database_url, settings.db_schema)
     roles = ensure_roles(ep.database_url, settings.db_schema, secrets_file)
     return Ledger(settings, ep.kafka_bootstrap, ep.database_url, roles.writer, roles.reader)
+
+
+def open_reader(settings: Settings) -> Ledger:
+    """A ledger holding only the reader role's credentials; migrates and creates nothing.
+
+    LEDGER_READER_DATABASE_URL when set; otherwise the reader login that `ledger up` (or any
+    command run with the administrative URL) created, on the configured or local server.
+    """
+    reader = os.environ.get("LEDGER_READER_DATABASE_URL")
+    if reader and settings.kafka_bootstrap:
+        return Ledger(settings, settings.kafka_bootstrap, "", "", reader)
+    ep = endpoints(settings)
+    if not reader:
+        secrets_file = settings.data_dir / "db-roles.json"
+        try:
+            password = json.loads(secrets_file.read_text())[READER]
+        except (OSError, ValueError, KeyError):
+            raise ConfigError(
+                f"No reader credentials: set LEDGER_READER_DATABASE_URL, or run `ledger migrate` "
+                f"(or `ledger up`) once so that the reader role exists ({secrets_file})."
+            ) from None
+        # Only the location is taken from the administrative URL; its user and password are not.
+        reader = make_conninfo(ep.database_url, user=READER, password=password)
+    return Ledger(settings, ep.kafka_bootstrap, "", "", reader)
