@@ -607,7 +607,7 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
         returned(request, min(len(rows), limit))
         return {"kind": kind, "limit": limit, "offset": offset, "more": more, "days": rows[:limit]}
 
-    @app.get("/api/alerts", response_model=Alerts, response_model_exclude_none=True)
+    @app.get("/api/alerts", response_model=Alerts, response_model_exclude_unset=True)
     def alerts(
         request: Request, conn: Db, who: Principal = Public, rule: str | None = None, since: Day | None = None,
         limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 500,
@@ -690,7 +690,7 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
                 )
         return {"entry": entry, "proof": proof}
 
-    @app.get("/api/entries/{event_id}", response_model=EntryWithProof, response_model_exclude_none=True)  # fmt: skip
+    @app.get("/api/entries/{event_id}", response_model=EntryWithProof, response_model_exclude_unset=True)  # fmt: skip
     def entry(
         request: Request, event_id: str, conn: Db, who: Principal = Overseer
     ) -> dict[str, Any]:

@@ -227,7 +227,11 @@ def test_secure_cookie_over_tls(api_server: ApiServer) -> None:
 
     import anyio
 
-    r = anyio.run(sign_in)
+    try:
+        r = anyio.run(sign_in)
+    finally:
+        app.state.access_log.close()
+        app.state.pool.close()
     assert r.status_code == 303
     assert "secure" in r.headers["set-cookie"].lower()
 
