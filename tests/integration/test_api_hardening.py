@@ -131,7 +131,8 @@ def test_refused_calls_are_recorded_with_their_status(api_server: ApiServer) -> 
 
 
 def test_kafka_unreachable_means_503_not_unrecorded_service(api_server: ApiServer) -> None:
-    closed = AccessLog(f"127.0.0.1:{free_port()}", api_server.ledger.topics.disclosures, timeout=1)
+    closed = AccessLog(f"127.0.0.1:{free_port()}", api_server.ledger.topics.disclosures,
+                       timeout=1, retry_after=60)  # fmt: skip
     app = create_app(api_server.ledger.reader_only(), access_log=closed)
     with served(app) as url:
         headers = {"authorization": f"Bearer {api_server.tokens['overseer']}"}

@@ -11,7 +11,6 @@ A small budget keeps CI fast; LEDGER_SCHEMATHESIS_EXAMPLES=200 (say) runs a long
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
 import pytest
@@ -44,7 +43,6 @@ def test_every_operation_as_every_role_keeps_to_the_schema(api_server: ApiServer
     }  # fmt: skip
     statuses: dict[int, int] = {}
     exercised: set[tuple[str, str]] = set()
-    started = time.monotonic()
     for operation in operations:
         takes_input = any(len(params) for params in (operation.query, operation.path_parameters))
         takes_input = takes_input or bool(len(operation.body))
@@ -77,4 +75,3 @@ def test_every_operation_as_every_role_keeps_to_the_schema(api_server: ApiServer
     negative = {label for label, mode in exercised if mode == GenerationMode.NEGATIVE.value}
     assert {"GET /api/disclosures", "GET /api/volume", "POST /api/accounting", "GET /"} <= negative
     assert {200, 401, 403, 422} <= set(statuses), statuses  # the run reached past the doors
-    assert time.monotonic() - started < 120 or EXAMPLES > 6
