@@ -530,7 +530,11 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
 
         return Depends(check)
 
-    Public, Overseer, Auditor = role("public"), role("overseer"), role("auditor")
+    # Principals come before the database connection in every signature: FastAPI resolves
+    # dependencies in order, so a refused caller never takes a connection from the pool.
+    Public = Annotated[Principal, role("public")]
+    Overseer = Annotated[Principal, role("overseer")]
+    Auditor = Annotated[Principal, role("auditor")]
 
     def returned(request: Request, count: int, query: dict[str, Any] | None = None) -> None:
         """What the access record says came back (and, for some endpoints, what was asked)."""
@@ -581,7 +585,7 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
 
     @app.get("/api/disclosures", response_model=DisclosurePage)
     def disclosures(
-        request: Request, conn: Db, who: Principal = Overseer,
+        request: Request, who: Overseer, conn: Db,
         recipient: str | None = None, authority: str | None = None, source: str | None = None,
         since: Day | None = None, until: Day | None = None,
         limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 100,
@@ -596,7 +600,7 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
 
     @app.get("/api/volume", response_model=VolumeSeries)
     def volume(
-        request: Request, conn: Db, who: Principal = Public,
+        request: Request, who: Public, conn: Db,
         kind: Annotated[str, Query(pattern="^(recipient|authority|source)$")] = "recipient",
         source: str | None = None, value: str | None = None, since: Day | None = None, until: Day | None = None,
         limit: Annotated[int, Query(ge=1, le=VOLUME_MAX)] = 1000,
@@ -609,7 +613,7 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
 
     @app.get("/api/alerts", response_model=Alerts, response_model_exclude_unset=True)
     def alerts(
-        request: Request, conn: Db, who: Principal = Public, rule: str | None = None, since: Day | None = None,
+        request: Request, who: Public, conn: Db, rule: str | None = None, since: Day | None = None,
         limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 500,
     ) -> dict[str, Any]:  # fmt: skip
         if who.role == "public":  # aggregate counts only, over every alert
@@ -632,8 +636,8 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
     @app.get("/api/notices", response_model=Notices)
     def notices(
         request: Request,
+        who: Overseer,
         conn: Db,
-        who: Principal = Overseer,
         limit: Limit = 500,
         offset: Offset = 0,
     ) -> dict[str, Any]:
@@ -645,8 +649,8 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
     @app.get("/api/court-orders", response_model=CourtOrders)
     def court_orders(
         request: Request,
+        who: Overseer,
         conn: Db,
-        who: Principal = Overseer,
         limit: Limit = 500,
         offset: Offset = 0,
     ) -> dict[str, Any]:
@@ -659,7 +663,7 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
         return record if RANK[who.role] >= RANK["auditor"] else withhold_refs(record)[0]
 
     @app.get("/api/checkpoints", response_model=Checkpoints)
-    def checkpoints(request: Request, conn: Db, who: Principal = Overseer) -> dict[str, Any]:
+    def checkpoints(request: Request, who: Overseer, conn: Db) -> dict[str, Any]:
         rows, _ = page_of(conn, "SELECT DISTINCT ON (log_id) log_id, tree_size, note, signed_at FROM checkpoints"
                                 " ORDER BY log_id, tree_size DESC", PAGE_MAX, 0)  # fmt: skip
         returned(request, len(rows))
@@ -691,9 +695,7 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
         return {"entry": entry, "proof": proof}
 
     @app.get("/api/entries/{event_id}", response_model=EntryWithProof, response_model_exclude_unset=True)  # fmt: skip
-    def entry(
-        request: Request, event_id: str, conn: Db, who: Principal = Overseer
-    ) -> dict[str, Any]:
+    def entry(request: Request, event_id: str, who: Overseer, conn: Db) -> dict[str, Any]:
         found = entry_and_proof(conn, event_id, who)
         returned(request, 1)
         return found
@@ -704,17 +706,13 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
         responses={200: {"content": {"application/json": {"schema": InclusionProof.model_json_schema()}},
                          "description": "The inclusion proof as a file to keep"}},
     )  # fmt: skip
-    def proof_download(
-        request: Request, event_id: str, conn: Db, who: Principal = Overseer
-    ) -> Response:
+    def proof_download(request: Request, event_id: str, who: Overseer, conn: Db) -> Response:
         proof = entry_and_proof(conn, event_id, who)["proof"]
         returned(request, 1)
         return Response(json.dumps(proof, indent=2), media_type="application/json",
                         headers={"content-disposition": f'attachment; filename="proof-{event_id}.json"'})  # fmt: skip
 
-    async def accounting_request(
-        request: Request, who: Annotated[Principal, Auditor]
-    ) -> AccountingRequest:
+    async def accounting_request(request: Request, who: Auditor) -> AccountingRequest:
         # Read only once the token and role passed; capped at MAX_BODY by the recorder.
         returned(request, 0, {"kind": "privacy-act-accounting"})  # the TIN is never recorded
         raw = await request.body()
@@ -737,7 +735,7 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
             "application/json": {"schema": AccountingRequest.model_json_schema()}}}},
     )  # fmt: skip
     def accounting(
-        request: Request, conn: Db, body: Annotated[AccountingRequest, Depends(accounting_request)]
+        request: Request, body: Annotated[AccountingRequest, Depends(accounting_request)], conn: Db
     ) -> dict[str, Any]:
         # Never a key made up on the spot: it would silently find no taxpayer at all.
         key_file = configured_or_existing(
@@ -763,7 +761,7 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
     metrics_lock = threading.Lock()
 
     @app.get("/metrics", response_class=PlainTextResponse)
-    def metrics(request: Request, conn: Db, who: Principal = Public) -> str:
+    def metrics(request: Request, who: Public, conn: Db) -> str:
         with metrics_lock:  # one rendering at a time, reused for METRICS_TTL seconds
             if time.monotonic() - metrics_cache["at"] >= METRICS_TTL:
                 metrics_cache["text"] = render_metrics(conn, ledger, started)

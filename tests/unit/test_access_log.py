@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import anyio
+import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,11 +18,13 @@ from ledger.access_log import (
     REDACTED_REF,
     REDACTED_TIN,
     AccessLog,
+    AccessLogUnavailableError,
     recordable,
     recordable_query,
 )
 from ledger.api.app import withhold_refs
 from ledger.errors import ConfigError
+from ledger.intake import Event
 from ledger.privacy import contains_tin_shape
 from ledger.storable import record_problems, text_problem
 from ledger.store.tokens import check_name, parse_expiry
@@ -131,3 +136,74 @@ def test_bad_expiry_is_a_config_error(expires_in: str | None, expires: str | Non
 def test_token_names_must_be_short_storable_text(name: str) -> None:
     with pytest.raises(ConfigError):
         check_name(name)
+
+
+class CollectingLog(AccessLog):
+    """Keeps the events instead of sending them; ``fail`` makes Kafka 'unavailable'."""
+
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__("127.0.0.1:1", "unused")
+        self.sent: list[dict[str, object]] = []
+        self.fail = fail
+
+    def send(self, event: Event) -> None:
+        if self.fail:
+            raise AccessLogUnavailableError("Kafka is down (test)")
+        self.sent.append(event.record)
+
+    def connect(self) -> bool:
+        return True
+
+
+def app_with(log: AccessLog) -> Any:
+    from ledger.api import create_app
+    from ledger.config import Settings
+    from ledger.runtime import Ledger
+
+    ledger = Ledger(
+        Settings.from_env({}), "127.0.0.1:1", "", "", "postgresql://unused@127.0.0.1:1/x"
+    )
+    app = create_app(ledger, access_log=log)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    return app
+
+
+def get(app: Any, path: str, **kw: Any) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return await client.request(kw.pop("method", "GET"), path, **kw)
+
+    return anyio.run(go)
+
+
+def test_unexpected_errors_and_refusals_are_recorded_without_services() -> None:
+    log = CollectingLog()
+    app = app_with(log)
+    r = get(app, "/boom")
+    assert r.status_code == 500
+    assert r.json() == {"error": "internal error; the server log has the details"}
+    assert get(app, "/api/alerts?rule=r").status_code == 401
+    assert get(app, "/api/alerts?rule=%00").status_code == 422
+    big = get(app, "/login", method="POST", content=b"token=" + b"x" * 17_000)
+    assert big.status_code == 413
+    assert [(e["action"], e["status"], e["accessor"]) for e in log.sent] == [
+        ("GET /boom", 500, "anonymous"),
+        ("GET /api/alerts", 401, "anonymous"),
+        ("GET /api/alerts", 422, "anonymous"),
+        ("POST /login", 413, "anonymous"),
+    ]
+    assert log.sent[2]["query"] == {"rule": "[redacted: contains a NUL character]"}
+    assert log.sent[3]["query"] == {}  # the login form holds a token: never recorded
+
+
+def test_no_acknowledgement_no_answer() -> None:
+    app = app_with(CollectingLog(fail=True))
+    for path in ("/api/alerts", "/boom", "/nowhere"):
+        r = get(app, path)
+        assert r.status_code == 503
+        assert "access log is unavailable" in r.json()["error"]
