@@ -13,7 +13,7 @@ import typer
 import typer._click.exceptions as cli_errors  # typer vendors click; its errors live here
 
 from ledger import localdev
-from ledger.cli_output import console, fail, print_json, print_table
+from ledger.cli_output import console, err_console, fail, print_json, print_table
 
 if TYPE_CHECKING:
     from ledger.runtime import Ledger
@@ -495,15 +495,107 @@ app.add_typer(token_app, name="token")
 def token_create(
     role: Annotated[str, typer.Option(help="auditor, overseer or public.")],
     name: Annotated[str, typer.Option(help="Who or what uses the token.")],
+    expires_in: Annotated[
+        str | None, typer.Option("--expires-in", help="Lifetime, e.g. 30d, 12h, 90m, 2w.")
+    ] = None,
+    expires: Annotated[
+        str | None,
+        typer.Option(help="Last day of use is the day before YYYY-MM-DD (LEDGER_TIMEZONE)."),
+    ] = None,
 ) -> None:
     """Create an API token; it is printed once and stored only as its SHA-256."""
     from ledger.runtime import open_ledger
     from ledger.store.connection import connection
-    from ledger.store.tokens import create_token
+    from ledger.store.tokens import issue_token, parse_expiry
+
+    s = settings()
+    expires_at = parse_expiry(expires_in, expires, s.timezone)
+    ledger = open_ledger(s)
+    with connection(ledger.admin_url, ledger.schema) as conn:  # only the admin role adds tokens
+        token, info = issue_token(conn, role, name, expires_at)
+    print(token)
+    until = f", expires {expires_at.astimezone(s.timezone):%Y-%m-%d %H:%M %Z}" if expires_at else ""
+    err_console.print(f"[dim]token {info.token_id} ({role}){until}[/]", highlight=False)
+    _record_admin_act(ledger, "token.create", info.as_dict())
+
+
+def _record_admin_act(ledger: Ledger, action: str, token: dict[str, object]) -> None:
+    """Token administration is recorded in the verifiable log like any access (never the token)."""
+    import getpass
+
+    from ledger.access_log import AccessLog
+
+    log = AccessLog(
+        ledger.bootstrap, ledger.topics.disclosures, recorded_by="ledger-cli", timeout=10
+    )
+    try:
+        fields = ("token_id", "name", "role", "expires_at")
+        log.record(getpass.getuser(), "admin", action, {k: token.get(k) for k in fields}, 1)
+    finally:
+        log.close()
+
+
+@token_app.command("list")
+def token_list(json_out: JsonFlag = False) -> None:
+    """Every token ever issued, with its role, expiry and status (never the token itself)."""
+    from ledger.runtime import open_ledger
+    from ledger.store.connection import connection
+    from ledger.store.tokens import list_tokens
+
+    ledger = open_ledger(settings(), prepare=False)
+    with connection(ledger.reader_url, ledger.schema) as conn:
+        tokens = [t.as_dict() for t in list_tokens(conn)]
+    if json_out:
+        print_json(tokens)
+        return
+    columns = ["token_id", "name", "role", "status", "created_at", "expires_at", "revoked_at", "revoked_by"]  # fmt: skip
+    print_table(f"API tokens ({len(tokens)})", columns, [[t[c] for c in columns] for t in tokens])
+
+
+@token_app.command("revoke")
+def token_revoke(
+    name_or_id: Annotated[str, typer.Argument(metavar="NAME_OR_ID", help="Token name or id.")],
+) -> None:
+    """Revoke a token (by id, or by name when one unrevoked token has it); recorded in the log."""
+    import getpass
+
+    from ledger.access_log import AccessLogUnavailableError
+    from ledger.runtime import open_ledger
+    from ledger.store.connection import connection
+    from ledger.store.tokens import revoke_token
 
     ledger = open_ledger(settings())
-    with connection(ledger.writer_url, ledger.schema) as conn:
-        print(create_token(conn, role, name))
+    with connection(ledger.admin_url, ledger.schema) as conn:
+        info, newly = revoke_token(conn, name_or_id, getpass.getuser())
+    what = f"token {info.token_id} ({info.name}, {info.role})"
+    console.print(
+        f"Revoked {what}." if newly else f"{what} was already revoked.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    try:
+        _record_admin_act(ledger, "token.revoke", info.as_dict())
+    except AccessLogUnavailableError as exc:
+        raise AccessLogUnavailableError(
+            f"The token is revoked, but the revocation could not be recorded in the log: {exc} "
+            "Run the same command again once Kafka is back."
+        ) from exc
+
+
+@app.command()
+def migrate(json_out: JsonFlag = False) -> None:
+    """Create topics, apply pending database migrations and (re)grant the ledger's roles."""
+    from ledger.runtime import open_ledger
+    from ledger.store.migrate import migrate as apply
+
+    s = settings()
+    ledger = open_ledger(s, prepare=False)
+    applied = apply(ledger.admin_url, ledger.schema)
+    open_ledger(s)  # topics, and grants on any table the migrations added
+    if json_out:
+        print_json({"applied": applied})
+    else:
+        console.print(f"Applied {', '.join(applied)}." if applied else "Nothing to apply.")
 
 
 @app.command()
@@ -511,11 +603,15 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
 ) -> None:
-    """Serve the read-only HTTP API and dashboard (OpenAPI at /openapi.json)."""
-    from ledger.runtime import open_ledger
+    """Serve the read-only HTTP API and dashboard (OpenAPI at /openapi.json).
+
+    Holds only the reader role's database credentials: run `ledger migrate` (or `ledger up`)
+    first, and create tokens with `ledger token create`.
+    """
+    from ledger.runtime import open_reader
     from ledger.serving import serve as run
 
-    run(open_ledger(settings()), host, port)
+    run(open_reader(settings()), host, port)
 
 
 @app.command()
@@ -532,7 +628,8 @@ def accounting(
     import getpass
 
     from ledger.access_log import AccessLog
-    from ledger.privacy import load_taxpayer_key, taxpayer_key_path, taxpayer_ref
+    from ledger.local_secrets import configured_or_existing
+    from ledger.privacy import load_taxpayer_key, taxpayer_ref
     from ledger.runtime import open_ledger
     from ledger.store import queries
     from ledger.store.connection import connection
@@ -542,7 +639,9 @@ def accounting(
     except OSError as exc:
         fail(f"Cannot read {tin_file}: {exc.strerror}.", 2)
     s = settings()
-    ref = taxpayer_ref(load_taxpayer_key(taxpayer_key_path(s)), tin)
+    # Never a key made up on the spot: it would silently find no taxpayer at all.
+    key_file = configured_or_existing(s.taxpayer_key_file, s.data_dir, "taxpayer-ref.key")
+    ref = taxpayer_ref(load_taxpayer_key(key_file), tin)
     del tin
     ledger = open_ledger(s, prepare=False)
     with connection(ledger.reader_url, ledger.schema) as conn:

@@ -23,6 +23,18 @@ def configured_or_local(
     return path
 
 
+def configured_or_existing(configured: Path | None, data_dir: Path, filename: str) -> Path | None:
+    """``configured`` when set; else ``<data_dir>/keys/<filename>`` if it exists; else None.
+
+    For readers of a secret that must never be made up on the spot: a new taxpayer-ref key would
+    silently find no taxpayer at all.
+    """
+    if configured is not None:
+        return configured
+    path = data_dir / "keys" / filename
+    return path if path.exists() else None
+
+
 def write_private(path: Path, text: str, what: str = "secret") -> None:
     """Creates ``path`` readable by its owner only; never overwrites an existing secret."""
     path.parent.mkdir(parents=True, exist_ok=True)

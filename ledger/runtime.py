@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from dataclasses import dataclass
 
 from ledger import localdev
@@ -9,7 +11,7 @@ from ledger.config import Settings, Topics
 from ledger.errors import ServiceError
 from ledger.kafka.topics import ensure_topics
 from ledger.store.migrate import migrate
-from ledger.store.roles import ensure_roles
+from ledger.store.roles import ensure_roles, local_reader_url
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,11 @@ class Ledger:
             "LEDGER_PARTITIONS": str(s.partitions),
         }
 
+    def reader_only(self) -> Ledger:
+        """The same ledger without the administrative and writer credentials (for `ledger serve`)."""
+        return dataclasses.replace(self, admin_url="", writer_url="")
+
+
 
 def endpoints(settings: Settings) -> localdev.Endpoints:
     """The configured endpoints, or the local services' if they are running."""
@@ -71,3 +78,18 @@ def open_ledger(settings: Settings, *, prepare: bool = True) -> Ledger:
         migrate(ep.database_url, settings.db_schema)
     roles = ensure_roles(ep.database_url, settings.db_schema, secrets_file)
     return Ledger(settings, ep.kafka_bootstrap, ep.database_url, roles.writer, roles.reader)
+
+
+def open_reader(settings: Settings) -> Ledger:
+    """A ledger holding only the reader role's credentials; migrates and creates nothing.
+
+    LEDGER_READER_DATABASE_URL when set; otherwise the reader login that `ledger up` (or any
+    command run with the administrative URL) created, on the configured or local server.
+    """
+    reader = os.environ.get("LEDGER_READER_DATABASE_URL")
+    if reader and settings.kafka_bootstrap:
+        return Ledger(settings, settings.kafka_bootstrap, "", "", reader)
+    ep = endpoints(settings)
+    if not reader:
+        reader = local_reader_url(ep.database_url, settings.data_dir / "db-roles.json")
+    return Ledger(settings, ep.kafka_bootstrap, "", "", reader)

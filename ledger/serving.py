@@ -1,4 +1,9 @@
-"""`ledger serve` and the end of `ledger demo`: the API and dashboard on loopback until Ctrl-C."""
+"""`ledger serve` and the end of `ledger demo`: the API and dashboard on loopback until Ctrl-C.
+
+The server holds the reader role's database credentials only: it cannot write ledger tables,
+mint tokens or migrate. Migrations (`ledger migrate`, `ledger up`) and tokens (`ledger token`)
+are other commands, run with the administrative URL.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,37 @@ import uvicorn
 
 from ledger.api import create_app
 from ledger.cli_output import console
+from ledger.errors import ConfigError
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
+from ledger.store.migrate import migration_files
 from ledger.store.tokens import create_token
 
 
+def check_migrated(ledger: Ledger) -> None:
+    """Refuses to serve a schema older than this code (the reader cannot migrate it)."""
+    latest = max(version for version, _, _ in migration_files())
+    with connection(ledger.reader_url, ledger.schema) as conn:
+        current = 0
+        if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is not None:
+            current = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]  # fmt: skip
+    if current < latest:
+        raise ConfigError(
+            f"The database schema {ledger.schema!r} is at migration {current} but this version "
+            f"needs {latest}: run `ledger migrate` with LEDGER_DATABASE_URL (the administrative "
+            "role) first."
+        )
+
+
 def serve(ledger: Ledger, host: str = "127.0.0.1", port: int = 8000) -> None:
-    uvicorn.run(create_app(ledger), host=host, port=port, log_level="warning")
+    reader = ledger.reader_only()
+    check_migrated(reader)
+    uvicorn.run(create_app(reader), host=host, port=port, log_level="warning")
 
 
 def serve_dashboard(ledger: Ledger, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Creates an auditor token for the person at the keyboard, prints it once, and serves."""
-    with connection(ledger.writer_url, ledger.schema) as conn:
+    with connection(ledger.admin_url, ledger.schema) as conn:  # only the admin role adds tokens
         token = create_token(conn, "auditor", "demo-console")
     console.rule("[bold]Dashboard")
     console.print(f"Open http://{host}:{port}/?token={token}", soft_wrap=True, highlight=False)

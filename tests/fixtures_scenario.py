@@ -11,7 +11,9 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import uvicorn
@@ -43,14 +45,11 @@ def demo_ledger(ledger_settings: Settings) -> Ledger:
     return open_ledger(settings)
 
 
-@pytest.fixture(scope="session")
-def api_server(demo_ledger: Ledger) -> Iterator[ApiServer]:
-    """A real uvicorn server on loopback; consumers run so that access events reach the log."""
-    running = start_consumers(demo_ledger)
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    """Serves an ASGI app with uvicorn on a free loopback port; yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(demo_ledger), host="127.0.0.1", port=port, log_level="warning")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="api-under-test", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -58,11 +57,22 @@ def api_server(demo_ledger: Ledger) -> Iterator[ApiServer]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the API server did not start")
         time.sleep(0.05)
-    with connection(demo_ledger.writer_url, demo_ledger.schema) as conn:
-        tokens = {role: create_token(conn, role, f"test-{role}") for role in ROLES}
     try:
-        yield ApiServer(f"http://127.0.0.1:{port}", demo_ledger, tokens)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(15)
+
+
+@pytest.fixture(scope="session")
+def api_server(demo_ledger: Ledger) -> Iterator[ApiServer]:
+    """A real uvicorn server on loopback, holding the reader's credentials only (as `ledger
+    serve` does); consumers run so that access events reach the log."""
+    running = start_consumers(demo_ledger)
+    with connection(demo_ledger.admin_url, demo_ledger.schema) as conn:
+        tokens = {role: create_token(conn, role, f"test-{role}") for role in ROLES}
+    try:
+        with served(create_app(demo_ledger.reader_only())) as url:
+            yield ApiServer(url, demo_ledger, tokens)
+    finally:
         running.stop()

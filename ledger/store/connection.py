@@ -60,6 +60,9 @@ def check_schema_name(schema: str) -> str:
 def connect(url: str, schema: str, *, autocommit: bool = False) -> Connection:
     """A connection whose unqualified table names resolve in ``schema``."""
     check_schema_name(schema)
+    if not url:
+        # `ledger serve` holds the reader's credentials only (Ledger.reader_only).
+        raise ConfigError("This process holds no credentials for that database role.")
     try:
         return psycopg.connect(
             url, autocommit=autocommit, options=f"-c search_path={schema}", connect_timeout=10

@@ -57,8 +57,13 @@ def volume_series(
     value: str | None,
     since: date | None,
     until: date | None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Daily totals for one scope kind, with each day's prior-365-day sum beside it."""
+    """Daily totals for one scope kind, with each day's prior-365-day sum beside it.
+
+    ``limit``/``offset`` page through the days in order (the prior-year sums still see every day).
+    """
     where = ["scope_kind = %(kind)s"]
     params: dict[str, Any] = {
         "kind": kind,
@@ -66,6 +71,8 @@ def volume_series(
         "value": value,
         "since": since,
         "until": until,
+        "limit": limit,
+        "offset": offset,
     }
     if source:
         where.append("source_agency = %(source)s")
@@ -85,7 +92,7 @@ def volume_series(
             "  COALESCE(sum(records) OVER (PARTITION BY source_agency, scope_value ORDER BY day"
             "   RANGE BETWEEN '365 days' PRECEDING AND '1 day' PRECEDING), 0)::bigint AS prior_365_records"
             f" FROM daily_volume WHERE {clause}) s {outer_clause}"
-            " ORDER BY day, source_agency, scope_value",
+            " ORDER BY day, source_agency, scope_value LIMIT %(limit)s OFFSET %(offset)s",
             params,
         )
         return list(cur.fetchall())
@@ -112,6 +119,22 @@ def alerts(
             {"rule": rule, "since": since, "limit": limit},
         )
         return list(cur.fetchall())
+
+
+def alert_counts(
+    conn: Connection, rule: str | None = None, since: date | None = None
+) -> dict[str, int]:
+    """Alerts per rule (every alert, not a page of them): what the public role sees."""
+    where = ["TRUE"]
+    if rule:
+        where.append("rule = %(rule)s")
+    if since:
+        where.append("day >= %(since)s")
+    rows = conn.execute(
+        f"SELECT rule, count(*) FROM alerts WHERE {' AND '.join(where)} GROUP BY rule ORDER BY rule",
+        {"rule": rule, "since": since},
+    ).fetchall()
+    return {str(r[0]): int(r[1]) for r in rows}
 
 
 def warming_up_sources(conn: Connection, days: int = 365) -> list[dict[str, Any]]:

@@ -3,7 +3,8 @@
 A superuser or a table owner can switch triggers off (session_replication_role, ALTER TABLE ...
 DISABLE TRIGGER), so the append-only guarantee must not rest on the application connecting as
 one. The writer may INSERT and SELECT, and UPDATE only the two mutable projections (offsets and
-daily volume); the reader may only SELECT.
+daily volume); the reader may only SELECT. Neither may add API tokens, revocations or migration
+records: those are the administrative role's (migration 004 enforces it with triggers as well).
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from ledger.errors import ConfigError
 from ledger.local_secrets import write_private
 from ledger.store.connection import check_schema_name
 
 WRITER = "ledger_writer"
 READER = "ledger_reader"
 MUTABLE_TABLES = ("consumer_offsets", "daily_volume")
+ADMIN_ONLY_TABLES = ("api_tokens", "api_token_revocations", "schema_migrations")
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,17 @@ def ensure_roles(admin_url: str, schema: str, secrets_file: Path) -> RoleUrls:
                     ident, sql.Identifier(WRITER)
                 )
             )
+            for table in ADMIN_ONLY_TABLES:
+                if (
+                    conn.execute("SELECT to_regclass(%s)", (f"{schema}.{table}",)).fetchone()[0]
+                    is None
+                ):
+                    continue  # not migrated yet; the grant above did not reach it either
+                conn.execute(
+                    sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {}.{} FROM {}").format(
+                        ident, sql.Identifier(table), sql.Identifier(WRITER)
+                    )
+                )
             for table in MUTABLE_TABLES:
                 conn.execute(
                     sql.SQL("GRANT UPDATE ON {}.{} TO {}").format(
@@ -92,3 +106,18 @@ def ensure_roles(admin_url: str, schema: str, secrets_file: Path) -> RoleUrls:
         make_conninfo(admin_url, user=WRITER, password=passwords[WRITER]),
         make_conninfo(admin_url, user=READER, password=passwords[READER]),
     )
+
+
+def local_reader_url(server_url: str, secrets_file: Path) -> str:
+    """The reader login created by `ledger migrate` / `ledger up`, at ``server_url``'s location.
+
+    Only the location is taken from ``server_url``; its user and password are not.
+    """
+    try:
+        password = json.loads(secrets_file.read_text())[READER]
+    except (OSError, ValueError, KeyError):
+        raise ConfigError(
+            f"No reader credentials: set LEDGER_READER_DATABASE_URL, or run `ledger migrate` "
+            f"(or `ledger up`) once so that the reader role exists ({secrets_file})."
+        ) from None
+    return make_conninfo(server_url, user=READER, password=password)

@@ -13,6 +13,11 @@ from psycopg.rows import dict_row
 
 from ledger.store import queries
 
+# Every list on the page is capped; a cut list says so.
+SERIES_MAX = 4000  # days in the chart (about eleven years)
+ROWS_MAX = 500  # drill-down entries, notice-compliance rows, alerts
+SCOPES_MAX = 1000  # choices in the scope menu
+
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:1.5rem;color:#1d2433;max-width:1200px}
 h1{font-size:1.4rem;margin:0 0 .2rem} h2{font-size:1.1rem;margin:1.6rem 0 .5rem}
@@ -41,7 +46,8 @@ def login_page(message: str = "") -> str:
 
 def _scope_values(conn: psycopg.Connection, kind: str) -> list[str]:
     rows = conn.execute(
-        "SELECT DISTINCT scope_value FROM daily_volume WHERE scope_kind = %s ORDER BY 1", (kind,)
+        "SELECT DISTINCT scope_value FROM daily_volume WHERE scope_kind = %s ORDER BY 1 LIMIT %s",
+        (kind, SCOPES_MAX),
     )
     return [r[0] for r in rows]
 
@@ -127,8 +133,8 @@ def _notice_compliance(conn: psycopg.Connection) -> list[dict[str, Any]]:
                  AND d.record_count >= COALESCE((o.record->>'bulk_threshold')::bigint, 0)
             LEFT JOIN LATERAL (SELECT notice_id, filed_at FROM notices n WHERE n.recipient_agency = d.recipient_agency
                                AND n.filed_at <= d.transmitted_at ORDER BY n.filed_at DESC LIMIT 1) n ON TRUE
-            ORDER BY d.transmitted_at""")  # fmt: skip
-        return list(cur.fetchall())
+            ORDER BY d.transmitted_at DESC LIMIT %s""", (ROWS_MAX,))  # fmt: skip
+        return list(reversed(cur.fetchall()))
 
 
 def render_dashboard(
@@ -136,8 +142,14 @@ def render_dashboard(
     since: date | None = None, until: date | None = None,
 ) -> tuple[str, int]:  # fmt: skip
     scope = scope or _default_scope(conn, kind)
-    series = queries.volume_series(conn, kind, None, scope, since, until) if scope else []
-    alerts = queries.alerts(conn, None, None, 500)
+    series = (
+        queries.volume_series(conn, kind, None, scope, since, until, SERIES_MAX + 1)
+        if scope
+        else []
+    )
+    cut_series = len(series) > SERIES_MAX
+    series = series[:SERIES_MAX]
+    alerts = queries.alerts(conn, None, None, ROWS_MAX)
     alert_days: dict[date, str] = {}
     for a in alerts:
         in_scope = (scope and a["scope"].endswith(f" -> {kind} {scope}")) or (
@@ -161,6 +173,10 @@ the prior year, and the rules it broke. Every view of this page is itself record
 <form method=get action=/><select name=kind>{kinds}</select> <select name=scope>{options}</select>{span}
 <button>Show</button></form><h2>Daily volume: {escape(kind)} {escape(scope or "")}</h2>{chart(series, alert_days, link)}"""
     ]
+    if cut_series:
+        body.append(
+            f"<p class=muted>Showing the first {SERIES_MAX:,} days; choose a later start date for the rest.</p>"
+        )
     if day:
         body.append(_drilldown(conn, kind, scope, day, link))
     body.append("<h2 id=alerts>Alerts</h2><table><tr><th>day</th><th>rule</th><th>scope</th><th>observed</th>"
@@ -205,10 +221,12 @@ def _drilldown(
     }[kind]
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(f"SELECT event_id::text, transmitted_at, recipient_agency, legal_authority, record_count, purpose"
-                    f" FROM disclosures WHERE day = %s AND ({column} = %s OR %s::text IS NULL) ORDER BY transmitted_at",
-                    (day, scope, scope))  # fmt: skip
+                    f" FROM disclosures WHERE day = %s AND ({column} = %s OR %s::text IS NULL) ORDER BY transmitted_at"
+                    " LIMIT %s", (day, scope, scope, ROWS_MAX + 1))  # fmt: skip
         rows = list(cur.fetchall())
-    out = [f"<h2 id=drilldown>Entries on {day} ({len(rows)})</h2><table><tr><th>transmitted</th><th>recipient</th>"
+    shown = f"first {ROWS_MAX}" if len(rows) > ROWS_MAX else str(len(rows))
+    rows = rows[:ROWS_MAX]
+    out = [f"<h2 id=drilldown>Entries on {day} ({shown})</h2><table><tr><th>transmitted</th><th>recipient</th>"
            "<th>authority</th><th>records</th><th>purpose</th><th>proof</th></tr>"]  # fmt: skip
     for r in rows:
         out.append(f"<tr class=entry><td>{r['transmitted_at']:%H:%M:%S}Z</td><td>{escape(r['recipient_agency'])}</td>"
