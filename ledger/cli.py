@@ -18,7 +18,7 @@ from ledger.cli_output import console, err_console, fail, print_json, print_tabl
 if TYPE_CHECKING:
     from ledger.runtime import Ledger
 from ledger.config import Settings
-from ledger.errors import LedgerError
+from ledger.errors import ExitCode, LedgerError
 
 app = typer.Typer(
     help="The Disclosure Ledger: a tamper-evident record of taxpayer-data disclosures.",
@@ -365,7 +365,7 @@ def replay(
             )
         for d in result.differences:
             console.print(f"[red]{d.table}[/] first difference at {d.key}: {d.detail}")
-    raise typer.Exit(0 if result.equal else 20)
+    raise typer.Exit(ExitCode.OK if result.equal else ExitCode.REPLAY_DIFFERS)
 
 
 @app.command()
@@ -428,7 +428,7 @@ def checkpoint(
     with connection(ledger.reader_url, ledger.schema) as conn:
         latest = latest_checkpoint(conn, log)
     if latest is None:
-        fail(f"No checkpoint for log {log!r}.", 7)
+        fail(f"No checkpoint for log {log!r}.", ExitCode.PROOF_UNAVAILABLE)
     sys.stdout.write(latest.note)
 
 
@@ -698,7 +698,7 @@ def main() -> None:
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except typer.Abort:
-        fail("aborted.", 130)
+        fail("aborted.", ExitCode.INTERRUPTED)
     except cli_errors.UsageError as exc:
         fail(exc.format_message().splitlines()[0], 2)
     except cli_errors.ClickException as exc:
@@ -706,7 +706,7 @@ def main() -> None:
     except LedgerError as exc:
         fail(exc.diagnostics(), exc.exit_code)
     except KeyboardInterrupt:
-        fail("interrupted.", 130)
+        fail("interrupted.", ExitCode.INTERRUPTED)
     except Exception as exc:  # a driver error no call site translated: one line, not a traceback
         if os.environ.get("LEDGER_DEBUG"):
             raise

@@ -1,16 +1,44 @@
-"""Typed errors with plain-English diagnostics the CLI prints instead of a traceback."""
+"""Typed errors with plain-English diagnostics, and every exit code the `ledger` command uses.
+
+The CLI exits with ``exit_code`` and the API answers with ``http_status``; both are read from
+the error, never decided at a call site.
+"""
 
 from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Every documented exit status of `ledger` (README "Command line")."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2  # a bad argument or setting
+    SERVICE = 3  # Kafka or PostgreSQL unreachable, or a local service failed
+    CODEC = 4  # bytes are not a ledger event
+    INVALID_EVENT = 5  # an event does not fit its schema or a privacy rule
+    VERIFICATION = 6  # a proof, signature or checkpoint does not verify
+    PROOF_UNAVAILABLE = 7  # no such entry, or no checkpoint covers it yet
+    GAP = 10  # `ledger verify` findings, in order of precedence ...
+    CONTENT_MISMATCH = 11
+    BROKEN_LINKAGE = 12
+    KAFKA_MISMATCH = 13
+    CHECKPOINT_SIGNATURE = 14
+    CHECKPOINT_MISMATCH = 15
+    REPLAY_DIFFERS = 20  # `ledger replay` rebuilt something different from the live tables
+    INTERRUPTED = 130
 
 
 class LedgerError(Exception):
     """Root of every error the ledger raises on purpose.
 
-    ``exit_code`` is what the CLI exits with; subclasses pick distinct codes so scripts can tell
-    failures apart.
+    ``exit_code`` is what the CLI exits with and ``http_status`` what the API answers; subclasses
+    pick distinct codes so scripts can tell failures apart.
     """
 
-    exit_code = 1
+    exit_code: int = ExitCode.ERROR
+    http_status = 500
 
     def diagnostics(self) -> str:
         """One paragraph a person can act on."""
@@ -20,19 +48,22 @@ class LedgerError(Exception):
 class ConfigError(LedgerError):
     """A setting is missing or malformed."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
+    http_status = 503  # the server is misconfigured, not the request
 
 
 class ServiceError(LedgerError):
     """A local service (Kafka, PostgreSQL) could not be started, found or stopped."""
 
-    exit_code = 3
+    exit_code = ExitCode.SERVICE
+    http_status = 503
 
 
 class CodecError(LedgerError):
     """Bytes are not a valid single-object-encoded ledger event."""
 
-    exit_code = 4
+    exit_code = ExitCode.CODEC
+    http_status = 422
 
 
 class UnknownSchemaError(CodecError):
@@ -46,10 +77,12 @@ class UnstorableEventError(CodecError):
 class EventValidationError(LedgerError):
     """An event does not fit its schema or breaks a privacy rule."""
 
-    exit_code = 5
+    exit_code = ExitCode.INVALID_EVENT
+    http_status = 422
 
 
 class VerificationError(LedgerError):
     """A hash, proof, signature or checkpoint does not verify."""
 
-    exit_code = 6
+    exit_code = ExitCode.VERIFICATION
+    http_status = 422

@@ -12,7 +12,6 @@ No `from __future__ import annotations` here: FastAPI must see the local depende
 import json
 import logging
 import re
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
@@ -40,10 +39,10 @@ from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.access_log import AccessLog, AccessLogUnavailableError, recordable
-from ledger.errors import EventValidationError, LedgerError
+from ledger.errors import LedgerError
 from ledger.local_secrets import configured_or_existing
-from ledger.ops.metrics import render_metrics
-from ledger.ops.proofs import ProofUnavailableError, inclusion_proof_json
+from ledger.ops.metrics import RenderCache, render_metrics
+from ledger.ops.proofs import inclusion_proof_json
 from ledger.privacy import load_taxpayer_key, taxpayer_ref
 from ledger.runtime import Ledger
 from ledger.storable import text_problem, time_problem
@@ -575,8 +574,7 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
 
     @app.exception_handler(LedgerError)
     async def ledger_error(request: Request, exc: LedgerError) -> JSONResponse:
-        status = 404 if isinstance(exc, ProofUnavailableError) else 503
-        return JSONResponse({"error": exc.diagnostics()}, status_code=status)
+        return JSONResponse({"error": exc.diagnostics()}, status_code=exc.http_status)
 
     @app.get("/health", response_model=Health)
     def health(conn: Db) -> dict[str, str]:
@@ -744,9 +742,7 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
         try:
             ref = taxpayer_ref(load_taxpayer_key(key_file), body.tin)
         except LedgerError as exc:
-            raise HTTPException(
-                422 if isinstance(exc, EventValidationError) else 503, exc.diagnostics()
-            ) from None
+            raise HTTPException(exc.http_status, exc.diagnostics()) from None
         with conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
                 "SELECT DISTINCT d.day, d.transmitted_at, d.recipient_agency, d.legal_authority, d.purpose,"
@@ -757,16 +753,11 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
         return {"disclosures": rows}
 
     started = time.time()
-    metrics_cache: dict[str, Any] = {"at": -METRICS_TTL, "text": ""}
-    metrics_lock = threading.Lock()
+    metrics_cache = RenderCache(METRICS_TTL)
 
     @app.get("/metrics", response_class=PlainTextResponse)
     def metrics(request: Request, who: Public, conn: Db) -> str:
-        with metrics_lock:  # one rendering at a time, reused for METRICS_TTL seconds
-            if time.monotonic() - metrics_cache["at"] >= METRICS_TTL:
-                metrics_cache["text"] = render_metrics(conn, ledger, started)
-                metrics_cache["at"] = time.monotonic()
-            return str(metrics_cache["text"])
+        return metrics_cache.get(lambda: render_metrics(conn, ledger, started))
 
     def set_token_cookie(request: Request, response: Response, token: str) -> None:
         response.set_cookie(

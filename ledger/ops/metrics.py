@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 
 import psycopg
 
@@ -10,6 +12,29 @@ from ledger.kafka.offsets import log_end_offsets
 from ledger.runtime import Ledger
 
 _cache: dict[str, tuple[float, dict]] = {}
+
+
+class RenderCache:
+    """Reuses the last rendering for ``ttl`` seconds; one rendering at a time.
+
+    /metrics is public and each rendering counts tables and asks Kafka for end offsets, so a
+    scraper (or anyone) calling it in a loop must not turn into load on the ledger.
+    """
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._at: float | None = None
+        self._text = ""
+
+    def get(self, render: Callable[[], str]) -> str:
+        with self._lock:
+            now = self.clock()
+            if self._at is None or now - self._at >= self.ttl:
+                self._text = render()
+                self._at = now
+            return self._text
 
 
 def _ends(ledger: Ledger, topic: str) -> dict:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 from kafka import KafkaConsumer, TopicPartition
 
+from ledger.errors import ExitCode
 from ledger.kafka.client import client_config
 from ledger.store import Connection
 from ledger.store import entries as store
@@ -21,12 +22,12 @@ from ledger.tlog.merkle import CompactRange
 
 # Exit codes per finding kind (0 = everything verified).
 EXIT_CODES = {
-    "gap": 10,
-    "content_mismatch": 11,
-    "broken_linkage": 12,
-    "kafka_mismatch": 13,
-    "checkpoint_signature": 14,
-    "checkpoint_mismatch": 15,
+    "gap": ExitCode.GAP,
+    "content_mismatch": ExitCode.CONTENT_MISMATCH,
+    "broken_linkage": ExitCode.BROKEN_LINKAGE,
+    "kafka_mismatch": ExitCode.KAFKA_MISMATCH,
+    "checkpoint_signature": ExitCode.CHECKPOINT_SIGNATURE,
+    "checkpoint_mismatch": ExitCode.CHECKPOINT_MISMATCH,
 }
 
 

@@ -34,7 +34,7 @@ class DatabaseUnavailableError(ServiceError):
 class DatabaseRefusedError(LedgerError):
     """PostgreSQL refused the statement because of the data in it (too long, out of range, ...)."""
 
-    exit_code = 1
+    http_status = 422
 
 
 def translate(exc: psycopg.Error) -> LedgerError:

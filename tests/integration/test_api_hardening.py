@@ -193,10 +193,11 @@ def test_lists_are_capped(api_server: ApiServer) -> None:
     assert following.json()["days"][0] != page["days"][0]
 
 
-def test_metrics_are_cached_for_a_few_seconds(api_server: ApiServer) -> None:
-    first = call(api_server, "GET", "/metrics", "public").text
-    assert call(api_server, "GET", "/metrics", "public").text == first  # same rendering, uptime too
-    assert "ledger_entries_total" in first
+def test_metrics_are_served_to_the_public_role(api_server: ApiServer) -> None:
+    # The caching itself is tested with a clock of its own (tests/unit/test_metrics_cache.py).
+    answer = call(api_server, "GET", "/metrics", "public")
+    assert answer.status_code == 200
+    assert "ledger_entries_total" in answer.text
 
 
 def test_cookie_only_for_a_valid_token(api_server: ApiServer) -> None:
