@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.markup import escape
@@ -41,7 +41,7 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
     console.print(table)
 
 
-def fail(message: str, code: int) -> None:
+def fail(message: str, code: int) -> NoReturn:
     # escape: rich would read "[key]" in "changes[key]" (or any bracket in a message) as markup.
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise SystemExit(code)

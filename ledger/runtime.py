@@ -49,7 +49,6 @@ class Ledger:
         return dataclasses.replace(self, admin_url="", writer_url="")
 
 
-
 def endpoints(settings: Settings) -> localdev.Endpoints:
     """The configured endpoints, or the local services' if they are running."""
     if settings.kafka_bootstrap and settings.database_url:

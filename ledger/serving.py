@@ -14,7 +14,7 @@ from ledger.cli_output import console
 from ledger.errors import ConfigError
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
-from ledger.store.migrate import migration_files
+from ledger.store.migrate import applied_version, migration_files
 from ledger.store.tokens import create_token
 
 
@@ -22,9 +22,7 @@ def check_migrated(ledger: Ledger) -> None:
     """Refuses to serve a schema older than this code (the reader cannot migrate it)."""
     latest = max(version for version, _, _ in migration_files())
     with connection(ledger.reader_url, ledger.schema) as conn:
-        current = 0
-        if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is not None:
-            current = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]  # fmt: skip
+        current = applied_version(conn)
     if current < latest:
         raise ConfigError(
             f"The database schema {ledger.schema!r} is at migration {current} but this version "

@@ -6,4 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 mkdir -p artifacts
+# Lint and types first: they take seconds and a failure there needs no services to explain.
+python -m ruff check .
+python -m mypy
 exec python -m pytest -q -p no:cacheprovider "$@"

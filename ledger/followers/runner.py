@@ -103,7 +103,7 @@ def apply_records(conn: Connection, follower: Follower, records: Sequence[Consum
     return len(fresh)
 
 
-class _SeekToStored(ConsumerRebalanceListener):
+class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]  # untyped library base
     def __init__(self, runner: FollowerRunner) -> None:
         self.runner = runner
 

@@ -72,13 +72,14 @@ def _config_value(result: Any, name: str) -> str | None:
             for configs in resources.values():
                 entry = configs.get(name)
                 if entry is not None:
-                    return entry.get("value")
+                    value = entry.get("value")
+                    return None if value is None else str(value)
         return None
     for response in result:  # kafka-python 2: (error, message, type, name, [(name, value, ...)])
         for resource in getattr(response, "resources", []):
             for entry in resource[4]:
                 if entry[0] == name:
-                    return entry[1]
+                    return None if entry[1] is None else str(entry[1])
     return None
 
 

@@ -44,7 +44,7 @@ def ensure_topics(
                 created.append(topic.name)
             except TopicAlreadyExistsError:
                 pass  # another process created it between list and create
-        wait_until_visible(admin, topics.all())
+        wait_until_visible(admin, list(topics.all()))
         return created
     finally:
         admin.close()

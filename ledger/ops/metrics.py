@@ -6,12 +6,14 @@ import threading
 import time
 from collections.abc import Callable
 
-import psycopg
+from kafka import TopicPartition
 
 from ledger.kafka.offsets import log_end_offsets
 from ledger.runtime import Ledger
+from ledger.store import Connection
+from ledger.store.metrics import ledger_counts
 
-_cache: dict[str, tuple[float, dict]] = {}
+_cache: dict[str, tuple[float, dict[TopicPartition, int]]] = {}
 
 
 class RenderCache:
@@ -37,7 +39,7 @@ class RenderCache:
             return self._text
 
 
-def _ends(ledger: Ledger, topic: str) -> dict:
+def _ends(ledger: Ledger, topic: str) -> dict[TopicPartition, int]:
     hit = _cache.get(topic)
     if hit and time.monotonic() - hit[0] < 5:
         return hit[1]
@@ -46,35 +48,34 @@ def _ends(ledger: Ledger, topic: str) -> dict:
     return ends
 
 
-def render_metrics(conn: psycopg.Connection, ledger: Ledger, started: float) -> str:
+def render_metrics(conn: Connection, ledger: Ledger, started: float) -> str:
+    counts = ledger_counts(conn)
     lines = [
         "# HELP ledger_consumer_lag Messages on the topic not yet stored by the consumer.",
         "# TYPE ledger_consumer_lag gauge",
     ]
-    stored = {(c, t, p): o for c, t, p, o in conn.execute(
-        "SELECT consumer, topic, kafka_partition, next_offset FROM consumer_offsets")}  # fmt: skip
-    for consumer, topic in (("audit_log", ledger.topics.disclosures), ("volume", ledger.topics.disclosures),
-                            ("alert_delivery", ledger.topics.alerts)):  # fmt: skip
+    followed = (
+        ("audit_log", ledger.topics.disclosures),
+        ("volume", ledger.topics.disclosures),
+        ("alert_delivery", ledger.topics.alerts),
+    )
+    for consumer, topic in followed:
         for tp, end in sorted(_ends(ledger, topic).items()):
-            lag = end - stored.get((consumer, tp.topic, tp.partition), 0)
+            lag = end - counts.offsets.get((consumer, tp.topic, tp.partition), 0)
             lines.append(
                 f'ledger_consumer_lag{{consumer="{consumer}",partition="{tp.partition}"}} {lag}'
             )
-    entries = conn.execute("SELECT count(*) FROM entries").fetchone()[0]
-    recent = conn.execute(
-        "SELECT count(*) FROM entries WHERE recorded_at > now() - interval '60 seconds'"
-    ).fetchone()[0]
     lines += [
         "# HELP ledger_entries_total Entries in the verifiable logs.",
         "# TYPE ledger_entries_total counter",
-        f"ledger_entries_total {entries}",
+        f"ledger_entries_total {counts.entries}",
         "# HELP ledger_events_per_second Entries appended per second over the last minute.",
         "# TYPE ledger_events_per_second gauge",
-        f"ledger_events_per_second {recent / 60:.3f}",
+        f"ledger_events_per_second {counts.entries_last_minute / 60:.3f}",
         "# HELP ledger_alerts_total Alerts fired, by rule.",
         "# TYPE ledger_alerts_total counter",
     ]
-    for rule, n in conn.execute("SELECT rule, count(*) FROM alerts GROUP BY rule ORDER BY rule"):
+    for rule, n in counts.alerts_by_rule.items():
         lines.append(f'ledger_alerts_total{{rule="{rule}"}} {n}')
     lines.append(f"ledger_api_uptime_seconds {time.time() - started:.0f}")
     return "\n".join(lines) + "\n"

@@ -69,7 +69,7 @@ def rebuild(
             consumer.seek(tp, 0)
 
         def done(tp: TopicPartition) -> bool:
-            return consumer.position(tp) >= ends[tp]
+            return bool(consumer.position(tp) >= ends[tp])
 
         while True:
             polled = {

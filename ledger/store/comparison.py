@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from ledger.store.connection import driver_errors
+from ledger.store.connection import Connection, driver_errors
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ COMPARED = (
 
 
 def first_difference(
-    conn: psycopg.Connection[tuple],
+    conn: Connection,
     live: str,
     replay: str,
     table: str,

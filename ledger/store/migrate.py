@@ -8,7 +8,7 @@ from importlib import resources
 import psycopg
 from psycopg import sql
 
-from ledger.store.connection import check_schema_name, connection
+from ledger.store.connection import Connection, check_schema_name, connection
 
 _MIGRATION = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 # Any constant works; it only has to be the same for every process migrating this cluster.
@@ -63,3 +63,12 @@ def drop_schema(admin_url: str, schema: str) -> None:
     check_schema_name(schema)
     with psycopg.connect(admin_url) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def applied_version(conn: Connection) -> int:
+    """The newest migration applied to the connection's schema (0 for a schema never migrated)."""
+    found = conn.execute("SELECT to_regclass('schema_migrations')").fetchone()
+    if found is None or found[0] is None:
+        return 0
+    row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    return int(row[0]) if row else 0

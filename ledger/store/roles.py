@@ -84,10 +84,8 @@ def ensure_roles(admin_url: str, schema: str, secrets_file: Path) -> RoleUrls:
                 )
             )
             for table in ADMIN_ONLY_TABLES:
-                if (
-                    conn.execute("SELECT to_regclass(%s)", (f"{schema}.{table}",)).fetchone()[0]
-                    is None
-                ):
+                found = conn.execute("SELECT to_regclass(%s)", (f"{schema}.{table}",)).fetchone()
+                if found is None or found[0] is None:
                     continue  # not migrated yet; the grant above did not reach it either
                 conn.execute(
                     sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {}.{} FROM {}").format(

@@ -74,7 +74,7 @@ def chart(series: list[dict[str, Any]], alert_days: dict[date, str], link: dict[
     scale = math.log10(top + 1) or 1
 
     def x(d: date) -> float:
-        return pad + (width - 2 * pad) * (d - first).days / span
+        return float(pad + (width - 2 * pad) * (d - first).days / span)
 
     def y(v: float) -> float:
         return height - pad - (height - 2 * pad) * math.log10(v + 1) / scale
