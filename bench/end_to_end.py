@@ -34,8 +34,13 @@ from ledger.store.migrate import drop_schema
 
 def raw_consume(bootstrap: str, topic: str, n: int) -> float:
     ends = log_end_offsets(bootstrap, topic)
-    consumer = KafkaConsumer(**client_config(bootstrap), enable_auto_commit=False, max_poll_records=10000,
-                             fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=8 * 1024 * 1024)  # fmt: skip
+    consumer = KafkaConsumer(
+        **client_config(bootstrap),
+        enable_auto_commit=False,
+        max_poll_records=10000,
+        fetch_max_bytes=64 * 1024 * 1024,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+    )
     tps = list(ends)
     consumer.assign(tps)
     for tp in tps:
@@ -60,8 +65,23 @@ def raw_copy(admin_url: str, schema: str, n: int) -> float:
         t0 = time.perf_counter()
         with conn.cursor().copy("COPY raw_copy FROM STDIN") as copy:
             for i in range(n):
-                copy.write_row(("raw/0", i, "raw", 0, i, uuid.uuid4(), "DisclosureRecorded", now, now,
-                                value, '{"k": 1}', digest, digest))  # fmt: skip
+                copy.write_row(
+                    (
+                        "raw/0",
+                        i,
+                        "raw",
+                        0,
+                        i,
+                        uuid.uuid4(),
+                        "DisclosureRecorded",
+                        now,
+                        now,
+                        value,
+                        '{"k": 1}',
+                        digest,
+                        digest,
+                    )
+                )
         conn.commit()
         elapsed = time.perf_counter() - t0
         conn.execute("DROP TABLE raw_copy")
@@ -89,8 +109,13 @@ def main(n: int = 200_000) -> None:
 
     # Emit-to-alert latency: one transmission larger than the recipient's whole prior year.
     last = events[-1].record
-    spike = dict(last, event_id=str(uuid.uuid4()), disclosure_id="B-spike", record_count=10_000_000,
-                 recipient_agency="Recipient 0")  # fmt: skip
+    spike = dict(
+        last,
+        event_id=str(uuid.uuid4()),
+        disclosure_id="B-spike",
+        record_count=10_000_000,
+        recipient_agency="Recipient 0",
+    )
     latencies = []
     with (
         EventProducer(ledger.bootstrap, ledger.topics.disclosures) as producer,
@@ -138,12 +163,21 @@ def main(n: int = 200_000) -> None:
             ("raw kafka-python consume (assign+seek)", f"{raw_consume_rate:,.0f} msg/s"),
             ("raw COPY of entry rows into PostgreSQL", f"{raw_copy_rate:,.0f} rows/s"),
             ("ledger end to end (audit log + volume processes)", f"{n / e2e_s:,.0f} events/s"),
-            ("ledger / slower raw baseline", f"{(n / e2e_s) / min(raw_consume_rate, raw_copy_rate):.2f}"),
+            (
+                "ledger / slower raw baseline",
+                f"{(n / e2e_s) / min(raw_consume_rate, raw_copy_rate):.2f}",
+            ),
             ("emit-to-alert latency (spike event)", f"{latencies[0] * 1000:.0f} ms"),
-            ("verify (hashes + Kafka bytes + checkpoints)", f"{entries / verify_s:,.0f} entries/s ({'ok' if not result.findings else result.findings[0].kind})"),
-            ("replay (rebuild both projections)", f"{replayed / replay_s:,.0f} events/s ({'equal' if not differences else differences[0]})"),
+            (
+                "verify (hashes + Kafka bytes + checkpoints)",
+                f"{entries / verify_s:,.0f} entries/s ({'ok' if not result.findings else result.findings[0].kind})",
+            ),
+            (
+                "replay (rebuild both projections)",
+                f"{replayed / replay_s:,.0f} events/s ({'equal' if not differences else differences[0]})",
+            ),
         ],
-    )  # fmt: skip
+    )
 
 
 if __name__ == "__main__":

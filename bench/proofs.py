@@ -78,11 +78,23 @@ def build_log(ledger: Ledger, n: int) -> tuple[str, list[bytes], bytes, dict[str
                 leaf = leaf_hash(value)
                 previous = chain_hash(previous, leaf)
                 seq = first + i
-                rows.append(store.EntryRow(
-                    log_id, seq, ledger.topics.disclosures, 0, seq, str(event.record["event_id"]),
-                    event.event_type, event.record["occurred_at"], now, value,
-                    '{"bench": true}', leaf, previous,
-                ))  # fmt: skip
+                rows.append(
+                    store.EntryRow(
+                        log_id,
+                        seq,
+                        ledger.topics.disclosures,
+                        0,
+                        seq,
+                        str(event.record["event_id"]),
+                        event.event_type,
+                        event.record["occurred_at"],
+                        now,
+                        value,
+                        '{"bench": true}',
+                        leaf,
+                        previous,
+                    )
+                )
                 leaves.append(leaf)
             t1 = time.perf_counter()
             store.copy_entries(conn, rows)
@@ -121,9 +133,12 @@ def main(n: int = 1_000_000) -> None:
 
     with connection(ledger.reader_url, ledger.schema, autocommit=True) as conn:
         seqs = rng.sample(range(n), SAMPLES)
-        ids = dict(conn.execute(
-            "SELECT seq, event_id::text FROM entries WHERE log_id = %s AND seq = ANY(%s)", (log_id, seqs)
-        ).fetchall())  # fmt: skip
+        ids = dict(
+            conn.execute(
+                "SELECT seq, event_id::text FROM entries WHERE log_id = %s AND seq = ANY(%s)",
+                (log_id, seqs),
+            ).fetchall()
+        )
         lookup, inclusion, offline, path_lengths = [], [], [], []
         for seq in seqs:
             a = time.perf_counter()
@@ -162,23 +177,47 @@ def main(n: int = 1_000_000) -> None:
 
     per = 1e6 / n
     tree_cost = t["tree_append"] + t["nodes_copy"]
-    report(f"Merkle tree upkeep while appending {n:,} entries (batches of {BATCH:,})", [
-        ("entry rows COPY (baseline)", f"{t['entries_copy'] * per:.1f} us/entry ({n / t['entries_copy']:,.0f} rows/s)"),
-        ("tree: compact-range append", f"{t['tree_append'] * per:.1f} us/entry"),
-        ("tree: COPY of completed nodes", f"{t['nodes_copy'] * per:.1f} us/entry ({t['nodes'] / n:.2f} nodes/entry)"),
-        ("tree upkeep total", f"{tree_cost * per:.1f} us/entry = {tree_cost / t['entries_copy']:.2f}x the entry COPY"),
-        ("event encode + hashing (not tree)", f"{t['prepare'] * per:.1f} us/entry"),
-        ("build wall time", f"{t['build_wall']:.1f} s"),
-    ])  # fmt: skip
-    report(f"Proofs on a {n:,}-entry log ({SAMPLES} random entries; {len(pairs)} size pairs x 10)", [
-        ("primary-key lookup (baseline)", ms(lookup)),
-        ("inclusion proof (as `ledger proof`)", ms(inclusion)),
-        ("inclusion / lookup (p50)", f"{percentile(inclusion, 50) / percentile(lookup, 50):.1f}x"),
-        ("consistency proof", ms(consistency)),
-        ("offline verification of a proof", ms(offline)),
-        ("recomputing the root from all leaves", f"{rehash * 1e3:,.0f} ms (what every proof would cost without stored nodes)"),
-        ("hashes per proof", f"inclusion {min(path_lengths)}-{max(path_lengths)}, consistency {min(consistency_lengths)}-{max(consistency_lengths)}"),
-    ])  # fmt: skip
+    report(
+        f"Merkle tree upkeep while appending {n:,} entries (batches of {BATCH:,})",
+        [
+            (
+                "entry rows COPY (baseline)",
+                f"{t['entries_copy'] * per:.1f} us/entry ({n / t['entries_copy']:,.0f} rows/s)",
+            ),
+            ("tree: compact-range append", f"{t['tree_append'] * per:.1f} us/entry"),
+            (
+                "tree: COPY of completed nodes",
+                f"{t['nodes_copy'] * per:.1f} us/entry ({t['nodes'] / n:.2f} nodes/entry)",
+            ),
+            (
+                "tree upkeep total",
+                f"{tree_cost * per:.1f} us/entry = {tree_cost / t['entries_copy']:.2f}x the entry COPY",
+            ),
+            ("event encode + hashing (not tree)", f"{t['prepare'] * per:.1f} us/entry"),
+            ("build wall time", f"{t['build_wall']:.1f} s"),
+        ],
+    )
+    report(
+        f"Proofs on a {n:,}-entry log ({SAMPLES} random entries; {len(pairs)} size pairs x 10)",
+        [
+            ("primary-key lookup (baseline)", ms(lookup)),
+            ("inclusion proof (as `ledger proof`)", ms(inclusion)),
+            (
+                "inclusion / lookup (p50)",
+                f"{percentile(inclusion, 50) / percentile(lookup, 50):.1f}x",
+            ),
+            ("consistency proof", ms(consistency)),
+            ("offline verification of a proof", ms(offline)),
+            (
+                "recomputing the root from all leaves",
+                f"{rehash * 1e3:,.0f} ms (what every proof would cost without stored nodes)",
+            ),
+            (
+                "hashes per proof",
+                f"inclusion {min(path_lengths)}-{max(path_lengths)}, consistency {min(consistency_lengths)}-{max(consistency_lengths)}",
+            ),
+        ],
+    )
 
 
 if __name__ == "__main__":

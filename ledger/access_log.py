@@ -125,11 +125,15 @@ class AccessLog:
         """The LedgerAccessed event for one access; never raises for what the caller sent."""
         pairs = query.items() if isinstance(query, Mapping) else query
         item: dict[str, Any] = {
-            "type": "LedgerAccessed", "recorded_by": self.recorded_by,
-            "accessor": recordable(accessor), "role": recordable(role), "action": recordable(action),
+            "type": "LedgerAccessed",
+            "recorded_by": self.recorded_by,
+            "accessor": recordable(accessor),
+            "role": recordable(role),
+            "action": recordable(action),
             "query": recordable_query((k, v) for k, v in pairs if v is not None),
-            "records_returned": max(0, min(int(returned), 2**53)), "status": int(status),
-        }  # fmt: skip
+            "records_returned": max(0, min(int(returned), 2**53)),
+            "status": int(status),
+        }
         try:
             event = build_event(item)
             if not record_problems(event.record):
@@ -157,9 +161,11 @@ class AccessLog:
         value = self.codec.encode(event.event_type, event.record)
         try:
             future = producer.send(
-                self.topic, value=value, key=event.key.encode("utf-8"),
+                self.topic,
+                value=value,
+                key=event.key.encode("utf-8"),
                 headers=[("event_type", event.event_type.encode("ascii"))],
-            )  # fmt: skip
+            )
             future.get(timeout=self.timeout)
         except KafkaError as exc:
             self._failed(producer, f"Kafka did not acknowledge the access record: {exc}")
@@ -173,10 +179,16 @@ class AccessLog:
                 ms = int(self.timeout * 1000)
                 try:
                     self._producer = KafkaProducer(
-                        **client_config(self.bootstrap), acks="all", enable_idempotence=True,
-                        linger_ms=0, max_block_ms=ms, bootstrap_timeout_ms=ms, request_timeout_ms=ms,
-                        delivery_timeout_ms=ms, client_id="ledger-access-log",
-                    )  # fmt: skip
+                        **client_config(self.bootstrap),
+                        acks="all",
+                        enable_idempotence=True,
+                        linger_ms=0,
+                        max_block_ms=ms,
+                        bootstrap_timeout_ms=ms,
+                        request_timeout_ms=ms,
+                        delivery_timeout_ms=ms,
+                        client_id="ledger-access-log",
+                    )
                 except KafkaError as exc:
                     self._down(f"Cannot reach Kafka at {self.bootstrap} to record accesses: {exc}")
                     raise AccessLogUnavailableError(self._last_error) from exc

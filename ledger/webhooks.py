@@ -82,15 +82,28 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-ALERT_FIELDS = ("alert_id", "rule", "severity", "scope", "day", "observed", "threshold", "evidence",
-                "legal_source", "message")  # fmt: skip
+ALERT_FIELDS = (
+    "alert_id",
+    "rule",
+    "severity",
+    "scope",
+    "day",
+    "observed",
+    "threshold",
+    "evidence",
+    "legal_source",
+    "message",
+)
 
 
 def alert_payload(alert: Mapping[str, Any], timestamp: int) -> bytes:
     """The webhook body: the alert's fields only, never taxpayer data."""
     data = {k: _jsonable(alert.get(k)) for k in ALERT_FIELDS}
-    body = {"type": "ledger.alert.raised", "timestamp": datetime.fromtimestamp(timestamp).astimezone().isoformat(),
-            "data": data}  # fmt: skip
+    body = {
+        "type": "ledger.alert.raised",
+        "timestamp": datetime.fromtimestamp(timestamp).astimezone().isoformat(),
+        "data": data,
+    }
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 

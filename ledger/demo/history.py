@@ -41,15 +41,79 @@ class Flow:
 
 
 FLOWS = (
-    Flow(USAO, I1, 28_501, 3.0, "Non-tax criminal investigation (ex parte court order)", "TRANSCRIPT", "SFTP"),
-    Flow(USAO, I2, 14_640, 2.0, "Non-tax criminal investigation (agency head request)", "RETURN_INFORMATION", "SFTP"),
-    Flow("California Franchise Tax Board", D, 2_400_000_000, 1.0, "State tax administration", "RETURN_INFORMATION", "IRS-SDT"),
-    Flow("New York State Department of Taxation and Finance", D, 1_500_000_000, 1.0, "State tax administration", "RETURN_INFORMATION", "IRS-SDT"),
-    Flow("Texas Comptroller of Public Accounts", D, 900_000_000, 1.0, "State tax administration", "RETURN_INFORMATION", "IRS-SDT"),
-    Flow(ICE, I2, 480, 0.15, "Non-tax criminal investigation (agency head request)", "LAST_KNOWN_ADDRESS", "SFTP"),
-    Flow("Bureau of the Census", "26 U.S.C. 6103(j)(1)(A)", 160_000_000, 0.2, "Censuses and surveys", "RETURN_INFORMATION", "IRS-SDT"),
-    Flow("Social Security Administration", "26 U.S.C. 6103(l)(1)", 2_000_000, 0.5, "Programs under the Social Security Act", "RETURN_INFORMATION", "IRS-SDT"),
-)  # fmt: skip
+    Flow(
+        USAO,
+        I1,
+        28_501,
+        3.0,
+        "Non-tax criminal investigation (ex parte court order)",
+        "TRANSCRIPT",
+        "SFTP",
+    ),
+    Flow(
+        USAO,
+        I2,
+        14_640,
+        2.0,
+        "Non-tax criminal investigation (agency head request)",
+        "RETURN_INFORMATION",
+        "SFTP",
+    ),
+    Flow(
+        "California Franchise Tax Board",
+        D,
+        2_400_000_000,
+        1.0,
+        "State tax administration",
+        "RETURN_INFORMATION",
+        "IRS-SDT",
+    ),
+    Flow(
+        "New York State Department of Taxation and Finance",
+        D,
+        1_500_000_000,
+        1.0,
+        "State tax administration",
+        "RETURN_INFORMATION",
+        "IRS-SDT",
+    ),
+    Flow(
+        "Texas Comptroller of Public Accounts",
+        D,
+        900_000_000,
+        1.0,
+        "State tax administration",
+        "RETURN_INFORMATION",
+        "IRS-SDT",
+    ),
+    Flow(
+        ICE,
+        I2,
+        480,
+        0.15,
+        "Non-tax criminal investigation (agency head request)",
+        "LAST_KNOWN_ADDRESS",
+        "SFTP",
+    ),
+    Flow(
+        "Bureau of the Census",
+        "26 U.S.C. 6103(j)(1)(A)",
+        160_000_000,
+        0.2,
+        "Censuses and surveys",
+        "RETURN_INFORMATION",
+        "IRS-SDT",
+    ),
+    Flow(
+        "Social Security Administration",
+        "26 U.S.C. 6103(l)(1)",
+        2_000_000,
+        0.5,
+        "Programs under the Social Security Act",
+        "RETURN_INFORMATION",
+        "IRS-SDT",
+    ),
+)
 
 BUSINESS_DAYS_PER_YEAR = 250
 
@@ -122,22 +186,39 @@ def history(tz: ZoneInfo, seed: int = 6103, end: date = SPIKE_DAY) -> list[dict[
                 n += 1
                 events.append(
                     disclosure(
-                        n, day, flow.recipient, flow.authority, records, tz,
-                        hour=rng.randint(8, 17), minute=rng.randint(0, 59),
-                        purpose=flow.purpose, nature=flow.nature, channel=flow.channel,
+                        n,
+                        day,
+                        flow.recipient,
+                        flow.authority,
+                        records,
+                        tz,
+                        hour=rng.randint(8, 17),
+                        minute=rng.randint(0, 59),
+                        purpose=flow.purpose,
+                        nature=flow.nature,
+                        channel=flow.channel,
                     )
-                )  # fmt: skip
+                )
     return events
 
 
 def spike(tz: ZoneInfo) -> dict[str, Any]:
     """The 7 August 2025 transmission: 47,289 last-known addresses to ICE under 6103(i)(2)."""
     return disclosure(
-        900_000, SPIKE_DAY, ICE, I2, SPIKE_RECORDS, tz, hour=15, minute=12,
+        900_000,
+        SPIKE_DAY,
+        ICE,
+        I2,
+        SPIKE_RECORDS,
+        tz,
+        hour=15,
+        minute=12,
         purpose="Immigration enforcement: last-known addresses (MOU of 7 April 2025)",
-        nature="LAST_KNOWN_ADDRESS", channel="SFTP", match_method="TIN_NAME",
+        nature="LAST_KNOWN_ADDRESS",
+        channel="SFTP",
+        match_method="TIN_NAME",
         address_verification="VALID",
-    )  # fmt: skip
+    )
 
 
 def court_order_story(tz: ZoneInfo) -> list[dict[str, Any]]:
@@ -187,17 +268,48 @@ def court_order_story(tz: ZoneInfo) -> list[dict[str, Any]]:
             "description": "24 hours' notice to the court and plaintiffs before any IRS-to-ICE transmission.",
         },
         notice(1, t1 - timedelta(hours=25), t1 - timedelta(hours=1), t1 + timedelta(hours=4), 5000),
-        disclosure(900_001, d1, ICE, I2, 4_800, tz, hour=14, minute=0,
-                   purpose="Immigration enforcement: last-known addresses", nature="LAST_KNOWN_ADDRESS",
-                   notice_id="N-2025-001"),
+        disclosure(
+            900_001,
+            d1,
+            ICE,
+            I2,
+            4_800,
+            tz,
+            hour=14,
+            minute=0,
+            purpose="Immigration enforcement: last-known addresses",
+            nature="LAST_KNOWN_ADDRESS",
+            notice_id="N-2025-001",
+        ),
         notice(2, t2 - timedelta(hours=2), t2 - timedelta(hours=1), t2 + timedelta(hours=4), 5000),
-        disclosure(900_002, d2, ICE, I2, 3_900, tz, hour=14, minute=0,
-                   purpose="Immigration enforcement: last-known addresses", nature="LAST_KNOWN_ADDRESS",
-                   notice_id="N-2025-002"),
-        disclosure(900_003, d3, ICE, I2, 420, tz, hour=11, minute=30,
-                   purpose="Immigration enforcement: last-known addresses", nature="LAST_KNOWN_ADDRESS",
-                   match_method="TIN_NAME", address_verification="PLACEHOLDER"),
-    ]  # fmt: skip
+        disclosure(
+            900_002,
+            d2,
+            ICE,
+            I2,
+            3_900,
+            tz,
+            hour=14,
+            minute=0,
+            purpose="Immigration enforcement: last-known addresses",
+            nature="LAST_KNOWN_ADDRESS",
+            notice_id="N-2025-002",
+        ),
+        disclosure(
+            900_003,
+            d3,
+            ICE,
+            I2,
+            420,
+            tz,
+            hour=11,
+            minute=30,
+            purpose="Immigration enforcement: last-known addresses",
+            nature="LAST_KNOWN_ADDRESS",
+            match_method="TIN_NAME",
+            address_verification="PLACEHOLDER",
+        ),
+    ]
 
 
 MANIFEST_CHUNK = 5_000
@@ -219,8 +331,15 @@ def manifest(disclosure_id: str, key: bytes) -> list[dict[str, Any]]:
     refs = [taxpayer_ref(key, synthetic_tin(i)) for i in range(SPIKE_RECORDS)]
     chunks = [refs[i : i + MANIFEST_CHUNK] for i in range(0, len(refs), MANIFEST_CHUNK)]
     return [
-        {"type": "DisclosureManifest", "event_id": str(uuid.uuid5(_NS, f"manifest-{disclosure_id}-{n}")),
-         "recorded_by": "irs-disclosure-office", "disclosure_id": disclosure_id, "recipient_agency": ICE,
-         "chunk_index": n, "chunk_count": len(chunks), "taxpayer_refs": chunk}
+        {
+            "type": "DisclosureManifest",
+            "event_id": str(uuid.uuid5(_NS, f"manifest-{disclosure_id}-{n}")),
+            "recorded_by": "irs-disclosure-office",
+            "disclosure_id": disclosure_id,
+            "recipient_agency": ICE,
+            "chunk_index": n,
+            "chunk_count": len(chunks),
+            "taxpayer_refs": chunk,
+        }
         for n, chunk in enumerate(chunks)
-    ]  # fmt: skip
+    ]

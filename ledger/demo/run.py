@@ -139,8 +139,10 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
             f"[bold]Emit to alert: {latency * 1000:.0f} ms.[/]"
         )
         producer.send([build_event(m) for m in manifest])
-        console.print(f"Its manifest: {demo_history.SPIKE_RECORDS:,} taxpayer refs (keyed hashes) in {len(manifest)} "
-                      f"DisclosureManifest chunks. Try the accounting with TIN {demo_history.example_tin()}.")  # fmt: skip
+        console.print(
+            f"Its manifest: {demo_history.SPIKE_RECORDS:,} taxpayer refs (keyed hashes) in {len(manifest)} "
+            f"DisclosureManifest chunks. Try the accounting with TIN {demo_history.example_tin()}."
+        )
         wait_caught_up(ledger, running)
         seen = show_alerts(ledger, "Alerts on the spike day", seen)
 

@@ -65,9 +65,13 @@ class AlertDeliveryFollower(Follower):
 
     def _acknowledge(self, conn: Connection, rec: dict[str, Any]) -> None:
         store.insert_acknowledgement(
-            conn, rec["event_id"], rec["alert_id"], rec["acknowledged_by"], rec.get("note", ""),
+            conn,
+            rec["event_id"],
+            rec["alert_id"],
+            rec["acknowledged_by"],
+            rec.get("note", ""),
             rec["occurred_at"],
-        )  # fmt: skip
+        )
 
     def _deliver(self, conn: Connection, endpoint: Endpoint, alert: dict[str, Any]) -> None:
         alert_id = str(alert["alert_id"])
@@ -82,8 +86,11 @@ class AlertDeliveryFollower(Follower):
             body = alert_payload(alert, timestamp)
             status, error = None, None
             try:
-                response = self.client.post(endpoint.url, content=body,
-                                            headers=headers(alert_id, timestamp, body, endpoint.secret))  # fmt: skip
+                response = self.client.post(
+                    endpoint.url,
+                    content=body,
+                    headers=headers(alert_id, timestamp, body, endpoint.secret),
+                )
                 status = response.status_code
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"[:500]
@@ -94,7 +101,11 @@ class AlertDeliveryFollower(Follower):
             self.stats.bump(outcome)
             if outcome != "retrying":
                 if outcome == "failed":
-                    log.error("alert %s could not be delivered to %s after %d attempts", alert_id, endpoint.name,
-                              self.config.attempts)  # fmt: skip
+                    log.error(
+                        "alert %s could not be delivered to %s after %d attempts",
+                        alert_id,
+                        endpoint.name,
+                        self.config.attempts,
+                    )
                 return
             self.sleep(delays[attempt - previous - 1])

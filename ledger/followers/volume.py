@@ -31,9 +31,14 @@ from ledger.store.entries import log_id_for
 log = logging.getLogger(__name__)
 
 _TIMESTAMP_FIELDS = (
-    "occurred_at", "filed_at", "planned_transmission_start", "planned_transmission_end",
-    "entered_at", "effective_at", "expires_at",
-)  # fmt: skip
+    "occurred_at",
+    "filed_at",
+    "planned_transmission_start",
+    "planned_transmission_end",
+    "entered_at",
+    "effective_at",
+    "expires_at",
+)
 
 
 def _revive(record: dict[str, Any]) -> dict[str, Any]:
@@ -112,14 +117,26 @@ class VolumeFollower(Follower):
             conn,
             [
                 (
-                    r["event_id"], r["disclosure_id"], r.get("request_id"), r["source_agency"],
-                    r["recipient_agency"], r["legal_authority"], r["purpose"], r["nature"],
-                    r["transmitted_at"], facts.day, r["record_count"], r.get("match_method"),
-                    r.get("address_verification"), r.get("notice_id"), log_id_for(rec.topic, rec.partition), rec.offset,
+                    r["event_id"],
+                    r["disclosure_id"],
+                    r.get("request_id"),
+                    r["source_agency"],
+                    r["recipient_agency"],
+                    r["legal_authority"],
+                    r["purpose"],
+                    r["nature"],
+                    r["transmitted_at"],
+                    facts.day,
+                    r["record_count"],
+                    r.get("match_method"),
+                    r.get("address_verification"),
+                    r.get("notice_id"),
+                    log_id_for(rec.topic, rec.partition),
+                    rec.offset,
                 )
                 for rec, facts, r in disclosures
             ],
-        )  # fmt: skip
+        )
         for _, f, r in disclosures:
             if f.event_id in new_ids and r.get("taxpayer_refs"):
                 store.insert_taxpayer_refs(conn, r["taxpayer_refs"], f.disclosure_id, f.event_id)

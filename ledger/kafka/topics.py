@@ -60,10 +60,12 @@ def wait_until_visible(admin: KafkaAdminClient, names: list[str], timeout: float
     while True:
         described = admin.describe_topics(names)
         ready = [
-            t["name"] for t in described
-            if t.get("error_code", 0) == 0 and t.get("partitions")
+            t["name"]
+            for t in described
+            if t.get("error_code", 0) == 0
+            and t.get("partitions")
             and all(p.get("leader_id", -1) >= 0 for p in t["partitions"])
-        ]  # fmt: skip
+        ]
         if set(ready) >= set(names):
             return
         if time.monotonic() > deadline:

@@ -149,22 +149,45 @@ class LocalKafka:
         if not (self.home / "logs" / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             fmt = subprocess.run(
-                [java, log4j, "-cp", cp, "kafka.tools.StorageTool", "format", "--standalone",
-                 f"--cluster-id={cluster_id}", "-c", str(props)],  # ids may start with '-'
-
-                capture_output=True, text=True, check=False,
-            )  # fmt: skip
+                [
+                    java,
+                    log4j,
+                    "-cp",
+                    cp,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--standalone",
+                    f"--cluster-id={cluster_id}",
+                    "-c",
+                    str(props),
+                ],  # ids may start with '-'
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if fmt.returncode != 0:
                 raise ServiceError(
                     f"Formatting the Kafka storage failed:\n{fmt.stdout}{fmt.stderr}"
                 )
         with open(self.log_file, "ab") as log:
             proc = subprocess.Popen(
-                [java, "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-Djava.awt.headless=true", log4j,
-                 "-cp", cp, "kafka.Kafka", str(props)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                [
+                    java,
+                    "-Xms256m",
+                    "-Xmx768m",
+                    "-XX:+UseG1GC",
+                    "-Djava.awt.headless=true",
+                    log4j,
+                    "-cp",
+                    cp,
+                    "kafka.Kafka",
+                    str(props),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,  # outlives `ledger up`
-            )  # fmt: skip
+            )
         self.pid_file.write_text(f"{proc.pid}\n")
         self.wait_ready(timeout)
 

@@ -105,11 +105,21 @@ class LocalPostgres:
         _chown_postgres(pwfile)
         try:
             self._run(
-                [str(bins / "initdb"), "-D", str(self.data), "-U", ADMIN_ROLE, f"--pwfile={pwfile}",
-                 "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", "-E", "UTF8",
-                 "--locale=C.UTF-8"],
+                [
+                    str(bins / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    ADMIN_ROLE,
+                    f"--pwfile={pwfile}",
+                    "--auth-local=scram-sha-256",
+                    "--auth-host=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ],
                 "initdb",
-            )  # fmt: skip
+            )
         finally:
             pwfile.unlink(missing_ok=True)
         with open(self.data / "postgresql.conf", "a") as conf:
@@ -133,10 +143,21 @@ class LocalPostgres:
             _chown_postgres(self.log_file)
         bins = bindir()
         self._run(
-            [str(bins / "pg_ctl"), "-D", str(self.data), "-l", str(self.log_file), "-o", f"-p {self.port}",
-             "-w", "-t", str(int(timeout)), "start"],
+            [
+                str(bins / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log_file),
+                "-o",
+                f"-p {self.port}",
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "start",
+            ],
             "Starting PostgreSQL",
-        )  # fmt: skip
+        )
         self.wait_ready(timeout)
         self._ensure_database()
 
@@ -158,5 +179,17 @@ class LocalPostgres:
     def stop(self) -> None:
         if not (self.data / "PG_VERSION").exists() or not self.running():
             return
-        self._run([str(bindir() / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop"],
-                  "Stopping PostgreSQL")  # fmt: skip
+        self._run(
+            [
+                str(bindir() / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                "60",
+                "stop",
+            ],
+            "Stopping PostgreSQL",
+        )

@@ -23,8 +23,15 @@ def acknowledge(ledger: Ledger, alert_id: str, by: str, note: str = "") -> str:
             raise EventValidationError(f"No alert {alert_id} is in the ledger.")
     if not by.strip():
         raise EventValidationError("--by must name the person acknowledging the alert.")
-    event = build_event({"type": "AlertAcknowledged", "alert_id": alert_id, "acknowledged_by": by, "note": note,
-                         "recorded_by": f"ledger alerts ack ({by})"})  # fmt: skip
+    event = build_event(
+        {
+            "type": "AlertAcknowledged",
+            "alert_id": alert_id,
+            "acknowledged_by": by,
+            "note": note,
+            "recorded_by": f"ledger alerts ack ({by})",
+        }
+    )
     with EventProducer(ledger.bootstrap, ledger.topics.alerts) as producer:
         producer.send([event])
     return event.event_id

@@ -22,9 +22,11 @@ DEFAULT_KEY_NAME = "disclosure-ledger"
 def signing_key_path(settings: Settings) -> Path:
     """LEDGER_SIGNING_KEY_FILE, or (local use only) a key generated once in the data directory."""
     return configured_or_local(
-        settings.signing_key_file, settings.data_dir, "checkpoint-signing.key",
+        settings.signing_key_file,
+        settings.data_dir,
+        "checkpoint-signing.key",
         lambda path: generate_key_file(path, DEFAULT_KEY_NAME),
-    )  # fmt: skip
+    )
 
 
 def origin_for(settings: Settings, log_id: str) -> str:

@@ -36,14 +36,22 @@ def run_replay(
     total = sum(log_end_offsets(ledger.bootstrap, ledger.topics.disclosures).values())
     started = time.perf_counter()
     with Progress(
-        TextColumn("Replaying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        disable=not show_progress, transient=True,
-    ) as progress:  # fmt: skip
+        TextColumn("Replaying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        disable=not show_progress,
+        transient=True,
+    ) as progress:
         task = progress.add_task("replay", total=total)
         messages, ends = rebuild(
-            ledger.bootstrap, ledger.admin_url, schema, ledger.topics.disclosures, followers,
+            ledger.bootstrap,
+            ledger.admin_url,
+            schema,
+            ledger.topics.disclosures,
+            followers,
             lambda n: progress.advance(task, n),
-        )  # fmt: skip
+        )
     seconds = time.perf_counter() - started
     differences = []
     if not wait_for_live(

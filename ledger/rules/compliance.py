@@ -38,15 +38,21 @@ def notice_problem(ctx: RuleContext, order: CourtOrderFacts, notice: NoticeFacts
     d = ctx.disclosure
     lead = d.transmitted_at - notice.filed_at
     if lead < order.notice_delta:
-        return (f"notice {notice.notice_id} was filed {_hours(lead)} before the transmission; "
-                f"the order requires {order.notice_hours}h")  # fmt: skip
+        return (
+            f"notice {notice.notice_id} was filed {_hours(lead)} before the transmission; "
+            f"the order requires {order.notice_hours}h"
+        )
     if not notice.planned_start <= d.transmitted_at <= notice.planned_end:
-        return (f"the transmission at {d.transmitted_at:%Y-%m-%d %H:%M}Z is outside notice "
-                f"{notice.notice_id}'s planned window {notice.planned_start:%Y-%m-%d %H:%M}Z to "
-                f"{notice.planned_end:%Y-%m-%d %H:%M}Z")  # fmt: skip
+        return (
+            f"the transmission at {d.transmitted_at:%Y-%m-%d %H:%M}Z is outside notice "
+            f"{notice.notice_id}'s planned window {notice.planned_start:%Y-%m-%d %H:%M}Z to "
+            f"{notice.planned_end:%Y-%m-%d %H:%M}Z"
+        )
     if d.record_count > notice.expected_record_count:
-        return (f"{d.record_count:,} records exceed the {notice.expected_record_count:,} noticed in "
-                f"{notice.notice_id}")  # fmt: skip
+        return (
+            f"{d.record_count:,} records exceed the {notice.expected_record_count:,} noticed in "
+            f"{notice.notice_id}"
+        )
     return None
 
 
@@ -72,8 +78,11 @@ class BulkWithoutNotice:
                 continue
             if order.bulk_threshold is not None and d.record_count < order.bulk_threshold:
                 continue
-            candidates = [n for n in ctx.notices if n.recipient_agency == d.recipient_agency
-                          and n.filed_at <= d.transmitted_at]  # fmt: skip
+            candidates = [
+                n
+                for n in ctx.notices
+                if n.recipient_agency == d.recipient_agency and n.filed_at <= d.transmitted_at
+            ]
             if d.notice_id:
                 cited = [n for n in candidates if n.notice_id == d.notice_id]
                 candidates = cited or candidates
@@ -88,14 +97,19 @@ class BulkWithoutNotice:
             scope = _recipient_scope(ctx)
             drafts.append(
                 AlertDraft(
-                    alert_id(BULK, scope, d.day, d.disclosure_id, order.order_id), BULK, Severity.CRITICAL,
-                    scope, d.day, d.record_count, order.bulk_threshold,
+                    alert_id(BULK, scope, d.day, d.disclosure_id, order.order_id),
+                    BULK,
+                    Severity.CRITICAL,
+                    scope,
+                    d.day,
+                    d.record_count,
+                    order.bulk_threshold,
                     [d.event_id, order.event_id, *[n.event_id for n in candidates]],
                     f"Court order {order.order_id} in {order.case_reference} ({order.notice_hours}h notice)",
                     f"Bulk transmission {d.disclosure_id} of {d.record_count:,} records to "
                     f"{d.recipient_agency} without valid notice: {why}.",
                 )
-            )  # fmt: skip
+            )
         return drafts
 
 
@@ -113,15 +127,22 @@ class DisclosureDuringStay:
         scope = _recipient_scope(ctx)
         return [
             AlertDraft(
-                alert_id(STAY, scope, d.day, d.disclosure_id, o.order_id), STAY, Severity.CRITICAL, scope,
-                d.day, d.record_count, None, [d.event_id, o.event_id],
+                alert_id(STAY, scope, d.day, d.disclosure_id, o.order_id),
+                STAY,
+                Severity.CRITICAL,
+                scope,
+                d.day,
+                d.record_count,
+                None,
+                [d.event_id, o.event_id],
                 f"{o.order_type.title()} {o.order_id} in {o.case_reference}",
                 f"Disclosure {d.disclosure_id} to {d.recipient_agency} under {d.legal_authority} while "
                 f"{o.order_type.lower()} {o.order_id} ({o.case_reference}) is in force.",
             )
             for o in ctx.orders_in_force
-            if o.order_type in ("STAY", "INJUNCTION") and o.covers(d.recipient_agency, d.legal_authority)
-        ]  # fmt: skip
+            if o.order_type in ("STAY", "INJUNCTION")
+            and o.covers(d.recipient_agency, d.legal_authority)
+        ]
 
 
 class MissingLegalAuthority:
@@ -145,12 +166,18 @@ class MissingLegalAuthority:
         scope = _recipient_scope(ctx)
         return [
             AlertDraft(
-                alert_id(MISSING_AUTHORITY, scope, d.day, d.disclosure_id), MISSING_AUTHORITY, Severity.CRITICAL,
-                scope, d.day, d.record_count, None, [d.event_id],
+                alert_id(MISSING_AUTHORITY, scope, d.day, d.disclosure_id),
+                MISSING_AUTHORITY,
+                Severity.CRITICAL,
+                scope,
+                d.day,
+                d.record_count,
+                None,
+                [d.event_id],
                 "26 U.S.C. 6103(a): confidentiality unless an exception applies",
                 f"Disclosure {d.disclosure_id} to {d.recipient_agency} {why}.",
             )
-        ]  # fmt: skip
+        ]
 
 
 class RequestIncomplete:
@@ -182,10 +209,17 @@ class RequestIncomplete:
         scope = _recipient_scope(ctx)
         return [
             AlertDraft(
-                alert_id(INCOMPLETE, scope, d.day, d.disclosure_id), INCOMPLETE, Severity.CRITICAL, scope,
-                d.day, d.record_count, None, [d.event_id],
+                alert_id(INCOMPLETE, scope, d.day, d.disclosure_id),
+                INCOMPLETE,
+                Severity.CRITICAL,
+                scope,
+                d.day,
+                d.record_count,
+                None,
+                [d.event_id],
                 "26 U.S.C. 6103(i)(2)(B): the request must set forth the taxpayer's name and address",
                 f"Disclosure {d.disclosure_id} of {d.record_count:,} records to {d.recipient_agency}: "
-                + "; ".join(problems) + ".",
+                + "; ".join(problems)
+                + ".",
             )
-        ]  # fmt: skip
+        ]

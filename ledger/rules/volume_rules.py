@@ -35,9 +35,15 @@ class SpikeOverPriorYear:
         drafts: list[AlertDraft] = []
         for window in ctx.windows.values():
             drafts.extend(
-                self.evaluate_window(window, ctx.coverage_start, [ctx.disclosure.event_id], ctx.config.warmup_days,
-                                     spike_on=ctx.config.on(SPIKE), new_on=ctx.config.on("new_scope"))
-            )  # fmt: skip
+                self.evaluate_window(
+                    window,
+                    ctx.coverage_start,
+                    [ctx.disclosure.event_id],
+                    ctx.config.warmup_days,
+                    spike_on=ctx.config.on(SPIKE),
+                    new_on=ctx.config.on("new_scope"),
+                )
+            )
         return drafts
 
     def evaluate_window(
@@ -57,13 +63,19 @@ class SpikeOverPriorYear:
                 return []
             return [
                 AlertDraft(
-                    alert_id(rule, scope, window.day), rule, Severity.INFO, scope, window.day,
-                    window.day_records, 0, list(evidence),
+                    alert_id(rule, scope, window.day),
+                    rule,
+                    Severity.INFO,
+                    scope,
+                    window.day,
+                    window.day_records,
+                    0,
+                    list(evidence),
                     "5 U.S.C. 552a(c); 26 U.S.C. 6103(p)(3)(A): accounting of disclosures",
                     f"New {window.scope.kind} for {window.scope.source}: {window.scope.value} "
                     "(no disclosures in the prior 365 days).",
                 )
-            ]  # fmt: skip
+            ]
         if not spike_on or warming_up(coverage_start, window.day, warmup_days):
             return []
         if window.day_records <= window.prior_365_records:  # exactly equal does not fire
@@ -71,12 +83,19 @@ class SpikeOverPriorYear:
         ratio = window.day_records / max(window.prior_365_records, 1)
         return [
             AlertDraft(
-                alert_id(SPIKE, scope, window.day), SPIKE, Severity.CRITICAL, scope, window.day,
-                window.day_records, window.prior_365_records, list(evidence), self.legal_source,
+                alert_id(SPIKE, scope, window.day),
+                SPIKE,
+                Severity.CRITICAL,
+                scope,
+                window.day,
+                window.day_records,
+                window.prior_365_records,
+                list(evidence),
+                self.legal_source,
                 f"{window.day_records:,} records on {window.day} exceed the {window.prior_365_records:,} "
                 f"of the 365 days before ({ratio:.2f}x), for {scope}.",
             )
-        ]  # fmt: skip
+        ]
 
 
 def median_and_mad(values: Sequence[int]) -> tuple[float, float]:
@@ -111,9 +130,16 @@ class StatisticalAnomaly:
         scope = str(window.scope)
         return [
             AlertDraft(
-                alert_id(ANOMALY, scope, window.day), ANOMALY, Severity.WARNING, scope, window.day,
-                window.day_records, threshold, [ctx.disclosure.event_id], self.legal_source,
+                alert_id(ANOMALY, scope, window.day),
+                ANOMALY,
+                Severity.WARNING,
+                scope,
+                window.day,
+                window.day_records,
+                threshold,
+                [ctx.disclosure.event_id],
+                self.legal_source,
                 f"{window.day_records:,} records on {window.day} for {scope}, above the 90-day baseline "
                 f"(median {med:,.0f} + {cfg.anomaly_k:g} x MAD {mad:,.0f} = {threshold:,}).",
             )
-        ]  # fmt: skip
+        ]

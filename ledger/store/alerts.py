@@ -28,14 +28,19 @@ def insert_new_alerts(conn: Connection, drafts: Sequence[AlertDraft]) -> list[Al
         "  %s::text[], %s::text[], %s::text[]) AS x(a, r, s, sc, d, o, t, e, l, m)"
         " ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id::text",
         (
-            [d.alert_id for d in ds], [d.rule for d in ds], [str(d.severity) for d in ds],
-            [d.scope for d in ds], [d.day for d in ds], [d.observed for d in ds],
+            [d.alert_id for d in ds],
+            [d.rule for d in ds],
+            [str(d.severity) for d in ds],
+            [d.scope for d in ds],
+            [d.day for d in ds],
+            [d.observed for d in ds],
             [d.threshold for d in ds],
             # Evidence lists travel as unit-separator-joined text: unnest cannot carry ragged arrays.
             ["\x1f".join(d.evidence) for d in ds],
-            [d.legal_source for d in ds], [d.message for d in ds],
+            [d.legal_source for d in ds],
+            [d.message for d in ds],
         ),
-    ).fetchall()  # fmt: skip
+    ).fetchall()
     fresh = {r[0] for r in rows}
     return [d for d in ds if d.alert_id in fresh]
 

@@ -19,13 +19,25 @@ class Difference:
 
 
 COMPARED = (
-    ("entries", ("log_id", "seq"), ("kafka_offset", "event_id", "event_type", "value", "leaf_hash", "chain_hash")),
+    (
+        "entries",
+        ("log_id", "seq"),
+        ("kafka_offset", "event_id", "event_type", "value", "leaf_hash", "chain_hash"),
+    ),
     ("tree_nodes", ("log_id", "level", "idx"), ("hash",)),
-    ("disclosures", ("event_id",), ("disclosure_id", "recipient_agency", "legal_authority", "day", "record_count")),
-    ("daily_volume", ("scope_kind", "source_agency", "scope_value", "day"), ("disclosures", "records")),
+    (
+        "disclosures",
+        ("event_id",),
+        ("disclosure_id", "recipient_agency", "legal_authority", "day", "record_count"),
+    ),
+    (
+        "daily_volume",
+        ("scope_kind", "source_agency", "scope_value", "day"),
+        ("disclosures", "records"),
+    ),
     ("alerts", ("alert_id",), ("rule", "scope", "day")),
     ("dead_letters", ("consumer", "kafka_topic", "kafka_partition", "kafka_offset"), ("reason",)),
-)  # fmt: skip
+)
 
 
 def first_difference(

@@ -81,10 +81,23 @@ def write_deltas(conn: psycopg.Connection, deltas: dict[tuple[ScopeKey, date], D
 
 
 DISCLOSURE_COLUMNS = (
-    "event_id", "disclosure_id", "request_id", "source_agency", "recipient_agency",
-    "legal_authority", "purpose", "nature", "transmitted_at", "day", "record_count",
-    "match_method", "address_verification", "notice_id", "log_id", "kafka_offset",
-)  # fmt: skip
+    "event_id",
+    "disclosure_id",
+    "request_id",
+    "source_agency",
+    "recipient_agency",
+    "legal_authority",
+    "purpose",
+    "nature",
+    "transmitted_at",
+    "day",
+    "record_count",
+    "match_method",
+    "address_verification",
+    "notice_id",
+    "log_id",
+    "kafka_offset",
+)
 
 
 def insert_disclosures(conn: psycopg.Connection, rows: Sequence[tuple[Any, ...]]) -> set[str]:
@@ -92,8 +105,24 @@ def insert_disclosures(conn: psycopg.Connection, rows: Sequence[tuple[Any, ...]]
     if not rows:
         return set()
     cols = ", ".join(DISCLOSURE_COLUMNS)
-    types = ("uuid", "text", "text", "text", "text", "text", "text", "text", "timestamptz", "date", "bigint",
-             "text", "text", "text", "text", "bigint")  # fmt: skip
+    types = (
+        "uuid",
+        "text",
+        "text",
+        "text",
+        "text",
+        "text",
+        "text",
+        "text",
+        "timestamptz",
+        "date",
+        "bigint",
+        "text",
+        "text",
+        "text",
+        "text",
+        "bigint",
+    )
     arrays = ", ".join(f"%s::{t}[]" for t in types)
     columns = list(zip(*rows, strict=True))
     result = conn.execute(
@@ -116,20 +145,33 @@ def insert_notice(conn: psycopg.Connection, rec: dict[str, Any]) -> None:
         " legal_authority, planned_start, planned_end, expected_record_count, record)"
         " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
         (
-            rec["event_id"], rec["notice_id"], rec["case_reference"], rec["filed_at"],
-            rec["recipient_agency"], rec["legal_authority"], rec["planned_transmission_start"],
-            rec["planned_transmission_end"], rec["expected_record_count"], _json(rec),
+            rec["event_id"],
+            rec["notice_id"],
+            rec["case_reference"],
+            rec["filed_at"],
+            rec["recipient_agency"],
+            rec["legal_authority"],
+            rec["planned_transmission_start"],
+            rec["planned_transmission_end"],
+            rec["expected_record_count"],
+            _json(rec),
         ),
-    )  # fmt: skip
+    )
 
 
 def insert_court_order(conn: psycopg.Connection, rec: dict[str, Any]) -> None:
     conn.execute(
         "INSERT INTO court_orders (event_id, order_id, order_type, effective_at, expires_at, record)"
         " VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
-        (rec["event_id"], rec["order_id"], rec["order_type"], rec["effective_at"],
-         rec["expires_at"], _json(rec)),
-    )  # fmt: skip
+        (
+            rec["event_id"],
+            rec["order_id"],
+            rec["order_type"],
+            rec["effective_at"],
+            rec["expires_at"],
+            _json(rec),
+        ),
+    )
 
 
 def notice_records(conn: psycopg.Connection, recipients: Iterable[str]) -> list[dict[str, Any]]:

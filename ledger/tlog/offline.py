@@ -73,8 +73,12 @@ def check_consistency(proof: dict[str, Any], verifiers: list[Verifier]) -> Proof
         )
     hashes = [_b64(h, "hashes[]") for h in _field(proof, "hashes")]
     merkle.verify_consistency(old.size, new.size, old.root_hash, new.root_hash, hashes)
-    return ProofCheck("consistency", str(proof.get("log", "")), new.origin,
-                      f"the log of {new.size} entries extends the log of {old.size} without rewriting it")  # fmt: skip
+    return ProofCheck(
+        "consistency",
+        str(proof.get("log", "")),
+        new.origin,
+        f"the log of {new.size} entries extends the log of {old.size} without rewriting it",
+    )
 
 
 def check_proof_file(path: Path, vkeys: list[str]) -> ProofCheck:

@@ -55,9 +55,15 @@ def at(day: date, hour: int = 12, minute: int = 0, second: int = 0) -> str:
 
 
 def disclosure(
-    day: date, records: int, recipient: str, *, source: str = "IRS", authority: str = "26 U.S.C. 6103(i)(2)",
-    when: str | None = None, **extra: Any,
-) -> dict[str, Any]:  # fmt: skip
+    day: date,
+    records: int,
+    recipient: str,
+    *,
+    source: str = "IRS",
+    authority: str = "26 U.S.C. 6103(i)(2)",
+    when: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     return {
         "type": "DisclosureRecorded",
         "disclosure_id": f"D-{uuid.uuid4().hex[:10]}",

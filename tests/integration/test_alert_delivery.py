@@ -65,9 +65,14 @@ def spike_ledger(ledger_settings):
     led = isolated_ledger(ledger_settings, "hooks")
     running = start_consumers(led, ["audit_log", "volume"])
     try:
-        emit(led, [disclosure(D - timedelta(days=400), 1, "Hook recipient"),
-                   disclosure(D - timedelta(days=3), 10, "Hook recipient"),
-                   disclosure(D, 1000, "Hook recipient")])  # fmt: skip
+        emit(
+            led,
+            [
+                disclosure(D - timedelta(days=400), 1, "Hook recipient"),
+                disclosure(D - timedelta(days=3), 10, "Hook recipient"),
+                disclosure(D, 1000, "Hook recipient"),
+            ],
+        )
         caught_up(led)
     finally:
         running.stop()
@@ -76,8 +81,14 @@ def spike_ledger(ledger_settings):
 
 def run_delivery(led, config: DeliveryConfig) -> tuple[FollowerRunner, threading.Thread]:
     follower = AlertDeliveryFollower(config)
-    runner = FollowerRunner(follower, led.bootstrap, led.writer_url, led.schema, led.topics.alerts,
-                            group_prefix=led.topics.prefix)  # fmt: skip
+    runner = FollowerRunner(
+        follower,
+        led.bootstrap,
+        led.writer_url,
+        led.schema,
+        led.topics.alerts,
+        group_prefix=led.topics.prefix,
+    )
     thread = threading.Thread(target=runner.run, daemon=True)
     thread.start()
     return runner, thread
@@ -99,8 +110,15 @@ def test_signed_delivery_retried_until_accepted_exactly_once_per_alert(spike_led
         wait_until(
             lambda: set(receiver.accepted) == expected, timeout=60, what="every alert accepted"
         )
-        wait_until(lambda: rows(led, "SELECT count(*) FROM alert_delivery_status WHERE outcome = 'delivered'")[0][0]
-                   == len(expected), what="delivered rows")  # fmt: skip
+        wait_until(
+            lambda: (
+                rows(led, "SELECT count(*) FROM alert_delivery_status WHERE outcome = 'delivered'")[
+                    0
+                ][0]
+                == len(expected)
+            ),
+            what="delivered rows",
+        )
     finally:
         runner.stop.set()
         thread.join(30)
@@ -110,8 +128,9 @@ def test_signed_delivery_retried_until_accepted_exactly_once_per_alert(spike_led
     assert len(receiver.posts) == len(expected) + 2
     # A second delivery consumer (restart, redelivery) sends nothing again.
     again = Receiver()
-    runner, thread = run_delivery(led, DeliveryConfig((Endpoint("oig", again.url, SECRET),), attempts=2,
-                                                      base_seconds=0.01))  # fmt: skip
+    runner, thread = run_delivery(
+        led, DeliveryConfig((Endpoint("oig", again.url, SECRET),), attempts=2, base_seconds=0.01)
+    )
     try:
         import time
 
@@ -126,13 +145,29 @@ def test_signed_delivery_retried_until_accepted_exactly_once_per_alert(spike_led
 def test_a_receiver_that_never_succeeds_ends_in_a_recorded_failure(spike_ledger) -> None:
     led = spike_ledger
     receiver = Receiver(fail_first=10**6, status=503)
-    config = DeliveryConfig((Endpoint("broken", receiver.url, SECRET), Endpoint("gone", "http://127.0.0.1:9/x", SECRET)),
-                            attempts=3, base_seconds=0.01, factor=2.0, timeout_seconds=1)  # fmt: skip
+    config = DeliveryConfig(
+        (
+            Endpoint("broken", receiver.url, SECRET),
+            Endpoint("gone", "http://127.0.0.1:9/x", SECRET),
+        ),
+        attempts=3,
+        base_seconds=0.01,
+        factor=2.0,
+        timeout_seconds=1,
+    )
     runner, thread = run_delivery(led, config)
     try:
         expected = len(spike_ids(led)) * 2
-        wait_until(lambda: rows(led, "SELECT count(*) FROM alert_delivery_status WHERE outcome = 'failed'")[0][0]
-                   == expected, timeout=60, what="recorded failures")  # fmt: skip
+        wait_until(
+            lambda: (
+                rows(led, "SELECT count(*) FROM alert_delivery_status WHERE outcome = 'failed'")[0][
+                    0
+                ]
+                == expected
+            ),
+            timeout=60,
+            what="recorded failures",
+        )
     finally:
         runner.stop.set()
         thread.join(30)
@@ -153,8 +188,12 @@ def test_an_acknowledgement_is_an_event_that_lands_in_the_ledger(spike_ledger) -
     acknowledge(led, alert_id, "Deputy IG Rivera", "looking into it")
     runner, thread = run_delivery(led, DeliveryConfig())
     try:
-        wait_until(lambda: rows(led, "SELECT acknowledged_by FROM acknowledgements WHERE alert_id = %s", (alert_id,)),
-                   what="the acknowledgement")  # fmt: skip
+        wait_until(
+            lambda: rows(
+                led, "SELECT acknowledged_by FROM acknowledgements WHERE alert_id = %s", (alert_id,)
+            ),
+            what="the acknowledgement",
+        )
     finally:
         runner.stop.set()
         thread.join(30)

@@ -113,9 +113,12 @@ def test_filters_find_the_spike_day(api_server: ApiServer) -> None:
     body = request(api_server, "GET", q, "overseer").json()
     assert [d["record_count"] for d in body["disclosures"]] == [demo_history.SPIKE_RECORDS]
     volume = request(
-        api_server, "GET", "/api/volume?kind=recipient&value=U.S. Immigration and Customs Enforcement"
-        "&since=2025-08-07&until=2025-08-07", "public",
-    ).json()["days"]  # fmt: skip
+        api_server,
+        "GET",
+        "/api/volume?kind=recipient&value=U.S. Immigration and Customs Enforcement"
+        "&since=2025-08-07&until=2025-08-07",
+        "public",
+    ).json()["days"]
     assert volume[0]["records"] == demo_history.SPIKE_RECORDS
     assert volume[0]["records"] > volume[0]["prior_365_records"] > 0
 
@@ -169,9 +172,14 @@ def test_downloaded_proof_verifies_offline(api_server: ApiServer, tmp_path: Path
 
 def all_rows_of_schema(ledger: Ledger) -> list[tuple[str, Any]]:
     with connection(ledger.admin_url, ledger.schema) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
-            " AND table_type = 'BASE TABLE'", (ledger.schema,)).fetchall()]  # fmt: skip
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
+                " AND table_type = 'BASE TABLE'",
+                (ledger.schema,),
+            ).fetchall()
+        ]
         return [(t, row) for t in tables for row in conn.execute(f'SELECT * FROM "{t}"').fetchall()]
 
 
@@ -253,9 +261,13 @@ def test_every_call_is_recorded_as_an_access_event(api_server: ApiServer) -> Non
 
     def recorded() -> list[dict[str, Any]]:
         with connection(api_server.ledger.admin_url, api_server.ledger.schema) as conn:
-            return [row[0] for row in conn.execute(
-                "SELECT body FROM entries WHERE event_type = 'LedgerAccessed' AND body->>'accessor' = 'test-overseer'"
-                " AND body->'query'->>'recipient' = 'Bureau of the Census'").fetchall()]  # fmt: skip
+            return [
+                row[0]
+                for row in conn.execute(
+                    "SELECT body FROM entries WHERE event_type = 'LedgerAccessed' AND body->>'accessor' = 'test-overseer'"
+                    " AND body->'query'->>'recipient' = 'Bureau of the Census'"
+                ).fetchall()
+            ]
 
     found = wait_until(recorded, 30, "the access event in the log")
     assert found[0]["role"] == "overseer"

@@ -57,7 +57,9 @@ def access_entries(
 
 
 def wait_for_access(ledger: Ledger, where: str, params: tuple[Any, ...] = ()) -> dict[str, Any]:
-    found = wait_until(lambda: access_entries(ledger, where, params), 60, f"an access entry where {where} {params}")  # fmt: skip
+    found = wait_until(
+        lambda: access_entries(ledger, where, params), 60, f"an access entry where {where} {params}"
+    )
     assert len(found) == 1, found
     return found[0]
 
@@ -102,10 +104,22 @@ def test_refused_calls_are_recorded_with_their_status(api_server: ApiServer) -> 
         (403, "GET", f"/api/disclosures?recipient=m403-{m}", "public", ("recipient", f"m403-{m}")),
         (404, "GET", f"/api/entries/{missing}", "overseer", ("event_id", missing)),
         (404, "GET", f"/api/no-such-thing?x=m404-{m}", "overseer", ("x", f"m404-{m}")),
-        (422, "GET", f"/api/disclosures?limit=0&recipient=m422-{m}", "overseer", ("recipient", f"m422-{m}")),
-        (422, "GET", f"/api/disclosures?recipient=m422b-{m}&recipient=again", "overseer", ("recipient", f"m422b-{m}")),
+        (
+            422,
+            "GET",
+            f"/api/disclosures?limit=0&recipient=m422-{m}",
+            "overseer",
+            ("recipient", f"m422-{m}"),
+        ),
+        (
+            422,
+            "GET",
+            f"/api/disclosures?recipient=m422b-{m}&recipient=again",
+            "overseer",
+            ("recipient", f"m422b-{m}"),
+        ),
         (405, "DELETE", f"/api/alerts?rule=m405-{m}", "auditor", ("rule", f"m405-{m}")),
-    ]  # fmt: skip
+    ]
     for status, method, path, role, _ in cases:
         headers = {"authorization": "Bearer ldg_not-a-token"} if role == "bogus" else {}
         r = call(api_server, method, path, None if role == "bogus" else role, headers=headers)
@@ -131,8 +145,9 @@ def test_refused_calls_are_recorded_with_their_status(api_server: ApiServer) -> 
 
 
 def test_kafka_unreachable_means_503_not_unrecorded_service(api_server: ApiServer) -> None:
-    closed = AccessLog(f"127.0.0.1:{free_port()}", api_server.ledger.topics.disclosures,
-                       timeout=1, retry_after=60)  # fmt: skip
+    closed = AccessLog(
+        f"127.0.0.1:{free_port()}", api_server.ledger.topics.disclosures, timeout=1, retry_after=60
+    )
     app = create_app(api_server.ledger.reader_only(), access_log=closed)
     with served(app) as url:
         headers = {"authorization": f"Bearer {api_server.tokens['overseer']}"}
@@ -152,8 +167,14 @@ def test_kafka_unreachable_means_503_not_unrecorded_service(api_server: ApiServe
 
 def test_body_over_16_kib_is_413(api_server: ApiServer) -> None:
     big = json.dumps({"tin": "9" * 20_000}).encode()
-    r = call(api_server, "POST", "/api/accounting", "auditor", content=big,
-             headers={"content-type": "application/json"})  # fmt: skip
+    r = call(
+        api_server,
+        "POST",
+        "/api/accounting",
+        "auditor",
+        content=big,
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 413
     assert "16 KiB" in r.json()["error"]
 
@@ -163,14 +184,26 @@ def test_body_over_16_kib_is_413(api_server: ApiServer) -> None:
             yield b"9" * 1024
         yield b'"}'
 
-    r = call(api_server, "POST", "/api/accounting", "auditor", content=chunks(),
-             headers={"content-type": "application/json"})  # fmt: skip
+    r = call(
+        api_server,
+        "POST",
+        "/api/accounting",
+        "auditor",
+        content=chunks(),
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 413
     # Without a valid token the body is never read: 401, not 413.
     assert call(api_server, "POST", "/api/accounting", None, content=big).status_code == 401
     assert call(api_server, "POST", "/api/accounting", "overseer", content=big).status_code == 403
-    r = call(api_server, "POST", "/login", None, content=b"token=" + b"x" * 20_000,
-             headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+    r = call(
+        api_server,
+        "POST",
+        "/login",
+        None,
+        content=b"token=" + b"x" * 20_000,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 413
 
 
@@ -204,15 +237,19 @@ def test_cookie_only_for_a_valid_token(api_server: ApiServer) -> None:
     bad = httpx.get(api_server.url + "/?token=ldg_forged", timeout=30, follow_redirects=False)
     assert bad.status_code == 401
     assert "set-cookie" not in bad.headers
-    good = httpx.get(api_server.url + f"/?token={api_server.tokens['overseer']}", timeout=30,
-                     follow_redirects=False)  # fmt: skip
+    good = httpx.get(
+        api_server.url + f"/?token={api_server.tokens['overseer']}",
+        timeout=30,
+        follow_redirects=False,
+    )
     assert good.status_code == 303
     cookie = good.headers["set-cookie"].lower()
     assert "httponly" in cookie
     assert "samesite=strict" in cookie
     assert "secure" not in cookie  # plain http here; https (request scheme) adds Secure
-    form = httpx.post(api_server.url + "/login", data={"token": "ldg_forged"}, timeout=30,
-                      follow_redirects=False)  # fmt: skip
+    form = httpx.post(
+        api_server.url + "/login", data={"token": "ldg_forged"}, timeout=30, follow_redirects=False
+    )
     assert form.status_code == 401
     assert "set-cookie" not in form.headers
     # The token itself never enters the access log.
@@ -244,25 +281,33 @@ def test_secure_cookie_over_tls(api_server: ApiServer) -> None:
 def cli_env(ledger: Ledger) -> dict[str, str]:
     s = ledger.settings
     env = dict(os.environ)
-    env.update({
-        "LEDGER_KAFKA_BOOTSTRAP": ledger.bootstrap, "LEDGER_DATABASE_URL": ledger.admin_url,
-        "LEDGER_DATA_DIR": str(s.data_dir), "LEDGER_TOPIC_PREFIX": s.topics.prefix,
-        "LEDGER_DB_SCHEMA": s.db_schema, "LEDGER_PARTITIONS": str(s.partitions),
-    })  # fmt: skip
+    env.update(
+        {
+            "LEDGER_KAFKA_BOOTSTRAP": ledger.bootstrap,
+            "LEDGER_DATABASE_URL": ledger.admin_url,
+            "LEDGER_DATA_DIR": str(s.data_dir),
+            "LEDGER_TOPIC_PREFIX": s.topics.prefix,
+            "LEDGER_DB_SCHEMA": s.db_schema,
+            "LEDGER_PARTITIONS": str(s.partitions),
+        }
+    )
     return env
 
 
 def ledger_cli(ledger: Ledger, *args: str) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("ledger")
     assert exe, "the ledger console script is not installed"
-    return subprocess.run([exe, *args], env=cli_env(ledger), capture_output=True, text=True,
-                          timeout=120, check=False)  # fmt: skip
+    return subprocess.run(
+        [exe, *args], env=cli_env(ledger), capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_tokens_are_listed_revoked_and_expire_via_the_cli(api_server: ApiServer) -> None:
     ledger = api_server.ledger
     name = f"cli-{uuid.uuid4().hex[:8]}"
-    made = ledger_cli(ledger, "token", "create", "--role", "public", "--name", name, "--expires-in", "30d")  # fmt: skip
+    made = ledger_cli(
+        ledger, "token", "create", "--role", "public", "--name", name, "--expires-in", "30d"
+    )
     assert made.returncode == 0, made.stderr
     token = made.stdout.strip()
     assert token.startswith("ldg_")
@@ -283,13 +328,21 @@ def test_tokens_are_listed_revoked_and_expire_via_the_cli(api_server: ApiServer)
     r = httpx.get(api_server.url + "/api/alerts", headers=auth, timeout=30)
     assert r.status_code == 401
     assert "revoked" in r.json()["error"]
-    after = [t for t in json.loads(ledger_cli(ledger, "token", "list", "--json").stdout) if t["name"] == name]  # fmt: skip
+    after = [
+        t
+        for t in json.loads(ledger_cli(ledger, "token", "list", "--json").stdout)
+        if t["name"] == name
+    ]
     assert after[0]["status"] == "revoked"
     assert after[0]["revoked_by"]
     # The revocation is itself in the verifiable log, and so is the refused call.
-    act = wait_for_access(ledger, "body->>'action' = 'token.revoke' AND body->'query'->>'name' = %s", (name,))  # fmt: skip
+    act = wait_for_access(
+        ledger, "body->>'action' = 'token.revoke' AND body->'query'->>'name' = %s", (name,)
+    )
     assert act["query"]["token_id"] == mine[0]["token_id"]
-    refused = wait_for_access(ledger, "body->>'accessor' = %s AND (body->>'status')::int = 401", (name,))  # fmt: skip
+    refused = wait_for_access(
+        ledger, "body->>'accessor' = %s AND (body->>'status')::int = 401", (name,)
+    )
     assert refused["role"] == "public"
 
     again = ledger_cli(ledger, "token", "revoke", mine[0]["token_id"])
@@ -298,12 +351,26 @@ def test_tokens_are_listed_revoked_and_expire_via_the_cli(api_server: ApiServer)
     unknown = ledger_cli(ledger, "token", "revoke", f"nobody-{uuid.uuid4().hex[:6]}")
     assert unknown.returncode == 2
     assert unknown.stderr.count("\n") == 1
-    bad = ledger_cli(ledger, "token", "create", "--role", "public", "--name", "x", "--expires-in", "soon")  # fmt: skip
+    bad = ledger_cli(
+        ledger, "token", "create", "--role", "public", "--name", "x", "--expires-in", "soon"
+    )
     assert bad.returncode == 2
-    past = ledger_cli(ledger, "token", "create", "--role", "public", "--name", "x", "--expires", "2020-01-01")  # fmt: skip
+    past = ledger_cli(
+        ledger, "token", "create", "--role", "public", "--name", "x", "--expires", "2020-01-01"
+    )
     assert past.returncode == 2
 
-    short = ledger_cli(ledger, "token", "create", "--role", "public", "--name", f"{name}-short", "--expires-in", "2s")  # fmt: skip
+    short = ledger_cli(
+        ledger,
+        "token",
+        "create",
+        "--role",
+        "public",
+        "--name",
+        f"{name}-short",
+        "--expires-in",
+        "2s",
+    )
     assert short.returncode == 0, short.stderr
     short_auth = {"authorization": f"Bearer {short.stdout.strip()}"}
     assert (
@@ -335,19 +402,33 @@ def test_no_taxpayer_ref_below_the_auditor(api_server: ApiServer, tmp_path: Path
     ledger = api_server.ledger
     with connection(ledger.admin_url, ledger.schema) as conn:
         refs = {r[0] for r in conn.execute("SELECT DISTINCT ref FROM taxpayer_refs")}
-        with_refs = [r[0] for r in conn.execute(
-            "SELECT event_id::text FROM entries WHERE jsonb_array_length(COALESCE(body->'taxpayer_refs', '[]')) > 0"
-        )]  # fmt: skip
-        spike_day = conn.execute("SELECT day FROM disclosures ORDER BY record_count DESC LIMIT 1").fetchone()[0]  # fmt: skip
-        recent = [r[0] for r in conn.execute(
-            "SELECT event_id::text FROM entries ORDER BY recorded_at DESC LIMIT 20")]  # fmt: skip
+        with_refs = [
+            r[0]
+            for r in conn.execute(
+                "SELECT event_id::text FROM entries WHERE jsonb_array_length(COALESCE(body->'taxpayer_refs', '[]')) > 0"
+            )
+        ]
+        spike_day = conn.execute(
+            "SELECT day FROM disclosures ORDER BY record_count DESC LIMIT 1"
+        ).fetchone()[0]
+        recent = [
+            r[0]
+            for r in conn.execute(
+                "SELECT event_id::text FROM entries ORDER BY recorded_at DESC LIMIT 20"
+            )
+        ]
     assert refs  # the demo's manifest chunks
     assert with_refs
     paths = [
-        "/api/disclosures?limit=1000", "/api/volume?kind=recipient&limit=5000", "/api/alerts",
-        "/api/notices", "/api/court-orders", "/api/checkpoints", "/metrics",
+        "/api/disclosures?limit=1000",
+        "/api/volume?kind=recipient&limit=5000",
+        "/api/alerts",
+        "/api/notices",
+        "/api/court-orders",
+        "/api/checkpoints",
+        "/metrics",
         f"/?kind=recipient&scope=U.S. Immigration and Customs Enforcement&day={spike_day}",
-    ] + [p for e in with_refs + recent for p in (f"/api/entries/{e}", f"/api/entries/{e}/proof")]  # fmt: skip
+    ] + [p for e in with_refs + recent for p in (f"/api/entries/{e}", f"/api/entries/{e}/proof")]
     checked = 0
     for role in ("overseer", "public"):
         for path in paths:
@@ -382,13 +463,18 @@ def test_no_taxpayer_ref_below_the_auditor(api_server: ApiServer, tmp_path: Path
 
 
 def test_accounting_without_a_configured_key_refuses(api_server: ApiServer, tmp_path: Path) -> None:
-    bare = dataclasses.replace(ledger_settings := api_server.ledger.settings,
-                               data_dir=tmp_path, taxpayer_key_file=None)  # fmt: skip
+    bare = dataclasses.replace(
+        ledger_settings := api_server.ledger.settings, data_dir=tmp_path, taxpayer_key_file=None
+    )
     assert ledger_settings.data_dir != tmp_path
     ledger = dataclasses.replace(api_server.ledger.reader_only(), settings=bare)
     with served(create_app(ledger)) as url:
-        r = httpx.post(url + "/api/accounting", json={"tin": "975004242"}, timeout=30,
-                       headers={"authorization": f"Bearer {api_server.tokens['auditor']}"})  # fmt: skip
+        r = httpx.post(
+            url + "/api/accounting",
+            json={"tin": "975004242"},
+            timeout=30,
+            headers={"authorization": f"Bearer {api_server.tokens['auditor']}"},
+        )
     assert r.status_code == 503
     assert "LEDGER_TAXPAYER_KEY_FILE" in r.json()["error"]
     assert not list(tmp_path.rglob("*.key"))  # and no key was generated
@@ -410,7 +496,10 @@ def test_serving_and_consuming_roles_cannot_insert_tokens_or_migrations(
         "INSERT INTO schema_migrations (version, name) VALUES (999, '999_fake.sql')",
     ]
     for statement in statements:
-        with connection(url, ledger.schema) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege) as info:  # fmt: skip
+        with (
+            connection(url, ledger.schema) as conn,
+            pytest.raises(psycopg.errors.InsufficientPrivilege) as info,
+        ):
             conn.execute(statement)
         assert "permission denied" in str(info.value)
 
@@ -421,8 +510,13 @@ def test_ledger_serve_runs_with_the_reader_credentials_only(api_server: ApiServe
     del env["LEDGER_DATABASE_URL"]
     env["LEDGER_READER_DATABASE_URL"] = ledger.reader_url
     port = free_port()
-    proc = subprocess.Popen([shutil.which("ledger") or "ledger", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [shutil.which("ledger") or "ledger", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
 

@@ -37,10 +37,19 @@ def test_every_operation_as_every_role_keeps_to_the_schema(api_server: ApiServer
     ]
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.path for op in operations} >= {
-        "/api/disclosures", "/api/volume", "/api/alerts", "/api/notices", "/api/court-orders",
-        "/api/checkpoints", "/api/entries/{event_id}", "/api/entries/{event_id}/proof",
-        "/api/accounting", "/metrics", "/", "/login",
-    }  # fmt: skip
+        "/api/disclosures",
+        "/api/volume",
+        "/api/alerts",
+        "/api/notices",
+        "/api/court-orders",
+        "/api/checkpoints",
+        "/api/entries/{event_id}",
+        "/api/entries/{event_id}/proof",
+        "/api/accounting",
+        "/metrics",
+        "/",
+        "/login",
+    }
     statuses: dict[int, int] = {}
     exercised: set[tuple[str, str]] = set()
     for operation in operations:

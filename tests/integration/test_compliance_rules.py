@@ -23,22 +23,36 @@ def order(
     order_type: str, recipient: str, effective: str, expires: str | None, **extra: Any
 ) -> dict[str, Any]:
     return {
-        "type": "CourtOrderRecorded", "order_id": f"O-{uuid.uuid4().hex[:8]}", "case_reference": "1:25-cv-00457",
-        "court": "U.S. District Court for the District of Columbia", "order_type": order_type,
-        "entered_at": effective, "effective_at": effective, "expires_at": expires,
-        "recipients": [recipient], "authorities": [I2], "bulk_threshold": None, "notice_hours": 24,
-        "description": f"{order_type} for the test", **extra,
-    }  # fmt: skip
+        "type": "CourtOrderRecorded",
+        "order_id": f"O-{uuid.uuid4().hex[:8]}",
+        "case_reference": "1:25-cv-00457",
+        "court": "U.S. District Court for the District of Columbia",
+        "order_type": order_type,
+        "entered_at": effective,
+        "effective_at": effective,
+        "expires_at": expires,
+        "recipients": [recipient],
+        "authorities": [I2],
+        "bulk_threshold": None,
+        "notice_hours": 24,
+        "description": f"{order_type} for the test",
+        **extra,
+    }
 
 
 def notice(notice_id: str, filed: datetime, transmitted: datetime, expected: int) -> dict[str, Any]:
     return {
-        "type": "NoticeFiled", "notice_id": notice_id, "case_reference": "1:25-cv-00457",
-        "filed_at": filed.isoformat(), "served_on": ["Court", "Plaintiffs"], "recipient_agency": ICE,
-        "legal_authority": I2, "planned_transmission_start": (transmitted - timedelta(hours=1)).isoformat(),
+        "type": "NoticeFiled",
+        "notice_id": notice_id,
+        "case_reference": "1:25-cv-00457",
+        "filed_at": filed.isoformat(),
+        "served_on": ["Court", "Plaintiffs"],
+        "recipient_agency": ICE,
+        "legal_authority": I2,
+        "planned_transmission_start": (transmitted - timedelta(hours=1)).isoformat(),
         "planned_transmission_end": (transmitted + timedelta(hours=1)).isoformat(),
         "expected_record_count": expected,
-    }  # fmt: skip
+    }
 
 
 def test_each_rule_fires_through_the_real_pipeline_and_replays_to_the_same_alerts(
@@ -47,8 +61,10 @@ def test_each_rule_fires_through_the_real_pipeline_and_replays_to_the_same_alert
     led = isolated_ledger(ledger_settings, "rules")
     t_ok = datetime.fromisoformat(at(D, 14))
     t_late = datetime.fromisoformat(at(D + timedelta(days=1), 14))
-    steady = [disclosure(D - timedelta(days=d), 100, "Steady Recipient", authority="26 U.S.C. 6103(i)(1)")
-              for d in range(30, 0, -1)]  # fmt: skip
+    steady = [
+        disclosure(D - timedelta(days=d), 100, "Steady Recipient", authority="26 U.S.C. 6103(i)(1)")
+        for d in range(30, 0, -1)
+    ]
     events = [
         *steady,
         order("NOTICE_REQUIREMENT", ICE, at(D - timedelta(days=20), 9), None, bulk_threshold=1000),
@@ -58,8 +74,13 @@ def test_each_rule_fires_through_the_real_pipeline_and_replays_to_the_same_alert
     ]
     emit(led, events)
     on_time = disclosure(D, 3000, ICE, when=t_ok.astimezone(UTC).isoformat(), notice_id="N-24h")
-    too_late = disclosure(D + timedelta(days=1), 3000, ICE, when=t_late.astimezone(UTC).isoformat(),
-                          notice_id="N-23h59")  # fmt: skip
+    too_late = disclosure(
+        D + timedelta(days=1),
+        3000,
+        ICE,
+        when=t_late.astimezone(UTC).isoformat(),
+        notice_id="N-23h59",
+    )
     during_stay = disclosure(D, 10, "Stayed Agency")
     after_stay = disclosure(D + timedelta(days=6), 10, "Stayed Agency")
     unknown_authority = disclosure(D, 5, "Some Office", authority="26 U.S.C. 6103(z)(9)")
@@ -76,8 +97,11 @@ def test_each_rule_fires_through_the_real_pipeline_and_replays_to_the_same_alert
         running.stop()
 
     def fired(rule: str, obj: dict[str, Any]) -> bool:
-        found = rows(led, "SELECT count(*) FROM alerts WHERE rule = %s AND %s = ANY(evidence)",
-                     (rule, ids[obj["disclosure_id"]]))  # fmt: skip
+        found = rows(
+            led,
+            "SELECT count(*) FROM alerts WHERE rule = %s AND %s = ANY(evidence)",
+            (rule, ids[obj["disclosure_id"]]),
+        )
         return found[0][0] > 0
 
     assert not fired("bulk_without_notice", on_time)  # filed exactly 24h00m before
@@ -90,8 +114,11 @@ def test_each_rule_fires_through_the_real_pipeline_and_replays_to_the_same_alert
     assert fired("request_incomplete", placeholder)
     assert not fired("request_incomplete", on_time)
     assert fired("statistical_anomaly", anomaly)
-    legal_sources = rows(led, "SELECT DISTINCT legal_source FROM alerts WHERE rule <> 'new_recipient'"
-                              " AND rule <> 'new_authority'")  # fmt: skip
+    legal_sources = rows(
+        led,
+        "SELECT DISTINCT legal_source FROM alerts WHERE rule <> 'new_recipient'"
+        " AND rule <> 'new_authority'",
+    )
     assert all(src for (src,) in legal_sources)
 
     before = rows(led, "SELECT alert_id, rule FROM alerts ORDER BY alert_id")

@@ -77,8 +77,11 @@ def test_dashboard_marks_the_spike_and_serves_a_verifiable_proof(
     vkey = load_signers(signing_key_path(api_server.ledger.settings))[0].vkey
     checked = subprocess.run(
         [sys.executable, "-m", "ledger", "verify-proof", str(saved), "--key", vkey],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "OK inclusion proof" in checked.stdout, checked.stdout
 
@@ -86,6 +89,9 @@ def test_dashboard_marks_the_spike_and_serves_a_verifiable_proof(
     saved.write_text(json.dumps(proof))
     refused = subprocess.run(
         [sys.executable, "-m", "ledger", "verify-proof", str(saved), "--key", vkey],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert refused.returncode != 0

@@ -47,8 +47,15 @@ def total(led: Ledger) -> int:
 
 
 def manifest(refs: int, **extra: Any) -> dict[str, Any]:
-    return {"type": "DisclosureManifest", "disclosure_id": "D-big", "recipient_agency": "ICE",
-            "chunk_index": 0, "chunk_count": 1, "taxpayer_refs": [REF] * refs, **extra}  # fmt: skip
+    return {
+        "type": "DisclosureManifest",
+        "disclosure_id": "D-big",
+        "recipient_agency": "ICE",
+        "chunk_index": 0,
+        "chunk_count": 1,
+        "taxpayer_refs": [REF] * refs,
+        **extra,
+    }
 
 
 def run_emit(led: Ledger, tmp_path: Path, objs: list[Any]) -> subprocess.CompletedProcess[str]:
@@ -56,8 +63,14 @@ def run_emit(led: Ledger, tmp_path: Path, objs: list[Any]) -> subprocess.Complet
     assert cli, "the ledger console script is not installed"
     path = tmp_path / f"{uuid.uuid4().hex}.jsonl"
     path.write_text("".join(o if isinstance(o, str) else json.dumps(o) + "\n" for o in objs))
-    return subprocess.run([cli, "emit", "--file", str(path)], env=cli_env(led), capture_output=True,
-                          text=True, check=False, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [cli, "emit", "--file", str(path)],
+        env=cli_env(led),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
 
 
 def refused(result: subprocess.CompletedProcess[str], *expected: str) -> str:
@@ -87,8 +100,13 @@ def test_nul_and_lone_surrogates_inside_lists_and_maps_are_named_by_field(
     led: Ledger, tmp_path: Path
 ) -> None:
     before = total(led)
-    amended = {"type": "DisclosureAmended", "disclosure_id": "D-1", "recipient_agency": "ICE",
-               "changes": {f"{SECRET}\x00": "x"}, "reason": "r"}  # fmt: skip
+    amended = {
+        "type": "DisclosureAmended",
+        "disclosure_id": "D-1",
+        "recipient_agency": "ICE",
+        "changes": {f"{SECRET}\x00": "x"},
+        "reason": "r",
+    }
     lines = [disclosure(D, 1, "ICE", tax_periods=["2024", f"{SECRET}\ud800"]), amended]
     err = refused(
         run_emit(led, tmp_path, lines),

@@ -144,7 +144,13 @@ def test_every_bad_record_kind_is_dead_lettered_between_two_good_ones(consume_pr
     assert proc.poll() is None, "ledger consume exited"
 
     def dead(consumer: str) -> dict[int, str]:
-        return dict(rows(ledger, "SELECT kafka_offset, reason FROM dead_letters WHERE consumer = %s AND kafka_partition = 0", (consumer,)))  # fmt: skip
+        return dict(
+            rows(
+                ledger,
+                "SELECT kafka_offset, reason FROM dead_letters WHERE consumer = %s AND kafka_partition = 0",
+                (consumer,),
+            )
+        )
 
     wait_until(lambda: db_offset in dead("volume"), 60, "the volume consumer's dead letters")
     for consumer in ("audit_log", "volume"):
@@ -159,8 +165,14 @@ def test_every_bad_record_kind_is_dead_lettered_between_two_good_ones(consume_pr
         or "index row" in dead("volume")[db_offset]
     )
     assert entry_landed(ledger, db_refused.event_id)
-    assert rows(ledger, "SELECT count(*) FROM disclosures WHERE event_id = ANY(%s::uuid[])",
-                ([first.event_id, last.event_id],))[0][0] == 2  # fmt: skip
+    assert (
+        rows(
+            ledger,
+            "SELECT count(*) FROM disclosures WHERE event_id = ANY(%s::uuid[])",
+            ([first.event_id, last.event_id],),
+        )[0][0]
+        == 2
+    )
 
     by_source: dict[str, dict[str, str]] = {}
     wait_until(lambda: len(dlq_messages(ledger)) >= 2 * len(offsets) + 1, 30, "DLQ messages")
@@ -189,8 +201,10 @@ def test_a_nul_in_a_public_request_does_not_silence_the_ledger(consume_process, 
     serve_log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen(
         [shutil.which("ledger") or "ledger", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=cli_env(ledger), stdout=serve_log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        env=cli_env(ledger),
+        stdout=serve_log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
 

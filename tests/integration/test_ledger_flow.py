@@ -46,8 +46,11 @@ def test_entries_are_the_exact_message_bytes_chained(live) -> None:
     recipient = unique("Bytes")
     events = emit(ledger, [disclosure(D, 5, recipient) for _ in range(20)])
     caught_up(ledger)
-    stored = rows(ledger, "SELECT event_id::text, value, leaf_hash FROM entries WHERE event_id = ANY(%s::uuid[])",
-                  ([e.event_id for e in events],))  # fmt: skip
+    stored = rows(
+        ledger,
+        "SELECT event_id::text, value, leaf_hash FROM entries WHERE event_id = ANY(%s::uuid[])",
+        ([e.event_id for e in events],),
+    )
     assert len(stored) == 20
     import hashlib
 
@@ -82,8 +85,13 @@ def test_spike_fires_on_one_record_more_than_the_prior_year_not_on_equal(live) -
 def test_a_redelivered_day_does_not_duplicate_the_alert(live) -> None:
     ledger, _ = live
     source, recipient = unique("Dup source"), unique("Dup recipient")
-    emit(ledger, [disclosure(D - timedelta(days=400), 1, recipient, source=source),
-                  disclosure(D - timedelta(days=10), 10, recipient, source=source)])  # fmt: skip
+    emit(
+        ledger,
+        [
+            disclosure(D - timedelta(days=400), 1, recipient, source=source),
+            disclosure(D - timedelta(days=10), 10, recipient, source=source),
+        ],
+    )
     emit(ledger, [disclosure(D, 11, recipient, source=source)])
     emit(
         ledger, [disclosure(D, 5, recipient, source=source)]
@@ -95,28 +103,48 @@ def test_a_redelivered_day_does_not_duplicate_the_alert(live) -> None:
 def test_days_are_calendar_days_in_the_ledger_time_zone(live) -> None:
     ledger, _ = live
     source, recipient = unique("TZ source"), unique("TZ recipient")
-    emit(ledger, [
-        disclosure(D, 7, recipient, source=source, when=at(D, 23, 59, 59)),  # 03:59:59Z next day
-        disclosure(D, 3, recipient, source=source, when=at(D + timedelta(days=1), 0, 0, 0)),
-    ])  # fmt: skip
+    emit(
+        ledger,
+        [
+            disclosure(
+                D, 7, recipient, source=source, when=at(D, 23, 59, 59)
+            ),  # 03:59:59Z next day
+            disclosure(D, 3, recipient, source=source, when=at(D + timedelta(days=1), 0, 0, 0)),
+        ],
+    )
     caught_up(ledger)
-    by_day = dict(rows(ledger, "SELECT day, records FROM daily_volume WHERE scope_kind='recipient' AND scope_value=%s",
-                       (recipient,)))  # fmt: skip
+    by_day = dict(
+        rows(
+            ledger,
+            "SELECT day, records FROM daily_volume WHERE scope_kind='recipient' AND scope_value=%s",
+            (recipient,),
+        )
+    )
     assert by_day == {D: 7, D + timedelta(days=1): 3}
 
 
 def test_a_late_event_updates_its_day_and_re_evaluates_later_days(live) -> None:
     ledger, _ = live
     source, recipient = unique("Late source"), unique("Late recipient")
-    emit(ledger, [disclosure(D - timedelta(days=400), 1, recipient, source=source),
-                  disclosure(D, 10, recipient, source=source)])  # fmt: skip
+    emit(
+        ledger,
+        [
+            disclosure(D - timedelta(days=400), 1, recipient, source=source),
+            disclosure(D, 10, recipient, source=source),
+        ],
+    )
     caught_up(ledger)
     assert alerts_for(ledger, "spike_over_prior_year", source) == []  # nothing in the prior year
     assert alerts_for(ledger, "new_recipient", recipient)
     (late,) = emit(ledger, [disclosure(D - timedelta(days=5), 3, recipient, source=source)])
     caught_up(ledger)
-    by_day = dict(rows(ledger, "SELECT day, records FROM daily_volume WHERE scope_kind='recipient' AND scope_value=%s",
-                       (recipient,)))  # fmt: skip
+    by_day = dict(
+        rows(
+            ledger,
+            "SELECT day, records FROM daily_volume WHERE scope_kind='recipient' AND scope_value=%s",
+            (recipient,),
+        )
+    )
     assert by_day[D - timedelta(days=5)] == 3
     fired = alerts_for(ledger, "spike_over_prior_year", source)
     assert fired
@@ -162,8 +190,13 @@ def test_a_poison_message_goes_to_the_dead_letter_topic_and_consuming_continues(
     reasons = rows(ledger, "SELECT reason FROM dead_letters")
     assert any("fingerprint" in r[0] or "truncated" in r[0] for r in reasons)
     assert rows(ledger, "SELECT count(*) FROM alerts WHERE rule = 'malformed_event'")[0][0] >= 1
-    consumer = KafkaConsumer(ledger.topics.dlq, **client_config(ledger.bootstrap), auto_offset_reset="earliest",
-                             consumer_timeout_ms=10000, enable_auto_commit=False)  # fmt: skip
+    consumer = KafkaConsumer(
+        ledger.topics.dlq,
+        **client_config(ledger.bootstrap),
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=10000,
+        enable_auto_commit=False,
+    )
     dead = next(iter(consumer))
     consumer.close()
     assert dead.value == b"\xc3\x01" + b"\xff" * 8 + b"garbage"

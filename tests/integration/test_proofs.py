@@ -64,14 +64,22 @@ def test_inclusion_proof_verifies_offline_with_the_cli(ledger: Ledger, tmp_path:
     assert proof["checkpoint"].split("\n")[1] == str(proof["tree_size"])
     path = tmp_path / "proof.json"
     path.write_text(json.dumps(proof))
-    ok = subprocess.run([shutil.which("ledger") or "ledger", "verify-proof", str(path), "--key", vkey(ledger)],
-                        capture_output=True, text=True, check=False)  # fmt: skip
+    ok = subprocess.run(
+        [shutil.which("ledger") or "ledger", "verify-proof", str(path), "--key", vkey(ledger)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert ok.returncode == 0, ok.stderr
     assert "inclusion proof" in ok.stdout
     proof["leaf_index"] = 16
     path.write_text(json.dumps(proof))
-    bad = subprocess.run([shutil.which("ledger") or "ledger", "verify-proof", str(path), "--key", vkey(ledger)],
-                         capture_output=True, text=True, check=False)  # fmt: skip
+    bad = subprocess.run(
+        [shutil.which("ledger") or "ledger", "verify-proof", str(path), "--key", vkey(ledger)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert bad.returncode == 6
     assert "Traceback" not in bad.stderr
     assert bad.stderr.count("\n") == 1
@@ -107,11 +115,15 @@ def _rewrite_log(led: Ledger, log_id: str, seq: int) -> None:
             value = bytes(value) + (b"\x00" if s == seq else b"")
             leaf = leaf_hash(value)
             previous = chain_hash(previous, leaf)
-            conn.execute("UPDATE entries SET value = %s, leaf_hash = %s, chain_hash = %s WHERE log_id = %s AND seq = %s",
-                         (value, leaf, previous, log_id, s))  # fmt: skip
+            conn.execute(
+                "UPDATE entries SET value = %s, leaf_hash = %s, chain_hash = %s WHERE log_id = %s AND seq = %s",
+                (value, leaf, previous, log_id, s),
+            )
             for level, idx, h in tree.append(leaf):
-                conn.execute("UPDATE tree_nodes SET hash = %s WHERE log_id = %s AND level = %s AND idx = %s",
-                             (h, log_id, level, idx))  # fmt: skip
+                conn.execute(
+                    "UPDATE tree_nodes SET hash = %s WHERE log_id = %s AND level = %s AND idx = %s",
+                    (h, log_id, level, idx),
+                )
         conn.commit()
 
 

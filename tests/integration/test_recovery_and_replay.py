@@ -121,8 +121,13 @@ def test_cli_emit_validates_everything_before_sending(ledger_settings, tmp_path)
     ]
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    bad = subprocess.run([sys.executable, "-m", "ledger", "emit", "--file", str(path)], env=cli_env(led),
-                         capture_output=True, text=True, check=False)  # fmt: skip
+    bad = subprocess.run(
+        [sys.executable, "-m", "ledger", "emit", "--file", str(path)],
+        env=cli_env(led),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert bad.returncode == 5
     assert "line 2" in bad.stderr
     assert "line 3" in bad.stderr
@@ -131,14 +136,28 @@ def test_cli_emit_validates_everything_before_sending(ledger_settings, tmp_path)
         sum(log_end_offsets(led.bootstrap, led.topics.disclosures).values()) == 0
     )  # nothing half-sent
     path.write_text(lines[0] + "\n")
-    ok = subprocess.run([sys.executable, "-m", "ledger", "emit", "--file", str(path), "--json"], env=cli_env(led),
-                        capture_output=True, text=True, check=False)  # fmt: skip
+    ok = subprocess.run(
+        [sys.executable, "-m", "ledger", "emit", "--file", str(path), "--json"],
+        env=cli_env(led),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)[0]["topic"] == led.topics.disclosures
-    for argv, code in ((["query", "--since", "yesterday"], 2), (["query", "--limit", "0"], 2),
-                       (["proof", "inclusion", "--event-id", "nope"], 2), (["alerts", "--bogus"], 2)):  # fmt: skip
-        r = subprocess.run([sys.executable, "-m", "ledger", *argv], env=cli_env(led), capture_output=True, text=True,
-                           check=False)  # fmt: skip
+    for argv, code in (
+        (["query", "--since", "yesterday"], 2),
+        (["query", "--limit", "0"], 2),
+        (["proof", "inclusion", "--event-id", "nope"], 2),
+        (["alerts", "--bogus"], 2),
+    ):
+        r = subprocess.run(
+            [sys.executable, "-m", "ledger", *argv],
+            env=cli_env(led),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert r.returncode == code, (argv, r.stderr)
         assert r.stderr.startswith("error:"), r.stderr
         assert "Traceback" not in r.stderr

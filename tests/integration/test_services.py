@@ -51,9 +51,12 @@ def test_up_twice_is_harmless_and_down_leaves_no_process() -> None:
 
 def test_status_reports_configured_endpoints_without_starting_anything(tmp_path: Path) -> None:
     settings = Settings.from_env(
-        {"LEDGER_KAFKA_BOOTSTRAP": "kafka.example:9092", "LEDGER_DATABASE_URL": "postgresql://x@db/ledger",
-         "LEDGER_DATA_DIR": str(tmp_path)}
-    )  # fmt: skip
+        {
+            "LEDGER_KAFKA_BOOTSTRAP": "kafka.example:9092",
+            "LEDGER_DATABASE_URL": "postgresql://x@db/ledger",
+            "LEDGER_DATA_DIR": str(tmp_path),
+        }
+    )
     assert localdev.up(settings) == localdev.Endpoints(
         "kafka.example:9092", "postgresql://x@db/ledger"
     )

@@ -154,8 +154,14 @@ def test_ledger_emit_refuses_the_events_the_ledger_writes_itself(event_type: str
 
 
 def test_the_ledgers_own_writers_still_build_their_events() -> None:
-    accessed = {"type": "LedgerAccessed", "accessor": "a", "role": "overseer", "action": "query",
-                "query": {"since": "2025-08-01"}, "records_returned": 3}  # fmt: skip
+    accessed = {
+        "type": "LedgerAccessed",
+        "accessor": "a",
+        "role": "overseer",
+        "action": "query",
+        "query": {"since": "2025-08-01"},
+        "records_returned": 3,
+    }
     assert build_event(accessed).event_type == "LedgerAccessed"
     ack = {"type": "AlertAcknowledged", "alert_id": "A-1", "acknowledged_by": "duty officer"}
     assert build_event(ack).event_type == "AlertAcknowledged"
@@ -202,29 +208,57 @@ def test_values_the_projections_cannot_hold_are_refused(
 
 
 def test_maps_counts_and_dates_of_the_other_schemas_are_checked_too() -> None:
-    amended = {"type": "DisclosureAmended", "disclosure_id": "D-1", "recipient_agency": "ICE",
-               "changes": {"record_count": "12"}, "reason": "typo"}  # fmt: skip
+    amended = {
+        "type": "DisclosureAmended",
+        "disclosure_id": "D-1",
+        "recipient_agency": "ICE",
+        "changes": {"record_count": "12"},
+        "reason": "typo",
+    }
     assert build_event(amended).record["changes"] == {"record_count": "12"}
     with pytest.raises(EventValidationError, match=r"changes\[key\] contains a NUL"):
         build_event({**amended, "changes": {"a\x00": "1"}})
     with pytest.raises(EventValidationError, match=r"changes\[value\] contains a lone surrogate"):
         build_event({**amended, "changes": {"a": "\ud83d"}})
-    manifest = {"type": "DisclosureManifest", "disclosure_id": "D-1", "recipient_agency": "ICE",
-                "chunk_index": 0, "chunk_count": 1, "taxpayer_refs": [REF]}  # fmt: skip
+    manifest = {
+        "type": "DisclosureManifest",
+        "disclosure_id": "D-1",
+        "recipient_agency": "ICE",
+        "chunk_index": 0,
+        "chunk_count": 1,
+        "taxpayer_refs": [REF],
+    }
     assert build_event(manifest).record["chunk_count"] == 1
     with pytest.raises(EventValidationError, match="chunk_index cannot be negative"):
         build_event({**manifest, "chunk_index": -1})
-    alert = {"type": "AlertRaised", "alert_id": "A", "rule": "r", "severity": "high", "scope": "s",
-             "day": "2025-08-07", "observed": 5, "threshold": 4, "evidence": [], "legal_source": "l",
-             "message": "m"}  # fmt: skip
+    alert = {
+        "type": "AlertRaised",
+        "alert_id": "A",
+        "rule": "r",
+        "severity": "high",
+        "scope": "s",
+        "day": "2025-08-07",
+        "observed": 5,
+        "threshold": 4,
+        "evidence": [],
+        "legal_source": "l",
+        "message": "m",
+    }
     assert str(build_event(alert).record["day"]) == "2025-08-07"
     with pytest.raises(EventValidationError, match="day must be between 1900-01-01 and 2200"):
         build_event({**alert, "day": "1776-07-04"})
     with pytest.raises(EventValidationError, match="observed must be between 0 and 2"):
         build_event({**alert, "observed": 2**60})
-    order = {"type": "CourtOrderRecorded", "order_id": "O-1", "case_reference": "1:25-cv-00457-CKK",
-             "court": "D.D.C.", "order_type": "NOTICE_REQUIREMENT", "entered_at": "2025-09-01T12:00:00Z",
-             "effective_at": "2025-09-01T12:00:00Z", "notice_hours": -24}  # fmt: skip
+    order = {
+        "type": "CourtOrderRecorded",
+        "order_id": "O-1",
+        "case_reference": "1:25-cv-00457-CKK",
+        "court": "D.D.C.",
+        "order_type": "NOTICE_REQUIREMENT",
+        "entered_at": "2025-09-01T12:00:00Z",
+        "effective_at": "2025-09-01T12:00:00Z",
+        "notice_hours": -24,
+    }
     with pytest.raises(EventValidationError, match="notice_hours cannot be negative"):
         build_event(order)
 
@@ -295,11 +329,22 @@ def test_tins_written_with_spaces_or_dots_are_tins(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "2025-08-07", "07.08.2025", "1:25-cv-01234", "No. 25-5123", "202 555 0143",
-        "(202) 555-0143", "202.555.0143", "+1 202 555 0143", "lat 38.8976763", "12.3456789",
-        "192.168.100.200", "26 U.S.C. 6103(i)(2)", "Washington DC 20001 1234", "ZIP 20001-1234",
+        "2025-08-07",
+        "07.08.2025",
+        "1:25-cv-01234",
+        "No. 25-5123",
+        "202 555 0143",
+        "(202) 555-0143",
+        "202.555.0143",
+        "+1 202 555 0143",
+        "lat 38.8976763",
+        "12.3456789",
+        "192.168.100.200",
+        "26 U.S.C. 6103(i)(2)",
+        "Washington DC 20001 1234",
+        "ZIP 20001-1234",
     ],
-)  # fmt: skip
+)
 def test_dates_dockets_phones_and_decimals_are_not_tins(text: str) -> None:
     assert not contains_tin_shape(text)
 

@@ -44,14 +44,28 @@ texts = st.one_of(
     st.text(chars, max_size=20),
     st.sampled_from(
         [
-            "123-45-6789", "123 45 6789", "12-3456789", "123456789", "2025-08-07",
-            "2025-08-07T19:12:00Z", "2025-08-07T19:12:00", "0001-01-01T00:00:00+01:00",
-            "9999-12-31T23:59:59-01:00", "1899-12-31T23:59:59Z", "2199-12-31T23:59:59.999999Z",
-            "2B0F0A56-3B5F-4B0E-8F3C-6F2A5D7E9C01", "{2b0f0a56-3b5f-4b0e-8f3c-6f2a5d7e9c01}",
-            "ab" * 32, "AB" * 32, "VALID", "NOTICE_REQUIREMENT", "TIN_NAME", "",
+            "123-45-6789",
+            "123 45 6789",
+            "12-3456789",
+            "123456789",
+            "2025-08-07",
+            "2025-08-07T19:12:00Z",
+            "2025-08-07T19:12:00",
+            "0001-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-01:00",
+            "1899-12-31T23:59:59Z",
+            "2199-12-31T23:59:59.999999Z",
+            "2B0F0A56-3B5F-4B0E-8F3C-6F2A5D7E9C01",
+            "{2b0f0a56-3b5f-4b0e-8f3c-6f2a5d7e9c01}",
+            "ab" * 32,
+            "AB" * 32,
+            "VALID",
+            "NOTICE_REQUIREMENT",
+            "TIN_NAME",
+            "",
         ]
     ),
-)  # fmt: skip
+)
 integers = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
     st.sampled_from([0, 1, -1, 2**31 - 1, 2**31, 2**53, 2**53 + 1, 2**63 - 1, 2**63, -(2**63)]),
@@ -66,8 +80,13 @@ json_values = st.recursive(
 )
 
 offsets = st.sampled_from(
-    [UTC, timezone(timedelta(hours=-5)), timezone(timedelta(hours=14)), timezone(-timedelta(hours=23, minutes=59))]
-)  # fmt: skip
+    [
+        UTC,
+        timezone(timedelta(hours=-5)),
+        timezone(timedelta(hours=14)),
+        timezone(-timedelta(hours=23, minutes=59)),
+    ]
+)
 moments = st.datetimes(
     min_value=datetime(1890, 1, 1), max_value=datetime(2210, 1, 1), timezones=offsets
 )

@@ -39,18 +39,33 @@ I2 = "26 U.S.C. 6103(i)(2)"
 
 def facts(**changes) -> DisclosureFacts:
     base = DisclosureFacts(
-        event_id="e1", disclosure_id="D-1", source_agency="IRS", recipient_agency="ICE", legal_authority=I2,
-        transmitted_at=SENT, day=SENT.astimezone(NY).date(), record_count=5000, match_method="NAME_DOB_ADDRESS",
-        address_verification="VALID", notice_id=None,
-    )  # fmt: skip
+        event_id="e1",
+        disclosure_id="D-1",
+        source_agency="IRS",
+        recipient_agency="ICE",
+        legal_authority=I2,
+        transmitted_at=SENT,
+        day=SENT.astimezone(NY).date(),
+        record_count=5000,
+        match_method="NAME_DOB_ADDRESS",
+        address_verification="VALID",
+        notice_id=None,
+    )
     return dataclasses.replace(base, **changes)
 
 
 def window(
     kind: str, day_records: int, prior: int, prior_disclosures: int = 10, trailing=(), day=None
 ) -> ScopeWindow:
-    return ScopeWindow(Scope(kind, "IRS", "ICE" if kind == "recipient" else I2), day or SENT.date(),
-                       day_records, 1, prior, prior_disclosures, list(trailing))  # fmt: skip
+    return ScopeWindow(
+        Scope(kind, "IRS", "ICE" if kind == "recipient" else I2),
+        day or SENT.date(),
+        day_records,
+        1,
+        prior,
+        prior_disclosures,
+        list(trailing),
+    )
 
 
 def ctx(
@@ -151,8 +166,18 @@ def test_anomaly_needs_enough_history_and_fires_far_above_the_baseline() -> None
 # --- bulk_without_notice ----------------------------------------------------------------------
 
 
-ORDER = CourtOrderFacts("o1", "ORDER-1", "1:25-cv-00457-CKK", "NOTICE_REQUIREMENT", datetime(2025, 9, 5, tzinfo=UTC),
-                        None, ("ICE",), (I2,), 1000, 24)  # fmt: skip
+ORDER = CourtOrderFacts(
+    "o1",
+    "ORDER-1",
+    "1:25-cv-00457-CKK",
+    "NOTICE_REQUIREMENT",
+    datetime(2025, 9, 5, tzinfo=UTC),
+    None,
+    ("ICE",),
+    (I2,),
+    1000,
+    24,
+)
 
 
 def notice(
@@ -228,8 +253,10 @@ def test_stay_in_force_fires_and_other_orders_do_not() -> None:
 # --- missing_legal_authority and request_incomplete -----------------------------------------
 
 
-@pytest.mark.parametrize(("authority", "fires"), [("", True), ("26 U.S.C. 6103(z)(9)", True), (I2, False),
-                                                  ("26 usc §6103 (i)(2)", False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("authority", "fires"),
+    [("", True), ("26 U.S.C. 6103(z)(9)", True), (I2, False), ("26 usc §6103 (i)(2)", False)],
+)
 def test_authority_must_be_in_the_registry(authority: str, fires: bool) -> None:
     assert bool(MissingLegalAuthority().evaluate(ctx(facts(legal_authority=authority)))) is fires
 
@@ -261,8 +288,12 @@ def test_every_rule_carries_its_legal_source() -> None:
     drafts = evaluate_all(
         ctx(d, windows={"source": window("source", 10, 1)}, orders=[everything, stay])
     )
-    assert {x.rule for x in drafts} >= {"spike_over_prior_year", "bulk_without_notice", "disclosure_during_stay",
-                                        "missing_legal_authority"}  # fmt: skip
+    assert {x.rule for x in drafts} >= {
+        "spike_over_prior_year",
+        "bulk_without_notice",
+        "disclosure_during_stay",
+        "missing_legal_authority",
+    }
     assert all(x.legal_source for x in drafts)
 
 

@@ -43,9 +43,19 @@ def test_receiver_accepts_ours_and_rejects_tampering() -> None:
 
 
 def test_payload_carries_the_alert_only() -> None:
-    alert = {"alert_id": "a", "rule": "spike_over_prior_year", "severity": "critical", "scope": "IRS", "day": "2025-08-07",
-             "observed": 47289, "threshold": 15502, "evidence": ["e1"], "legal_source": "x", "message": "m",
-             "taxpayer_refs": ["should never leave"]}  # fmt: skip
+    alert = {
+        "alert_id": "a",
+        "rule": "spike_over_prior_year",
+        "severity": "critical",
+        "scope": "IRS",
+        "day": "2025-08-07",
+        "observed": 47289,
+        "threshold": 15502,
+        "evidence": ["e1"],
+        "legal_source": "x",
+        "message": "m",
+        "taxpayer_refs": ["should never leave"],
+    }
     body = json.loads(alert_payload(alert, TS))
     assert body["type"] == "ledger.alert.raised"
     assert body["data"]["observed"] == 47289
