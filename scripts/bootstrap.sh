@@ -20,5 +20,11 @@ fi
 # Playwright's own browser downloads are never needed).
 command -v chromium >/dev/null 2>&1 || apt_install chromium
 
-python3 -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v "Running pip as the 'root' user" || true
-python3 -c "from ledger.services.kafka import classpath; classpath()"
+# The exact versions CI ran (requirements.lock, from `pip-compile --extra test --strip-extras
+# --no-emit-find-links -o requirements.lock pyproject.toml`), then this checkout itself.
+pip_install() {  # a failing pip fails the script (pipefail); only pip's root warning is hidden
+  python3 -m pip install -q --disable-pip-version-check "$@" 2>&1 | { grep -v "Running pip as the 'root' user" || true; }
+}
+pip_install -r requirements.lock
+pip_install --no-deps -e .
+python3 -c "from ledger.localdev.kafka import classpath; classpath()"
