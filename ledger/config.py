@@ -39,6 +39,7 @@ class Settings:
     data_dir: Path
     timezone: ZoneInfo
     partitions: int
+    brokers: int  # local Kafka nodes `ledger up` starts (LEDGER_BROKERS): 1, 3 or 5
     topics: Topics
     db_schema: str
     log_origin: str
@@ -65,6 +66,9 @@ class Settings:
             raise ConfigError(
                 f"LEDGER_PARTITIONS={raw_parts!r} must be a positive integer."
             ) from exc
+        raw_brokers = e.get("LEDGER_BROKERS", "1")
+        if raw_brokers not in ("1", "3", "5"):  # a quorum needs an odd number of voters
+            raise ConfigError(f"LEDGER_BROKERS={raw_brokers!r} must be 1, 3 or 5.")
         key_file = e.get("LEDGER_TAXPAYER_KEY_FILE")
         signing = e.get("LEDGER_SIGNING_KEY_FILE")
         # The working directory's .ledger, never the code's location: two clones (or a plain
@@ -76,6 +80,7 @@ class Settings:
             data_dir=data_dir,
             timezone=tz,
             partitions=partitions,
+            brokers=int(raw_brokers),
             topics=Topics(e.get("LEDGER_TOPIC_PREFIX", "")),
             db_schema=e.get("LEDGER_DB_SCHEMA", "ledger"),
             log_origin=e.get("LEDGER_LOG_ORIGIN", "ledger.example.gov/disclosures"),

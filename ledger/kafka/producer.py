@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaProducer
-from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 from kafka.errors import KafkaError
 from kafka.record.default_records import DefaultRecordBatchBuilder
 
@@ -16,6 +15,7 @@ from ledger.codec import EventCodec
 from ledger.errors import EventValidationError, ServiceError
 from ledger.intake import Event
 from ledger.kafka.client import client_config
+from ledger.kafka.topics import topic_config
 
 log = logging.getLogger(__name__)
 
@@ -46,41 +46,10 @@ def topic_message_limit(bootstrap: str, topic: str) -> int:
     The broker refuses a record batch larger than this, so a single event above it could never
     be written: ``ledger emit`` checks every event against it before sending any.
     """
-    try:
-        admin = KafkaAdminClient(**client_config(bootstrap), client_id="ledger-admin")
-    except KafkaError as exc:
-        log.warning("cannot read max.message.bytes of %s (%s); assuming the default", topic, exc)
-        return BROKER_DEFAULT_MAX_MESSAGE_BYTES
-    try:
-        resource = ConfigResource(ConfigResourceType.TOPIC, topic, {"max.message.bytes": None})
-        try:  # kafka-python 3 answers a dict and, by default, only values someone changed
-            result = admin.describe_configs([resource], config_filter="all")
-        except TypeError:  # kafka-python 2: no config_filter; raw responses
-            result = admin.describe_configs([resource])
-        value = _config_value(result, "max.message.bytes")
-        return int(value) if value else BROKER_DEFAULT_MAX_MESSAGE_BYTES
-    except Exception as exc:  # any failure to read it: fall back, as the broker would default
-        log.warning("cannot read max.message.bytes of %s (%s); assuming the default", topic, exc)
-        return BROKER_DEFAULT_MAX_MESSAGE_BYTES
-    finally:
-        admin.close()
-
-
-def _config_value(result: Any, name: str) -> str | None:
-    if isinstance(result, dict):  # {resource type: {resource name: {config name: {"value": ..}}}}
-        for resources in result.values():
-            for configs in resources.values():
-                entry = configs.get(name)
-                if entry is not None:
-                    value = entry.get("value")
-                    return None if value is None else str(value)
-        return None
-    for response in result:  # kafka-python 2: (error, message, type, name, [(name, value, ...)])
-        for resource in getattr(response, "resources", []):
-            for entry in resource[4]:
-                if entry[0] == name:
-                    return None if entry[1] is None else str(entry[1])
-    return None
+    value = topic_config(bootstrap, topic, "max.message.bytes")
+    if value is None:
+        log.warning("cannot read max.message.bytes of %s; assuming the default", topic)
+    return int(value) if value else BROKER_DEFAULT_MAX_MESSAGE_BYTES
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from ledger.config import Topics
@@ -13,7 +14,7 @@ from ledger.kafka.client import client_config
 
 # The log is the source of truth: nothing may ever expire or be compacted away. The broker stamps
 # each record with its append time, so timestamps never go backwards within a partition and one
-# order across partitions can be derived from the log itself (consumers/runner.AppendTimeMerge).
+# order across partitions can be derived from the log itself (ledger.followers.ordering.AppendTimeMerge).
 TOPIC_CONFIG = {
     "retention.ms": "-1",
     "retention.bytes": "-1",
@@ -22,9 +23,17 @@ TOPIC_CONFIG = {
 }
 
 
-def ensure_topics(
-    bootstrap: str, topics: Topics, partitions: int = 3, replication_factor: int = 1
-) -> list[str]:
+def replication_for(brokers: int) -> tuple[int, int]:
+    """(replication factor, min.insync.replicas): 3 and 2 once the cluster can hold them.
+
+    With acks=all, min ISR 2 of 3 keeps every acknowledged event through the loss of any one
+    broker, and refuses writes rather than accept them on a single copy.
+    """
+    replicas = min(3, brokers)
+    return replicas, 2 if replicas >= 3 else 1
+
+
+def ensure_topics(bootstrap: str, topics: Topics, partitions: int = 3) -> list[str]:
     """Creates any missing ledger topic; returns the names it created (existing ones are kept)."""
     try:
         admin = KafkaAdminClient(**client_config(bootstrap), client_id="ledger-admin")
@@ -32,8 +41,10 @@ def ensure_topics(
         raise ServiceError(f"Cannot reach Kafka at {bootstrap}: {exc}") from exc
     try:
         existing = set(admin.list_topics())
+        replicas, min_isr = replication_for(len(admin.describe_cluster().get("brokers", [])))
+        config = {**TOPIC_CONFIG, "min.insync.replicas": str(min_isr)}
         wanted = [
-            NewTopic(name, partitions, replication_factor, topic_configs=dict(TOPIC_CONFIG))
+            NewTopic(name, partitions, replicas, topic_configs=dict(config))
             for name in topics.all()
             if name not in existing
         ]
@@ -74,3 +85,39 @@ def wait_until_visible(admin: KafkaAdminClient, names: list[str], timeout: float
                 f"Kafka did not make these topics available within {timeout:.0f} s: {missing}"
             )
         time.sleep(0.1)
+
+
+def topic_config(bootstrap: str, topic: str, name: str) -> str | None:
+    """One configuration value of a topic as the broker reports it; None if it cannot be read."""
+    try:
+        admin = KafkaAdminClient(**client_config(bootstrap), client_id="ledger-admin")
+    except KafkaError:
+        return None
+    try:
+        resource = ConfigResource(ConfigResourceType.TOPIC, topic, {name: None})
+        try:  # kafka-python 3 answers a dict and, by default, only values someone changed
+            result = admin.describe_configs([resource], config_filter="all")
+        except TypeError:  # kafka-python 2: no config_filter; raw responses
+            result = admin.describe_configs([resource])
+        return _config_value(result, name)
+    except Exception:  # any failure to read it means "unknown" to the caller
+        return None
+    finally:
+        admin.close()
+
+
+def _config_value(result: Any, name: str) -> str | None:
+    if isinstance(result, dict):  # {resource type: {resource name: {config name: {"value": ..}}}}
+        for resources in result.values():
+            for configs in resources.values():
+                entry = configs.get(name)
+                if entry is not None:
+                    value = entry.get("value")
+                    return None if value is None else str(value)
+        return None
+    for response in result:  # kafka-python 2: (error, message, type, name, [(name, value, ...)])
+        for resource in getattr(response, "resources", []):
+            for entry in resource[4]:
+                if entry[0] == name:
+                    return None if entry[1] is None else str(entry[1])
+    return None

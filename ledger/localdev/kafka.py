@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.errors import ServiceError
@@ -95,11 +96,23 @@ def _java() -> str:
     return java
 
 
-def server_properties(home: Path, broker_port: int, controller_port: int) -> str:
-    return f"""# Written by `ledger up`: a single combined broker+controller on loopback.
+def server_properties(
+    home: Path, node_id: int, broker_port: int, voters: list[tuple[int, int]]
+) -> str:
+    """A combined broker+controller on loopback: one node alone, or one of a static quorum."""
+    controller_port = dict(voters)[node_id]
+    replicas = min(3, len(voters))
+    min_isr = 2 if replicas >= 3 else 1
+    if len(voters) == 1:
+        quorum = f"controller.quorum.bootstrap.servers=127.0.0.1:{controller_port}"
+    else:
+        quorum = "controller.quorum.voters=" + ",".join(
+            f"{node}@127.0.0.1:{port}" for node, port in voters
+        )
+    return f"""# Written by `ledger up`: node {node_id} of {len(voters)}, broker and controller, on loopback.
 process.roles=broker,controller
-node.id=1
-controller.quorum.bootstrap.servers=127.0.0.1:{controller_port}
+node.id={node_id}
+{quorum}
 listeners=PLAINTEXT://127.0.0.1:{broker_port},CONTROLLER://127.0.0.1:{controller_port}
 advertised.listeners=PLAINTEXT://127.0.0.1:{broker_port}
 controller.listener.names=CONTROLLER
@@ -108,67 +121,89 @@ listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 log.dirs={home / "logs"}
 num.partitions=3
 auto.create.topics.enable=false
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+default.replication.factor={replicas}
+min.insync.replicas={min_isr}
+offsets.topic.replication.factor={replicas}
+transaction.state.log.replication.factor={replicas}
+transaction.state.log.min.isr={min_isr}
+share.coordinator.state.topic.replication.factor={replicas}
+share.coordinator.state.topic.min.isr={min_isr}
 group.initial.rebalance.delay.ms=0
 num.network.threads=2
 num.io.threads=4
 """
 
 
-class LocalKafka:
-    """Files under ``<data_dir>/kafka``: server.properties, logs/, server.log, kafka.pid."""
+@dataclass(frozen=True)
+class NodePorts:
+    node_id: int
+    broker: int
+    controller: int
 
-    def __init__(self, data_dir: Path, broker_port: int, controller_port: int) -> None:
-        self.home = data_dir / "kafka"
-        self.broker_port = broker_port
-        self.controller_port = controller_port
+
+class LocalKafkaNode:
+    """One node's files: ``<data_dir>/kafka`` (node 1) or ``<data_dir>/kafka-<id>``."""
+
+    def __init__(self, data_dir: Path, ports: NodePorts, voters: list[tuple[int, int]]) -> None:
+        self.ports = ports
+        self.voters = voters
+        self.home = data_dir / ("kafka" if ports.node_id == 1 else f"kafka-{ports.node_id}")
         self.pid_file = self.home / "kafka.pid"
         self.log_file = self.home / "server.log"
 
     @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.broker_port}"
+    def address(self) -> str:
+        return f"127.0.0.1:{self.ports.broker}"
+
+    def pid(self) -> int | None:
+        return read_pid(self.pid_file)
 
     def running(self) -> bool:
-        return alive(read_pid(self.pid_file))
+        return alive(self.pid())
 
-    def start(self, timeout: float = 90) -> None:
-        if self.running():
-            self.wait_ready(timeout)
-            return
-        java, cp = _java(), classpath()
+    def formatted(self) -> bool:
+        return (self.home / "logs" / "meta.properties").exists()
+
+    def write_config(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)
         props = self.home / "server.properties"
-        props.write_text(server_properties(self.home, self.broker_port, self.controller_port))
+        props.write_text(
+            server_properties(self.home, self.ports.node_id, self.ports.broker, self.voters)
+        )
         (self.home / "log4j2.properties").write_text(LOG4J2)
-        log4j = f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}"
-        if not (self.home / "logs" / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-            fmt = subprocess.run(
-                [
-                    java,
-                    log4j,
-                    "-cp",
-                    cp,
-                    "kafka.tools.StorageTool",
-                    "format",
-                    "--standalone",
-                    f"--cluster-id={cluster_id}",
-                    "-c",
-                    str(props),
-                ],  # ids may start with '-'
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if fmt.returncode != 0:
-                raise ServiceError(
-                    f"Formatting the Kafka storage failed:\n{fmt.stdout}{fmt.stderr}"
-                )
+        return props
+
+    def log4j(self) -> str:
+        return f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}"
+
+    def format(self, java: str, cp: str, cluster_id: str) -> None:
+        props = self.write_config()
+        # A lone node formats as a standalone quorum; nodes of a static quorum (voters listed in
+        # their config) format with the shared cluster id only. ``--cluster-id=``: ids may start
+        # with '-'.
+        standalone = ["--standalone"] if len(self.voters) == 1 else []
+        fmt = subprocess.run(
+            [
+                java,
+                self.log4j(),
+                "-cp",
+                cp,
+                "kafka.tools.StorageTool",
+                "format",
+                *standalone,
+                f"--cluster-id={cluster_id}",
+                "-c",
+                str(props),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if fmt.returncode != 0:
+            raise ServiceError(f"Formatting the Kafka storage failed:\n{fmt.stdout}{fmt.stderr}")
+
+    def spawn(self, java: str, cp: str) -> None:
+        props = self.write_config()
         with open(self.log_file, "ab") as log:
             proc = subprocess.Popen(
                 [
@@ -177,7 +212,7 @@ class LocalKafka:
                     "-Xmx768m",
                     "-XX:+UseG1GC",
                     "-Djava.awt.headless=true",
-                    log4j,
+                    self.log4j(),
                     "-cp",
                     cp,
                     "kafka.Kafka",
@@ -189,6 +224,46 @@ class LocalKafka:
                 start_new_session=True,  # outlives `ledger up`
             )
         self.pid_file.write_text(f"{proc.pid}\n")
+
+    def stop(self) -> None:
+        pid = self.pid()
+        if pid:
+            stop_pid(pid, timeout=30)
+        self.pid_file.unlink(missing_ok=True)
+
+
+class LocalKafka:
+    """One node, or a static quorum of several, every node a broker and a controller."""
+
+    def __init__(self, data_dir: Path, nodes: list[NodePorts]) -> None:
+        voters = [(n.node_id, n.controller) for n in nodes]
+        self.nodes = [LocalKafkaNode(data_dir, n, voters) for n in nodes]
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(n.address for n in self.nodes)
+
+    def running(self) -> bool:
+        return all(n.running() for n in self.nodes)
+
+    def start(self, timeout: float = 90) -> None:
+        if self.running():
+            self.wait_ready(timeout)
+            return
+        java, cp = _java(), classpath()
+        if not all(n.formatted() for n in self.nodes):
+            if any(n.formatted() for n in self.nodes):
+                raise ServiceError(
+                    "Some Kafka nodes of this data directory are formatted and some are not; "
+                    "run `ledger down` and remove the data directory to start afresh."
+                )
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            for node in self.nodes:
+                node.format(java, cp, cluster_id)
+        # Every node first, then wait: a quorum member cannot become ready on its own.
+        for node in self.nodes:
+            if not node.running():
+                node.spawn(java, cp)
         self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float) -> None:
@@ -197,29 +272,30 @@ class LocalKafka:
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not self.running():
-                raise ServiceError(
-                    f"Kafka exited during start-up. Log tail:\n{tail(self.log_file)}"
-                )
-            if port_open(self.broker_port):
+            for node in self.nodes:
+                if not node.running():
+                    raise ServiceError(
+                        f"Kafka node {node.ports.node_id} exited during start-up. "
+                        f"Log tail:\n{tail(node.log_file)}"
+                    )
+            if all(port_open(n.ports.broker) for n in self.nodes):
                 try:
                     admin = KafkaAdminClient(
                         bootstrap_servers=self.bootstrap, request_timeout_ms=5000
                     )
                     try:
-                        admin.describe_cluster()
-                        return
+                        if len(admin.describe_cluster().get("brokers", [])) >= len(self.nodes):
+                            return
                     finally:
                         admin.close()
                 except KafkaError:
                     pass
             time.sleep(0.25)
         raise ServiceError(
-            f"Kafka did not become ready in {timeout:.0f} s. Log tail:\n{tail(self.log_file)}"
+            f"Kafka did not become ready in {timeout:.0f} s. Log tail:\n"
+            + "\n".join(tail(n.log_file) for n in self.nodes)
         )
 
     def stop(self) -> None:
-        pid = read_pid(self.pid_file)
-        if pid:
-            stop_pid(pid, timeout=30)
-        self.pid_file.unlink(missing_ok=True)
+        for node in reversed(self.nodes):
+            node.stop()
