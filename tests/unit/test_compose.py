@@ -34,3 +34,19 @@ def test_kafka_service_sets_the_full_kraft_config_and_health_checks() -> None:
     ):
         assert key in text
     assert text.count("healthcheck:") >= 2
+
+
+def test_three_kafka_nodes_form_one_quorum_with_replicated_topics() -> None:
+    import yaml
+
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    nodes = {name: svc["environment"] for name, svc in services.items() if name.startswith("kafka")}
+    assert sorted(env["KAFKA_NODE_ID"] for env in nodes.values()) == ["1", "2", "3"]
+    voters = {env["KAFKA_CONTROLLER_QUORUM_VOTERS"] for env in nodes.values()}
+    assert voters == {"1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093"}
+    assert len({env["CLUSTER_ID"] for env in nodes.values()}) == 1
+    for env in nodes.values():
+        assert env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == "3"
+        assert env["KAFKA_MIN_INSYNC_REPLICAS"] == "2"
+    bootstrap = services["consumers"]["environment"]["LEDGER_KAFKA_BOOTSTRAP"]
+    assert bootstrap == "kafka-1:9092,kafka-2:9092,kafka-3:9092"
