@@ -150,7 +150,7 @@ class EventProducer:
         self._producer.send(self.topic, value=value, key=key, headers=headers).get(timeout=30)
 
     def close(self) -> None:
-        self._producer.close()
+        self._producer.close(timeout=10)  # never hang a shutdown on an unreachable broker
 
     def __enter__(self) -> EventProducer:
         return self
