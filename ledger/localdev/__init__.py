@@ -115,3 +115,11 @@ def status(settings: Settings) -> dict[str, Any]:
         "postgres_running": pg_running if settings.database_url is None else None,
         "data_dir": str(data_dir),
     }
+
+
+def local_services(settings: Settings) -> tuple[LocalKafka, LocalPostgres]:
+    """The local Kafka and PostgreSQL of the settings' data directory (for fault injection)."""
+    data_dir = settings.data_dir.resolve()
+    if not _state_file(data_dir).exists():
+        raise ServiceError(f"No local services in {data_dir}; run `ledger up` first.")
+    return _local(data_dir, settings.brokers)

@@ -193,3 +193,23 @@ class LocalPostgres:
             ],
             "Stopping PostgreSQL",
         )
+
+    def restart_immediately(self, timeout: float = 60) -> None:
+        """`pg_ctl restart -m immediate`: a crash and recovery, as a fault test needs."""
+        self._run(
+            [
+                str(bindir() / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log_file),
+                "-m",
+                "immediate",
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "restart",
+            ],
+            "Restarting PostgreSQL",
+        )
+        self.wait_ready(timeout)
