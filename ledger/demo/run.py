@@ -8,7 +8,8 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from ledger import localdev
-from ledger.cli_output import console
+from ledger.cli.output import console
+from ledger.cli.serving import serve_dashboard
 from ledger.config import Settings
 from ledger.demo import history as demo_history
 from ledger.errors import ServiceError
@@ -21,7 +22,6 @@ from ledger.ops.rebuild import wait_for_live
 from ledger.ops.verify import verify_all
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path
 from ledger.runtime import Ledger, open_ledger
-from ledger.serving import serve_dashboard
 from ledger.store.alerts import alert_citing, alert_lines
 from ledger.store.connection import connection
 from ledger.store.offsets import stored_offsets
@@ -140,8 +140,9 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
         )
         producer.send([build_event(m) for m in manifest])
         console.print(
-            f"Its manifest: {demo_history.SPIKE_RECORDS:,} taxpayer refs (keyed hashes) in {len(manifest)} "
-            f"DisclosureManifest chunks. Try the accounting with TIN {demo_history.example_tin()}."
+            f"Its manifest: {demo_history.SPIKE_RECORDS:,} taxpayer refs (keyed hashes) in "
+            f"{len(manifest)} DisclosureManifest chunks. Try the accounting with TIN "
+            f"{demo_history.example_tin()}."
         )
         wait_caught_up(ledger, running)
         seen = show_alerts(ledger, "Alerts on the spike day", seen)

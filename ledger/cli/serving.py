@@ -10,7 +10,7 @@ from __future__ import annotations
 import uvicorn
 
 from ledger.api import create_app
-from ledger.cli_output import console
+from ledger.cli.output import console
 from ledger.errors import ConfigError
 from ledger.runtime import Ledger
 from ledger.store.connection import connection

@@ -1,0 +1,201 @@
+"""The evidence: `ledger verify`, `replay`, `checkpoint`, `proof`, `verify-proof`, `keygen`, `key`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ledger.cli.common import JsonFlag, settings
+from ledger.cli.output import console, fail, print_json, print_table
+from ledger.errors import ExitCode
+
+key_app = typer.Typer(help="The checkpoint signing key.", no_args_is_help=True)
+proof_app = typer.Typer(help="Inclusion and consistency proofs.", no_args_is_help=True)
+
+
+def verify(json_out: JsonFlag = False) -> None:
+    """Recompute every log's hashes from the stored bytes and compare with Kafka and checkpoints."""
+    from rich.progress import Progress
+
+    from ledger.ops.checkpointer import checkpoint_checker
+    from ledger.ops.verify import verify_all
+    from ledger.runtime import open_ledger
+    from ledger.store.connection import connection
+
+    s = settings()
+    ledger = open_ledger(s, prepare=False)
+    with (
+        connection(ledger.reader_url, ledger.schema) as conn,
+        Progress(transient=True, disable=json_out) as progress,
+    ):
+        task = progress.add_task("Verifying entries", total=None)
+        report = verify_all(
+            conn, ledger.bootstrap, checkpoint_checker(s), lambda n: progress.advance(task, n)
+        )
+    if json_out:
+        print_json(report.to_json())
+    else:
+        print_table(
+            "Verification",
+            ["log", "entries", "checked against Kafka", "checkpoints", "root", "result"],
+            [
+                [
+                    lg.log_id,
+                    lg.entries,
+                    lg.kafka_checked,
+                    lg.checkpoints,
+                    lg.root_hash[:16] + "...",
+                    "ok" if lg.ok else lg.findings[0].kind,
+                ]
+                for lg in report.logs
+            ],
+        )
+        for f in report.findings:
+            console.print(f"[red]{f.kind}[/] in {f.log_id} at seq {f.seq}: {f.detail}")
+        if not report.findings:
+            console.print("[green]Every log verified.[/]")
+    raise typer.Exit(report.exit_code)
+
+
+def replay(
+    into: Annotated[
+        str | None, typer.Option(help="Target schema (default: a fresh ledger_replay_<time>).")
+    ] = None,
+    keep: Annotated[bool, typer.Option(help="Keep the replay schema afterwards.")] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Rebuild every projection from offset 0 into a fresh schema, then compare with the live one."""
+    from ledger.ops.replay_command import run_replay
+
+    result = run_replay(settings(), into=into, keep=keep, show_progress=not json_out)
+    if json_out:
+        print_json(
+            {
+                "equal": result.equal,
+                "schema": result.schema,
+                "messages": result.messages,
+                "seconds": result.seconds,
+                "differences": [d.__dict__ for d in result.differences],
+            }
+        )
+    else:
+        rate = result.messages / result.seconds if result.seconds else 0
+        console.print(
+            f"Replayed {result.messages:,} messages into {result.schema} in {result.seconds:.1f} s ({rate:,.0f}/s)."
+        )
+        if result.equal:
+            console.print(
+                "[green]The replay equals the live projection[/] (entries, hashes, tree, volume, alerts)."
+            )
+        for d in result.differences:
+            console.print(f"[red]{d.table}[/] first difference at {d.key}: {d.detail}")
+    raise typer.Exit(ExitCode.OK if result.equal else ExitCode.REPLAY_DIFFERS)
+
+
+def keygen(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the private key (mode 0600).")],
+    name: Annotated[
+        str, typer.Option(help="Key name shown in signature lines.")
+    ] = "disclosure-ledger",
+    taxpayer_key: Annotated[
+        bool,
+        typer.Option("--taxpayer-key", help="Write a random HMAC key for taxpayer refs instead."),
+    ] = False,
+) -> None:
+    """Create a checkpoint signing key (prints its public vkey) or a taxpayer-ref HMAC key."""
+    if taxpayer_key:
+        from ledger.local_secrets import generate_taxpayer_key
+
+        generate_taxpayer_key(out)
+        console.print(
+            f"Wrote a 32-byte taxpayer-ref key to {out}. Set LEDGER_TAXPAYER_KEY_FILE={out}"
+        )
+        return
+    from ledger.keys import generate_key_file, load_signers
+
+    generate_key_file(out, name)
+    (signer,) = load_signers(out)
+    print(signer.vkey)
+
+
+@key_app.command("public")
+def key_public() -> None:
+    """Print the verifier key (note vkey format) of the signing key(s) in use."""
+    from ledger.keys import load_signers
+    from ledger.ops.checkpointer import signing_key_path
+
+    for signer in load_signers(signing_key_path(settings())):
+        print(signer.vkey)
+
+
+def checkpoint(
+    log: Annotated[str, typer.Option("--log", help="Log id, e.g. ledger.disclosures/0.")],
+) -> None:
+    """Print the latest signed checkpoint of a log exactly as stored."""
+    from ledger.runtime import open_ledger
+    from ledger.store.checkpoints import latest_checkpoint
+    from ledger.store.connection import connection
+
+    ledger = open_ledger(settings(), prepare=False)
+    with connection(ledger.reader_url, ledger.schema) as conn:
+        latest = latest_checkpoint(conn, log)
+    if latest is None:
+        fail(f"No checkpoint for log {log!r}.", ExitCode.PROOF_UNAVAILABLE)
+    sys.stdout.write(latest.note)
+
+
+@proof_app.command("inclusion")
+def proof_inclusion(
+    event_id: Annotated[str, typer.Option("--event-id", help="The entry's event id.")],
+    tree_size: Annotated[
+        int | None, typer.Option(help="Prove against this checkpoint size.")
+    ] = None,
+    json_out: JsonFlag = True,
+) -> None:
+    """Proof that an event is in its log, with the signed checkpoint it verifies against."""
+    import uuid
+
+    from ledger.ops.proofs import inclusion_proof_json
+    from ledger.runtime import open_ledger
+    from ledger.store.connection import connection
+
+    try:
+        uuid.UUID(event_id)
+    except ValueError:
+        fail(f"--event-id {event_id!r} is not a UUID.", ExitCode.USAGE)
+    ledger = open_ledger(settings(), prepare=False)
+    with connection(ledger.reader_url, ledger.schema) as conn:
+        print_json(inclusion_proof_json(conn, event_id, tree_size))
+
+
+@proof_app.command("consistency")
+def proof_consistency(
+    log: Annotated[str, typer.Option("--log")],
+    old: Annotated[int, typer.Option("--old", min=1)],
+    new: Annotated[int, typer.Option("--new", min=1)],
+    json_out: JsonFlag = True,
+) -> None:
+    """Proof that the log at size NEW extends the log at size OLD without rewriting it."""
+    from ledger.ops.proofs import consistency_proof_json
+    from ledger.runtime import open_ledger
+    from ledger.store.connection import connection
+
+    ledger = open_ledger(settings(), prepare=False)
+    with connection(ledger.reader_url, ledger.schema) as conn:
+        print_json(consistency_proof_json(conn, log, old, new))
+
+
+def verify_proof(
+    file: Annotated[Path, typer.Argument(help="A saved proof JSON file.")],
+    key: Annotated[
+        list[str], typer.Option("--key", help="Verifier key (vkey); repeat for rotation.")
+    ],
+) -> None:
+    """Check a saved proof offline: no database, no Kafka, only the proof and the public key."""
+    from ledger.tlog.offline import check_proof_file
+
+    result = check_proof_file(file, key)
+    console.print(f"[green]OK[/] {result.kind} proof for {result.origin}: {result.detail}.")
