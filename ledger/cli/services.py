@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Annotated
+
+import typer
+
 from ledger import localdev
 from ledger.cli.common import JsonFlag, settings
-from ledger.cli.output import console, print_json, print_table
+from ledger.cli.output import console, fail, print_json, print_table
+from ledger.errors import ExitCode
 
 
-def up(json_out: JsonFlag = False) -> None:
+def up(
+    json_out: JsonFlag = False,
+    brokers: Annotated[
+        int | None,
+        typer.Option(
+            "--brokers",
+            help="Local Kafka nodes, 1, 3 or 5 (default LEDGER_BROKERS or 1); with 3 or more, "
+            "topics are replicated 3 times with min.insync.replicas 2.",
+        ),
+    ] = None,
+) -> None:
     """Start local Kafka and PostgreSQL (unless LEDGER_KAFKA_BOOTSTRAP/LEDGER_DATABASE_URL are set)."""
     from ledger.runtime import open_ledger
 
     s = settings()
+    if brokers is not None:
+        if brokers not in (1, 3, 5):
+            fail(
+                "--brokers must be 1, 3 or 5 (a KRaft quorum needs an odd number).", ExitCode.USAGE
+            )
+        s = dataclasses.replace(s, brokers=brokers)
     with console.status("Starting local Kafka and PostgreSQL..."):
         ep = localdev.up(s)
         open_ledger(s)
