@@ -56,6 +56,11 @@ def test_dashboard_marks_the_spike_and_serves_a_verifiable_proof(
             assert page.locator("#prior-year-line").count() == 1
             assert page.locator("rect.alert-day").count() >= 1
             assert "spike_over_prior_year" in page.locator("#alerts ~ table").first.inner_text()
+            # The notice panel judges with the rule's code: one failing row per bulk alert.
+            bulk_alerts = page.locator("tr.alert-row", has_text="bulk_without_notice").count()
+            assert bulk_alerts >= 1
+            assert page.locator("tr.notice-row", has_text="no valid notice").count() == bulk_alerts
+            assert page.locator("tr.notice-row", has_text="complied").count() >= 1
             page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
             page.locator(f'rect.day[data-day="{SPIKE_DAY}"]').click()
@@ -77,8 +82,11 @@ def test_dashboard_marks_the_spike_and_serves_a_verifiable_proof(
     vkey = load_signers(signing_key_path(api_server.ledger.settings))[0].vkey
     checked = subprocess.run(
         [sys.executable, "-m", "ledger", "verify-proof", str(saved), "--key", vkey],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "OK inclusion proof" in checked.stdout, checked.stdout
 
@@ -86,6 +94,9 @@ def test_dashboard_marks_the_spike_and_serves_a_verifiable_proof(
     saved.write_text(json.dumps(proof))
     refused = subprocess.run(
         [sys.executable, "-m", "ledger", "verify-proof", str(saved), "--key", vkey],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert refused.returncode != 0

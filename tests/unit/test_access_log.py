@@ -22,7 +22,7 @@ from ledger.access_log import (
     recordable,
     recordable_query,
 )
-from ledger.api.app import withhold_refs
+from ledger.api.refs import withhold_refs
 from ledger.errors import ConfigError
 from ledger.intake import Event
 from ledger.privacy import contains_tin_shape
@@ -110,9 +110,14 @@ NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
 
 @pytest.mark.parametrize(
     ("expires_in", "delta"),
-    [("30d", timedelta(days=30)), ("12h", timedelta(hours=12)), ("90m", timedelta(minutes=90)),
-     ("2w", timedelta(weeks=2)), ("45s", timedelta(seconds=45))],
-)  # fmt: skip
+    [
+        ("30d", timedelta(days=30)),
+        ("12h", timedelta(hours=12)),
+        ("90m", timedelta(minutes=90)),
+        ("2w", timedelta(weeks=2)),
+        ("45s", timedelta(seconds=45)),
+    ],
+)
 def test_expires_in(expires_in: str, delta: timedelta) -> None:
     assert parse_expiry(expires_in, None, NY, NOW) == NOW + delta
 
@@ -124,9 +129,15 @@ def test_expires_on_a_day_starts_that_day_in_the_ledger_time_zone() -> None:
 
 @pytest.mark.parametrize(
     ("expires_in", "expires"),
-    [("0d", None), ("soon", None), ("3y", None), (None, "2026-01-15"), (None, "tomorrow"),
-     ("1d", "2026-02-01")],
-)  # fmt: skip
+    [
+        ("0d", None),
+        ("soon", None),
+        ("3y", None),
+        (None, "2026-01-15"),
+        (None, "tomorrow"),
+        ("1d", "2026-02-01"),
+    ],
+)
 def test_bad_expiry_is_a_config_error(expires_in: str | None, expires: str | None) -> None:
     with pytest.raises(ConfigError):
         parse_expiry(expires_in, expires, NY, NOW)
