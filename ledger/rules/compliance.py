@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from ledger.rules.authorities import same_authority
 from ledger.rules.model import (
     AlertDraft,
     CourtOrderFacts,
+    DisclosureFacts,
     NoticeFacts,
     RuleContext,
     Severity,
@@ -33,9 +36,8 @@ def _recipient_scope(ctx: RuleContext) -> str:
     return f"{d.source_agency} -> recipient {d.recipient_agency}"
 
 
-def notice_problem(ctx: RuleContext, order: CourtOrderFacts, notice: NoticeFacts) -> str | None:
+def notice_problem(d: DisclosureFacts, order: CourtOrderFacts, notice: NoticeFacts) -> str | None:
     """Why this notice does not satisfy the order for this disclosure, or None if it does."""
-    d = ctx.disclosure
     lead = d.transmitted_at - notice.filed_at
     if lead < order.notice_delta:
         return (
@@ -56,6 +58,57 @@ def notice_problem(ctx: RuleContext, order: CourtOrderFacts, notice: NoticeFacts
     return None
 
 
+@dataclass(frozen=True)
+class NoticeCheck:
+    """One notice order applied to one bulk transmission it covers."""
+
+    order: CourtOrderFacts
+    candidates: tuple[NoticeFacts, ...]  # filed for the recipient before it (the cited one, if any)
+    notice: NoticeFacts | None  # the one that satisfies the order, else the latest candidate
+    problem: str | None  # why the order is not satisfied; None when it is
+
+    @property
+    def complied(self) -> bool:
+        return self.problem is None
+
+
+def bulk_notice_checks(
+    d: DisclosureFacts, orders: Iterable[CourtOrderFacts], notices: Iterable[NoticeFacts]
+) -> list[NoticeCheck]:
+    """Every notice order in force at the transmission that covers its recipient, authority and
+    size, with the verdict on the notices: what bulk_without_notice alerts on and the dashboard
+    shows. ``orders`` and ``notices`` may hold any others; they are passed over."""
+    checks = []
+    for order in orders:
+        if (
+            order.order_type != "NOTICE_REQUIREMENT"
+            or not order.in_force(d.transmitted_at)
+            or not order.covers(d.recipient_agency, d.legal_authority)
+        ):
+            continue
+        if order.bulk_threshold is not None and d.record_count < order.bulk_threshold:
+            continue
+        candidates = [
+            n
+            for n in notices
+            if n.recipient_agency == d.recipient_agency and n.filed_at <= d.transmitted_at
+        ]
+        if d.notice_id:
+            cited = [n for n in candidates if n.notice_id == d.notice_id]
+            candidates = cited or candidates
+        judged = [(n, notice_problem(d, order, n)) for n in candidates]
+        satisfying = [n for n, problem in judged if problem is None]
+        if satisfying:
+            checks.append(NoticeCheck(order, tuple(candidates), satisfying[0], None))
+        elif not judged:
+            why = f"no notice was filed for {d.recipient_agency} before the transmission"
+            checks.append(NoticeCheck(order, (), None, why))
+        else:
+            latest, why_not = max(judged, key=lambda pair: pair[0].filed_at)
+            checks.append(NoticeCheck(order, tuple(candidates), latest, why_not))
+    return checks
+
+
 class BulkWithoutNotice:
     """While a notice order covers the recipient and authority, a bulk transmission needs a notice.
 
@@ -70,44 +123,30 @@ class BulkWithoutNotice:
         if not ctx.config.on(BULK):
             return []
         d = ctx.disclosure
+        scope = _recipient_scope(ctx)
         drafts = []
-        for order in ctx.orders_in_force:
-            if order.order_type != "NOTICE_REQUIREMENT" or not order.covers(
-                d.recipient_agency, d.legal_authority
-            ):
+        for check in bulk_notice_checks(d, ctx.orders_in_force, ctx.notices):
+            if check.complied:
                 continue
-            if order.bulk_threshold is not None and d.record_count < order.bulk_threshold:
-                continue
-            candidates = [
-                n
-                for n in ctx.notices
-                if n.recipient_agency == d.recipient_agency and n.filed_at <= d.transmitted_at
-            ]
-            if d.notice_id:
-                cited = [n for n in candidates if n.notice_id == d.notice_id]
-                candidates = cited or candidates
-            problems = [notice_problem(ctx, order, n) for n in candidates]
-            if any(p is None for p in problems):
-                continue
-            if not candidates:
-                why = f"no notice was filed for {d.recipient_agency} before the transmission"
-            else:
-                latest = max(range(len(candidates)), key=lambda i: candidates[i].filed_at)
-                why = problems[latest] or ""
-            scope = _recipient_scope(ctx)
+            order = check.order
             drafts.append(
                 AlertDraft(
-                    alert_id(BULK, scope, d.day, d.disclosure_id, order.order_id),
-                    BULK,
-                    Severity.CRITICAL,
-                    scope,
-                    d.day,
-                    d.record_count,
-                    order.bulk_threshold,
-                    [d.event_id, order.event_id, *[n.event_id for n in candidates]],
-                    f"Court order {order.order_id} in {order.case_reference} ({order.notice_hours}h notice)",
-                    f"Bulk transmission {d.disclosure_id} of {d.record_count:,} records to "
-                    f"{d.recipient_agency} without valid notice: {why}.",
+                    alert_id=alert_id(BULK, scope, d.day, d.disclosure_id, order.order_id),
+                    rule=BULK,
+                    severity=Severity.CRITICAL,
+                    scope=scope,
+                    day=d.day,
+                    observed=d.record_count,
+                    threshold=order.bulk_threshold,
+                    evidence=[d.event_id, order.event_id, *(n.event_id for n in check.candidates)],
+                    legal_source=(
+                        f"Court order {order.order_id} in {order.case_reference}"
+                        f" ({order.notice_hours}h notice)"
+                    ),
+                    message=(
+                        f"Bulk transmission {d.disclosure_id} of {d.record_count:,} records to "
+                        f"{d.recipient_agency} without valid notice: {check.problem}."
+                    ),
                 )
             )
         return drafts
@@ -127,17 +166,19 @@ class DisclosureDuringStay:
         scope = _recipient_scope(ctx)
         return [
             AlertDraft(
-                alert_id(STAY, scope, d.day, d.disclosure_id, o.order_id),
-                STAY,
-                Severity.CRITICAL,
-                scope,
-                d.day,
-                d.record_count,
-                None,
-                [d.event_id, o.event_id],
-                f"{o.order_type.title()} {o.order_id} in {o.case_reference}",
-                f"Disclosure {d.disclosure_id} to {d.recipient_agency} under {d.legal_authority} while "
-                f"{o.order_type.lower()} {o.order_id} ({o.case_reference}) is in force.",
+                alert_id=alert_id(STAY, scope, d.day, d.disclosure_id, o.order_id),
+                rule=STAY,
+                severity=Severity.CRITICAL,
+                scope=scope,
+                day=d.day,
+                observed=d.record_count,
+                threshold=None,
+                evidence=[d.event_id, o.event_id],
+                legal_source=f"{o.order_type.title()} {o.order_id} in {o.case_reference}",
+                message=(
+                    f"Disclosure {d.disclosure_id} to {d.recipient_agency} under {d.legal_authority}"
+                    f" while {o.order_type.lower()} {o.order_id} ({o.case_reference}) is in force."
+                ),
             )
             for o in ctx.orders_in_force
             if o.order_type in ("STAY", "INJUNCTION")
@@ -166,16 +207,16 @@ class MissingLegalAuthority:
         scope = _recipient_scope(ctx)
         return [
             AlertDraft(
-                alert_id(MISSING_AUTHORITY, scope, d.day, d.disclosure_id),
-                MISSING_AUTHORITY,
-                Severity.CRITICAL,
-                scope,
-                d.day,
-                d.record_count,
-                None,
-                [d.event_id],
-                "26 U.S.C. 6103(a): confidentiality unless an exception applies",
-                f"Disclosure {d.disclosure_id} to {d.recipient_agency} {why}.",
+                alert_id=alert_id(MISSING_AUTHORITY, scope, d.day, d.disclosure_id),
+                rule=MISSING_AUTHORITY,
+                severity=Severity.CRITICAL,
+                scope=scope,
+                day=d.day,
+                observed=d.record_count,
+                threshold=None,
+                evidence=[d.event_id],
+                legal_source="26 U.S.C. 6103(a): confidentiality unless an exception applies",
+                message=f"Disclosure {d.disclosure_id} to {d.recipient_agency} {why}.",
             )
         ]
 
@@ -209,17 +250,21 @@ class RequestIncomplete:
         scope = _recipient_scope(ctx)
         return [
             AlertDraft(
-                alert_id(INCOMPLETE, scope, d.day, d.disclosure_id),
-                INCOMPLETE,
-                Severity.CRITICAL,
-                scope,
-                d.day,
-                d.record_count,
-                None,
-                [d.event_id],
-                "26 U.S.C. 6103(i)(2)(B): the request must set forth the taxpayer's name and address",
-                f"Disclosure {d.disclosure_id} of {d.record_count:,} records to {d.recipient_agency}: "
-                + "; ".join(problems)
-                + ".",
+                alert_id=alert_id(INCOMPLETE, scope, d.day, d.disclosure_id),
+                rule=INCOMPLETE,
+                severity=Severity.CRITICAL,
+                scope=scope,
+                day=d.day,
+                observed=d.record_count,
+                threshold=None,
+                evidence=[d.event_id],
+                legal_source=(
+                    "26 U.S.C. 6103(i)(2)(B): the request must set forth the taxpayer's name"
+                    " and address"
+                ),
+                message=(
+                    f"Disclosure {d.disclosure_id} of {d.record_count:,} records to"
+                    f" {d.recipient_agency}: {'; '.join(problems)}."
+                ),
             )
         ]

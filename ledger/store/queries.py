@@ -1,4 +1,4 @@
-"""Read-only queries for officials: disclosures, daily volume series, alerts, notices."""
+"""Read-only queries for officials: disclosures, daily volume, alerts, notices, orders, entries."""
 
 from __future__ import annotations
 
@@ -167,3 +167,39 @@ def alert_exists(conn: Connection, alert_id: str) -> bool:
     return (
         conn.execute("SELECT 1 FROM alerts WHERE alert_id = %s", (alert_id,)).fetchone() is not None
     )
+
+
+def ping(conn: Connection) -> None:
+    """Fails (as a driver error) unless the database answers."""
+    conn.execute("SELECT 1")
+
+
+def _record_page(
+    conn: Connection, table: str, order: str, limit: int, offset: int
+) -> tuple[list[Any], bool]:
+    rows = conn.execute(
+        f"SELECT record FROM {table} ORDER BY {order}, event_id LIMIT %s OFFSET %s",
+        (limit + 1, offset),
+    ).fetchall()
+    return [r[0] for r in rows[:limit]], len(rows) > limit
+
+
+def notice_page(conn: Connection, limit: int, offset: int) -> tuple[list[Any], bool]:
+    """Stored NoticeFiled records in filing order, and whether more follow."""
+    return _record_page(conn, "notices", "filed_at", limit, offset)
+
+
+def court_order_page(conn: Connection, limit: int, offset: int) -> tuple[list[Any], bool]:
+    """Stored CourtOrderRecorded records in order of effect, and whether more follow."""
+    return _record_page(conn, "court_orders", "effective_at", limit, offset)
+
+
+def entry(conn: Connection, event_id: str) -> dict[str, Any] | None:
+    """One log entry as officials see it (its body is the JSON rendering), or None."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT log_id, seq, kafka_offset, event_type, occurred_at, recorded_at, body"
+            " FROM entries WHERE event_id = %s",
+            (event_id,),
+        )
+        return cur.fetchone()

@@ -56,6 +56,11 @@ def test_dashboard_marks_the_spike_and_serves_a_verifiable_proof(
             assert page.locator("#prior-year-line").count() == 1
             assert page.locator("rect.alert-day").count() >= 1
             assert "spike_over_prior_year" in page.locator("#alerts ~ table").first.inner_text()
+            # The notice panel judges with the rule's code: one failing row per bulk alert.
+            bulk_alerts = page.locator("tr.alert-row", has_text="bulk_without_notice").count()
+            assert bulk_alerts >= 1
+            assert page.locator("tr.notice-row", has_text="no valid notice").count() == bulk_alerts
+            assert page.locator("tr.notice-row", has_text="complied").count() >= 1
             page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
             page.locator(f'rect.day[data-day="{SPIKE_DAY}"]').click()

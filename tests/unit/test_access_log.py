@@ -22,7 +22,7 @@ from ledger.access_log import (
     recordable,
     recordable_query,
 )
-from ledger.api.app import withhold_refs
+from ledger.api.refs import withhold_refs
 from ledger.errors import ConfigError
 from ledger.intake import Event
 from ledger.privacy import contains_tin_shape

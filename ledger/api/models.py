@@ -1,0 +1,154 @@
+"""Response shapes: the OpenAPI document the schemathesis test holds the API to."""
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ErrorBody(BaseModel):
+    error: str
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Disclosure(BaseModel):
+    event_id: str
+    disclosure_id: str
+    day: date
+    transmitted_at: datetime
+    source_agency: str
+    recipient_agency: str
+    legal_authority: str
+    purpose: str
+    nature: str
+    record_count: int
+    match_method: str | None
+    address_verification: str | None
+    notice_id: str | None
+    log_id: str
+    kafka_offset: int
+
+
+class DisclosurePage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    disclosures: list[Disclosure]
+
+
+class VolumeDay(BaseModel):
+    day: date
+    source_agency: str
+    scope_value: str
+    disclosures: int
+    records: int
+    prior_365_records: int
+
+
+class VolumeSeries(BaseModel):
+    kind: str
+    limit: int
+    offset: int
+    more: bool
+    days: list[VolumeDay]
+
+
+class Alert(BaseModel):
+    alert_id: str
+    rule: str
+    severity: str
+    scope: str
+    day: date
+    observed: int
+    threshold: int | None
+    evidence: list[str]
+    legal_source: str
+    message: str
+    fired_at: datetime
+    delivery: str
+    acknowledged_by: str
+
+
+class Alerts(BaseModel):
+    """``counts`` (rule -> alerts) for the public role; ``alerts`` for overseers and auditors."""
+
+    counts: dict[str, int] | None = None
+    alerts: list[Alert] | None = None
+
+
+class Notices(BaseModel):
+    limit: int
+    offset: int
+    more: bool
+    notices: list[dict[str, Any]]
+
+
+class CourtOrders(BaseModel):
+    limit: int
+    offset: int
+    more: bool
+    court_orders: list[dict[str, Any]]
+
+
+class Checkpoint(BaseModel):
+    log_id: str
+    tree_size: int
+    note: str
+    signed_at: datetime
+
+
+class Checkpoints(BaseModel):
+    checkpoints: list[Checkpoint]
+
+
+class Entry(BaseModel):
+    log_id: str
+    seq: int
+    kafka_offset: int
+    event_type: str
+    occurred_at: datetime
+    recorded_at: datetime
+    body: dict[str, Any]
+    taxpayer_refs_withheld: int | None = None
+
+
+class InclusionProof(BaseModel):
+    """RFC 6962 inclusion proof. ``value`` (base64 message bytes) is absent when withheld: the
+    message carries taxpayer refs and the caller is below the auditor role; ``leaf_hash`` is
+    SHA-256(0x00 || value) and is what the proof proves."""
+
+    model_config = ConfigDict(extra="allow")
+    log: str
+    leaf_index: int
+    tree_size: int
+    leaf_hash: str
+    value: str | None = None
+    value_withheld: str | None = None
+    hashes: list[str]
+    checkpoint: str
+
+
+class EntryWithProof(BaseModel):
+    entry: Entry
+    proof: InclusionProof
+
+
+class AccountingRequest(BaseModel):
+    tin: str
+
+
+class AccountingRow(BaseModel):
+    day: date
+    transmitted_at: datetime
+    recipient_agency: str
+    legal_authority: str
+    purpose: str
+    nature: str
+    disclosure_id: str
+
+
+class Accounting(BaseModel):
+    disclosures: list[AccountingRow]

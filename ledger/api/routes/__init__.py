@@ -1,0 +1,25 @@
+"""The API's endpoints, one module per area; ``ROUTERS`` in the order the app includes them."""
+
+from ledger.api.routes import (
+    accounting,
+    alerts,
+    dashboard,
+    disclosures,
+    entries,
+    health,
+    metrics,
+    notices,
+    volume,
+)
+
+ROUTERS = [
+    health.router,
+    disclosures.router,
+    volume.router,
+    alerts.router,
+    notices.router,
+    entries.router,
+    accounting.router,
+    metrics.router,
+    dashboard.router,
+]

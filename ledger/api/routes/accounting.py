@@ -1,0 +1,63 @@
+"""/api/accounting: the Privacy Act accounting of one taxpayer's disclosures (auditors only).
+
+The TIN arrives in the body, is turned into the keyed ref the ledger stores, and is never
+recorded: the access record says only which kind of request it was.
+"""
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from ledger.api.auth import Auditor
+from ledger.api.context import Db, context, returned
+from ledger.api.models import Accounting, AccountingRequest
+from ledger.errors import LedgerError
+from ledger.local_secrets import configured_or_existing
+from ledger.privacy import load_taxpayer_key, taxpayer_ref
+from ledger.store import queries
+
+router = APIRouter()
+REQUEST_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": AccountingRequest.model_json_schema()}},
+    }
+}
+
+
+async def accounting_request(request: Request, who: Auditor) -> AccountingRequest:
+    # Read only once the token and role passed; capped at MAX_BODY by the recorder.
+    returned(request, 0, {"kind": "privacy-act-accounting"})  # the TIN is never recorded
+    raw = await request.body()
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        raise RequestValidationError([{"loc": ("body",), "msg": "invalid", "type": "json"}])
+    try:
+        return AccountingRequest.model_validate(data)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_input=False)]
+        raise RequestValidationError(errors) from None
+
+
+@router.post("/api/accounting", response_model=Accounting, openapi_extra=REQUEST_BODY)
+def accounting(
+    request: Request, body: Annotated[AccountingRequest, Depends(accounting_request)], conn: Db
+) -> dict[str, Any]:
+    settings = context(request).ledger.settings
+    # Never a key made up on the spot: it would silently find no taxpayer at all.
+    key_file = configured_or_existing(
+        settings.taxpayer_key_file, settings.data_dir, "taxpayer-ref.key"
+    )
+    try:
+        ref = taxpayer_ref(load_taxpayer_key(key_file), body.tin)
+    except LedgerError as exc:
+        raise HTTPException(exc.http_status, exc.diagnostics()) from None
+    rows = queries.accounting(conn, ref)
+    returned(request, len(rows))
+    return {"disclosures": rows}

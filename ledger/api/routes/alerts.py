@@ -1,0 +1,31 @@
+"""/api/alerts: counts per rule for the public role, the alerts themselves for the others."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from ledger.api.auth import Public, at_least
+from ledger.api.context import Db, returned
+from ledger.api.models import Alerts
+from ledger.api.params import Day, Limit
+from ledger.store import queries
+
+router = APIRouter()
+
+
+@router.get("/api/alerts", response_model=Alerts, response_model_exclude_unset=True)
+def alerts(
+    request: Request,
+    who: Public,
+    conn: Db,
+    rule: str | None = None,
+    since: Day | None = None,
+    limit: Limit = 500,
+) -> dict[str, Any]:
+    if not at_least(who, "overseer"):  # aggregate counts only, over every alert
+        counts = queries.alert_counts(conn, rule, since)
+        returned(request, len(counts))
+        return {"counts": counts}
+    rows = queries.alerts(conn, rule, since, limit)
+    returned(request, len(rows))
+    return {"alerts": rows}

@@ -1,0 +1,119 @@
+"""The notice-compliance panel: each bulk transmission a notice order covers, judged by the rule.
+
+The verdicts come from ``ledger.rules.compliance.bulk_notice_checks``, the code the
+bulk_without_notice alert is raised by, over the same stored orders and notices the volume
+follower reads; the dashboard and the alerts cannot disagree about which order covers what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html import escape
+
+from ledger.rules.compliance import NoticeCheck, bulk_notice_checks
+from ledger.rules.model import CourtOrderFacts, DisclosureFacts, NoticeFacts
+from ledger.store import Connection
+from ledger.store.dashboard import BulkBounds, bulk_candidates
+from ledger.store.volume import court_order_records, notice_records
+from ledger.web.page import table_head
+
+BATCH = 1000  # disclosures read at a time, newest first, until the panel is full
+
+
+@dataclass(frozen=True)
+class NoticeRow:
+    disclosure: DisclosureFacts
+    check: NoticeCheck
+
+
+def notice_rows(
+    disclosures: Iterable[DisclosureFacts],
+    orders: Iterable[CourtOrderFacts],
+    notices: Iterable[NoticeFacts],
+) -> list[NoticeRow]:
+    """One row per disclosure and notice order covering it, in the disclosures' order."""
+    orders = list(orders)
+    by_recipient: dict[str, list[NoticeFacts]] = {}
+    for n in notices:
+        by_recipient.setdefault(n.recipient_agency, []).append(n)
+    return [
+        NoticeRow(d, check)
+        for d in disclosures
+        for check in bulk_notice_checks(d, orders, by_recipient.get(d.recipient_agency, []))
+    ]
+
+
+def bulk_bounds(orders: Iterable[CourtOrderFacts]) -> BulkBounds | None:
+    """A filter every disclosure some notice order could cover passes; None: no notice orders."""
+    notice_orders = [o for o in orders if o.order_type == "NOTICE_REQUIREMENT"]
+    if not notice_orders:
+        return None
+    ends = [o.expires_at for o in notice_orders]
+    recipients = [o.recipients for o in notice_orders]
+    return BulkBounds(
+        since=min(o.effective_at for o in notice_orders),
+        until=None if None in ends else max(e for e in ends if e is not None),
+        min_records=min(o.bulk_threshold or 0 for o in notice_orders),
+        recipients=None if () in recipients else {r for rs in recipients for r in rs},
+    )
+
+
+def load_notice_rows(conn: Connection, limit: int) -> tuple[list[NoticeRow], bool]:
+    """The latest ``limit`` rows, oldest first, and whether older ones were left out."""
+    orders = [CourtOrderFacts.from_record(r) for r in court_order_records(conn)]
+    bounds = bulk_bounds(orders)
+    if bounds is None:
+        return [], False
+    notices: dict[str, list[NoticeFacts]] = {}
+    rows: list[NoticeRow] = []
+    before: tuple[datetime, str] | None = None
+    while len(rows) <= limit:
+        batch = [DisclosureFacts(**r) for r in bulk_candidates(conn, bounds, before, BATCH)]
+        recipients = {d.recipient_agency for d in batch}
+        unread = recipients - notices.keys()
+        for recipient in unread:
+            notices[recipient] = []
+        for record in notice_records(conn, unread) if unread else []:
+            notice = NoticeFacts.from_record(record)
+            notices[notice.recipient_agency].append(notice)
+        rows += notice_rows(batch, orders, (n for r in recipients for n in notices[r]))
+        if len(batch) < BATCH:
+            break
+        before = (batch[-1].transmitted_at, batch[-1].event_id)
+    return rows[:limit][::-1], len(rows) > limit
+
+
+def _lead(d: DisclosureFacts, notice: NoticeFacts | None) -> str:
+    if notice is None:
+        return "no notice"
+    seconds = (d.transmitted_at - notice.filed_at).total_seconds()
+    return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
+
+
+def notice_table(rows: list[NoticeRow], cut: bool = False) -> str:
+    out = [
+        "<h2 id=notices>Notice compliance for bulk transmissions</h2>",
+        table_head(
+            "transmitted", "recipient", "records", "order", "notice", "filed before", "status"
+        ),
+    ]
+    for row in rows:
+        d, check = row.disclosure, row.check
+        status = (
+            "<span class=ok>complied</span>"
+            if check.complied
+            else f"<span class=crit title='{escape(check.problem or '')}'>no valid notice</span>"
+        )
+        notice_id = check.notice.notice_id if check.notice else "-"
+        out.append(
+            f"<tr class=notice-row><td>{d.transmitted_at.astimezone(UTC):%Y-%m-%d %H:%M}Z</td>"
+            f"<td>{escape(d.recipient_agency)}</td><td>{d.record_count:,}</td>"
+            f"<td>{escape(check.order.order_id)}</td><td>{escape(notice_id)}</td>"
+            f"<td>{_lead(d, check.notice)}</td><td>{status}</td></tr>"
+        )
+    out.append("</table>")
+    if cut:
+        out.append(f"<p class=muted>Showing the latest {len(rows):,} bulk transmissions.</p>")
+    return "".join(out)
