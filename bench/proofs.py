@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 
 from bench.common import bench_ledger, disclosures, report
 from ledger.codec import EventCodec
-from ledger.keys import load_signers
-from ledger.ops.checkpointer import Checkpointer, signing_key_path
+from ledger.followers.checkpointer import Checkpointer
+from ledger.keys import load_signers, signing_key_path
 from ledger.ops.proofs import consistency_proof_json, inclusion_proof_json
 from ledger.runtime import Ledger
 from ledger.store import entries as store

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ledger.config import Settings
 from ledger.errors import ConfigError
-from ledger.local_secrets import write_private
+from ledger.local_secrets import configured_or_local, write_private
 from ledger.tlog.note import Signer, Verifier
 
 
@@ -42,3 +43,21 @@ def load_verifiers(path: Path) -> list[Verifier]:
         else:
             out.append(Verifier.from_vkey(line))
     return out
+
+
+DEFAULT_KEY_NAME = "disclosure-ledger"
+
+
+def signing_key_path(settings: Settings) -> Path:
+    """LEDGER_SIGNING_KEY_FILE, or (local use only) a key generated once in the data directory."""
+    return configured_or_local(
+        settings.signing_key_file,
+        settings.data_dir,
+        "checkpoint-signing.key",
+        lambda path: generate_key_file(path, DEFAULT_KEY_NAME),
+    )
+
+
+def origin_for(settings: Settings, log_id: str) -> str:
+    """``<LEDGER_LOG_ORIGIN>/<topic>/<partition>``; log ids are already ``<topic>/<partition>``."""
+    return f"{settings.log_origin}/{log_id}"

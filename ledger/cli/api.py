@@ -35,7 +35,7 @@ def serve(
     Holds only the reader role's database credentials: run `ledger migrate` (or `ledger up`)
     first, and create tokens with `ledger token create`.
     """
-    from ledger.cli.serving import serve as run
+    from ledger.api.serving import serve as run
     from ledger.runtime import open_reader
 
     run(open_reader(settings()), host, port)

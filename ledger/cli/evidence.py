@@ -20,8 +20,7 @@ def verify(json_out: JsonFlag = False) -> None:
     """Recompute every log's hashes from the stored bytes and compare with Kafka and checkpoints."""
     from rich.progress import Progress
 
-    from ledger.ops.checkpointer import checkpoint_checker
-    from ledger.ops.verify import verify_all
+    from ledger.ops.verify import checkpoint_checker, verify_all
     from ledger.runtime import open_ledger
     from ledger.store.connection import connection
 
@@ -124,8 +123,7 @@ def keygen(
 @key_app.command("public")
 def key_public() -> None:
     """Print the verifier key (note vkey format) of the signing key(s) in use."""
-    from ledger.keys import load_signers
-    from ledger.ops.checkpointer import signing_key_path
+    from ledger.keys import load_signers, signing_key_path
 
     for signer in load_signers(signing_key_path(settings())):
         print(signer.vkey)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from ledger import localdev
-from ledger.cli.output import console
-from ledger.cli.serving import serve_dashboard
+from ledger.api.serving import serve_dashboard
 from ledger.config import Settings
 from ledger.demo import history as demo_history
 from ledger.errors import ServiceError
@@ -17,14 +17,15 @@ from ledger.followers.service import RunningConsumers, start_consumers
 from ledger.intake import Event, build_event
 from ledger.kafka.offsets import log_end_offsets
 from ledger.kafka.producer import EventProducer
-from ledger.ops.checkpointer import checkpoint_checker
 from ledger.ops.rebuild import wait_for_live
-from ledger.ops.verify import verify_all
+from ledger.ops.verify import checkpoint_checker, verify_all
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path
 from ledger.runtime import Ledger, open_ledger
 from ledger.store.alerts import alert_citing, alert_lines
 from ledger.store.connection import connection
 from ledger.store.offsets import stored_offsets
+
+console = Console()  # what the terminal shows; the CLI's own helpers sit above this layer
 
 
 def wait_caught_up(ledger: Ledger, running: RunningConsumers, timeout: float = 120) -> None:

@@ -62,7 +62,7 @@ def build_followers(
     dlq = EventProducer(ledger.bootstrap, ledger.topics.dlq)
     followers: list[Follower] = []
     if "audit_log" in names:
-        from ledger.ops.checkpointer import checkpointer_for
+        from ledger.followers.checkpointer import checkpointer_for
 
         followers.append(
             AuditLogFollower(

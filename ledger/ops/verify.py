@@ -12,11 +12,14 @@ from dataclasses import asdict, dataclass, field
 
 from kafka import KafkaConsumer, TopicPartition
 
-from ledger.errors import ExitCode
+from ledger.config import Settings
+from ledger.errors import ExitCode, VerificationError
 from ledger.kafka.client import client_config
+from ledger.keys import load_verifiers, origin_for, signing_key_path
 from ledger.store import Connection
 from ledger.store import entries as store
-from ledger.store.checkpoints import checkpoint_sizes
+from ledger.store.checkpoints import checkpoint_sizes, checkpoints_of
+from ledger.tlog import checkpoint as tlog
 from ledger.tlog.chain import ChainVerifier
 from ledger.tlog.merkle import CompactRange
 
@@ -183,3 +186,35 @@ def verify_all(
         if consumer is not None:
             consumer.close()
     return VerifyReport(reports)
+
+
+def checkpoint_checker(
+    settings: Settings,
+) -> Callable[[Connection, str, dict[int, bytes]], list[Finding]]:
+    """Checks each stored checkpoint's signature and its root against the recomputed tree."""
+    verifiers = load_verifiers(signing_key_path(settings))
+
+    def check(conn: Connection, log_id: str, roots: dict[int, bytes]) -> list[Finding]:
+        findings = []
+        for stored in checkpoints_of(conn, log_id):
+            size, note = stored.tree_size, stored.note
+            try:
+                cp = tlog.verify(note, verifiers, expected_origin=origin_for(settings, log_id))
+            except VerificationError as exc:
+                findings.append(Finding("checkpoint_signature", log_id, int(size) - 1, str(exc)))
+                continue
+            recomputed = roots.get(cp.size)
+            if cp.size != int(size) or recomputed is None or recomputed != cp.root_hash:
+                findings.append(
+                    Finding(
+                        "checkpoint_mismatch",
+                        log_id,
+                        int(size) - 1,
+                        f"signed checkpoint of size {cp.size} has root {cp.root_hash.hex()} but the "
+                        f"stored entries give {recomputed.hex() if recomputed else 'no tree of that size'}"
+                        " (the data changed after it was signed)",
+                    )
+                )
+        return findings
+
+    return check

@@ -13,8 +13,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from ledger.demo import history as demo_history
 from ledger.errors import VerificationError
-from ledger.keys import load_signers
-from ledger.ops.checkpointer import signing_key_path
+from ledger.keys import load_signers, signing_key_path
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
 from ledger.tlog.offline import check_proof_file

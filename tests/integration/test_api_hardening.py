@@ -23,9 +23,8 @@ import pytest
 
 from ledger.access_log import AccessLog
 from ledger.api import create_app
-from ledger.keys import load_signers
+from ledger.keys import load_signers, signing_key_path
 from ledger.localdev.ports import free_port
-from ledger.ops.checkpointer import signing_key_path
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
 from ledger.tlog.offline import check_proof_file

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.keys import load_signers
-from ledger.ops.checkpointer import signing_key_path
+from ledger.keys import load_signers, signing_key_path
 from tests.fixtures_scenario import ApiServer
 
 pytestmark = pytest.mark.integration

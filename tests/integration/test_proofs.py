@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from ledger.followers.service import start_consumers
-from ledger.keys import load_signers
-from ledger.ops.checkpointer import checkpoint_checker, signing_key_path
+from ledger.keys import load_signers, signing_key_path
 from ledger.ops.proofs import consistency_proof_json, inclusion_proof_json
-from ledger.ops.verify import verify_all
+from ledger.ops.verify import checkpoint_checker, verify_all
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
 from ledger.tlog import merkle

@@ -13,9 +13,8 @@ import pytest
 from ledger.followers.service import start_consumers
 from ledger.kafka.offsets import log_end_offsets
 from ledger.kafka.producer import EventProducer
-from ledger.ops.checkpointer import checkpoint_checker
 from ledger.ops.replay_command import run_replay
-from ledger.ops.verify import verify_all
+from ledger.ops.verify import checkpoint_checker, verify_all
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
 from tests.integration.helpers import (

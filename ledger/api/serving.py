@@ -8,14 +8,16 @@ are other commands, run with the administrative URL.
 from __future__ import annotations
 
 import uvicorn
+from rich.console import Console
 
 from ledger.api import create_app
-from ledger.cli.output import console
 from ledger.errors import ConfigError
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
 from ledger.store.migrate import applied_version, migration_files
 from ledger.store.tokens import create_token
+
+console = Console()  # what the terminal shows; the CLI's own helpers sit above this layer
 
 
 def check_migrated(ledger: Ledger) -> None:

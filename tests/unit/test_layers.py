@@ -1,0 +1,102 @@
+"""The package map holds: no module imports from a layer above its own (README, "For developers")."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import ledger
+
+ROOT = Path(ledger.__file__).resolve().parent
+
+# Lowest first. A module may import its own layer and any layer below, never one above.
+LAYERS: list[set[str]] = [
+    {"errors", "storable", "config"},
+    {
+        "tlog",
+        "rules",
+        "schema_registry",
+        "codec",
+        "compat",
+        "events",
+        "privacy",
+        "keys",
+        "local_secrets",
+        "webhooks",
+        "webhook_config",
+    },
+    {"intake", "alert_events"},
+    {"store", "kafka"},
+    {"localdev", "runtime", "access_log"},
+    {"followers"},
+    {"ops"},
+    {"web", "api"},
+    {"demo"},
+    {"cli", "__main__"},
+]
+
+
+def layer_of(module: str) -> int:
+    top = module.split(".")[1] if module.count(".") else ""
+    for index, names in enumerate(LAYERS):
+        if top in names:
+            return index
+    raise AssertionError(f"{module} is in no layer of the map: add it to LAYERS and the README")
+
+
+def imports(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ledger"):
+            if node.module == "ledger":
+                found += [f"ledger.{a.name}" for a in node.names]
+            else:
+                found.append(node.module)
+        elif isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.startswith("ledger.")]
+    return found
+
+
+def modules() -> list[tuple[str, Path]]:
+    out = []
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT.parent).with_suffix("")
+        name = ".".join(rel.parts).removesuffix(".__init__")
+        if name != "ledger":
+            out.append((name, path))
+    return out
+
+
+def test_no_module_imports_from_a_higher_layer() -> None:
+    upward = []
+    for name, path in modules():
+        mine = layer_of(name)
+        for target in imports(path):
+            if target == "ledger":
+                continue
+            if layer_of(target) > mine:
+                upward.append(f"{name} (layer {mine}) imports {target} (layer {layer_of(target)})")
+    assert upward == []
+
+
+def test_only_the_store_imports_psycopg() -> None:
+    outside = [
+        name
+        for name, path in modules()
+        if not name.startswith("ledger.store")
+        and any(
+            (isinstance(n, ast.Import) and any(a.name.startswith("psycopg") for a in n.names))
+            or (isinstance(n, ast.ImportFrom) and (n.module or "").startswith("psycopg"))
+            for n in ast.walk(ast.parse(path.read_text()))
+        )
+    ]
+    assert outside == []
+
+
+def test_no_module_over_400_lines() -> None:
+    long = [
+        f"{name}: {n}"
+        for name, path in modules()
+        if (n := len(path.read_text().splitlines())) > 400
+    ]
+    assert long == []
