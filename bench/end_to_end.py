@@ -30,7 +30,8 @@ from ledger.store.migrate import drop_schema
 from ledger.verification import verify_all
 
 
-def raw_consume(bootstrap: str, topic: str, n: int) -> float:
+def raw_consume(bootstrap: str, topic: str, n: int, timeout: float | None = None) -> float:
+    """Messages/s reading ``n`` messages of ``topic`` from offset 0 (TimeoutError after ``timeout`` s)."""
     ends = log_end_offsets(bootstrap, topic)
     consumer = KafkaConsumer(**client_config(bootstrap), enable_auto_commit=False, max_poll_records=10000,
                              fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=8 * 1024 * 1024)  # fmt: skip
@@ -41,6 +42,9 @@ def raw_consume(bootstrap: str, topic: str, n: int) -> float:
     seen = 0
     t0 = time.perf_counter()
     while seen < n:
+        if timeout is not None and time.perf_counter() - t0 > timeout:
+            consumer.close()
+            raise TimeoutError(f"raw consume read {seen} of {n} messages in {timeout:.0f} s")
         for records in consumer.poll(timeout_ms=1000).values():
             seen += len(records)
     elapsed = time.perf_counter() - t0
