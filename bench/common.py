@@ -6,6 +6,7 @@ import dataclasses
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from ledger import localdev
@@ -65,20 +66,30 @@ def ledger_env(ledger: Ledger) -> dict[str, str]:
     return {**os.environ, **ledger.environment()}
 
 
-def consumer_processes(ledger: Ledger, names: list[str]) -> list:
-    """One `ledger consume --only NAME` process per consumer, as a deployment would run them."""
+def consumer_processes(ledger: Ledger, names: list[str], log_dir: Path | None = None) -> list:
+    """One `ledger consume --only NAME` process per consumer, as a deployment would run them.
+
+    With ``log_dir``, each process's output goes to ``<log_dir>/consume-<NAME>.log`` (appended).
+    """
     import subprocess
     import sys
 
-    return [
-        subprocess.Popen(
-            [sys.executable, "-m", "ledger", "consume", "--only", name],
-            env=ledger_env(ledger),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for name in names
-    ]
+    procs = []
+    for name in names:
+        out = open(log_dir / f"consume-{name}.log", "ab") if log_dir else subprocess.DEVNULL  # noqa: SIM115
+        try:
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "ledger", "consume", "--only", name],
+                    env=ledger_env(ledger),
+                    stdout=out,
+                    stderr=subprocess.STDOUT if log_dir else subprocess.DEVNULL,
+                )
+            )
+        finally:
+            if log_dir:
+                out.close()  # the child holds its own descriptor
+    return procs
 
 
 def stop_processes(procs: list) -> None:

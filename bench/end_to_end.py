@@ -32,7 +32,8 @@ from ledger.store.connection import connection
 from ledger.store.migrate import drop_schema
 
 
-def raw_consume(bootstrap: str, topic: str, n: int) -> float:
+def raw_consume(bootstrap: str, topic: str, n: int, timeout: float | None = None) -> float:
+    """Messages/s reading ``n`` messages of ``topic`` from offset 0 (TimeoutError after ``timeout`` s)."""
     ends = log_end_offsets(bootstrap, topic)
     consumer = KafkaConsumer(
         **client_config(bootstrap),
@@ -48,6 +49,9 @@ def raw_consume(bootstrap: str, topic: str, n: int) -> float:
     seen = 0
     t0 = time.perf_counter()
     while seen < n:
+        if timeout is not None and time.perf_counter() - t0 > timeout:
+            consumer.close()
+            raise TimeoutError(f"raw consume read {seen} of {n} messages in {timeout:.0f} s")
         for records in consumer.poll(timeout_ms=1000).values():
             seen += len(records)
     elapsed = time.perf_counter() - t0

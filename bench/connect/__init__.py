@@ -1,0 +1,1 @@
+"""The Kafka Connect + Debezium JDBC sink peer (see peer.py)."""
