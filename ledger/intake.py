@@ -18,6 +18,7 @@ import fastavro.validation
 from fastavro._validate_common import ValidationError as AvroValidationError
 
 from ledger.errors import EventValidationError
+from ledger.events import LedgerEvent, from_record
 from ledger.privacy import contains_tin_shape, is_taxpayer_ref, is_tin_shaped
 from ledger.schema_registry import SchemaRegistry, SchemaVersion, default_registry
 from ledger.storable import record_problems, time_problem
@@ -47,23 +48,6 @@ _DEFAULT_RECORDED_BY = "ledger emit"
 _TYPE_NAME = re.compile(r"[A-Za-z]{1,64}")
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _TIMESTAMPS = ("timestamp-micros", "timestamp-millis")
-
-
-@dataclass(frozen=True)
-class Event:
-    """A validated event ready to encode: its type, its record, and the Kafka key."""
-
-    event_type: str
-    record: dict[str, Any]
-
-    @property
-    def key(self) -> str:
-        r = self.record
-        return str(r.get("recipient_agency") or r.get("source_agency") or r.get("scope") or "")
-
-    @property
-    def event_id(self) -> str:
-        return str(self.record["event_id"])
 
 
 @dataclass(frozen=True)
@@ -198,8 +182,9 @@ def _check_privacy(record: Mapping[str, Any]) -> None:
 
 def build_event(
     obj: Mapping[str, Any], registry: SchemaRegistry | None = None, *, now: datetime | None = None
-) -> Event:
-    """Validates one JSON object (``type`` plus schema fields) and returns the typed event.
+) -> LedgerEvent:
+    """Validates one JSON object (``type`` plus schema fields) and returns the typed event
+    (``ledger.events``): a DisclosureRecorded, a NoticeFiled, ... of the type ``obj`` names.
 
     Any event type of the registry is accepted: the ledger's own writers (access log, alert
     acknowledgements) build their events here too. Which types *people* may send is decided by
@@ -232,7 +217,7 @@ def build_event(
             "; ".join(f"{path} {problem}" for path, problem in problems[:3]) + "."
         )
     _check_privacy(record)
-    return Event(event_type, record)
+    return from_record(event_type, record)
 
 
 def _coerce_logical_types(schema: SchemaVersion, record: dict[str, Any]) -> None:
@@ -355,7 +340,7 @@ def parse_numbered_lines(
     registry: SchemaRegistry | None = None,
     *,
     allowed_types: Collection[str] | None = EMIT_EVENT_TYPES,
-) -> list[tuple[int, Event]]:
+) -> list[tuple[int, LedgerEvent]]:
     """(line number, event) for every non-blank line, all validated before any is returned.
 
     ``allowed_types`` is what the sender may record (by default the agency and court types of
@@ -363,7 +348,7 @@ def parse_numbered_lines(
     listing each bad line by number.
     """
     registry = registry or default_registry()
-    events: list[tuple[int, Event]] = []
+    events: list[tuple[int, LedgerEvent]] = []
     errors: list[LineError] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -399,7 +384,7 @@ def parse_lines(
     registry: SchemaRegistry | None = None,
     *,
     allowed_types: Collection[str] | None = EMIT_EVENT_TYPES,
-) -> list[Event]:
+) -> list[LedgerEvent]:
     """Validates every line first; raises BatchValidationError listing each bad line by number."""
     return [e for _, e in parse_numbered_lines(lines, registry, allowed_types=allowed_types)]
 
@@ -414,9 +399,10 @@ def _size(value: Any) -> int:
     return 8
 
 
-def oversize_reason(event: Event, size: int, limit: int) -> str:
+def oversize_reason(event: LedgerEvent, size: int, limit: int) -> str:
     """A line error for an event too large for one Kafka message: sizes and the largest field."""
-    largest = max(event.record, key=lambda name: _size(event.record[name]))
+    record = event.to_record()
+    largest = max(record, key=lambda name: _size(record[name]))
     hint = (
         " (send the refs in DisclosureManifest chunks of at most 5,000)"
         if largest == "taxpayer_refs"

@@ -10,6 +10,7 @@ from ledger.rules.model import (
     CourtOrderFacts,
     NoticeFacts,
     RuleContext,
+    Scope,
     Severity,
     alert_id,
 )
@@ -28,9 +29,9 @@ def _hours(delta: timedelta) -> str:
     return f"{sign}{minutes // 60}h{minutes % 60:02d}m"
 
 
-def _recipient_scope(ctx: RuleContext) -> str:
+def _recipient_scope(ctx: RuleContext) -> Scope:
     d = ctx.disclosure
-    return f"{d.source_agency} -> recipient {d.recipient_agency}"
+    return Scope("recipient", d.source_agency, d.recipient_agency)
 
 
 def notice_problem(ctx: RuleContext, order: CourtOrderFacts, notice: NoticeFacts) -> str | None:
@@ -97,17 +98,22 @@ class BulkWithoutNotice:
             scope = _recipient_scope(ctx)
             drafts.append(
                 AlertDraft(
-                    alert_id(BULK, scope, d.day, d.disclosure_id, order.order_id),
-                    BULK,
-                    Severity.CRITICAL,
-                    scope,
-                    d.day,
-                    d.record_count,
-                    order.bulk_threshold,
-                    [d.event_id, order.event_id, *[n.event_id for n in candidates]],
-                    f"Court order {order.order_id} in {order.case_reference} ({order.notice_hours}h notice)",
-                    f"Bulk transmission {d.disclosure_id} of {d.record_count:,} records to "
-                    f"{d.recipient_agency} without valid notice: {why}.",
+                    alert_id=alert_id(BULK, scope, d.day, d.disclosure_id, order.order_id),
+                    rule=BULK,
+                    severity=Severity.CRITICAL,
+                    scope=scope,
+                    day=d.day,
+                    observed=d.record_count,
+                    threshold=order.bulk_threshold,
+                    evidence=[d.event_id, order.event_id, *[n.event_id for n in candidates]],
+                    legal_source=(
+                        f"Court order {order.order_id} in {order.case_reference}"
+                        f" ({order.notice_hours}h notice)"
+                    ),
+                    message=(
+                        f"Bulk transmission {d.disclosure_id} of {d.record_count:,} records to "
+                        f"{d.recipient_agency} without valid notice: {why}."
+                    ),
                 )
             )
         return drafts
@@ -127,17 +133,19 @@ class DisclosureDuringStay:
         scope = _recipient_scope(ctx)
         return [
             AlertDraft(
-                alert_id(STAY, scope, d.day, d.disclosure_id, o.order_id),
-                STAY,
-                Severity.CRITICAL,
-                scope,
-                d.day,
-                d.record_count,
-                None,
-                [d.event_id, o.event_id],
-                f"{o.order_type.title()} {o.order_id} in {o.case_reference}",
-                f"Disclosure {d.disclosure_id} to {d.recipient_agency} under {d.legal_authority} while "
-                f"{o.order_type.lower()} {o.order_id} ({o.case_reference}) is in force.",
+                alert_id=alert_id(STAY, scope, d.day, d.disclosure_id, o.order_id),
+                rule=STAY,
+                severity=Severity.CRITICAL,
+                scope=scope,
+                day=d.day,
+                observed=d.record_count,
+                threshold=None,
+                evidence=[d.event_id, o.event_id],
+                legal_source=f"{o.order_type.title()} {o.order_id} in {o.case_reference}",
+                message=(
+                    f"Disclosure {d.disclosure_id} to {d.recipient_agency} under {d.legal_authority}"
+                    f" while {o.order_type.lower()} {o.order_id} ({o.case_reference}) is in force."
+                ),
             )
             for o in ctx.orders_in_force
             if o.order_type in ("STAY", "INJUNCTION")
@@ -166,16 +174,16 @@ class MissingLegalAuthority:
         scope = _recipient_scope(ctx)
         return [
             AlertDraft(
-                alert_id(MISSING_AUTHORITY, scope, d.day, d.disclosure_id),
-                MISSING_AUTHORITY,
-                Severity.CRITICAL,
-                scope,
-                d.day,
-                d.record_count,
-                None,
-                [d.event_id],
-                "26 U.S.C. 6103(a): confidentiality unless an exception applies",
-                f"Disclosure {d.disclosure_id} to {d.recipient_agency} {why}.",
+                alert_id=alert_id(MISSING_AUTHORITY, scope, d.day, d.disclosure_id),
+                rule=MISSING_AUTHORITY,
+                severity=Severity.CRITICAL,
+                scope=scope,
+                day=d.day,
+                observed=d.record_count,
+                threshold=None,
+                evidence=[d.event_id],
+                legal_source="26 U.S.C. 6103(a): confidentiality unless an exception applies",
+                message=f"Disclosure {d.disclosure_id} to {d.recipient_agency} {why}.",
             )
         ]
 
@@ -209,17 +217,21 @@ class RequestIncomplete:
         scope = _recipient_scope(ctx)
         return [
             AlertDraft(
-                alert_id(INCOMPLETE, scope, d.day, d.disclosure_id),
-                INCOMPLETE,
-                Severity.CRITICAL,
-                scope,
-                d.day,
-                d.record_count,
-                None,
-                [d.event_id],
-                "26 U.S.C. 6103(i)(2)(B): the request must set forth the taxpayer's name and address",
-                f"Disclosure {d.disclosure_id} of {d.record_count:,} records to {d.recipient_agency}: "
-                + "; ".join(problems)
-                + ".",
+                alert_id=alert_id(INCOMPLETE, scope, d.day, d.disclosure_id),
+                rule=INCOMPLETE,
+                severity=Severity.CRITICAL,
+                scope=scope,
+                day=d.day,
+                observed=d.record_count,
+                threshold=None,
+                evidence=[d.event_id],
+                legal_source=(
+                    "26 U.S.C. 6103(i)(2)(B): the request must set forth the taxpayer's name"
+                    " and address"
+                ),
+                message=(
+                    f"Disclosure {d.disclosure_id} of {d.record_count:,} records to"
+                    f" {d.recipient_agency}: {'; '.join(problems)}."
+                ),
             )
         ]
