@@ -22,7 +22,7 @@ from bench.common import bench_ledger, report
 from bench.proofs import ms
 from ledger.access_log import AccessLog
 from ledger.api import create_app
-from ledger.intake import Event
+from ledger.events import LedgerAccessed
 from ledger.localdev.ports import free_port
 from ledger.store.connection import connection
 from ledger.store.tokens import create_token
@@ -31,7 +31,7 @@ from ledger.store.tokens import create_token
 class UnrecordedLog(AccessLog):
     """The baseline: builds the event like the real log, sends nothing."""
 
-    def send(self, event: Event) -> None:
+    def send(self, event: LedgerAccessed) -> None:
         pass
 
 

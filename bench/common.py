@@ -7,11 +7,10 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from ledger import localdev
 from ledger.config import Settings, Topics
-from ledger.intake import Event
+from ledger.events import DisclosureRecorded
 from ledger.runtime import Ledger, open_ledger
 
 
@@ -26,36 +25,34 @@ def bench_ledger(name: str, partitions: int = 3) -> Ledger:
     return open_ledger(settings)
 
 
-def disclosures(n: int, recipients: int = 12, start: datetime | None = None) -> list[Event]:
+def disclosures(
+    n: int, recipients: int = 12, start: datetime | None = None
+) -> list[DisclosureRecorded]:
     """``n`` DisclosureRecorded events spread over days and recipients (already validated shape)."""
     start = start or datetime(2024, 1, 1, 15, tzinfo=UTC)
     out = []
     for i in range(n):
         at = start + timedelta(minutes=7 * i)
-        record: dict[str, Any] = {
-            "event_id": str(uuid.uuid4()),
-            "occurred_at": at,
-            "recorded_by": "bench",
-            "disclosure_id": f"B-{i}",
-            "request_id": None,
-            "source_agency": "Internal Revenue Service",
-            "recipient_agency": f"Recipient {i % recipients}",
-            "recipient_address": None,
-            "legal_authority": "26 U.S.C. 6103(i)(2)" if i % 2 else "26 U.S.C. 6103(d)",
-            "purpose": "benchmark",
-            "nature": "RETURN_INFORMATION",
-            "transmitted_at": at,
-            "transmission_channel": "SFTP",
-            "record_count": 1 + i % 50,
-            "tax_periods": ["2023"],
-            "data_categories": ["return_information"],
-            "match_method": "NAME_DOB_ADDRESS",
-            "address_verification": "VALID",
-            "manifest_sha256": None,
-            "taxpayer_refs": [],
-            "notice_id": None,
-        }
-        out.append(Event("DisclosureRecorded", record))
+        out.append(
+            DisclosureRecorded(
+                event_id=str(uuid.uuid4()),
+                occurred_at=at,
+                recorded_by="bench",
+                disclosure_id=f"B-{i}",
+                source_agency="Internal Revenue Service",
+                recipient_agency=f"Recipient {i % recipients}",
+                legal_authority="26 U.S.C. 6103(i)(2)" if i % 2 else "26 U.S.C. 6103(d)",
+                purpose="benchmark",
+                nature="RETURN_INFORMATION",
+                transmitted_at=at,
+                transmission_channel="SFTP",
+                record_count=1 + i % 50,
+                tax_periods=("2023",),
+                data_categories=("return_information",),
+                match_method="NAME_DOB_ADDRESS",
+                address_verification="VALID",
+            )
+        )
     return out
 
 

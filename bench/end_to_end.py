@@ -9,6 +9,7 @@ Usage: python -m bench.end_to_end [N]
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sys
 import time
@@ -20,7 +21,6 @@ from kafka import KafkaConsumer
 from bench.common import bench_ledger, consumer_processes, disclosures, report, stop_processes
 from ledger.followers.audit_log import AuditLogFollower
 from ledger.followers.volume import VolumeFollower
-from ledger.intake import Event
 from ledger.kafka.client import client_config
 from ledger.kafka.offsets import log_end_offsets
 from ledger.kafka.producer import EventProducer
@@ -112,9 +112,8 @@ def main(n: int = 200_000) -> None:
     e2e_s = time.perf_counter() - t0
 
     # Emit-to-alert latency: one transmission larger than the recipient's whole prior year.
-    last = events[-1].record
-    spike = dict(
-        last,
+    spike = dataclasses.replace(
+        events[-1],
         event_id=str(uuid.uuid4()),
         disclosure_id="B-spike",
         record_count=10_000_000,
@@ -126,10 +125,10 @@ def main(n: int = 200_000) -> None:
         connection(ledger.reader_url, ledger.schema, autocommit=True) as conn,
     ):
         t0 = time.perf_counter()
-        producer.send([Event("DisclosureRecorded", spike)])
+        producer.send([spike])
         while not conn.execute(
             "SELECT 1 FROM alerts WHERE rule = 'spike_over_prior_year' AND %s = ANY(evidence)",
-            (spike["event_id"],),
+            (spike.event_id,),
         ).fetchone():
             time.sleep(0.002)
         latencies.append(time.perf_counter() - t0)

@@ -33,7 +33,7 @@ import ledger as ledger_package
 from bench.common import disclosures
 from ledger import localdev
 from ledger.config import Settings, Topics
-from ledger.intake import Event
+from ledger.events import DisclosureRecorded
 from ledger.kafka.client import client_config
 from ledger.kafka.offsets import log_end_offsets
 from ledger.kafka.producer import EventProducer
@@ -131,12 +131,12 @@ class Harness:
 
     # --- streaming -------------------------------------------------------------------------
 
-    def stream(self, events: list[Event], producer: EventProducer) -> None:
+    def stream(self, events: list[DisclosureRecorded], producer: EventProducer) -> None:
         for i in range(0, len(events), 1000):
             chunk = events[i : i + 1000]
             producer.send(chunk)  # acks=all, idempotent: returns once every event is acknowledged
             for e in chunk:
-                self.sent[e.event_id] = int(e.record["record_count"])
+                self.sent[e.event_id] = e.record_count
 
     def caught_up(self, timeout: float = 600) -> float:
         started = time.monotonic()
@@ -252,7 +252,7 @@ def no_broker_for_20_s(h: Harness) -> str:
     if emitting.returncode == 0:
         for sent in json.loads(out):
             h.sent[sent["event_id"]] = next(
-                int(e.record["record_count"]) for e in extra if e.event_id == sent["event_id"]
+                e.record_count for e in extra if e.event_id == sent["event_id"]
             )
         return "all brokers frozen 20 s; `ledger emit` waited and sent all 200"
     with connection(h.ledger.admin_url, h.ledger.schema) as conn:
@@ -272,9 +272,9 @@ def pause_consumer(h: Harness) -> str:
     return f"SIGSTOP of an audit-log consumer for {SESSION_TIMEOUT_S + 5} s, then SIGCONT"
 
 
-def _line(event: Event) -> dict[str, Any]:
+def _line(event: DisclosureRecorded) -> dict[str, Any]:
     out: dict[str, Any] = {"type": event.event_type}
-    for k, v in event.record.items():
+    for k, v in event.to_record().items():
         if v is None:
             continue
         out[k] = v.isoformat() if isinstance(v, datetime) else v

@@ -23,7 +23,7 @@ def main(n: int = 100_000) -> None:
     codec = EventCodec()
 
     t0 = time.perf_counter()
-    encoded = [codec.encode(e.event_type, e.record) for e in events]
+    encoded = [codec.encode(e) for e in events]
     encode_s = time.perf_counter() - t0
 
     raw = KafkaProducer(

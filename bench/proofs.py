@@ -74,7 +74,7 @@ def build_log(ledger: Ledger, n: int) -> tuple[str, list[bytes], bytes, dict[str
             events = disclosures(min(BATCH, n - first))
             rows = []
             for i, event in enumerate(events):
-                value = codec.encode(event.event_type, event.record)
+                value = codec.encode(event)
                 leaf = leaf_hash(value)
                 previous = chain_hash(previous, leaf)
                 seq = first + i
@@ -85,9 +85,9 @@ def build_log(ledger: Ledger, n: int) -> tuple[str, list[bytes], bytes, dict[str
                         ledger.topics.disclosures,
                         0,
                         seq,
-                        str(event.record["event_id"]),
+                        event.event_id,
                         event.event_type,
-                        event.record["occurred_at"],
+                        event.occurred_at,
                         now,
                         value,
                         '{"bench": true}',

@@ -75,7 +75,7 @@ from bench.harness import (
 from ledger import services
 from ledger.codec import EventCodec
 from ledger.config import Settings, Topics
-from ledger.intake import Event
+from ledger.events import DisclosureRecorded
 from ledger.kafka_client import client_config
 from ledger.producer import EventProducer
 from ledger.replay import log_end_offsets
@@ -90,8 +90,13 @@ SPIKE_RULE = "spike_over_prior_year"
 SPIKE_DAY0 = date(2025, 3, 3)  # > 365 days after the backlog's first day (2024-01-01): no warm-up
 SEED_RECORDS, SPIKE_RECORDS = 5, 1000
 # The producer settings of EventProducer, for the raw baseline and the spike sender.
-PRODUCER = {"acks": "all", "enable_idempotence": True, "linger_ms": 20, "batch_size": 256 * 1024,
-            "max_request_size": 4 * 1024 * 1024}  # fmt: skip
+PRODUCER = {
+    "acks": "all",
+    "enable_idempotence": True,
+    "linger_ms": 20,
+    "batch_size": 256 * 1024,
+    "max_request_size": 4 * 1024 * 1024,
+}
 
 
 @dataclasses.dataclass
@@ -144,7 +149,7 @@ def live_start(n: int) -> datetime:
     )
 
 
-def backlog(n: int, spikes: int) -> list[Event]:
+def backlog(n: int, spikes: int) -> list[DisclosureRecorded]:
     """``n`` DisclosureRecorded events (bench/common.disclosures); 2 per spike recipient of them are
     that recipient's prior-year history (5 records, 100 and 200 days before the live phase)."""
     events = disclosures(n)
@@ -153,32 +158,48 @@ def backlog(n: int, spikes: int) -> list[Event]:
         k, m = divmod(j, 2)
         pos = (2 * j + 1) * n // (4 * spikes)
         at = live - timedelta(days=100 * (m + 1))
-        record = dict(events[pos].record, recipient_agency=spike_recipient(k), occurred_at=at,
-                      transmitted_at=at, record_count=SEED_RECORDS, disclosure_id=f"B-seed-{k}-{m}")  # fmt: skip
-        events[pos] = Event("DisclosureRecorded", record)
+        events[pos] = dataclasses.replace(
+            events[pos],
+            recipient_agency=spike_recipient(k),
+            occurred_at=at,
+            transmitted_at=at,
+            record_count=SEED_RECORDS,
+            disclosure_id=f"B-seed-{k}-{m}",
+        )
     return events
 
 
-def live_load(n: int, count: int) -> list[Event]:
+def live_load(n: int, count: int) -> list[DisclosureRecorded]:
     """Ordinary events of the live phase, one second of event time apart."""
     live = live_start(n)
     return [
-        Event(e.event_type, dict(e.record, disclosure_id=f"L-{i}", occurred_at=live + timedelta(seconds=i),
-                                 transmitted_at=live + timedelta(seconds=i)))
+        dataclasses.replace(
+            e,
+            disclosure_id=f"L-{i}",
+            occurred_at=live + timedelta(seconds=i),
+            transmitted_at=live + timedelta(seconds=i),
+        )
         for i, e in enumerate(disclosures(count, start=live))
-    ]  # fmt: skip
+    ]
 
 
-def spike_event(k: int, template: Event, at: datetime) -> Event:
+def spike_event(k: int, template: DisclosureRecorded, at: datetime) -> DisclosureRecorded:
     """1,000 records to a recipient whose prior year holds 10: a spike_over_prior_year."""
-    return Event("DisclosureRecorded", dict(
-        template.record, event_id=str(uuid.uuid4()), disclosure_id=f"B-spike-{k}",
-        recipient_agency=spike_recipient(k), occurred_at=at, transmitted_at=at,
-        record_count=SPIKE_RECORDS))  # fmt: skip
+    return dataclasses.replace(
+        template,
+        event_id=str(uuid.uuid4()),
+        disclosure_id=f"B-spike-{k}",
+        recipient_agency=spike_recipient(k),
+        occurred_at=at,
+        transmitted_at=at,
+        record_count=SPIKE_RECORDS,
+    )
 
 
-def json_line(event: Event) -> str:
-    fields = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in event.record.items()}
+def json_line(event: DisclosureRecorded) -> str:
+    fields = {
+        k: v.isoformat() if isinstance(v, datetime) else v for k, v in event.to_record().items()
+    }
     return json.dumps({"type": event.event_type, **fields})
 
 
@@ -207,8 +228,14 @@ class LedgerBench:
 
     def cli(self, argv: list[str], deadline: Deadline) -> tuple[float, subprocess.CompletedProcess]:
         t0 = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "ledger", *argv], env=self.env(), capture_output=True,
-                              text=True, timeout=max(deadline.left(), 1), check=False)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "ledger", *argv],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=max(deadline.left(), 1),
+            check=False,
+        )
         return time.perf_counter() - t0, done
 
     # -- steps --
@@ -221,8 +248,10 @@ class LedgerBench:
         step(
             f"ledger: raw kafka-python produce of {n:,} pre-encoded messages (acks=all, idempotent)"
         )
-        encoded = [(codec.encode(e.event_type, e.record), e.key.encode(), [("event_type", e.event_type.encode())])
-                   for e in events]  # fmt: skip
+        encoded = [
+            (codec.encode(e), e.key.encode(), [("event_type", e.event_type.encode())])
+            for e in events
+        ]
         raw = KafkaProducer(**client_config(ledger.bootstrap), **PRODUCER)
         t0 = time.perf_counter()
         for value, key, headers in encoded:
@@ -252,8 +281,12 @@ class LedgerBench:
         r.emit_per_s = n / seconds
 
         step(f"ledger: raw kafka-python consume of {n:,} messages, raw COPY of {n:,} entry rows")
-        r.raw_consume_per_s = raw_consume(ledger.bootstrap, ledger.topics.disclosures, n,
-                                          timeout=self.budget(60, 2000, "raw consume").seconds)  # fmt: skip
+        r.raw_consume_per_s = raw_consume(
+            ledger.bootstrap,
+            ledger.topics.disclosures,
+            n,
+            timeout=self.budget(60, 2000, "raw consume").seconds,
+        )
         r.raw_copy_per_s = raw_copy(ledger.admin_url, ledger.schema, n)
 
         self.ingest()
@@ -275,8 +308,10 @@ class LedgerBench:
 
     def offsets(self, conn: psycopg.Connection) -> dict[tuple[str, str, int], int]:
         rows = conn.execute(
-            sql.SQL("SELECT consumer, topic, kafka_partition, next_offset FROM {}.consumer_offsets").format(
-                sql.Identifier(self.ledger.schema))).fetchall()  # fmt: skip
+            sql.SQL(
+                "SELECT consumer, topic, kafka_partition, next_offset FROM {}.consumer_offsets"
+            ).format(sql.Identifier(self.ledger.schema))
+        ).fetchall()
         return {(c, t, p): o for c, t, p, o in rows}
 
     def wait_caught_up(
@@ -293,13 +328,16 @@ class LedgerBench:
             while True:
                 stored = self.offsets(conn)
                 if first is None and any(o > 0 for o in stored.values()):
-                    applied = min(sum(o for (c, _, _), o in stored.items() if c == name) for name in CONSUMERS)  # fmt: skip
+                    applied = min(
+                        sum(o for (c, _, _), o in stored.items() if c == name) for name in CONSUMERS
+                    )
                     first = (time.perf_counter(), applied)
                 behind = [
                     f"{c} {tp.topic}/{tp.partition} at {stored.get((c, tp.topic, tp.partition), 0)} of {end}"
-                    for c in CONSUMERS for tp, end in ends.items()
+                    for c in CONSUMERS
+                    for tp, end in ends.items()
                     if end > 0 and stored.get((c, tp.topic, tp.partition), 0) < end
-                ]  # fmt: skip
+                ]
                 if not behind:
                     return time.perf_counter(), first
                 for p, name in zip(self.procs, CONSUMERS, strict=True):
@@ -385,18 +423,25 @@ class LedgerBench:
         r.load_target_per_s = rate
         load_events = live_load(self.n, int(rate * duration) + 2)
         ping, load_events = load_events[0], load_events[1:]
-        step(f"ledger: spike alert latency: consumers restart, load {rate:,.0f} events/s, "
-             f"{args.spikes} spikes {args.spike_interval:g} s apart")  # fmt: skip
+        step(
+            f"ledger: spike alert latency: consumers restart, load {rate:,.0f} events/s, "
+            f"{args.spikes} spikes {args.spike_interval:g} s apart"
+        )
         self.start_consumers()
         stop = threading.Event()
-        load = threading.Thread(target=self._load, args=(topic, load_events, rate, stop, r), daemon=True)  # fmt: skip
+        load = threading.Thread(
+            target=self._load, args=(topic, load_events, rate, stop, r), daemon=True
+        )
         spiker = KafkaProducer(**client_config(ledger.bootstrap), **{**PRODUCER, "linger_ms": 0})
         codec = EventCodec()
         try:
             # Wait until both consumers are in their groups and fetching: one event, applied by both.
             with EventProducer(ledger.bootstrap, topic) as p:
                 p.send([ping])
-            self.wait_caught_up(log_end_offsets(ledger.bootstrap, topic), Deadline(120 * self.scale, "consumers restart"))  # fmt: skip
+            self.wait_caught_up(
+                log_end_offsets(ledger.bootstrap, topic),
+                Deadline(120 * self.scale, "consumers restart"),
+            )
             pending: dict[str, float] = {}  # event id -> append time (epoch s)
             seen: dict[str, tuple[float, float]] = {}  # event id -> (visible at, fired_at) epoch s
             t0 = time.monotonic()
@@ -407,12 +452,14 @@ class LedgerBench:
             with connection(ledger.reader_url, ledger.schema, autocommit=True) as conn:
                 while k < args.spikes or (pending.keys() - seen.keys()):
                     if k < args.spikes and time.monotonic() >= t0 + lead + k * args.spike_interval:
-                        at = ping.record["occurred_at"] + timedelta(
-                            seconds=lead + k * args.spike_interval
-                        )
+                        at = ping.occurred_at + timedelta(seconds=lead + k * args.spike_interval)
                         e = spike_event(k, ping, at)
-                        meta = spiker.send(topic, value=codec.encode(e.event_type, e.record), key=e.key.encode(),
-                                           headers=[("event_type", e.event_type.encode())]).get(timeout=30)  # fmt: skip
+                        meta = spiker.send(
+                            topic,
+                            value=codec.encode(e),
+                            key=e.key.encode(),
+                            headers=[("event_type", e.event_type.encode())],
+                        ).get(timeout=30)
                         pending[e.event_id] = meta.timestamp / 1000  # LogAppendTime from the broker
                         k += 1
                     if k == args.spikes and not stop.is_set() and time.monotonic() >= t0 + duration:
@@ -423,7 +470,8 @@ class LedgerBench:
                     if waiting:
                         rows = conn.execute(
                             "SELECT evidence, extract(epoch from fired_at) FROM alerts WHERE rule = %s AND evidence && %s::text[]",
-                            (SPIKE_RULE, waiting)).fetchall()  # fmt: skip
+                            (SPIKE_RULE, waiting),
+                        ).fetchall()
                         t_seen = time.time()
                         for evidence, fired in rows:
                             for eid in set(evidence) & set(waiting):
@@ -444,7 +492,10 @@ class LedgerBench:
                 step(
                     f"WARNING: {r.spikes_missing} of {r.spikes_sent} spike alerts did not appear in time"
                 )
-            t_done, _ = self.wait_caught_up(log_end_offsets(ledger.bootstrap, topic), self.budget(60, 100, "consumers after the load"))  # fmt: skip
+            t_done, _ = self.wait_caught_up(
+                log_end_offsets(ledger.bootstrap, topic),
+                self.budget(60, 100, "consumers after the load"),
+            )
             r.drain_s = t_done - t_stop  # from the load's end until both consumers caught up
         finally:
             stop.set()
@@ -454,20 +505,29 @@ class LedgerBench:
             self.stop_consumers()
         lat = r.alert_latency_ms
         if lat:
-            step(f"ledger: spike alert latency p50 {percentile(lat, 50):.0f} ms, max {max(lat):.0f} ms "
-                 f"(load {r.load_achieved_per_s:,.0f}/s achieved; {fmt_lag(r.lag_at_load_end)} behind when it stopped)")  # fmt: skip
+            step(
+                f"ledger: spike alert latency p50 {percentile(lat, 50):.0f} ms, max {max(lat):.0f} ms "
+                f"(load {r.load_achieved_per_s:,.0f}/s achieved; {fmt_lag(r.lag_at_load_end)} behind when it stopped)"
+            )
 
     def lag(self, conn: psycopg.Connection) -> dict[str, int]:
         """Events in the topic that each consumer has not committed yet."""
         ends = log_end_offsets(self.ledger.bootstrap, self.ledger.topics.disclosures)
         stored = self.offsets(conn)
         return {
-            c: sum(max(0, end - stored.get((c, tp.topic, tp.partition), 0)) for tp, end in ends.items())
+            c: sum(
+                max(0, end - stored.get((c, tp.topic, tp.partition), 0)) for tp, end in ends.items()
+            )
             for c in CONSUMERS
-        }  # fmt: skip
+        }
 
     def _load(
-        self, topic: str, events: list[Event], rate: float, stop: threading.Event, r: LedgerRun
+        self,
+        topic: str,
+        events: list[DisclosureRecorded],
+        rate: float,
+        stop: threading.Event,
+        r: LedgerRun,
     ) -> None:
         """Sends ``events`` at ``rate``/s in 100 ms slices until ``stop`` (or they run out)."""
         per_slice = max(1, round(rate / 10))
@@ -485,9 +545,13 @@ class LedgerBench:
         with contextlib.suppress(Exception):
             # The live schema, and a replay's if one was interrupted before it dropped its own.
             with psycopg.connect(self.ledger.admin_url, autocommit=True) as conn:
-                replays = [row[0] for row in conn.execute(
-                    "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)",
-                    (self.ledger.schema + "_replay_",)).fetchall()]  # fmt: skip
+                replays = [
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)",
+                        (self.ledger.schema + "_replay_",),
+                    ).fetchall()
+                ]
             for schema in [self.ledger.schema, *replays]:
                 drop_schema(self.ledger.admin_url, schema)
         if self.ledger.settings.kafka_bootstrap:  # a shared broker: remove this run's topics
@@ -551,13 +615,33 @@ def summarise(n: int, runs: list[LedgerRun], peers: list[PeerRun]) -> dict[str, 
         values = [getattr(x, attr) for x in items if getattr(x, attr) is not None]
         return median(values) if values else None
 
-    m: dict[str, Any] = {k: med(k) for k in (
-        "raw_produce_per_s", "producer_per_s", "emit_per_s", "raw_consume_per_s", "raw_copy_per_s",
-        "ingest_per_s", "ingest_s", "first_commit_after_s", "steady_per_s", "verify_per_s",
-        "replay_per_s", "replay_rebuild_per_s")}  # fmt: skip
+    m: dict[str, Any] = {
+        k: med(k)
+        for k in (
+            "raw_produce_per_s",
+            "producer_per_s",
+            "emit_per_s",
+            "raw_consume_per_s",
+            "raw_copy_per_s",
+            "ingest_per_s",
+            "ingest_s",
+            "first_commit_after_s",
+            "steady_per_s",
+            "verify_per_s",
+            "replay_per_s",
+            "replay_rebuild_per_s",
+        )
+    }
     m["connect_per_s"] = med("rows_per_s", peers) if peers else None
-    for k in ("steady_rows_per_s", "worker_start_s", "first_row_after_s", "raw_consume_per_s",
-              "raw_copy_per_s", "produce_per_s", "connect_peak_rss_mib"):  # fmt: skip
+    for k in (
+        "steady_rows_per_s",
+        "worker_start_s",
+        "first_row_after_s",
+        "raw_consume_per_s",
+        "raw_copy_per_s",
+        "produce_per_s",
+        "connect_peak_rss_mib",
+    ):
         m[f"connect_{k}"] = med(k, peers) if peers else None
     m["latency_ms"] = [x for r in runs for x in r.alert_latency_ms]
     m["fired_ms"] = [x for r in runs for x in r.alert_fired_ms]
@@ -579,54 +663,134 @@ def print_report(n: int, runs: list[LedgerRun], peers: list[PeerRun], m: dict[st
     early = [x for r in runs for x in r.alert_latency_ms[: max(1, len(r.alert_latency_ms) // 4)]]
     late = [x for r in runs for x in r.alert_latency_ms[-max(1, len(r.alert_latency_ms) // 4) :]]
     rows = [
-        ("raw kafka-python produce (pre-encoded, acks=all, idempotent)", fmt_rate(m["raw_produce_per_s"], "msg/s") + series("raw_produce_per_s")),
-        ("raw kafka-python consume (assign+seek, no processing)", fmt_rate(m["raw_consume_per_s"], "msg/s") + series("raw_consume_per_s")),
-        ("raw psycopg COPY of entry-shaped rows", fmt_rate(m["raw_copy_per_s"], "rows/s") + series("raw_copy_per_s")),
-        ("`ledger emit --file` (parse + validate + encode + send)", fmt_rate(m["emit_per_s"], "events/s") + series("emit_per_s")),
-        ("EventProducer (encode + send + acks)", fmt_rate(m["producer_per_s"], "events/s") + series("producer_per_s")),
-        ("LEDGER ingest (consumers' start -> all offsets committed)", fmt_rate(m["ingest_per_s"], "events/s") + series("ingest_per_s")),
-        ("  first commit after / steady after it", f"{m['first_commit_after_s']:.2f} s / {m['steady_per_s']:,.0f} events/s"),
+        (
+            "raw kafka-python produce (pre-encoded, acks=all, idempotent)",
+            fmt_rate(m["raw_produce_per_s"], "msg/s") + series("raw_produce_per_s"),
+        ),
+        (
+            "raw kafka-python consume (assign+seek, no processing)",
+            fmt_rate(m["raw_consume_per_s"], "msg/s") + series("raw_consume_per_s"),
+        ),
+        (
+            "raw psycopg COPY of entry-shaped rows",
+            fmt_rate(m["raw_copy_per_s"], "rows/s") + series("raw_copy_per_s"),
+        ),
+        (
+            "`ledger emit --file` (parse + validate + encode + send)",
+            fmt_rate(m["emit_per_s"], "events/s") + series("emit_per_s"),
+        ),
+        (
+            "EventProducer (encode + send + acks)",
+            fmt_rate(m["producer_per_s"], "events/s") + series("producer_per_s"),
+        ),
+        (
+            "LEDGER ingest (consumers' start -> all offsets committed)",
+            fmt_rate(m["ingest_per_s"], "events/s") + series("ingest_per_s"),
+        ),
+        (
+            "  first commit after / steady after it",
+            f"{m['first_commit_after_s']:.2f} s / {m['steady_per_s']:,.0f} events/s",
+        ),
         ("  consumer peak RSS (VmHWM)", ", ".join(f"{k} {v:,.0f} MiB" for k, v in rss.items())),
-        ("  cpu-s during ingest", ", ".join(f"{k} {v:.1f}" for k, v in cpu.items()) + f" in {m['ingest_s']:.1f} s wall"),
-        ("CONNECT + Debezium JDBC sink (RUNNING -> all rows in)", fmt_rate(m["connect_per_s"], "rows/s") + series("rows_per_s", peers)),
-    ]  # fmt: skip
+        (
+            "  cpu-s during ingest",
+            ", ".join(f"{k} {v:.1f}" for k, v in cpu.items()) + f" in {m['ingest_s']:.1f} s wall",
+        ),
+        (
+            "CONNECT + Debezium JDBC sink (RUNNING -> all rows in)",
+            fmt_rate(m["connect_per_s"], "rows/s") + series("rows_per_s", peers),
+        ),
+    ]
     if peers:
         rows += [
-            ("  worker start (not counted) / first row after / steady", f"{m['connect_worker_start_s']:.1f} s / {m['connect_first_row_after_s']:.2f} s / {m['connect_steady_rows_per_s']:,.0f} rows/s"),
-            ("  Connect JVM peak RSS; peer's own raw consume / COPY", f"{m['connect_connect_peak_rss_mib']:,.0f} MiB; {m['connect_raw_consume_per_s'] or 0:,.0f} msg/s / {m['connect_raw_copy_per_s'] or 0:,.0f} rows/s"),
-            ("  cpu-s during the sink (median run)", ", ".join(f"{k} {median([p.cpu_s[k] for p in peers]):.1f}" for k in peers[0].cpu_s) + f" in {median([p.window_s for p in peers]):.1f} s wall"),
-        ]  # fmt: skip
+            (
+                "  worker start (not counted) / first row after / steady",
+                f"{m['connect_worker_start_s']:.1f} s / {m['connect_first_row_after_s']:.2f} s / {m['connect_steady_rows_per_s']:,.0f} rows/s",
+            ),
+            (
+                "  Connect JVM peak RSS; peer's own raw consume / COPY",
+                f"{m['connect_connect_peak_rss_mib']:,.0f} MiB; {m['connect_raw_consume_per_s'] or 0:,.0f} msg/s / {m['connect_raw_copy_per_s'] or 0:,.0f} rows/s",
+            ),
+            (
+                "  cpu-s during the sink (median run)",
+                ", ".join(f"{k} {median([p.cpu_s[k] for p in peers]):.1f}" for k in peers[0].cpu_s)
+                + f" in {median([p.window_s for p in peers]):.1f} s wall",
+            ),
+        ]
     rows += [
-        ("`ledger verify` (command wall time)", fmt_rate(m["verify_per_s"], "entries/s") + series("verify_per_s") + f"  [{', '.join(r.verify_result for r in runs)}]"),
-        ("`ledger replay` (command wall time)", fmt_rate(m["replay_per_s"], "events/s") + series("replay_per_s") + f"  [{', '.join(r.replay_result for r in runs)}]"),
-        ("  replay's own rebuild rate (excl. start-up, compare)", fmt_rate(m["replay_rebuild_per_s"], "events/s")),
-    ]  # fmt: skip
+        (
+            "`ledger verify` (command wall time)",
+            fmt_rate(m["verify_per_s"], "entries/s")
+            + series("verify_per_s")
+            + f"  [{', '.join(r.verify_result for r in runs)}]",
+        ),
+        (
+            "`ledger replay` (command wall time)",
+            fmt_rate(m["replay_per_s"], "events/s")
+            + series("replay_per_s")
+            + f"  [{', '.join(r.replay_result for r in runs)}]",
+        ),
+        (
+            "  replay's own rebuild rate (excl. start-up, compare)",
+            fmt_rate(m["replay_rebuild_per_s"], "events/s"),
+        ),
+    ]
     if sent:
         rows += [
-            ("spike alert latency, append -> alert visible", f"p50 {percentile(lat, 50):,.0f} ms, p99 {percentile(lat, 99):,.0f} ms over {len(lat)} spikes" if lat else "none seen"),
-            ("  append -> alert's fired_at (transaction start)", f"p50 {percentile(fired, 50):,.0f} ms, p99 {percentile(fired, 99):,.0f} ms" if fired else "n/a"),
-            ("  first / last quarter of the spikes (p50)", f"{percentile(early, 50):,.0f} ms / {percentile(late, 50):,.0f} ms" if early and late else "n/a"),
-            ("  under a steady load of", f"{loads} events/s" + (f"; {missing} of {sent} alerts MISSING" if missing else "")),
-            ("  behind when the load stopped; caught up within", "; ".join(f"{fmt_lag(r.lag_at_load_end)}; {r.drain_s:.1f} s" for r in runs)),
-        ]  # fmt: skip
+            (
+                "spike alert latency, append -> alert visible",
+                f"p50 {percentile(lat, 50):,.0f} ms, p99 {percentile(lat, 99):,.0f} ms over {len(lat)} spikes"
+                if lat
+                else "none seen",
+            ),
+            (
+                "  append -> alert's fired_at (transaction start)",
+                f"p50 {percentile(fired, 50):,.0f} ms, p99 {percentile(fired, 99):,.0f} ms"
+                if fired
+                else "n/a",
+            ),
+            (
+                "  first / last quarter of the spikes (p50)",
+                f"{percentile(early, 50):,.0f} ms / {percentile(late, 50):,.0f} ms"
+                if early and late
+                else "n/a",
+            ),
+            (
+                "  under a steady load of",
+                f"{loads} events/s" + (f"; {missing} of {sent} alerts MISSING" if missing else ""),
+            ),
+            (
+                "  behind when the load stopped; caught up within",
+                "; ".join(f"{fmt_lag(r.lag_at_load_end)}; {r.drain_s:.1f} s" for r in runs),
+            ),
+        ]
     report(
         f"Disclosure Ledger vs Kafka Connect JDBC sink, N={n:,}, median of {len(runs)} run(s)", rows
     )
-    report("Ratios (of the medians)", [
-        ("ledger ingest / Connect JDBC sink", ratio(m["ingest_per_s"], m["connect_per_s"])),
-        ("ledger ingest / raw consume", ratio(m["ingest_per_s"], m["raw_consume_per_s"])),
-        ("replay / ingest", ratio(m["replay_per_s"], m["ingest_per_s"])),
-        ("verify / raw consume", ratio(m["verify_per_s"], m["raw_consume_per_s"])),
-        ("emit / raw produce", ratio(m["emit_per_s"], m["raw_produce_per_s"])),
-        ("EventProducer / raw produce", ratio(m["producer_per_s"], m["raw_produce_per_s"])),
-    ])  # fmt: skip
+    report(
+        "Ratios (of the medians)",
+        [
+            ("ledger ingest / Connect JDBC sink", ratio(m["ingest_per_s"], m["connect_per_s"])),
+            ("ledger ingest / raw consume", ratio(m["ingest_per_s"], m["raw_consume_per_s"])),
+            ("replay / ingest", ratio(m["replay_per_s"], m["ingest_per_s"])),
+            ("verify / raw consume", ratio(m["verify_per_s"], m["raw_consume_per_s"])),
+            ("emit / raw produce", ratio(m["emit_per_s"], m["raw_produce_per_s"])),
+            ("EventProducer / raw produce", ratio(m["producer_per_s"], m["raw_produce_per_s"])),
+        ],
+    )
     sys.stdout.flush()
 
 
 def print_flatness(summaries: list[dict[str, Any]]) -> None:
-    keys = [("ingest_per_s", "ledger ingest"), ("connect_per_s", "Connect JDBC sink"),
-            ("verify_per_s", "ledger verify"), ("replay_per_s", "ledger replay"),
-            ("emit_per_s", "ledger emit"), ("raw_consume_per_s", "raw consume"), ("raw_copy_per_s", "raw COPY")]  # fmt: skip
+    keys = [
+        ("ingest_per_s", "ledger ingest"),
+        ("connect_per_s", "Connect JDBC sink"),
+        ("verify_per_s", "ledger verify"),
+        ("replay_per_s", "ledger replay"),
+        ("emit_per_s", "ledger emit"),
+        ("raw_consume_per_s", "raw consume"),
+        ("raw_copy_per_s", "raw COPY"),
+    ]
     first, last = summaries[0], summaries[-1]
     rows = []
     for key, label in keys:
@@ -736,8 +900,14 @@ def main(argv: list[str] | None = None) -> int:
                         step(f"connect peer: {peers[-1].rows_per_s:,.0f} rows/s")
                 m = summarise(n, runs, peers)
                 summaries.append(m)
-                everything["sizes"].append({"n": n, "median": m, "ledger_runs": [dataclasses.asdict(x) for x in runs],
-                                            "connect_runs": [dataclasses.asdict(x) for x in peers]})  # fmt: skip
+                everything["sizes"].append(
+                    {
+                        "n": n,
+                        "median": m,
+                        "ledger_runs": [dataclasses.asdict(x) for x in runs],
+                        "connect_runs": [dataclasses.asdict(x) for x in peers],
+                    }
+                )
                 print_report(n, runs, peers, m)
             if len(summaries) > 1:
                 print_flatness(summaries)

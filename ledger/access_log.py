@@ -27,7 +27,8 @@ from kafka.errors import KafkaError
 
 from ledger.codec import EventCodec
 from ledger.errors import EventValidationError, ServiceError
-from ledger.intake import Event, build_event
+from ledger.events import LedgerAccessed
+from ledger.intake import build_event
 from ledger.kafka.client import client_config
 from ledger.privacy import contains_tin_shape
 from ledger.storable import record_problems, text_problem
@@ -121,7 +122,7 @@ class AccessLog:
         query: Mapping[str, Any] | Iterable[tuple[str, Any]],
         returned: int,
         status: int = 200,
-    ) -> Event:
+    ) -> LedgerAccessed:
         """The LedgerAccessed event for one access; never raises for what the caller sent."""
         pairs = query.items() if isinstance(query, Mapping) else query
         item: dict[str, Any] = {
@@ -136,13 +137,15 @@ class AccessLog:
         }
         try:
             event = build_event(item)
-            if not record_problems(event.record):
+            if isinstance(event, LedgerAccessed) and not record_problems(event.to_record()):
                 return event
         except EventValidationError:
             pass
         # Belt and braces: whatever slipped past ``recordable``, the access itself is recorded.
         item["query"] = {NOT_RECORDED: "the request's parameters could not be recorded"}
-        return build_event(item)
+        event = build_event(item)
+        assert isinstance(event, LedgerAccessed)
+        return event
 
     def record(
         self,
@@ -156,9 +159,9 @@ class AccessLog:
         """Records one access; returns once Kafka acknowledged it, else raises AccessLogUnavailableError."""
         self.send(self.event(accessor, role, action, query, returned, status))
 
-    def send(self, event: Event) -> None:
+    def send(self, event: LedgerAccessed) -> None:
         producer = self._ready_producer()
-        value = self.codec.encode(event.event_type, event.record)
+        value = self.codec.encode(event)
         try:
             future = producer.send(
                 self.topic,

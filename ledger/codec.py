@@ -1,16 +1,20 @@
-"""Avro single-object encoding of ledger events: C3 01, 8-byte CRC-64-AVRO fingerprint, body."""
+"""Avro single-object encoding of ledger events: C3 01, 8-byte CRC-64-AVRO fingerprint, body.
+
+Encodes a typed event (``ledger.events``) with the newest schema of its type and decodes any
+published version back into the typed event of the newest.
+"""
 
 from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import fastavro
 
 from ledger.errors import CodecError, EventValidationError, UnstorableEventError
+from ledger.events import LedgerEvent, from_record
 from ledger.schema_registry import SchemaRegistry, default_registry
 from ledger.storable import record_problems
 
@@ -20,11 +24,14 @@ HEADER_LEN = 10
 
 @dataclass(frozen=True)
 class DecodedEvent:
-    """An event read back from bytes: its type, the writer version, and the record."""
+    """An event read back from bytes: the typed event and the schema version it was written with."""
 
-    event_type: str
+    event: LedgerEvent
     writer_version: int
-    record: dict[str, Any]
+
+    @property
+    def event_type(self) -> str:
+        return self.event.event_type
 
 
 def _plain(value: Any) -> Any:
@@ -40,15 +47,24 @@ class EventCodec:
     def __init__(self, registry: SchemaRegistry | None = None) -> None:
         self.registry = registry or default_registry()
 
-    def encode(self, event_type: str, record: Mapping[str, Any]) -> bytes:
-        schema = self.registry.latest(event_type)
+    def encode(self, event: LedgerEvent) -> bytes:
+        """The message bytes of ``event``, written with the newest schema of its type.
+
+        Nothing beyond the schema is checked here (intake checks privacy and storable bounds),
+        so tests and tooling can write the hostile records consumers must withstand.
+        """
+        schema = self.registry.latest(event.event_type)
         buf = io.BytesIO()
         buf.write(MAGIC)
         buf.write(schema.fingerprint)
         try:
-            fastavro.schemaless_writer(buf, schema.parsed, dict(record), strict_allow_default=True)
+            fastavro.schemaless_writer(
+                buf, schema.parsed, event.to_record(), strict_allow_default=True
+            )
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise EventValidationError(f"{event_type} does not fit its schema: {exc}") from exc
+            raise EventValidationError(
+                f"{event.event_type} does not fit its schema: {exc}"
+            ) from exc
         return buf.getvalue()
 
     def decode(self, data: bytes | None) -> DecodedEvent:
@@ -94,4 +110,4 @@ class EventCodec:
             raise UnstorableEventError(
                 f"The {writer.event_type} field {field} {problem}; the ledger cannot store it."
             )
-        return DecodedEvent(writer.event_type, writer.version, plain)
+        return DecodedEvent(from_record(writer.event_type, plain), writer.version)

@@ -11,16 +11,18 @@ import re
 import uuid
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import fastavro.validation
 from fastavro._validate_common import ValidationError as AvroValidationError
 
 from ledger.errors import EventValidationError
+from ledger.events import LedgerEvent, from_record
+from ledger.intake_values import coerce_logical_types, describe_mismatch
 from ledger.privacy import contains_tin_shape, is_taxpayer_ref, is_tin_shaped
 from ledger.schema_registry import SchemaRegistry, SchemaVersion, default_registry
-from ledger.storable import record_problems, time_problem
+from ledger.storable import record_problems
 
 # What agencies and courts record, and so all that `ledger emit` accepts. A new agency or court
 # event type is added here; a type the ledger writes itself goes in LEDGER_EVENT_TYPES. (A unit
@@ -46,24 +48,6 @@ _DEFAULT_RECORDED_BY = "ledger emit"
 # event type of letters only; a field name shaped like an identifier that holds no TIN.
 _TYPE_NAME = re.compile(r"[A-Za-z]{1,64}")
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-_TIMESTAMPS = ("timestamp-micros", "timestamp-millis")
-
-
-@dataclass(frozen=True)
-class Event:
-    """A validated event ready to encode: its type, its record, and the Kafka key."""
-
-    event_type: str
-    record: dict[str, Any]
-
-    @property
-    def key(self) -> str:
-        r = self.record
-        return str(r.get("recipient_agency") or r.get("source_agency") or r.get("scope") or "")
-
-    @property
-    def event_id(self) -> str:
-        return str(self.record["event_id"])
 
 
 @dataclass(frozen=True)
@@ -102,71 +86,6 @@ def _shown_fields(unknown: Iterable[Any]) -> str:
     return ", ".join(safe)
 
 
-def _logical(field_type: Any) -> str | None:
-    if isinstance(field_type, dict):
-        return field_type.get("logicalType")
-    if isinstance(field_type, list):
-        for branch in field_type:
-            found = _logical(branch)
-            if found:
-                return found
-    return None
-
-
-def _parse_timestamp(name: str, value: Any) -> datetime:
-    if isinstance(value, datetime):
-        ts = value
-    elif isinstance(value, str):
-        try:
-            ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise EventValidationError(
-                f"{name} is not an ISO 8601 timestamp (e.g. 2025-08-07T19:12:00Z)."
-            ) from exc
-    else:
-        raise EventValidationError(f"{name}: expected an ISO 8601 timestamp string.")
-    if ts.tzinfo is None or ts.utcoffset() is None:
-        raise EventValidationError(f"{name} has no UTC offset (add Z or +00:00).")
-    try:
-        ts = ts.astimezone(UTC)
-    except OverflowError as exc:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
-        raise EventValidationError(f"{name} {time_problem(datetime.min)}.") from exc
-    problem = time_problem(ts)
-    if problem:
-        raise EventValidationError(f"{name} {problem}.")
-    return ts
-
-
-def _parse_date(name: str, value: Any) -> date:
-    if isinstance(value, datetime):
-        day = value.date()
-    elif isinstance(value, date):
-        day = value
-    elif isinstance(value, str):
-        try:
-            day = date.fromisoformat(value)
-        except ValueError as exc:
-            raise EventValidationError(f"{name} is not an ISO 8601 date (YYYY-MM-DD).") from exc
-    else:
-        raise EventValidationError(f"{name}: expected an ISO 8601 date string (YYYY-MM-DD).")
-    problem = time_problem(day)
-    if problem:
-        raise EventValidationError(f"{name} {problem}.")
-    return day
-
-
-def _parse_uuid(name: str, value: Any) -> str:
-    """The canonical text form, which is also what decoding gives back."""
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if not isinstance(value, str):
-        raise EventValidationError(f"{name}: expected a UUID string.")
-    try:
-        return str(uuid.UUID(value))
-    except ValueError as exc:
-        raise EventValidationError(f"{name} is not a UUID.") from exc
-
-
 def _check_privacy(record: Mapping[str, Any]) -> None:
     for name, value in record.items():
         if name == "taxpayer_refs":
@@ -198,8 +117,9 @@ def _check_privacy(record: Mapping[str, Any]) -> None:
 
 def build_event(
     obj: Mapping[str, Any], registry: SchemaRegistry | None = None, *, now: datetime | None = None
-) -> Event:
-    """Validates one JSON object (``type`` plus schema fields) and returns the typed event.
+) -> LedgerEvent:
+    """Validates one JSON object (``type`` plus schema fields) and returns the typed event
+    (``ledger.events``): a DisclosureRecorded, a NoticeFiled, ... of the type ``obj`` names.
 
     Any event type of the registry is accepted: the ledger's own writers (access log, alert
     acknowledgements) build their events here too. Which types *people* may send is decided by
@@ -224,7 +144,7 @@ def build_event(
     record.setdefault("event_id", str(uuid.uuid4()))
     record.setdefault("occurred_at", now or datetime.now(UTC))
     record.setdefault("recorded_by", _DEFAULT_RECORDED_BY)
-    _coerce_logical_types(schema, record)
+    coerce_logical_types(schema, record)
     _validate(schema, record)
     problems = record_problems(record)
     if problems:
@@ -232,21 +152,7 @@ def build_event(
             "; ".join(f"{path} {problem}" for path, problem in problems[:3]) + "."
         )
     _check_privacy(record)
-    return Event(event_type, record)
-
-
-def _coerce_logical_types(schema: SchemaVersion, record: dict[str, Any]) -> None:
-    for field in schema.parsed["fields"]:
-        name = field["name"]
-        if name not in record or record[name] is None:
-            continue
-        logical = _logical(field["type"])
-        if logical in _TIMESTAMPS:
-            record[name] = _parse_timestamp(name, record[name])
-        elif logical == "date":
-            record[name] = _parse_date(name, record[name])
-        elif logical == "uuid":
-            record[name] = _parse_uuid(name, record[name])
+    return from_record(event_type, record)
 
 
 def _validate(schema: SchemaVersion, record: dict[str, Any]) -> None:
@@ -258,76 +164,10 @@ def _validate(schema: SchemaVersion, record: dict[str, Any]) -> None:
     try:
         fastavro.validation.validate(record, schema.parsed, raise_errors=True)
     except AvroValidationError as exc:
-        raise EventValidationError(_describe(schema, exc.errors)) from None
+        raise EventValidationError(describe_mismatch(schema, exc.errors)) from None
     except (ValueError, TypeError, AttributeError, KeyError, OverflowError):
         # fastavro's logical-type hooks may raise on their own; the value stays unnamed here too.
         raise EventValidationError(f"{schema.event_type} does not fit its schema.") from None
-
-
-def _describe(schema: SchemaVersion, errors: Iterable[Any]) -> str:
-    """One "<field>: expected <type>" per failing field, never the value.
-
-    fastavro's own message ("<path> is <value> of type ...") repeats the value, which may be a TIN.
-    """
-    prefix = f"{schema.parsed['name']}."
-    types = {f["name"]: f["type"] for f in schema.parsed["fields"]}
-    described: list[str] = []
-    for error in errors:
-        path = str(getattr(error, "field", "") or "")
-        name = path[len(prefix) :] if path.startswith(prefix) else ""
-        text = (
-            f"{name}: expected {_expected(types[name])}"
-            if name in types
-            else f"{schema.event_type} does not fit its schema"
-        )
-        if text not in described:
-            described.append(text)
-    return (
-        "; ".join(described[:3]) + "."
-        if described
-        else f"{schema.event_type} does not fit its schema."
-    )
-
-
-_PRIMITIVE = {
-    "string": "a string",
-    "long": "an integer",
-    "int": "an integer between -2^31 and 2^31-1",
-    "boolean": "true or false",
-    "null": "null",
-}
-_PLURAL = {"string": "strings", "long": "integers", "int": "integers", "boolean": "booleans"}
-
-
-def _expected(avro_type: Any) -> str:
-    """A person's words for an Avro type, as the JSON line has to spell it."""
-    if isinstance(avro_type, list):
-        branches = [_expected(b) for b in avro_type if b != "null"]
-        text = " or ".join(branches)
-        return f"{text} (or null)" if "null" in avro_type else text
-    if isinstance(avro_type, dict):
-        logical = avro_type.get("logicalType")
-        kind = avro_type.get("type")
-        if logical in _TIMESTAMPS:
-            return "an ISO 8601 timestamp with a UTC offset"
-        if logical == "date":
-            return "an ISO 8601 date (YYYY-MM-DD)"
-        if logical == "uuid":
-            return "a UUID string"
-        if kind == "enum":
-            return "one of " + ", ".join(avro_type["symbols"])
-        if kind == "array":
-            return f"a list of {_plural(avro_type['items'])}"
-        if kind == "map":
-            return f"an object whose values are {_plural(avro_type['values'])}"
-        return _expected(kind)
-    return _PRIMITIVE.get(avro_type, str(avro_type))
-
-
-def _plural(avro_type: Any) -> str:
-    if isinstance(avro_type, str) and avro_type in _PLURAL:
-        return _PLURAL[avro_type]
-    return f"values that are each {_expected(avro_type)}"
 
 
 def _refused_type(
@@ -355,7 +195,7 @@ def parse_numbered_lines(
     registry: SchemaRegistry | None = None,
     *,
     allowed_types: Collection[str] | None = EMIT_EVENT_TYPES,
-) -> list[tuple[int, Event]]:
+) -> list[tuple[int, LedgerEvent]]:
     """(line number, event) for every non-blank line, all validated before any is returned.
 
     ``allowed_types`` is what the sender may record (by default the agency and court types of
@@ -363,7 +203,7 @@ def parse_numbered_lines(
     listing each bad line by number.
     """
     registry = registry or default_registry()
-    events: list[tuple[int, Event]] = []
+    events: list[tuple[int, LedgerEvent]] = []
     errors: list[LineError] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -399,7 +239,7 @@ def parse_lines(
     registry: SchemaRegistry | None = None,
     *,
     allowed_types: Collection[str] | None = EMIT_EVENT_TYPES,
-) -> list[Event]:
+) -> list[LedgerEvent]:
     """Validates every line first; raises BatchValidationError listing each bad line by number."""
     return [e for _, e in parse_numbered_lines(lines, registry, allowed_types=allowed_types)]
 
@@ -414,9 +254,10 @@ def _size(value: Any) -> int:
     return 8
 
 
-def oversize_reason(event: Event, size: int, limit: int) -> str:
+def oversize_reason(event: LedgerEvent, size: int, limit: int) -> str:
     """A line error for an event too large for one Kafka message: sizes and the largest field."""
-    largest = max(event.record, key=lambda name: _size(event.record[name]))
+    record = event.to_record()
+    largest = max(record, key=lambda name: _size(record[name]))
     hint = (
         " (send the refs in DisclosureManifest chunks of at most 5,000)"
         if largest == "taxpayer_refs"

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ledger.errors import ConfigError, VerificationError
+from ledger.events import AlertRaised
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the Standard Webhooks format prefix, not a secret
 
@@ -96,9 +97,10 @@ ALERT_FIELDS = (
 )
 
 
-def alert_payload(alert: Mapping[str, Any], timestamp: int) -> bytes:
+def alert_payload(alert: AlertRaised, timestamp: int) -> bytes:
     """The webhook body: the alert's fields only, never taxpayer data."""
-    data = {k: _jsonable(alert.get(k)) for k in ALERT_FIELDS}
+    record = alert.to_record()
+    data = {k: _jsonable(record[k]) for k in ALERT_FIELDS}
     body = {
         "type": "ledger.alert.raised",
         "timestamp": datetime.fromtimestamp(timestamp).astimezone().isoformat(),

@@ -32,28 +32,55 @@ HERE = Path(__file__).resolve().parent
 TASKS, BATCH, JDBC_OPTS = 2, 5000, "?reWriteBatchedInserts=true"  # run.sh's defaults
 
 # --- as in shared/peers/connect/bench.py -------------------------------------------------------
-FIELDS = [("event_id", "string"), ("occurred_at", "string"), ("source_agency", "string"),
-          ("recipient_agency", "string"), ("legal_authority", "string"), ("purpose", "string"),
-          ("nature", "string"), ("transmitted_at", "int64"), ("record_count", "int64"),
-          ("tax_periods", "string"), ("data_categories", "string"), ("match_method", "string"),
-          ("address_verification", "string")]  # fmt: skip
-SCHEMA = json.dumps({"type": "struct", "name": "disclosure", "optional": False, "fields": [
-    {"field": f, "type": t, "optional": False} for f, t in FIELDS]})  # fmt: skip
+FIELDS = [
+    ("event_id", "string"),
+    ("occurred_at", "string"),
+    ("source_agency", "string"),
+    ("recipient_agency", "string"),
+    ("legal_authority", "string"),
+    ("purpose", "string"),
+    ("nature", "string"),
+    ("transmitted_at", "int64"),
+    ("record_count", "int64"),
+    ("tax_periods", "string"),
+    ("data_categories", "string"),
+    ("match_method", "string"),
+    ("address_verification", "string"),
+]
+SCHEMA = json.dumps(
+    {
+        "type": "struct",
+        "name": "disclosure",
+        "optional": False,
+        "fields": [{"field": f, "type": t, "optional": False} for f, t in FIELDS],
+    }
+)
 # Same DDL for the sink's table and the COPY baseline; landed_at stamps each row as it lands.
-DDL = ("create table {} (" + ", ".join(f"{f} {'bigint' if t == 'int64' else 'text'}" for f, t in FIELDS)
-       + ", landed_at timestamptz not null default clock_timestamp())")  # fmt: skip
+DDL = (
+    "create table {} ("
+    + ", ".join(f"{f} {'bigint' if t == 'int64' else 'text'}" for f, t in FIELDS)
+    + ", landed_at timestamptz not null default clock_timestamp())"
+)
 RECIPIENTS = ["ICE", "DOJ", "SSA", "HHS", "DHS-USCIS", "state-CA", "state-NY", "GAO"]
 
 
 def record(i: int) -> dict:
     t = 1_757_000_000_000 + i * 250
-    return {"event_id": str(uuid.uuid4()),
-            "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t // 1000)),
-            "source_agency": "IRS", "recipient_agency": RECIPIENTS[i % len(RECIPIENTS)],
-            "legal_authority": "26 U.S.C. 6103(i)(2)", "purpose": "non-tax criminal investigation",
-            "nature": "last known address", "transmitted_at": t, "record_count": 1 + i % 500,
-            "tax_periods": "2022,2023", "data_categories": "name,address,tin",
-            "match_method": "tin+name", "address_verification": "verified" if i % 7 else "placeholder"}  # fmt: skip
+    return {
+        "event_id": str(uuid.uuid4()),
+        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t // 1000)),
+        "source_agency": "IRS",
+        "recipient_agency": RECIPIENTS[i % len(RECIPIENTS)],
+        "legal_authority": "26 U.S.C. 6103(i)(2)",
+        "purpose": "non-tax criminal investigation",
+        "nature": "last known address",
+        "transmitted_at": t,
+        "record_count": 1 + i % 500,
+        "tax_periods": "2022,2023",
+        "data_categories": "name,address,tin",
+        "match_method": "tin+name",
+        "address_verification": "verified" if i % 7 else "placeholder",
+    }
 
 
 def expected_record_sum(n: int) -> int:
@@ -121,10 +148,20 @@ class ConnectPeer:
         step("connect peer: resolving the pinned jars with Maven")
         out = self.tmp / "cp.txt"
         result = subprocess.run(
-            ["mvn", "-q", "-B", "-f", str(HERE / "pom.xml"), "dependency:build-classpath",
-             f"-Dmdep.outputFile={out}"],
-            capture_output=True, text=True, timeout=600, check=False,
-        )  # fmt: skip
+            [
+                "mvn",
+                "-q",
+                "-B",
+                "-f",
+                str(HERE / "pom.xml"),
+                "dependency:build-classpath",
+                f"-Dmdep.outputFile={out}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
         if result.returncode != 0 or not out.exists():
             raise RuntimeError("Maven failed:\n" + (result.stdout + result.stderr)[-3000:])
         cached.parent.mkdir(parents=True, exist_ok=True)
@@ -141,30 +178,75 @@ class ConnectPeer:
             shutil.chown(pg, "postgres")
         bins = bindir()
         as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        subprocess.run([*as_pg, str(bins / "initdb"), "-D", str(pg), "-A", "trust", "-U", "postgres"],
-                       check=True, capture_output=True, timeout=120)  # fmt: skip
+        subprocess.run(
+            [*as_pg, str(bins / "initdb"), "-D", str(pg), "-A", "trust", "-U", "postgres"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         self.pg_started = True
         subprocess.run(
-            [*as_pg, str(bins / "pg_ctl"), "-D", str(pg), "-l", str(pg / "log"), "-w", "-t", "60",
-             "start", "-o", f"-p {self.ports['pg']} -c listen_addresses=127.0.0.1 -k {pg}"],
-            check=True, capture_output=True, timeout=90,
-        )  # fmt: skip
+            [
+                *as_pg,
+                str(bins / "pg_ctl"),
+                "-D",
+                str(pg),
+                "-l",
+                str(pg / "log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+                "-o",
+                f"-p {self.ports['pg']} -c listen_addresses=127.0.0.1 -k {pg}",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=90,
+        )
 
         step(f"connect peer: Kafka broker on {self.ports['broker']}")
-        props = self._fill("broker.properties", self.tmp / "broker.properties", T=str(self.tmp),
-                           BROKER_PORT=str(self.ports["broker"]), CONTROLLER_PORT=str(self.ports["controller"]))  # fmt: skip
+        props = self._fill(
+            "broker.properties",
+            self.tmp / "broker.properties",
+            T=str(self.tmp),
+            BROKER_PORT=str(self.ports["broker"]),
+            CONTROLLER_PORT=str(self.ports["controller"]),
+        )
         cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         subprocess.run(
-            ["java", "-cp", self.classpath, "kafka.tools.StorageTool", "format", "--standalone",
-             "-c", str(props), f"--cluster-id={cluster}"],
-            check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
+            [
+                "java",
+                "-cp",
+                self.classpath,
+                "kafka.tools.StorageTool",
+                "format",
+                "--standalone",
+                "-c",
+                str(props),
+                f"--cluster-id={cluster}",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         with open(self.tmp / "broker.log", "wb") as log:
             self.broker = subprocess.Popen(
-                ["java", "-Xms1g", "-Xmx1g", "-Dlog4j2.level=WARN", "-cp", self.classpath,
-                 "kafka.Kafka", str(props)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            )  # fmt: skip
+                [
+                    "java",
+                    "-Xms1g",
+                    "-Xmx1g",
+                    "-Dlog4j2.level=WARN",
+                    "-cp",
+                    self.classpath,
+                    "kafka.Kafka",
+                    str(props),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         deadline = Deadline(120, "the peer's Kafka broker start")
         while not port_open(self.ports["broker"]):
             if self.broker.poll() is not None:
@@ -190,8 +272,22 @@ class ConnectPeer:
             stop_popen(self.broker, 30, group=True)
         if self.pg_started and (self.tmp / "pg" / "postmaster.pid").exists():
             as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-            subprocess.run([*as_pg, str(bindir() / "pg_ctl"), "-D", str(self.tmp / "pg"), "-m", "fast",
-                            "-t", "30", "stop"], capture_output=True, timeout=60, check=False)  # fmt: skip
+            subprocess.run(
+                [
+                    *as_pg,
+                    str(bindir() / "pg_ctl"),
+                    "-D",
+                    str(self.tmp / "pg"),
+                    "-m",
+                    "fast",
+                    "-t",
+                    "30",
+                    "stop",
+                ],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     # --- one measured run ------------------------------------------------------------------------
@@ -246,18 +342,43 @@ class ConnectPeer:
         step(
             f"connect peer run {k}: Connect standalone, Debezium JDBC sink, tasks.max={TASKS} batch.size={BATCH}"
         )
-        worker = self._fill("worker.properties", run_dir / "worker.properties", T=str(run_dir),
-                            BROKER_PORT=str(self.ports["broker"]), REST_PORT=str(self.ports["rest"]))  # fmt: skip
-        sink = self._fill("jdbc-sink.properties", run_dir / "jdbc-sink.properties", TASKS=str(TASKS),
-                          BATCH=str(BATCH), JDBC_OPTS=JDBC_OPTS, PG_PORT=str(self.ports["pg"]),
-                          NAME=name, TOPIC=topic, TABLE=table)  # fmt: skip
+        worker = self._fill(
+            "worker.properties",
+            run_dir / "worker.properties",
+            T=str(run_dir),
+            BROKER_PORT=str(self.ports["broker"]),
+            REST_PORT=str(self.ports["rest"]),
+        )
+        sink = self._fill(
+            "jdbc-sink.properties",
+            run_dir / "jdbc-sink.properties",
+            TASKS=str(TASKS),
+            BATCH=str(BATCH),
+            JDBC_OPTS=JDBC_OPTS,
+            PG_PORT=str(self.ports["pg"]),
+            NAME=name,
+            TOPIC=topic,
+            TABLE=table,
+        )
         t_launch = time.time()
         with open(self.tmp / "connect.log", "ab") as log:
             self.connect = subprocess.Popen(
-                ["java", "-Xms1g", "-Xmx1g", "-Dlog4j2.level=WARN", "-cp", self.classpath,
-                 "org.apache.kafka.connect.cli.ConnectStandalone", str(worker), str(sink)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            )  # fmt: skip
+                [
+                    "java",
+                    "-Xms1g",
+                    "-Xmx1g",
+                    "-Dlog4j2.level=WARN",
+                    "-cp",
+                    self.classpath,
+                    "org.apache.kafka.connect.cli.ConnectStandalone",
+                    str(worker),
+                    str(sink),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         try:
             return self._time_sink(
                 n, name, table, t_launch, produce_rate, raw_consume, raw_copy, scale
@@ -274,8 +395,17 @@ class ConnectPeer:
             except Exception as exc:  # only disk space is at stake
                 step(f"connect peer run {k}: could not delete {topic}: {exc}")
 
-    def _time_sink(self, n: int, name: str, table: str, t_launch: float, produce_rate: float,
-                   raw_consume: float | None, raw_copy: float | None, scale: float) -> PeerRun:  # fmt: skip
+    def _time_sink(
+        self,
+        n: int,
+        name: str,
+        table: str,
+        t_launch: float,
+        produce_rate: float,
+        raw_consume: float | None,
+        raw_copy: float | None,
+        scale: float,
+    ) -> PeerRun:
         import psycopg
 
         assert self.connect is not None
@@ -296,8 +426,11 @@ class ConnectPeer:
                 raise RuntimeError("Connect exited:\n" + self._tail("connect.log"))
             deadline.check(self._tail("connect.log"))
             time.sleep(0.05)
-        roots = {"broker": self.broker.pid if self.broker else 0, "connect": self.connect.pid,
-                 "postgres": self.pg_pid()}  # fmt: skip
+        roots = {
+            "broker": self.broker.pid if self.broker else 0,
+            "connect": self.connect.pid,
+            "postgres": self.pg_pid(),
+        }
         t_run, cpu0 = time.time(), {k: tree_cpu_seconds(p) for k, p in roots.items()}
         step(
             f"connect peer: connector + {len(st['tasks'])} tasks RUNNING {t_run - t_launch:.1f} s after JVM launch; sinking"
@@ -317,7 +450,8 @@ class ConnectPeer:
             rss = peak_rss_mib(self.connect.pid)
             first, last, rows, ids, total = conn.execute(
                 f"select extract(epoch from min(landed_at)), extract(epoch from max(landed_at)), "
-                f"count(*), count(distinct event_id), sum(record_count) from {table}").fetchone()  # fmt: skip
+                f"count(*), count(distinct event_id), sum(record_count) from {table}"
+            ).fetchone()
         if (rows, ids, total) != (n, n, expected_record_sum(n)):
             raise RuntimeError(
                 f"sink landed {rows} rows, {ids} distinct events, record_count sum {total}"
@@ -340,8 +474,13 @@ class ConnectPeer:
     def _raw_consume(self, topic: str, n: int, deadline: Deadline) -> float:
         from kafka import KafkaConsumer, TopicPartition
 
-        c = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, max_poll_records=5000,
-                          fetch_max_bytes=50 << 20, max_partition_fetch_bytes=16 << 20)  # fmt: skip
+        c = KafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            enable_auto_commit=False,
+            max_poll_records=5000,
+            fetch_max_bytes=50 << 20,
+            max_partition_fetch_bytes=16 << 20,
+        )
         c.assign([TopicPartition(topic, p) for p in range(3)])
         c.seek_to_beginning()
         t, got = time.perf_counter(), 0

@@ -12,8 +12,17 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
+
+from ledger.events import (
+    AddressVerification,
+    CourtOrderRecorded,
+    DisclosureManifest,
+    DisclosureRecorded,
+    LedgerEvent,
+    MatchMethod,
+    NoticeFiled,
+)
 
 SOURCE = "Internal Revenue Service"
 ICE = "U.S. Immigration and Customs Enforcement"
@@ -144,35 +153,36 @@ def disclosure(
     purpose: str = "",
     nature: str = "RETURN_INFORMATION",
     channel: str = "SFTP",
-    **extra: Any,
-) -> dict[str, Any]:
+    match_method: MatchMethod = "NAME_DOB_ADDRESS",
+    address_verification: AddressVerification = "VALID",
+    notice_id: str | None = None,
+) -> DisclosureRecorded:
     sent = _at(day, hour, minute, tz)
-    return {
-        "type": "DisclosureRecorded",
-        "event_id": str(uuid.uuid5(_NS, f"disclosure-{n}")),
-        "occurred_at": sent.isoformat(),
-        "recorded_by": "irs-disclosure-office",
-        "disclosure_id": f"D-{day:%Y%m%d}-{n:06d}",
-        "request_id": f"R-{day:%Y%m%d}-{n:06d}",
-        "source_agency": SOURCE,
-        "recipient_agency": recipient,
-        "legal_authority": authority,
-        "purpose": purpose,
-        "nature": nature,
-        "transmitted_at": sent.isoformat(),
-        "transmission_channel": channel,
-        "record_count": records,
-        "tax_periods": [str(day.year - 1), str(day.year - 2)],
-        "data_categories": ["name", "address"]
-        if nature == "LAST_KNOWN_ADDRESS"
-        else ["return_information"],
-        "match_method": "NAME_DOB_ADDRESS",
-        "address_verification": "VALID",
-        **extra,
-    }
+    return DisclosureRecorded(
+        event_id=str(uuid.uuid5(_NS, f"disclosure-{n}")),
+        occurred_at=sent,
+        recorded_by="irs-disclosure-office",
+        disclosure_id=f"D-{day:%Y%m%d}-{n:06d}",
+        request_id=f"R-{day:%Y%m%d}-{n:06d}",
+        source_agency=SOURCE,
+        recipient_agency=recipient,
+        legal_authority=authority,
+        purpose=purpose,
+        nature=nature,
+        transmitted_at=sent,
+        transmission_channel=channel,
+        record_count=records,
+        tax_periods=(str(day.year - 1), str(day.year - 2)),
+        data_categories=(
+            ("name", "address") if nature == "LAST_KNOWN_ADDRESS" else ("return_information",)
+        ),
+        match_method=match_method,
+        address_verification=address_verification,
+        notice_id=notice_id,
+    )
 
 
-def history(tz: ZoneInfo, seed: int = 6103, end: date = SPIKE_DAY) -> list[dict[str, Any]]:
+def history(tz: ZoneInfo, seed: int = 6103, end: date = SPIKE_DAY) -> list[DisclosureRecorded]:
     """A year and a day of ordinary disclosures before ``end`` (so the spike rule is warmed up)."""
     rng = random.Random(seed)
     events = []
@@ -202,7 +212,7 @@ def history(tz: ZoneInfo, seed: int = 6103, end: date = SPIKE_DAY) -> list[dict[
     return events
 
 
-def spike(tz: ZoneInfo) -> dict[str, Any]:
+def spike(tz: ZoneInfo) -> DisclosureRecorded:
     """The 7 August 2025 transmission: 47,289 last-known addresses to ICE under 6103(i)(2)."""
     return disclosure(
         900_000,
@@ -221,52 +231,50 @@ def spike(tz: ZoneInfo) -> dict[str, Any]:
     )
 
 
-def court_order_story(tz: ZoneInfo) -> list[dict[str, Any]]:
+def court_order_story(tz: ZoneInfo) -> list[LedgerEvent]:
     """The notice order in force; notice 25 hours ahead (fine), 2 hours ahead (alert), placeholders."""
     order_day = date(2025, 9, 5)
     d1, d2, d3 = date(2025, 9, 16), date(2025, 9, 23), date(2025, 9, 30)
 
     def notice(
         n: int, filed: datetime, start: datetime, end: datetime, expected: int
-    ) -> dict[str, Any]:
-        return {
-            "type": "NoticeFiled",
-            "event_id": str(uuid.uuid5(_NS, f"notice-{n}")),
-            "occurred_at": filed.isoformat(),
-            "recorded_by": "irs-chief-counsel",
-            "notice_id": f"N-2025-{n:03d}",
-            "case_reference": CASE,
-            "filed_at": filed.isoformat(),
-            "served_on": [
+    ) -> NoticeFiled:
+        return NoticeFiled(
+            event_id=str(uuid.uuid5(_NS, f"notice-{n}")),
+            occurred_at=filed,
+            recorded_by="irs-chief-counsel",
+            notice_id=f"N-2025-{n:03d}",
+            case_reference=CASE,
+            filed_at=filed,
+            served_on=(
                 "U.S. District Court for the District of Columbia",
                 "Counsel for plaintiffs",
-            ],
-            "recipient_agency": ICE,
-            "legal_authority": I2,
-            "planned_transmission_start": start.isoformat(),
-            "planned_transmission_end": end.isoformat(),
-            "expected_record_count": expected,
-        }
+            ),
+            recipient_agency=ICE,
+            legal_authority=I2,
+            planned_transmission_start=start,
+            planned_transmission_end=end,
+            expected_record_count=expected,
+        )
 
     t1, t2 = _at(d1, 14, 0, tz), _at(d2, 14, 0, tz)
     return [
-        {
-            "type": "CourtOrderRecorded",
-            "event_id": str(uuid.uuid5(_NS, "order-notice")),
-            "occurred_at": _at(order_day, 17, 0, tz).isoformat(),
-            "recorded_by": "court-liaison",
-            "order_id": "ECF-NOTICE-2025-09-05",
-            "case_reference": CASE,
-            "court": "U.S. District Court for the District of Columbia",
-            "order_type": "NOTICE_REQUIREMENT",
-            "entered_at": _at(order_day, 17, 0, tz).isoformat(),
-            "effective_at": _at(order_day, 17, 0, tz).isoformat(),
-            "recipients": [ICE],
-            "authorities": [I2],
-            "bulk_threshold": 1000,
-            "notice_hours": 24,
-            "description": "24 hours' notice to the court and plaintiffs before any IRS-to-ICE transmission.",
-        },
+        CourtOrderRecorded(
+            event_id=str(uuid.uuid5(_NS, "order-notice")),
+            occurred_at=_at(order_day, 17, 0, tz),
+            recorded_by="court-liaison",
+            order_id="ECF-NOTICE-2025-09-05",
+            case_reference=CASE,
+            court="U.S. District Court for the District of Columbia",
+            order_type="NOTICE_REQUIREMENT",
+            entered_at=_at(order_day, 17, 0, tz),
+            effective_at=_at(order_day, 17, 0, tz),
+            recipients=(ICE,),
+            authorities=(I2,),
+            bulk_threshold=1000,
+            notice_hours=24,
+            description="24 hours' notice to the court and plaintiffs before any IRS-to-ICE transmission.",
+        ),
         notice(1, t1 - timedelta(hours=25), t1 - timedelta(hours=1), t1 + timedelta(hours=4), 5000),
         disclosure(
             900_001,
@@ -324,22 +332,22 @@ def example_tin() -> str:
     return synthetic_tin(4242)
 
 
-def manifest(disclosure_id: str, key: bytes) -> list[dict[str, Any]]:
+def manifest(disclosure_id: str, key: bytes, occurred_at: datetime) -> list[DisclosureManifest]:
     """The spike's 47,289 taxpayer refs as DisclosureManifest chunks (one message would exceed 1 MB)."""
     from ledger.privacy import taxpayer_ref
 
     refs = [taxpayer_ref(key, synthetic_tin(i)) for i in range(SPIKE_RECORDS)]
-    chunks = [refs[i : i + MANIFEST_CHUNK] for i in range(0, len(refs), MANIFEST_CHUNK)]
+    chunks = [tuple(refs[i : i + MANIFEST_CHUNK]) for i in range(0, len(refs), MANIFEST_CHUNK)]
     return [
-        {
-            "type": "DisclosureManifest",
-            "event_id": str(uuid.uuid5(_NS, f"manifest-{disclosure_id}-{n}")),
-            "recorded_by": "irs-disclosure-office",
-            "disclosure_id": disclosure_id,
-            "recipient_agency": ICE,
-            "chunk_index": n,
-            "chunk_count": len(chunks),
-            "taxpayer_refs": chunk,
-        }
+        DisclosureManifest(
+            event_id=str(uuid.uuid5(_NS, f"manifest-{disclosure_id}-{n}")),
+            occurred_at=occurred_at,
+            recorded_by="irs-disclosure-office",
+            disclosure_id=disclosure_id,
+            recipient_agency=ICE,
+            chunk_index=n,
+            chunk_count=len(chunks),
+            taxpayer_refs=chunk,
+        )
         for n, chunk in enumerate(chunks)
     ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
@@ -13,8 +15,8 @@ from ledger.api.serving import serve_dashboard
 from ledger.config import Settings
 from ledger.demo import history as demo_history
 from ledger.errors import ServiceError
+from ledger.events import LedgerEvent
 from ledger.followers.service import RunningConsumers, start_consumers
-from ledger.intake import Event, build_event
 from ledger.kafka.offsets import log_end_offsets
 from ledger.kafka.producer import EventProducer
 from ledger.ops.rebuild import wait_for_live
@@ -61,7 +63,7 @@ def stored_offsets_text(ledger: Ledger, names: list[str]) -> str:
     return ", ".join(found) or "none stored"
 
 
-def send_with_progress(producer: EventProducer, events: list[Event], label: str) -> None:
+def send_with_progress(producer: EventProducer, events: Sequence[LedgerEvent], label: str) -> None:
     with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), transient=True) as progress:
         task = progress.add_task(label, total=len(events))
         for i in range(0, len(events), 2000):
@@ -108,8 +110,8 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
     running = start_consumers(ledger)
     producer = EventProducer(ledger.bootstrap, ledger.topics.disclosures)
     try:
-        history = [build_event(e) for e in demo_history.history(tz)]
-        first, last = history[0].record["transmitted_at"], history[-1].record["transmitted_at"]
+        history = demo_history.history(tz)
+        first, last = history[0].transmitted_at, history[-1].transmitted_at
         console.print(
             f"Emitting {len(history):,} disclosures from {first:%d %b %Y} to {last:%d %b %Y} "
             "(U.S. Attorneys, state tax agencies, Census, SSA, a little to ICE)..."
@@ -119,7 +121,7 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
             wait_caught_up(ledger, running)
         seen = show_alerts(ledger, "Alerts during the ordinary year")
 
-        spike = build_event(demo_history.spike(tz))
+        spike = demo_history.spike(tz)
         console.rule("[bold red]7 August 2025")
         console.print(
             f"One transmission: {demo_history.SPIKE_RECORDS:,} last-known addresses to ICE under "
@@ -128,7 +130,9 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
         started = time.perf_counter()
         producer.send([spike])
         manifest = demo_history.manifest(
-            spike.record["disclosure_id"], load_taxpayer_key(taxpayer_key_path(settings))
+            spike.disclosure_id,
+            load_taxpayer_key(taxpayer_key_path(settings)),
+            occurred_at=datetime.now(UTC),
         )
         alert = wait_for_alert(ledger, "spike_over_prior_year", spike.event_id)
         latency = time.perf_counter() - started
@@ -139,7 +143,7 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
             f"day against {alert['threshold']:,} in the 365 days before. "
             f"[bold]Emit to alert: {latency * 1000:.0f} ms.[/]"
         )
-        producer.send([build_event(m) for m in manifest])
+        producer.send(manifest)
         console.print(
             f"Its manifest: {demo_history.SPIKE_RECORDS:,} taxpayer refs (keyed hashes) in "
             f"{len(manifest)} DisclosureManifest chunks. Try the accounting with TIN "
@@ -149,8 +153,7 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
         seen = show_alerts(ledger, "Alerts on the spike day", seen)
 
         console.rule("[bold]September 2025: the court orders 24 hours' notice")
-        story = [build_event(e) for e in demo_history.court_order_story(tz)]
-        producer.send(story)
+        producer.send(demo_history.court_order_story(tz))
         producer.send_raw(b"not an avro event", b"demo", [("event_type", b"DisclosureRecorded")])
         wait_caught_up(ledger, running)
         show_alerts(ledger, "Alerts after the notice order (and one malformed message)", seen)

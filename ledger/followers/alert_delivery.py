@@ -14,6 +14,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.codec import EventCodec
 from ledger.errors import CodecError
+from ledger.events import AlertAcknowledged, AlertRaised
 from ledger.followers.base import Follower
 from ledger.store import Connection
 from ledger.store import deliveries as store
@@ -53,28 +54,23 @@ class AlertDeliveryFollower(Follower):
     ) -> None:
         for rec in records:
             try:
-                event = self.codec.decode(rec.value)
+                event = self.codec.decode(rec.value).event
             except CodecError as exc:
                 self.dead_letter(conn, rec, exc.diagnostics())
                 continue
-            if event.event_type == "AlertAcknowledged":
-                self._acknowledge(conn, event.record)
-            elif event.event_type == "AlertRaised":
+            if isinstance(event, AlertAcknowledged):
+                self._acknowledge(conn, event)
+            elif isinstance(event, AlertRaised):
                 for endpoint in self.config.endpoints:
-                    self._deliver(conn, endpoint, event.record)
+                    self._deliver(conn, endpoint, event)
 
-    def _acknowledge(self, conn: Connection, rec: dict[str, Any]) -> None:
+    def _acknowledge(self, conn: Connection, ack: AlertAcknowledged) -> None:
         store.insert_acknowledgement(
-            conn,
-            rec["event_id"],
-            rec["alert_id"],
-            rec["acknowledged_by"],
-            rec.get("note", ""),
-            rec["occurred_at"],
+            conn, ack.event_id, ack.alert_id, ack.acknowledged_by, ack.note, ack.occurred_at
         )
 
-    def _deliver(self, conn: Connection, endpoint: Endpoint, alert: dict[str, Any]) -> None:
-        alert_id = str(alert["alert_id"])
+    def _deliver(self, conn: Connection, endpoint: Endpoint, alert: AlertRaised) -> None:
+        alert_id = alert.alert_id
         state = store.delivery_state(conn, alert_id, endpoint.name)
         previous = state.attempts
         if state.finished:

@@ -13,6 +13,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.codec import EventCodec
 from ledger.errors import CodecError
+from ledger.events import LedgerEvent
 from ledger.followers.base import Follower, kafka_time
 from ledger.store import Connection
 from ledger.store import entries as store
@@ -73,21 +74,21 @@ class AuditLogFollower(Follower):
         if tree is None or tree.size != head.size:
             tree = store.load_compact_range(conn, log_id, head.size)
 
-        decoded = []
+        decoded: list[tuple[ConsumerRecord, LedgerEvent]] = []
         malformed = []
         for rec in records:
             try:
-                decoded.append((rec, self.codec.decode(rec.value)))
+                decoded.append((rec, self.codec.decode(rec.value).event))
             except CodecError as exc:
                 malformed.append((rec, exc.diagnostics()))
-        known = store.existing_event_ids(conn, [str(d.record["event_id"]) for _, d in decoded])
+        known = store.existing_event_ids(conn, [event.event_id for _, event in decoded])
 
         rows: list[store.EntryRow] = []
         nodes: list[tuple[int, int, bytes]] = []
         previous = head.chain_hash
         seq = head.size
         for rec, event in decoded:
-            event_id = str(event.record["event_id"])
+            event_id = event.event_id
             if event_id in known:
                 self.stats.bump("duplicate_event_ids")
                 continue
@@ -103,10 +104,10 @@ class AuditLogFollower(Follower):
                     kafka_offset=rec.offset,
                     event_id=event_id,
                     event_type=event.event_type,
-                    occurred_at=event.record["occurred_at"],
+                    occurred_at=event.occurred_at,
                     recorded_at=kafka_time(rec),
                     value=rec.value,
-                    body=render_json(event.record),
+                    body=render_json(event.to_record()),
                     leaf_hash=leaf,
                     chain_hash=previous,
                 )

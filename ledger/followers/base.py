@@ -19,7 +19,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.alert_events import alert_event
 from ledger.errors import LedgerError
-from ledger.rules.model import AlertDraft, Severity, alert_id
+from ledger.rules.model import AlertDraft, LogScope, Severity, alert_id
 from ledger.store import Connection
 from ledger.store.alerts import insert_new_alerts
 from ledger.store.dead_letters import insert_dead_letter
@@ -48,7 +48,7 @@ def kafka_time(record: ConsumerRecord) -> datetime:
 
 def malformed_alert(record: ConsumerRecord, reason: str) -> AlertDraft:
     """One alert per bad message, whichever consumers dead-letter it (the id ignores the consumer)."""
-    scope = f"{record.topic}/{record.partition}"
+    scope = LogScope(record.topic, record.partition)
     day = kafka_time(record).date()
     where = f"{record.topic}/{record.partition}@{record.offset}"
     return AlertDraft(

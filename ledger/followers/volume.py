@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
-from ledger.codec import DecodedEvent, EventCodec
+from ledger.codec import EventCodec
 from ledger.errors import CodecError
+from ledger.events import CourtOrderRecorded, DisclosureManifest, DisclosureRecorded, NoticeFiled
 from ledger.followers.base import Follower
 from ledger.rules import RuleContext, SpikeOverPriorYear, evaluate_all
 from ledger.rules.config import RulesConfig
@@ -29,25 +30,6 @@ from ledger.store import volume as store
 from ledger.store.entries import log_id_for
 
 log = logging.getLogger(__name__)
-
-_TIMESTAMP_FIELDS = (
-    "occurred_at",
-    "filed_at",
-    "planned_transmission_start",
-    "planned_transmission_end",
-    "entered_at",
-    "effective_at",
-    "expires_at",
-)
-
-
-def _revive(record: dict[str, Any]) -> dict[str, Any]:
-    """Stored JSON renderings carry ISO timestamps; the rules expect datetimes."""
-    out = dict(record)
-    for name in _TIMESTAMP_FIELDS:
-        if isinstance(out.get(name), str):
-            out[name] = datetime.fromisoformat(out[name])
-    return out
 
 
 def scope_window(window: Window) -> ScopeWindow:
@@ -90,60 +72,44 @@ class VolumeFollower(Follower):
     def process(
         self, conn: Connection, tp: TopicPartition, records: Sequence[ConsumerRecord]
     ) -> None:
-        events: list[tuple[ConsumerRecord, DecodedEvent]] = []
+        disclosures: list[tuple[ConsumerRecord, DisclosureRecorded, DisclosureFacts]] = []
         for rec in records:
             try:
-                events.append((rec, self.codec.decode(rec.value)))
+                event = self.codec.decode(rec.value).event
             except CodecError as exc:
                 self.dead_letter(conn, rec, exc.diagnostics())
-        disclosures: list[tuple[ConsumerRecord, DisclosureFacts, dict[str, Any]]] = []
-        for rec, event in events:
-            if event.event_type == "NoticeFiled":
-                store.insert_notice(conn, event.record)
-            elif event.event_type == "CourtOrderRecorded":
-                store.insert_court_order(conn, event.record)
-            elif event.event_type == "DisclosureManifest":
-                r = event.record
+                continue
+            if isinstance(event, NoticeFiled):
+                store.insert_notice(conn, event)
+            elif isinstance(event, CourtOrderRecorded):
+                store.insert_court_order(conn, event)
+            elif isinstance(event, DisclosureManifest):
                 store.insert_taxpayer_refs(
-                    conn, r["taxpayer_refs"], r["disclosure_id"], r["event_id"]
+                    conn, event.taxpayer_refs, event.disclosure_id, event.event_id
                 )
-            elif event.event_type == "DisclosureRecorded":
-                disclosures.append(
-                    (rec, DisclosureFacts.from_record(event.record, self.tz), event.record)
-                )
+            elif isinstance(event, DisclosureRecorded):
+                disclosures.append((rec, event, DisclosureFacts.from_event(event, self.tz)))
         if not disclosures:
             return
         new_ids = store.insert_disclosures(
             conn,
             [
-                (
-                    r["event_id"],
-                    r["disclosure_id"],
-                    r.get("request_id"),
-                    r["source_agency"],
-                    r["recipient_agency"],
-                    r["legal_authority"],
-                    r["purpose"],
-                    r["nature"],
-                    r["transmitted_at"],
-                    facts.day,
-                    r["record_count"],
-                    r.get("match_method"),
-                    r.get("address_verification"),
-                    r.get("notice_id"),
-                    log_id_for(rec.topic, rec.partition),
-                    rec.offset,
+                store.DisclosureRow.of(
+                    event,
+                    day=facts.day,
+                    log_id=log_id_for(rec.topic, rec.partition),
+                    kafka_offset=rec.offset,
                 )
-                for rec, facts, r in disclosures
+                for rec, event, facts in disclosures
             ],
         )
-        for _, f, r in disclosures:
-            if f.event_id in new_ids and r.get("taxpayer_refs"):
-                store.insert_taxpayer_refs(conn, r["taxpayer_refs"], f.disclosure_id, f.event_id)
-        fresh = [(rec, f) for rec, f, _ in disclosures if f.event_id in new_ids]
+        for _, event, f in disclosures:
+            if f.event_id in new_ids and event.taxpayer_refs:
+                store.insert_taxpayer_refs(conn, event.taxpayer_refs, f.disclosure_id, f.event_id)
+        fresh = [f for _, _, f in disclosures if f.event_id in new_ids]
         self.stats.bump("duplicate_disclosures", len(disclosures) - len(fresh))
         if fresh:
-            self._apply(conn, [f for _, f in fresh])
+            self._apply(conn, fresh)
 
     def _apply(self, conn: Connection, facts: list[DisclosureFacts]) -> None:
         sources = {f.source_agency for f in facts}
@@ -160,10 +126,10 @@ class VolumeFollower(Follower):
         for source, start in self.config.coverage_start.items():
             if source in sources:
                 coverage[source] = start
-        orders = [CourtOrderFacts.from_record(_revive(r)) for r in store.court_order_records(conn)]
+        orders = [CourtOrderFacts.from_event(o) for o in store.court_orders(conn)]
         notices_by_recipient: dict[str, list[NoticeFacts]] = {}
-        for r in store.notice_records(conn, {f.recipient_agency for f in facts}):
-            notice = NoticeFacts.from_record(_revive(r))
+        for filed in store.notices(conn, {f.recipient_agency for f in facts}):
+            notice = NoticeFacts.from_event(filed)
             notices_by_recipient.setdefault(notice.recipient_agency, []).append(notice)
 
         drafts: list[AlertDraft] = []

@@ -13,7 +13,7 @@ from kafka.record.default_records import DefaultRecordBatchBuilder
 
 from ledger.codec import EventCodec
 from ledger.errors import EventValidationError, ServiceError
-from ledger.intake import Event
+from ledger.events import LedgerEvent
 from ledger.kafka.client import client_config
 from ledger.kafka.topics import topic_config
 
@@ -96,7 +96,7 @@ class EventProducer:
 
     def send(
         self,
-        events: Sequence[Event],
+        events: Sequence[LedgerEvent],
         progress: Callable[[int], None] | None = None,
         *,
         max_message_bytes: int | None = None,
@@ -109,7 +109,7 @@ class EventProducer:
         """
         messages = [
             (
-                self.codec.encode(e.event_type, e.record),
+                self.codec.encode(e),
                 e.key.encode("utf-8"),
                 [("event_type", e.event_type.encode("ascii"))],
             )

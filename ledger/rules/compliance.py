@@ -13,6 +13,7 @@ from ledger.rules.model import (
     DisclosureFacts,
     NoticeFacts,
     RuleContext,
+    Scope,
     Severity,
     alert_id,
 )
@@ -31,9 +32,9 @@ def _hours(delta: timedelta) -> str:
     return f"{sign}{minutes // 60}h{minutes % 60:02d}m"
 
 
-def _recipient_scope(ctx: RuleContext) -> str:
+def _recipient_scope(ctx: RuleContext) -> Scope:
     d = ctx.disclosure
-    return f"{d.source_agency} -> recipient {d.recipient_agency}"
+    return Scope("recipient", d.source_agency, d.recipient_agency)
 
 
 def notice_problem(d: DisclosureFacts, order: CourtOrderFacts, notice: NoticeFacts) -> str | None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+from ledger.events import CourtOrderRecorded, DisclosureRecorded, NoticeFiled
 
 if TYPE_CHECKING:
     from ledger.rules.config import RulesConfig
@@ -23,31 +26,25 @@ class Severity(StrEnum):
     CRITICAL = "critical"  # a legal threshold crossed: prior-year spike, no notice, a stay broken
 
 
-def alert_id(rule: str, scope: str, day: date, *discriminator: str) -> str:
+def alert_id(rule: str, scope: str | Scope | LogScope, day: date, *discriminator: str) -> str:
+    """UUID5 over "rule|scope|day[|discriminator]", the scope as its stored text."""
     return str(
-        uuid.uuid5(ALERT_NAMESPACE, "|".join([rule, scope, day.isoformat(), *discriminator]))
+        uuid.uuid5(ALERT_NAMESPACE, "|".join([rule, str(scope), day.isoformat(), *discriminator]))
     )
 
 
 @dataclass(frozen=True)
-class AlertDraft:
-    alert_id: str
-    rule: str
-    severity: Severity
-    scope: str
-    day: date
-    observed: int
-    threshold: int | None
-    evidence: list[str]
-    legal_source: str
-    message: str
-
-
-@dataclass(frozen=True)
 class Scope:
+    """A volume scope: (source, recipient), (source, authority), or the source as a whole.
+
+    Its text (``str(scope)``) is what ``alerts.scope`` and AlertRaised events hold and what alert
+    ids are derived from, so that format never changes. Its parts are stored beside it
+    (``alerts.scope_kind``, ``scope_source``, ``scope_value``): nothing parses the text back.
+    """
+
     kind: str  # "recipient", "authority" or "source"
     source: str
-    value: str
+    value: str  # the recipient or the authority; "" for the whole source
 
     def __str__(self) -> str:
         return (
@@ -55,6 +52,33 @@ class Scope:
             if self.kind == "source"
             else f"{self.source} -> {self.kind} {self.value}"
         )
+
+
+@dataclass(frozen=True)
+class LogScope:
+    """What a malformed_event alert is about: one partition of a topic, not a volume scope."""
+
+    topic: str
+    partition: int
+
+    def __str__(self) -> str:
+        return f"{self.topic}/{self.partition}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertDraft:
+    """An alert a rule raises, before it is stored (once: ``alert_id`` is deterministic)."""
+
+    alert_id: str
+    rule: str
+    severity: Severity
+    scope: Scope | LogScope
+    day: date
+    observed: int
+    threshold: int | None
+    evidence: list[str]
+    legal_source: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -66,13 +90,6 @@ class ScopeWindow:
     prior_365_records: int  # day-365 .. day-1
     prior_365_disclosures: int
     trailing_90: list[int] = field(default_factory=list)  # day-90 .. day-1, oldest first
-
-
-def _utc(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value
 
 
 @dataclass(frozen=True)
@@ -90,21 +107,25 @@ class DisclosureFacts:
     notice_id: str | None
 
     @classmethod
-    def from_record(cls, rec: dict[str, Any], tz: ZoneInfo) -> DisclosureFacts:
-        sent = _utc(rec["transmitted_at"])
+    def from_event(cls, event: DisclosureRecorded, tz: ZoneInfo) -> DisclosureFacts:
         return cls(
-            event_id=str(rec["event_id"]),
-            disclosure_id=rec["disclosure_id"],
-            source_agency=rec["source_agency"],
-            recipient_agency=rec["recipient_agency"],
-            legal_authority=rec.get("legal_authority") or "",
-            transmitted_at=sent,
-            day=sent.astimezone(tz).date(),
-            record_count=int(rec["record_count"]),
-            match_method=rec.get("match_method"),
-            address_verification=rec.get("address_verification"),
-            notice_id=rec.get("notice_id"),
+            event_id=event.event_id,
+            disclosure_id=event.disclosure_id,
+            source_agency=event.source_agency,
+            recipient_agency=event.recipient_agency,
+            legal_authority=event.legal_authority,
+            transmitted_at=event.transmitted_at,
+            day=event.transmitted_at.astimezone(tz).date(),
+            record_count=event.record_count,
+            match_method=event.match_method,
+            address_verification=event.address_verification,
+            notice_id=event.notice_id,
         )
+
+    @classmethod
+    def from_record(cls, rec: Mapping[str, Any], tz: ZoneInfo) -> DisclosureFacts:
+        """From a stored JSON rendering of the event (ISO 8601 times), for readers of the tables."""
+        return cls.from_event(DisclosureRecorded.from_json(rec), tz)
 
 
 @dataclass(frozen=True)
@@ -120,18 +141,23 @@ class NoticeFacts:
     expected_record_count: int
 
     @classmethod
-    def from_record(cls, rec: dict[str, Any]) -> NoticeFacts:
+    def from_event(cls, event: NoticeFiled) -> NoticeFacts:
         return cls(
-            event_id=str(rec["event_id"]),
-            notice_id=rec["notice_id"],
-            case_reference=rec["case_reference"],
-            filed_at=_utc(rec["filed_at"]),
-            recipient_agency=rec["recipient_agency"],
-            legal_authority=rec["legal_authority"],
-            planned_start=_utc(rec["planned_transmission_start"]),
-            planned_end=_utc(rec["planned_transmission_end"]),
-            expected_record_count=int(rec["expected_record_count"]),
+            event_id=event.event_id,
+            notice_id=event.notice_id,
+            case_reference=event.case_reference,
+            filed_at=event.filed_at,
+            recipient_agency=event.recipient_agency,
+            legal_authority=event.legal_authority,
+            planned_start=event.planned_transmission_start,
+            planned_end=event.planned_transmission_end,
+            expected_record_count=event.expected_record_count,
         )
+
+    @classmethod
+    def from_record(cls, rec: Mapping[str, Any]) -> NoticeFacts:
+        """From a stored JSON rendering of the event (``notices.record``)."""
+        return cls.from_event(NoticeFiled.from_json(rec))
 
 
 @dataclass(frozen=True)
@@ -148,19 +174,24 @@ class CourtOrderFacts:
     notice_hours: int
 
     @classmethod
-    def from_record(cls, rec: dict[str, Any]) -> CourtOrderFacts:
+    def from_event(cls, event: CourtOrderRecorded) -> CourtOrderFacts:
         return cls(
-            event_id=str(rec["event_id"]),
-            order_id=rec["order_id"],
-            case_reference=rec["case_reference"],
-            order_type=rec["order_type"],
-            effective_at=_utc(rec["effective_at"]),
-            expires_at=_utc(rec["expires_at"]) if rec.get("expires_at") else None,
-            recipients=tuple(rec.get("recipients") or ()),
-            authorities=tuple(rec.get("authorities") or ()),
-            bulk_threshold=rec.get("bulk_threshold"),
-            notice_hours=int(rec.get("notice_hours") or 24),
+            event_id=event.event_id,
+            order_id=event.order_id,
+            case_reference=event.case_reference,
+            order_type=event.order_type,
+            effective_at=event.effective_at,
+            expires_at=event.expires_at,
+            recipients=event.recipients,
+            authorities=event.authorities,
+            bulk_threshold=event.bulk_threshold,
+            notice_hours=event.notice_hours or 24,
         )
+
+    @classmethod
+    def from_record(cls, rec: Mapping[str, Any]) -> CourtOrderFacts:
+        """From a stored JSON rendering of the event (``court_orders.record``)."""
+        return cls.from_event(CourtOrderRecorded.from_json(rec))
 
     def in_force(self, at: datetime) -> bool:
         return self.effective_at <= at and (self.expires_at is None or at < self.expires_at)

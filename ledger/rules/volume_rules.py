@@ -56,24 +56,26 @@ class SpikeOverPriorYear:
         spike_on: bool = True,
         new_on: bool = True,
     ) -> list[AlertDraft]:
-        scope = str(window.scope)
+        scope = window.scope
         if window.prior_365_disclosures == 0:
-            rule = NEW_SCOPE_RULES.get(window.scope.kind)
+            rule = NEW_SCOPE_RULES.get(scope.kind)
             if rule is None or not new_on:
                 return []
             return [
                 AlertDraft(
-                    alert_id(rule, scope, window.day),
-                    rule,
-                    Severity.INFO,
-                    scope,
-                    window.day,
-                    window.day_records,
-                    0,
-                    list(evidence),
-                    "5 U.S.C. 552a(c); 26 U.S.C. 6103(p)(3)(A): accounting of disclosures",
-                    f"New {window.scope.kind} for {window.scope.source}: {window.scope.value} "
-                    "(no disclosures in the prior 365 days).",
+                    alert_id=alert_id(rule, scope, window.day),
+                    rule=rule,
+                    severity=Severity.INFO,
+                    scope=scope,
+                    day=window.day,
+                    observed=window.day_records,
+                    threshold=0,
+                    evidence=list(evidence),
+                    legal_source="5 U.S.C. 552a(c); 26 U.S.C. 6103(p)(3)(A): accounting of disclosures",
+                    message=(
+                        f"New {scope.kind} for {scope.source}: {scope.value} "
+                        "(no disclosures in the prior 365 days)."
+                    ),
                 )
             ]
         if not spike_on or warming_up(coverage_start, window.day, warmup_days):
@@ -83,17 +85,19 @@ class SpikeOverPriorYear:
         ratio = window.day_records / max(window.prior_365_records, 1)
         return [
             AlertDraft(
-                alert_id(SPIKE, scope, window.day),
-                SPIKE,
-                Severity.CRITICAL,
-                scope,
-                window.day,
-                window.day_records,
-                window.prior_365_records,
-                list(evidence),
-                self.legal_source,
-                f"{window.day_records:,} records on {window.day} exceed the {window.prior_365_records:,} "
-                f"of the 365 days before ({ratio:.2f}x), for {scope}.",
+                alert_id=alert_id(SPIKE, scope, window.day),
+                rule=SPIKE,
+                severity=Severity.CRITICAL,
+                scope=scope,
+                day=window.day,
+                observed=window.day_records,
+                threshold=window.prior_365_records,
+                evidence=list(evidence),
+                legal_source=self.legal_source,
+                message=(
+                    f"{window.day_records:,} records on {window.day} exceed the "
+                    f"{window.prior_365_records:,} of the 365 days before ({ratio:.2f}x), for {scope}."
+                ),
             )
         ]
 
@@ -127,19 +131,21 @@ class StatisticalAnomaly:
         threshold = int(med + cfg.anomaly_k * mad)
         if window.day_records <= threshold:
             return []
-        scope = str(window.scope)
+        scope = window.scope
         return [
             AlertDraft(
-                alert_id(ANOMALY, scope, window.day),
-                ANOMALY,
-                Severity.WARNING,
-                scope,
-                window.day,
-                window.day_records,
-                threshold,
-                [ctx.disclosure.event_id],
-                self.legal_source,
-                f"{window.day_records:,} records on {window.day} for {scope}, above the 90-day baseline "
-                f"(median {med:,.0f} + {cfg.anomaly_k:g} x MAD {mad:,.0f} = {threshold:,}).",
+                alert_id=alert_id(ANOMALY, scope, window.day),
+                rule=ANOMALY,
+                severity=Severity.WARNING,
+                scope=scope,
+                day=window.day,
+                observed=window.day_records,
+                threshold=threshold,
+                evidence=[ctx.disclosure.event_id],
+                legal_source=self.legal_source,
+                message=(
+                    f"{window.day_records:,} records on {window.day} for {scope}, above the 90-day "
+                    f"baseline (median {med:,.0f} + {cfg.anomaly_k:g} x MAD {mad:,.0f} = {threshold:,})."
+                ),
             )
         ]

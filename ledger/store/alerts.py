@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
+from psycopg import sql
 from psycopg.rows import dict_row
 
-from ledger.rules.model import AlertDraft
+from ledger.rules.model import AlertDraft, LogScope, Scope
 from ledger.store.connection import Connection
 
 _COLUMNS = (
-    "alert_id, rule, severity, scope, day, observed, threshold, evidence, legal_source, message"
+    "alert_id, rule, severity, scope, scope_kind, scope_source, scope_value, day, observed,"
+    " threshold, evidence, legal_source, message"
 )
+
+
+def _parts(scope: Scope | LogScope) -> tuple[str | None, str | None, str | None]:
+    """(scope_kind, scope_source, scope_value): a volume scope's parts; NULLs for anything else."""
+    if isinstance(scope, Scope):
+        return scope.kind, scope.source, scope.value
+    return None, None, None
 
 
 def insert_new_alerts(conn: Connection, drafts: Sequence[AlertDraft]) -> list[AlertDraft]:
@@ -21,17 +31,22 @@ def insert_new_alerts(conn: Connection, drafts: Sequence[AlertDraft]) -> list[Al
         return []
     unique = {d.alert_id: d for d in drafts}
     ds = list(unique.values())
+    parts = [_parts(d.scope) for d in ds]
     rows = conn.execute(
         f"INSERT INTO alerts ({_COLUMNS})"
-        " SELECT a, r, s, sc, d, o, t, string_to_array(e, chr(31)), l, m FROM unnest("
-        "  %s::uuid[], %s::text[], %s::text[], %s::text[], %s::date[], %s::bigint[], %s::bigint[],"
-        "  %s::text[], %s::text[], %s::text[]) AS x(a, r, s, sc, d, o, t, e, l, m)"
+        " SELECT a, r, s, sc, sk, ss, sv, d, o, t, string_to_array(e, chr(31)), l, m FROM unnest("
+        "  %s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+        "  %s::date[], %s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::text[])"
+        "  AS x(a, r, s, sc, sk, ss, sv, d, o, t, e, l, m)"
         " ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id::text",
         (
             [d.alert_id for d in ds],
             [d.rule for d in ds],
             [str(d.severity) for d in ds],
-            [d.scope for d in ds],
+            [str(d.scope) for d in ds],
+            [p[0] for p in parts],
+            [p[1] for p in parts],
+            [p[2] for p in parts],
             [d.day for d in ds],
             [d.observed for d in ds],
             [d.threshold for d in ds],
@@ -43,6 +58,39 @@ def insert_new_alerts(conn: Connection, drafts: Sequence[AlertDraft]) -> list[Al
     ).fetchall()
     fresh = {r[0] for r in rows}
     return [d for d in ds if d.alert_id in fresh]
+
+
+def alerts_in_scope(
+    conn: Connection,
+    kind: str,
+    source: str | None = None,
+    value: str | None = None,
+    *,
+    rule: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Alerts on volume scopes of ``kind`` ("recipient", "authority" or "source"), newest day
+    first, as dicts; ``source``, ``value`` and ``rule`` narrow them when given.
+
+    Matches the scope's stored parts (migration 005), never its text. For instance the latest
+    prior-year spike on any recipient: ``alerts_in_scope(conn, "recipient",
+    rule="spike_over_prior_year", limit=1)``, whose ``scope_value`` is the recipient.
+    """
+    where = [sql.SQL("scope_kind = %(kind)s")]
+    if source is not None:
+        where.append(sql.SQL("scope_source = %(source)s"))
+    if value is not None:
+        where.append(sql.SQL("scope_value = %(value)s"))
+    if rule is not None:
+        where.append(sql.SQL("rule = %(rule)s"))
+    query = sql.SQL(
+        "SELECT alert_id::text, rule, severity, scope, scope_kind, scope_source, scope_value, day,"
+        " observed, threshold, evidence, legal_source, message, fired_at"
+        " FROM alerts WHERE {} ORDER BY day DESC, alert_id LIMIT %(limit)s"
+    ).format(sql.SQL(" AND ").join(where))
+    params = {"kind": kind, "source": source, "value": value, "rule": rule, "limit": limit}
+    with conn.cursor(row_factory=dict_row) as cur:
+        return list(cur.execute(query, params).fetchall())
 
 
 def alert_citing(conn: Connection, rule: str, event_id: str) -> dict[str, object] | None:

@@ -35,7 +35,11 @@ COMPARED = (
         ("scope_kind", "source_agency", "scope_value", "day"),
         ("disclosures", "records"),
     ),
-    ("alerts", ("alert_id",), ("rule", "scope", "day")),
+    (
+        "alerts",
+        ("alert_id",),
+        ("rule", "scope", "scope_kind", "scope_source", "scope_value", "day"),
+    ),
     ("dead_letters", ("consumer", "kafka_topic", "kafka_partition", "kafka_offset"), ("reason",)),
 )
 

@@ -32,16 +32,6 @@ def scope_values(conn: Connection, kind: str, limit: int) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-def latest_spike_scope(conn: Connection, kind: str) -> str | None:
-    """The scope of the latest prior-year spike alert on a scope of this kind, if any."""
-    row = conn.execute(
-        "SELECT scope FROM alerts WHERE rule = 'spike_over_prior_year' AND scope LIKE %s"
-        " ORDER BY day DESC LIMIT 1",
-        (f"% -> {kind} %",),
-    ).fetchone()
-    return None if row is None else str(row[0])
-
-
 def day_disclosures(
     conn: Connection, kind: str, scope: str | None, day: date, limit: int
 ) -> list[dict[str, Any]]:

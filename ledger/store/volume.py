@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
+from ledger.events import CourtOrderRecorded, DisclosureRecorded, NoticeFiled
 from ledger.rules.volume_book import PRIOR_DAYS, DayTotals, ScopeKey, VolumeBook
 
 
@@ -80,56 +83,72 @@ def write_deltas(conn: psycopg.Connection, deltas: dict[tuple[ScopeKey, date], D
     )
 
 
-DISCLOSURE_COLUMNS = (
-    "event_id",
-    "disclosure_id",
-    "request_id",
-    "source_agency",
-    "recipient_agency",
-    "legal_authority",
-    "purpose",
-    "nature",
-    "transmitted_at",
-    "day",
-    "record_count",
-    "match_method",
-    "address_verification",
-    "notice_id",
-    "log_id",
-    "kafka_offset",
+@dataclass(frozen=True, kw_only=True)
+class DisclosureRow:
+    """One row of ``disclosures``: the fields are the table's columns, in order, with their types.
+
+    A DisclosureRecorded event, the calendar day it counts on and where in the log it is.
+    """
+
+    event_id: str = field(metadata={"sql": "uuid"})
+    disclosure_id: str = field(metadata={"sql": "text"})
+    request_id: str | None = field(metadata={"sql": "text"})
+    source_agency: str = field(metadata={"sql": "text"})
+    recipient_agency: str = field(metadata={"sql": "text"})
+    legal_authority: str = field(metadata={"sql": "text"})
+    purpose: str = field(metadata={"sql": "text"})
+    nature: str = field(metadata={"sql": "text"})
+    transmitted_at: datetime = field(metadata={"sql": "timestamptz"})
+    day: date = field(metadata={"sql": "date"})  # in LEDGER_TIMEZONE
+    record_count: int = field(metadata={"sql": "bigint"})
+    match_method: str | None = field(metadata={"sql": "text"})
+    address_verification: str | None = field(metadata={"sql": "text"})
+    notice_id: str | None = field(metadata={"sql": "text"})
+    log_id: str = field(metadata={"sql": "text"})
+    kafka_offset: int = field(metadata={"sql": "bigint"})
+
+    @classmethod
+    def of(
+        cls, event: DisclosureRecorded, *, day: date, log_id: str, kafka_offset: int
+    ) -> DisclosureRow:
+        return cls(
+            event_id=event.event_id,
+            disclosure_id=event.disclosure_id,
+            request_id=event.request_id,
+            source_agency=event.source_agency,
+            recipient_agency=event.recipient_agency,
+            legal_authority=event.legal_authority,
+            purpose=event.purpose,
+            nature=event.nature,
+            transmitted_at=event.transmitted_at,
+            day=day,
+            record_count=event.record_count,
+            match_method=event.match_method,
+            address_verification=event.address_verification,
+            notice_id=event.notice_id,
+            log_id=log_id,
+            kafka_offset=kafka_offset,
+        )
+
+
+DISCLOSURE_COLUMNS = tuple(f.name for f in fields(DisclosureRow))
+_DISCLOSURE_INSERT = sql.SQL(
+    "INSERT INTO disclosures ({columns}) SELECT * FROM unnest({arrays})"
+    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text"
+).format(
+    columns=sql.SQL(", ").join(sql.Identifier(name) for name in DISCLOSURE_COLUMNS),
+    arrays=sql.SQL(", ").join(
+        sql.SQL("%s::{}[]").format(sql.SQL(f.metadata["sql"])) for f in fields(DisclosureRow)
+    ),
 )
 
 
-def insert_disclosures(conn: psycopg.Connection, rows: Sequence[tuple[Any, ...]]) -> set[str]:
+def insert_disclosures(conn: psycopg.Connection, rows: Sequence[DisclosureRow]) -> set[str]:
     """Inserts disclosure rows in one statement; returns the event ids that were new."""
     if not rows:
         return set()
-    cols = ", ".join(DISCLOSURE_COLUMNS)
-    types = (
-        "uuid",
-        "text",
-        "text",
-        "text",
-        "text",
-        "text",
-        "text",
-        "text",
-        "timestamptz",
-        "date",
-        "bigint",
-        "text",
-        "text",
-        "text",
-        "text",
-        "bigint",
-    )
-    arrays = ", ".join(f"%s::{t}[]" for t in types)
-    columns = list(zip(*rows, strict=True))
-    result = conn.execute(
-        f"INSERT INTO disclosures ({cols}) SELECT * FROM unnest({arrays})"
-        " ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text",
-        [list(c) for c in columns],
-    ).fetchall()
+    columns = [[getattr(row, name) for row in rows] for name in DISCLOSURE_COLUMNS]
+    result = conn.execute(_DISCLOSURE_INSERT, columns).fetchall()
     return {r[0] for r in result}
 
 
@@ -139,42 +158,43 @@ def _json(record: dict[str, Any]) -> str:
     )
 
 
-def insert_notice(conn: psycopg.Connection, rec: dict[str, Any]) -> None:
+def insert_notice(conn: psycopg.Connection, notice: NoticeFiled) -> None:
     conn.execute(
         "INSERT INTO notices (event_id, notice_id, case_reference, filed_at, recipient_agency,"
         " legal_authority, planned_start, planned_end, expected_record_count, record)"
         " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
         (
-            rec["event_id"],
-            rec["notice_id"],
-            rec["case_reference"],
-            rec["filed_at"],
-            rec["recipient_agency"],
-            rec["legal_authority"],
-            rec["planned_transmission_start"],
-            rec["planned_transmission_end"],
-            rec["expected_record_count"],
-            _json(rec),
+            notice.event_id,
+            notice.notice_id,
+            notice.case_reference,
+            notice.filed_at,
+            notice.recipient_agency,
+            notice.legal_authority,
+            notice.planned_transmission_start,
+            notice.planned_transmission_end,
+            notice.expected_record_count,
+            _json(notice.to_record()),
         ),
     )
 
 
-def insert_court_order(conn: psycopg.Connection, rec: dict[str, Any]) -> None:
+def insert_court_order(conn: psycopg.Connection, order: CourtOrderRecorded) -> None:
     conn.execute(
         "INSERT INTO court_orders (event_id, order_id, order_type, effective_at, expires_at, record)"
         " VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
         (
-            rec["event_id"],
-            rec["order_id"],
-            rec["order_type"],
-            rec["effective_at"],
-            rec["expires_at"],
-            _json(rec),
+            order.event_id,
+            order.order_id,
+            order.order_type,
+            order.effective_at,
+            order.expires_at,
+            _json(order.to_record()),
         ),
     )
 
 
 def notice_records(conn: psycopg.Connection, recipients: Iterable[str]) -> list[dict[str, Any]]:
+    """The stored JSON of every notice for these recipients, oldest filing first."""
     rows = conn.execute(
         "SELECT record FROM notices WHERE recipient_agency = ANY(%s) ORDER BY filed_at",
         (sorted(set(recipients)),),
@@ -183,7 +203,18 @@ def notice_records(conn: psycopg.Connection, recipients: Iterable[str]) -> list[
 
 
 def court_order_records(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """The stored JSON of every court order, in the order they took effect."""
     return [r[0] for r in conn.execute("SELECT record FROM court_orders ORDER BY effective_at")]
+
+
+def notices(conn: psycopg.Connection, recipients: Iterable[str]) -> list[NoticeFiled]:
+    """Every notice filed for these recipients, oldest filing first."""
+    return [NoticeFiled.from_json(r) for r in notice_records(conn, recipients)]
+
+
+def court_orders(conn: psycopg.Connection) -> list[CourtOrderRecorded]:
+    """Every court order recorded, in the order they took effect."""
+    return [CourtOrderRecorded.from_json(r) for r in court_order_records(conn)]
 
 
 def insert_taxpayer_refs(

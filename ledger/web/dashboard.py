@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from ledger.store import Connection, queries
 from ledger.store import dashboard as store
+from ledger.store.alerts import alerts_in_scope
 from ledger.web.chart import SPIKE, chart
 from ledger.web.notices import load_notice_rows, notice_table
 from ledger.web.page import page, table_head
@@ -26,9 +27,9 @@ KINDS = ("recipient", "authority", "source")
 
 def _default_scope(conn: Connection, kind: str) -> str | None:
     """The scope of the latest spike on this kind of scope, else the first scope there is."""
-    spiked = store.latest_spike_scope(conn, kind)
+    spiked = alerts_in_scope(conn, kind, rule="spike_over_prior_year", limit=1)
     if spiked:
-        return spiked.split(f" -> {kind} ", 1)[1]
+        return str(spiked[0]["scope_value"])
     values = store.scope_values(conn, kind, SCOPES_MAX)
     return values[0] if values else None
 

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 import ledger as ledger_package
 from ledger.config import Settings, Topics
-from ledger.intake import Event, build_event
+from ledger.events import LedgerEvent
+from ledger.intake import build_event
 from ledger.kafka.offsets import log_end_offsets
 from ledger.kafka.producer import EventProducer
 from ledger.ops.rebuild import wait_for_live
@@ -82,7 +83,8 @@ def disclosure(
     }
 
 
-def emit(ledger: Ledger, objs: list[dict[str, Any]]) -> list[Event]:
+def emit(ledger: Ledger, objs: list[dict[str, Any]]) -> list[LedgerEvent]:
+    """Validates ``objs`` as `ledger emit` would (``disclosure()`` makes them) and sends them."""
     events = [build_event(o) for o in objs]
     with EventProducer(ledger.bootstrap, ledger.topics.disclosures) as producer:
         producer.send(events)

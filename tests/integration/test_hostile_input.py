@@ -6,6 +6,7 @@ to the topic with kafka-python, never through ``emit``; ``ledger verify`` runs a
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import shutil
 import signal
@@ -22,7 +23,8 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from ledger.codec import MAGIC, EventCodec
-from ledger.intake import Event, build_event
+from ledger.events import DisclosureRecorded
+from ledger.intake import build_event
 from ledger.kafka.client import client_config
 from ledger.localdev.ports import free_port
 from ledger.runtime import Ledger
@@ -70,18 +72,19 @@ def entry_landed(ledger: Ledger, event_id: str) -> bool:
     return bool(rows(ledger, "SELECT 1 FROM entries WHERE event_id = %s::uuid", (event_id,)))
 
 
-def _good(recipient: str, **changes: Any) -> Event:
+def _good(recipient: str, **changes: Any) -> DisclosureRecorded:
     event = build_event(disclosure(D, 3, recipient))
-    return Event(event.event_type, {**event.record, **changes})
+    assert isinstance(event, DisclosureRecorded)
+    return dataclasses.replace(event, **changes)
 
 
 def hostile_values(codec: EventCodec) -> dict[str, bytes | None]:
     """One of each kind of record the issue lists; none of them passes through ``emit``."""
     rnd = random.Random(20251125)
-    valid = codec.encode("DisclosureRecorded", _good("Hostile").record)
+    valid = codec.encode(_good("Hostile"))
 
     def encoded(**changes: Any) -> bytes:
-        return codec.encode("DisclosureRecorded", _good("Hostile", **changes).record)
+        return codec.encode(_good("Hostile", **changes))
 
     # Same length as "QQQQ", so the Avro length prefix still fits: an encoded lone surrogate.
     surrogate = encoded(purpose="QQQQ").replace(b"QQQQ", b"\xed\xa0\x80Q")
@@ -130,11 +133,11 @@ def test_every_bad_record_kind_is_dead_lettered_between_two_good_ones(consume_pr
     topic = ledger.topics.disclosures
     send = lambda value: producer.send(topic, value=value, key=b"k", partition=0)  # noqa: E731
     offsets: dict[str, int] = {}
-    good_offsets = [send(codec.encode(first.event_type, first.record)).get(30).offset]
+    good_offsets = [send(codec.encode(first)).get(30).offset]
     for kind, value in bad.items():
         offsets[kind] = send(value).get(30).offset
-    db_offset = send(codec.encode(db_refused.event_type, db_refused.record)).get(30).offset
-    good_offsets.append(send(codec.encode(last.event_type, last.record)).get(30).offset)
+    db_offset = send(codec.encode(db_refused)).get(30).offset
+    good_offsets.append(send(codec.encode(last)).get(30).offset)
     producer.close()
 
     wait_until(

@@ -12,6 +12,7 @@ import pytest
 from ledger.followers.service import RunningConsumers, start_consumers
 from ledger.ops.verify import verify_all
 from ledger.runtime import Ledger
+from ledger.store.alerts import alerts_in_scope
 from ledger.store.connection import connection
 from tests.integration.helpers import at, caught_up, disclosure, emit, isolated_ledger, rows
 
@@ -33,11 +34,13 @@ def unique(prefix: str) -> str:
     return f"{prefix} {uuid.uuid4().hex[:6]}"
 
 
-def alerts_for(ledger: Ledger, rule: str, like: str) -> list[tuple]:
+def alerts_for(ledger: Ledger, rule: str, name: str) -> list[tuple]:
+    """Alerts of ``rule`` on a scope whose source or value is ``name`` (its parts, not its text)."""
     return rows(
         ledger,
-        "SELECT scope, day, observed, threshold, evidence FROM alerts WHERE rule = %s AND scope LIKE %s ORDER BY scope",
-        (rule, f"%{like}%"),
+        "SELECT scope, day, observed, threshold, evidence FROM alerts"
+        " WHERE rule = %s AND %s IN (scope_source, scope_value) ORDER BY scope",
+        (rule, name),
     )
 
 
@@ -80,6 +83,20 @@ def test_spike_fires_on_one_record_more_than_the_prior_year_not_on_equal(live) -
         assert (day, observed, threshold) == (D, 151, 150), scope
         assert crossing.event_id in evidence
         assert equal.event_id not in evidence
+    with connection(ledger.reader_url, ledger.schema) as conn:
+        found = {
+            kind: alerts_in_scope(conn, kind, source, rule="spike_over_prior_year")
+            for kind in ("recipient", "authority", "source")
+        }
+        every_rule = alerts_in_scope(conn, "recipient", source, recipient)
+        assert found["recipient"][0] in every_rule
+        assert {a["scope"] for a in every_rule} == {f"{source} -> recipient {recipient}"}
+        assert alerts_in_scope(conn, "recipient", source, "someone else") == []
+    assert [(a["scope"], a["scope_value"]) for a in found["recipient"]] == [
+        (f"{source} -> recipient {recipient}", recipient)
+    ]
+    assert [a["scope_value"] for a in found["authority"]] == ["26 U.S.C. 6103(i)(2)"]
+    assert [(a["scope"], a["scope_value"]) for a in found["source"]] == [(source, "")]
 
 
 def test_a_redelivered_day_does_not_duplicate_the_alert(live) -> None:
@@ -189,7 +206,10 @@ def test_a_poison_message_goes_to_the_dead_letter_topic_and_consuming_continues(
     ]
     reasons = rows(ledger, "SELECT reason FROM dead_letters")
     assert any("fingerprint" in r[0] or "truncated" in r[0] for r in reasons)
-    assert rows(ledger, "SELECT count(*) FROM alerts WHERE rule = 'malformed_event'")[0][0] >= 1
+    malformed = rows(ledger, "SELECT scope, scope_kind FROM alerts WHERE rule = 'malformed_event'")
+    assert malformed
+    assert all(scope.startswith(f"{ledger.topics.disclosures}/") for scope, _ in malformed)
+    assert all(kind is None for _, kind in malformed)  # a topic partition, not a volume scope
     consumer = KafkaConsumer(
         ledger.topics.dlq,
         **client_config(ledger.bootstrap),

@@ -37,8 +37,10 @@ def test_plain_install_emits_and_verifies_from_site_packages(ledger_settings, tm
         cwd=tmp_path,
     )
     assert build.returncode == 0, build.stderr
+    outside = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # no checkout on the path
     where = subprocess.run(
         [str(py), "-c", "import ledger; print(ledger.__file__)"],
+        env=outside,
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -47,7 +49,7 @@ def test_plain_install_emits_and_verifies_from_site_packages(ledger_settings, tm
     assert where.startswith(str(venv)), f"the venv imported {where}, not its own install"
 
     ledger = isolated_ledger(ledger_settings, "plain")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | ledger.environment()
+    env = outside | ledger.environment()
     events = tmp_path / "events.jsonl"
     events.write_text(
         "\n".join(json.dumps(disclosure(date(2025, 8, 7), 3, "Plain install")) for _ in range(5))

@@ -24,7 +24,7 @@ from ledger.access_log import (
 )
 from ledger.api.refs import withhold_refs
 from ledger.errors import ConfigError
-from ledger.intake import Event
+from ledger.events import LedgerAccessed
 from ledger.privacy import contains_tin_shape
 from ledger.storable import record_problems, text_problem
 from ledger.store.tokens import check_name, parse_expiry
@@ -80,13 +80,12 @@ def test_any_request_yields_a_storable_event(
     accessor: str, action: str, params: list[tuple[str, str]], returned: int, status: int
 ) -> None:
     event = LOG.event(accessor, "public", action, params, returned, status)
-    record = event.record
-    assert event.event_type == "LedgerAccessed"
-    assert record_problems(record) == []
-    texts = [record["accessor"], record["action"], *record["query"], *record["query"].values()]
+    assert isinstance(event, LedgerAccessed)
+    assert record_problems(event.to_record()) == []
+    texts = [event.accessor, event.action, *event.query, *event.query.values()]
     assert not [t for t in texts if text_problem(t) or contains_tin_shape(t)]
-    assert record["status"] == status
-    assert 0 <= record["records_returned"] <= 2**53
+    assert event.status == status
+    assert 0 <= event.records_returned <= 2**53
 
 
 def test_withhold_refs_keeps_digests_and_counts_refs() -> None:
@@ -154,13 +153,13 @@ class CollectingLog(AccessLog):
 
     def __init__(self, fail: bool = False) -> None:
         super().__init__("127.0.0.1:1", "unused")
-        self.sent: list[dict[str, object]] = []
+        self.sent: list[LedgerAccessed] = []
         self.fail = fail
 
-    def send(self, event: Event) -> None:
+    def send(self, event: LedgerAccessed) -> None:
         if self.fail:
             raise AccessLogUnavailableError("Kafka is down (test)")
-        self.sent.append(event.record)
+        self.sent.append(event)
 
     def connect(self) -> bool:
         return True
@@ -202,14 +201,14 @@ def test_unexpected_errors_and_refusals_are_recorded_without_services() -> None:
     assert get(app, "/api/alerts?rule=%00").status_code == 422
     big = get(app, "/login", method="POST", content=b"token=" + b"x" * 17_000)
     assert big.status_code == 413
-    assert [(e["action"], e["status"], e["accessor"]) for e in log.sent] == [
+    assert [(e.action, e.status, e.accessor) for e in log.sent] == [
         ("GET /boom", 500, "anonymous"),
         ("GET /api/alerts", 401, "anonymous"),
         ("GET /api/alerts", 422, "anonymous"),
         ("POST /login", 413, "anonymous"),
     ]
-    assert log.sent[2]["query"] == {"rule": "[redacted: contains a NUL character]"}
-    assert log.sent[3]["query"] == {}  # the login form holds a token: never recorded
+    assert log.sent[2].query == {"rule": "[redacted: contains a NUL character]"}
+    assert log.sent[3].query == {}  # the login form holds a token: never recorded
 
 
 def test_no_acknowledgement_no_answer() -> None:

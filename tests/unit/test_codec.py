@@ -11,6 +11,7 @@ from fastavro.utils import generate_one
 
 from ledger.codec import MAGIC, EventCodec
 from ledger.errors import CodecError, UnknownSchemaError
+from ledger.events import EVENT_CLASSES, DisclosureRecorded, from_record
 from ledger.schema_registry import crc64_avro, default_registry
 
 
@@ -65,16 +66,17 @@ def test_every_event_type_round_trips(codec: EventCodec, event_type: str) -> Non
             record[f["name"]] = datetime(2025, 8, 7, 12, 0, tzinfo=UTC)
     if "manifest_sha256" in record:
         record["manifest_sha256"] = "ab" * 32
-    data = codec.encode(event_type, record)
+    data = codec.encode(from_record(event_type, record))
     assert data[:2] == MAGIC
     assert data[2:10] == schema.fingerprint
     decoded = codec.decode(data)
     assert decoded.event_type == event_type
+    assert type(decoded.event) is EVENT_CLASSES[event_type]
     assert decoded.writer_version == schema.version
-    # Re-encoding what was read gives bytes that read back to the same record.
-    again = codec.encode(event_type, decoded.record)
-    assert codec.decode(again).record == decoded.record
-    assert codec.encode(event_type, codec.decode(again).record) == again
+    # Re-encoding what was read gives bytes that read back to the same event.
+    again = codec.encode(decoded.event)
+    assert codec.decode(again).event == decoded.event
+    assert codec.encode(codec.decode(again).event) == again
 
 
 def test_disclosure_round_trip_keeps_values(codec: EventCodec) -> None:
@@ -95,12 +97,13 @@ def test_disclosure_round_trip_keeps_values(codec: EventCodec) -> None:
         "data_categories": ["address"],
         "address_verification": "PLACEHOLDER",
     }
-    out = codec.decode(codec.encode("DisclosureRecorded", record)).record
-    assert out["transmitted_at"] == now
-    assert out["record_count"] == 47289
-    assert out["address_verification"] == "PLACEHOLDER"
-    assert out["taxpayer_refs"] == []
-    assert out["event_id"] == record["event_id"]
+    out = codec.decode(codec.encode(from_record("DisclosureRecorded", record))).event
+    assert isinstance(out, DisclosureRecorded)
+    assert out.transmitted_at == now
+    assert out.record_count == 47289
+    assert out.address_verification == "PLACEHOLDER"
+    assert out.taxpayer_refs == ()
+    assert out.event_id == record["event_id"]
 
 
 def test_unknown_fingerprint_is_a_typed_error(codec: EventCodec) -> None:
@@ -127,7 +130,7 @@ def test_corrupt_headers_are_typed_errors(
 
 def test_truncated_and_padded_bodies_are_typed_errors(codec: EventCodec) -> None:
     schema = default_registry().latest("NoticeFiled")
-    data = codec.encode("NoticeFiled", generate_one(schema.parsed))
+    data = codec.encode(from_record("NoticeFiled", generate_one(schema.parsed)))
     with pytest.raises(CodecError, match="truncated or corrupt"):
         codec.decode(data[:-5])
     with pytest.raises(CodecError, match="trailing bytes"):

@@ -113,7 +113,7 @@ SAMPLES = [
     },
     {"type": "AlertAcknowledged", "alert_id": "A-1", "acknowledged_by": "duty officer"},
 ]
-VALID = [CODEC.encode(e.event_type, e.record) for e in (build_event(sample) for sample in SAMPLES)]
+VALID = [CODEC.encode(build_event(sample)) for sample in SAMPLES]
 HEADERS = [MAGIC + v.fingerprint for v in REGISTRY.versions]
 
 
@@ -168,7 +168,7 @@ def test_any_bytes_decode_to_an_event_or_a_codec_error(data: bytes) -> None:
 def test_a_decoded_event_holds_only_storable_values(data: bytes) -> None:
     decoded = decode_or_refuse(data)
     if decoded is not None:
-        assert record_problems(decoded.record) == []
+        assert record_problems(decoded.event.to_record()) == []
 
 
 @pytest.mark.parametrize("value", [None, b"", bytearray(b"\xc3\x01")])

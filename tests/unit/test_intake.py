@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import pytest
 
 from ledger.codec import EventCodec
 from ledger.errors import EventValidationError
+from ledger.events import DisclosureRecorded
 from ledger.intake import (
     EMIT_EVENT_TYPES,
     LEDGER_EVENT_TYPES,
@@ -50,7 +52,8 @@ def test_a_good_line_gets_an_event_id_and_utc_timestamps() -> None:
     (event,) = parse_lines([json.dumps(disclosure())])
     assert event.event_type == "DisclosureRecorded"
     assert len(event.event_id) == 36
-    assert event.record["transmitted_at"].utcoffset().total_seconds() == 0
+    assert isinstance(event, DisclosureRecorded)
+    assert event.transmitted_at.utcoffset().total_seconds() == 0
     assert event.key == "ICE"
 
 
@@ -108,12 +111,12 @@ def test_ordinary_text_is_not_mistaken_for_a_tin(text: str) -> None:
 
 
 def test_identifiers_may_hold_digit_runs_but_not_be_a_tin() -> None:
-    assert build_event(disclosure(disclosure_id="D-20250807-123456789")).record["disclosure_id"]
+    assert build_event(disclosure(disclosure_id="D-20250807-123456789")).disclosure_id
 
 
 def test_taxpayer_refs_must_be_keyed_hashes() -> None:
     ref = taxpayer_ref(b"k" * 32, "123-45-6789")
-    assert build_event(disclosure(taxpayer_refs=[ref])).record["taxpayer_refs"] == [ref]
+    assert build_event(disclosure(taxpayer_refs=[ref])).taxpayer_refs == (ref,)
     with pytest.raises(EventValidationError, match="keyed hashes"):
         build_event(disclosure(taxpayer_refs=["123456789"]))
 
@@ -215,7 +218,7 @@ def test_maps_counts_and_dates_of_the_other_schemas_are_checked_too() -> None:
         "changes": {"record_count": "12"},
         "reason": "typo",
     }
-    assert build_event(amended).record["changes"] == {"record_count": "12"}
+    assert build_event(amended).changes == {"record_count": "12"}
     with pytest.raises(EventValidationError, match=r"changes\[key\] contains a NUL"):
         build_event({**amended, "changes": {"a\x00": "1"}})
     with pytest.raises(EventValidationError, match=r"changes\[value\] contains a lone surrogate"):
@@ -228,7 +231,7 @@ def test_maps_counts_and_dates_of_the_other_schemas_are_checked_too() -> None:
         "chunk_count": 1,
         "taxpayer_refs": [REF],
     }
-    assert build_event(manifest).record["chunk_count"] == 1
+    assert build_event(manifest).chunk_count == 1
     with pytest.raises(EventValidationError, match="chunk_index cannot be negative"):
         build_event({**manifest, "chunk_index": -1})
     alert = {
@@ -244,7 +247,7 @@ def test_maps_counts_and_dates_of_the_other_schemas_are_checked_too() -> None:
         "legal_source": "l",
         "message": "m",
     }
-    assert str(build_event(alert).record["day"]) == "2025-08-07"
+    assert build_event(alert).day == date(2025, 8, 7)
     with pytest.raises(EventValidationError, match="day must be between 1900-01-01 and 2200"):
         build_event({**alert, "day": "1776-07-04"})
     with pytest.raises(EventValidationError, match="observed must be between 0 and 2"):
@@ -390,7 +393,7 @@ def test_an_oversized_event_names_its_largest_field() -> None:
             "taxpayer_refs": [REF] * 20_000,
         }
     )
-    value = EventCodec().encode(event.event_type, event.record)
+    value = EventCodec().encode(event)
     size = message_size(value, event.key.encode(), [("event_type", b"DisclosureManifest")])
     assert len(value) < size < len(value) + 200
     reason = oversize_reason(event, size, 1_048_588)

@@ -25,7 +25,7 @@ LAYERS: list[set[str]] = [
         "webhooks",
         "webhook_config",
     },
-    {"intake", "alert_events"},
+    {"intake", "intake_values", "alert_events"},
     {"store", "kafka"},
     {"localdev", "runtime", "access_log"},
     {"followers"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,6 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.errors import ConfigError
+from ledger.events import CourtOrderRecorded, DisclosureRecorded, NoticeFiled
+from ledger.followers.audit_log import render_json
 from ledger.rules import evaluate_all
 from ledger.rules.compliance import (
     BulkWithoutNotice,
@@ -23,13 +26,14 @@ from ledger.rules.config import load_rules_config
 from ledger.rules.model import (
     CourtOrderFacts,
     DisclosureFacts,
+    LogScope,
     NoticeFacts,
     RuleContext,
     Scope,
     ScopeWindow,
     alert_id,
 )
-from ledger.rules.volume_rules import SpikeOverPriorYear, StatisticalAnomaly, warming_up
+from ledger.rules.volume_rules import SPIKE, SpikeOverPriorYear, StatisticalAnomaly, warming_up
 
 CONFIG = load_rules_config()
 NY = ZoneInfo("America/New_York")
@@ -58,7 +62,7 @@ def window(
     kind: str, day_records: int, prior: int, prior_disclosures: int = 10, trailing=(), day=None
 ) -> ScopeWindow:
     return ScopeWindow(
-        Scope(kind, "IRS", "ICE" if kind == "recipient" else I2),
+        Scope(kind, "IRS", {"recipient": "ICE", "authority": I2}.get(kind, "")),
         day or SENT.date(),
         day_records,
         1,
@@ -133,6 +137,93 @@ def test_alert_ids_are_deterministic_per_rule_scope_day() -> None:
         ctx(facts(event_id="e2"), windows={"source": window("source", 6, 1)})
     )
     assert one[0].alert_id == two[0].alert_id
+
+
+def test_scope_text_and_alert_ids_keep_their_stored_format() -> None:
+    """alerts.scope and alert ids as the code before typed scopes made them (commit 669e244)."""
+    ice = Scope("recipient", "Internal Revenue Service", "U.S. Immigration and Customs Enforcement")
+    irs = Scope("source", "Internal Revenue Service", "")
+    assert (
+        str(ice) == "Internal Revenue Service -> recipient U.S. Immigration and Customs Enforcement"
+    )
+    assert str(irs) == "Internal Revenue Service"
+    assert str(Scope("authority", "IRS", I2)) == f"IRS -> authority {I2}"
+    assert str(LogScope("ledger.disclosures", 2)) == "ledger.disclosures/2"
+    day = date(2025, 8, 7)
+    assert alert_id(SPIKE, ice, day) == "c7c8938d-d7ad-56f5-a959-9181ac76fe0a"
+    assert alert_id(SPIKE, irs, day) == "ae57156b-af8a-5f1c-a6cf-4bc989808cc5"
+    assert alert_id(SPIKE, str(ice), day) == alert_id(SPIKE, ice, day)
+    malformed = alert_id("malformed_event", LogScope("ledger.disclosures", 2), day, "17")
+    assert malformed == "48ff996d-7ae2-5e1a-a2d0-c3a804931757"
+
+
+def test_every_rule_says_which_scope_it_is_about() -> None:
+    w = {k: window(k, 5000, 1) for k in ("recipient", "authority", "source")}
+    spikes = SpikeOverPriorYear().evaluate(ctx(windows=w))
+    assert {d.scope for d in spikes} == {
+        Scope("recipient", "IRS", "ICE"),
+        Scope("authority", "IRS", I2),
+        Scope("source", "IRS", ""),
+    }
+    (incomplete,) = RequestIncomplete().evaluate(ctx(facts(address_verification="PLACEHOLDER")))
+    assert incomplete.scope == Scope("recipient", "IRS", "ICE")
+
+
+def test_facts_from_an_event_and_from_its_stored_json_agree() -> None:
+    event = DisclosureRecorded(
+        event_id="e1",
+        occurred_at=SENT,
+        recorded_by="irs",
+        disclosure_id="D-1",
+        source_agency="IRS",
+        recipient_agency="ICE",
+        legal_authority=I2,
+        purpose="p",
+        nature="LAST_KNOWN_ADDRESS",
+        transmitted_at=SENT,
+        record_count=5000,
+        tax_periods=("2024",),
+        data_categories=("address",),
+        match_method="NAME_DOB_ADDRESS",
+        address_verification="VALID",
+    )
+    stored = json.loads(render_json(event.to_record()))
+    assert DisclosureFacts.from_event(event, NY) == facts()
+    assert DisclosureFacts.from_record(stored, NY) == facts()
+    order = CourtOrderRecorded(
+        event_id="o1",
+        occurred_at=ORDER.effective_at,
+        recorded_by="court",
+        order_id="ORDER-1",
+        case_reference="1:25-cv-00457-CKK",
+        court="D.D.C.",
+        order_type="NOTICE_REQUIREMENT",
+        entered_at=ORDER.effective_at,
+        effective_at=ORDER.effective_at,
+        recipients=("ICE",),
+        authorities=(I2,),
+        bulk_threshold=1000,
+    )
+    assert CourtOrderFacts.from_event(order) == ORDER  # notice_hours None means 24
+    assert CourtOrderFacts.from_record(json.loads(render_json(order.to_record()))) == ORDER
+    filed = NoticeFiled(
+        event_id="n1",
+        occurred_at=SENT,
+        recorded_by="irs",
+        notice_id="N-1",
+        case_reference="1:25-cv-00457-CKK",
+        filed_at=SENT - timedelta(hours=25),
+        served_on=("court",),
+        recipient_agency="ICE",
+        legal_authority=I2,
+        planned_transmission_start=SENT - timedelta(hours=1),
+        planned_transmission_end=SENT + timedelta(hours=1),
+        expected_record_count=10_000,
+    )
+    assert NoticeFacts.from_event(filed) == notice(timedelta(hours=25))
+    assert NoticeFacts.from_record(json.loads(render_json(filed.to_record()))) == notice(
+        timedelta(hours=25)
+    )
 
 
 # --- statistical_anomaly ------------------------------------------------------------------

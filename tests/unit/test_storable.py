@@ -10,6 +10,7 @@ from kafka.errors import KafkaConnectionError, KafkaTimeoutError
 
 from ledger.codec import EventCodec
 from ledger.errors import CodecError, ServiceError, UnstorableEventError
+from ledger.events import from_record
 from ledger.followers.base import plain_reason
 from ledger.followers.runner import is_infrastructure
 from ledger.storable import COUNT_MAX, record_problems
@@ -65,7 +66,7 @@ def test_decoder_refuses_a_well_formed_record_holding_a_nul() -> None:
         "records_returned": 0,
         "status": 200,
     }
-    data = codec.encode("LedgerAccessed", record)
+    data = codec.encode(from_record("LedgerAccessed", record))
     with pytest.raises(UnstorableEventError, match=r"query\[value\] contains a NUL"):
         codec.decode(data)
     assert issubclass(UnstorableEventError, CodecError)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from ledger.errors import ConfigError
+from ledger.events import AlertRaised
 from ledger.webhook_config import load_delivery_config
 from ledger.webhooks import (
+    ALERT_FIELDS,
     WebhookVerificationError,
     alert_payload,
     backoff_delays,
@@ -43,23 +46,28 @@ def test_receiver_accepts_ours_and_rejects_tampering() -> None:
 
 
 def test_payload_carries_the_alert_only() -> None:
-    alert = {
-        "alert_id": "a",
-        "rule": "spike_over_prior_year",
-        "severity": "critical",
-        "scope": "IRS",
-        "day": "2025-08-07",
-        "observed": 47289,
-        "threshold": 15502,
-        "evidence": ["e1"],
-        "legal_source": "x",
-        "message": "m",
-        "taxpayer_refs": ["should never leave"],
-    }
+    alert = AlertRaised(
+        event_id="2b0f0a56-3b5f-4b0e-8f3c-6f2a5d7e9c01",
+        occurred_at=datetime(2025, 8, 7, 19, 12, tzinfo=UTC),
+        recorded_by="ledger/volume",
+        alert_id="a",
+        rule="spike_over_prior_year",
+        severity="critical",
+        scope="IRS",
+        day=date(2025, 8, 7),
+        observed=47289,
+        threshold=15502,
+        evidence=("e1",),
+        legal_source="x",
+        message="m",
+    )
     body = json.loads(alert_payload(alert, TS))
     assert body["type"] == "ledger.alert.raised"
     assert body["data"]["observed"] == 47289
-    assert "taxpayer_refs" not in json.dumps(body)
+    assert body["data"]["day"] == "2025-08-07"
+    assert body["data"]["evidence"] == ["e1"]
+    # The alert's own fields, not the event around it (who recorded it, its event id).
+    assert sorted(body["data"]) == sorted(ALERT_FIELDS)
 
 
 def test_backoff_is_exponential_and_capped() -> None:

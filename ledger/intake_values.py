@@ -1,0 +1,164 @@
+"""JSON values to schema values, and schema mismatches described without the value.
+
+Intake's field-level half: timestamps, dates and UUIDs parsed from their JSON spelling and held
+to the storable bounds; fastavro's validation errors turned into "<field>: expected <type>",
+because its own messages repeat the value, and a bad value may be a taxpayer identifier.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from ledger.errors import EventValidationError
+from ledger.schema_registry import SchemaVersion
+from ledger.storable import time_problem
+
+_TIMESTAMPS = ("timestamp-micros", "timestamp-millis")
+
+
+def logical_type(field_type: Any) -> str | None:
+    if isinstance(field_type, dict):
+        return field_type.get("logicalType")
+    if isinstance(field_type, list):
+        for branch in field_type:
+            found = logical_type(branch)
+            if found:
+                return found
+    return None
+
+
+def parse_timestamp(name: str, value: Any) -> datetime:
+    if isinstance(value, datetime):
+        ts = value
+    elif isinstance(value, str):
+        try:
+            ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise EventValidationError(
+                f"{name} is not an ISO 8601 timestamp (e.g. 2025-08-07T19:12:00Z)."
+            ) from exc
+    else:
+        raise EventValidationError(f"{name}: expected an ISO 8601 timestamp string.")
+    if ts.tzinfo is None or ts.utcoffset() is None:
+        raise EventValidationError(f"{name} has no UTC offset (add Z or +00:00).")
+    try:
+        ts = ts.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise EventValidationError(f"{name} {time_problem(datetime.min)}.") from exc
+    problem = time_problem(ts)
+    if problem:
+        raise EventValidationError(f"{name} {problem}.")
+    return ts
+
+
+def parse_date(name: str, value: Any) -> date:
+    if isinstance(value, datetime):
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    elif isinstance(value, str):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError as exc:
+            raise EventValidationError(f"{name} is not an ISO 8601 date (YYYY-MM-DD).") from exc
+    else:
+        raise EventValidationError(f"{name}: expected an ISO 8601 date string (YYYY-MM-DD).")
+    problem = time_problem(day)
+    if problem:
+        raise EventValidationError(f"{name} {problem}.")
+    return day
+
+
+def parse_uuid(name: str, value: Any) -> str:
+    """The canonical text form, which is also what decoding gives back."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if not isinstance(value, str):
+        raise EventValidationError(f"{name}: expected a UUID string.")
+    try:
+        return str(uuid.UUID(value))
+    except ValueError as exc:
+        raise EventValidationError(f"{name} is not a UUID.") from exc
+
+
+def coerce_logical_types(schema: SchemaVersion, record: dict[str, Any]) -> None:
+    for field in schema.parsed["fields"]:
+        name = field["name"]
+        if name not in record or record[name] is None:
+            continue
+        logical = logical_type(field["type"])
+        if logical in _TIMESTAMPS:
+            record[name] = parse_timestamp(name, record[name])
+        elif logical == "date":
+            record[name] = parse_date(name, record[name])
+        elif logical == "uuid":
+            record[name] = parse_uuid(name, record[name])
+
+
+def describe_mismatch(schema: SchemaVersion, errors: Iterable[Any]) -> str:
+    """One "<field>: expected <type>" per failing field, never the value.
+
+    fastavro's own message ("<path> is <value> of type ...") repeats the value, which may be a TIN.
+    """
+    prefix = f"{schema.parsed['name']}."
+    types = {f["name"]: f["type"] for f in schema.parsed["fields"]}
+    described: list[str] = []
+    for error in errors:
+        path = str(getattr(error, "field", "") or "")
+        name = path[len(prefix) :] if path.startswith(prefix) else ""
+        text = (
+            f"{name}: expected {expected_type(types[name])}"
+            if name in types
+            else f"{schema.event_type} does not fit its schema"
+        )
+        if text not in described:
+            described.append(text)
+    return (
+        "; ".join(described[:3]) + "."
+        if described
+        else f"{schema.event_type} does not fit its schema."
+    )
+
+
+_PRIMITIVE = {
+    "string": "a string",
+    "long": "an integer",
+    "int": "an integer between -2^31 and 2^31-1",
+    "boolean": "true or false",
+    "null": "null",
+}
+_PLURAL = {"string": "strings", "long": "integers", "int": "integers", "boolean": "booleans"}
+
+
+def expected_type(avro_type: Any) -> str:
+    """A person's words for an Avro type, as the JSON line has to spell it."""
+    if isinstance(avro_type, list):
+        branches = [expected_type(b) for b in avro_type if b != "null"]
+        text = " or ".join(branches)
+        return f"{text} (or null)" if "null" in avro_type else text
+    if isinstance(avro_type, dict):
+        logical = avro_type.get("logicalType")
+        kind = avro_type.get("type")
+        if logical in _TIMESTAMPS:
+            return "an ISO 8601 timestamp with a UTC offset"
+        if logical == "date":
+            return "an ISO 8601 date (YYYY-MM-DD)"
+        if logical == "uuid":
+            return "a UUID string"
+        if kind == "enum":
+            return "one of " + ", ".join(avro_type["symbols"])
+        if kind == "array":
+            return f"a list of {plural_type(avro_type['items'])}"
+        if kind == "map":
+            return f"an object whose values are {plural_type(avro_type['values'])}"
+        return expected_type(kind)
+    return _PRIMITIVE.get(avro_type, str(avro_type))
+
+
+def plural_type(avro_type: Any) -> str:
+    if isinstance(avro_type, str) and avro_type in _PLURAL:
+        return _PLURAL[avro_type]
+    return f"values that are each {expected_type(avro_type)}"
