@@ -82,8 +82,47 @@ def _walk(path: str, value: Any) -> Iterator[tuple[str, Any]]:
             yield from _walk(f"{path}[{i}]", v)
 
 
+_EARLIEST_NAIVE = EARLIEST.replace(tzinfo=None)
+_LATEST_NAIVE = LATEST.replace(tzinfo=None)
+_EARLIEST_DAY = EARLIEST.date()
+_LATEST_DAY = LATEST.date()
+_INT64_MAX = 2**63 - 1
+
+
+def _clean(name: str, value: Any, top: bool) -> bool:
+    """True when ``value`` certainly has no problem (the hot path: every decoded event).
+
+    Checks what ``record_problems`` checks, with no paths and no generators; a False sends the
+    record to the slow walk, which names the field.
+    """
+    kind = type(value)
+    if kind is str:
+        if "\x00" in value or not (value.isascii() or _LONE_SURROGATE.search(value) is None):
+            return False
+        return not (top and name in _DIGEST_FIELDS and not _HEX64.fullmatch(value))
+    if kind is bool or value is None:
+        return True
+    if kind is int:
+        if name in _COUNT_FIELDS:
+            return 0 <= value <= COUNT_MAX
+        return -_INT64_MAX <= value <= _INT64_MAX
+    if kind is datetime:
+        if value.tzinfo is None:
+            return _EARLIEST_NAIVE <= value < _LATEST_NAIVE
+        return EARLIEST <= value < LATEST
+    if kind is date:
+        return _EARLIEST_DAY <= value < _LATEST_DAY
+    if kind is list or kind is tuple:
+        return all(_clean(name, v, False) for v in value)
+    if kind is dict:
+        return all(_clean(name, k, False) and _clean(name, v, False) for k, v in value.items())
+    return False  # anything rarer (floats, subclasses): let the full walk decide
+
+
 def record_problems(record: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(field, problem) for every value of an event record that the ledger cannot store."""
+    if all(_clean(name, value, True) for name, value in record.items()):
+        return []
     found: list[tuple[str, str]] = []
     for name, top in record.items():
         for path, value in _walk(name, top):

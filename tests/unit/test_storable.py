@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime
 
 import psycopg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kafka.errors import KafkaConnectionError, KafkaTimeoutError
 
 from ledger.codec import EventCodec
@@ -99,3 +101,37 @@ def test_infrastructure_failures_are_told_from_bad_records(exc, infrastructure) 
 def test_a_dead_letter_reason_is_one_storable_line() -> None:
     reason = plain_reason(ValueError("bad \x00 value\nsecond line \ud800"))
     assert reason == "ValueError: bad \\0 value"
+
+
+def _slow_problems(record):
+    """The full walk alone, without the fast path (what record_problems did before it)."""
+    from ledger import storable
+
+    clean = storable._clean
+    storable._clean = lambda *_: False
+    try:
+        return storable.record_problems(record)
+    finally:
+        storable._clean = clean
+
+
+_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=8)
+    | st.datetimes(timezones=st.none() | st.just(UTC))
+    | st.dates(),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_NAMES = st.sampled_from(["purpose", "record_count", "manifest_sha256", "status", "query", "day"])
+
+
+@settings(max_examples=400, derandomize=True)
+@given(st.dictionaries(_NAMES, _VALUES, max_size=5))
+def test_the_fast_path_agrees_with_the_full_walk(record) -> None:
+    assert record_problems(record) == _slow_problems(record)
