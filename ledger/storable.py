@@ -104,14 +104,14 @@ def _clean(name: str, value: Any, top: bool) -> bool:
         return True
     if kind is int:
         if name in _COUNT_FIELDS:
-            return 0 <= value <= COUNT_MAX
-        return -_INT64_MAX <= value <= _INT64_MAX
+            return bool(0 <= value <= COUNT_MAX)
+        return bool(-_INT64_MAX <= value <= _INT64_MAX)
     if kind is datetime:
         if value.tzinfo is None:
-            return _EARLIEST_NAIVE <= value < _LATEST_NAIVE
-        return EARLIEST <= value < LATEST
+            return bool(_EARLIEST_NAIVE <= value < _LATEST_NAIVE)
+        return bool(EARLIEST <= value < LATEST)
     if kind is date:
-        return _EARLIEST_DAY <= value < _LATEST_DAY
+        return bool(_EARLIEST_DAY <= value < _LATEST_DAY)
     if kind is list or kind is tuple:
         return all(_clean(name, v, False) for v in value)
     if kind is dict:

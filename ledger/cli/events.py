@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -72,19 +73,36 @@ def emit(
 
 def consume(
     only: Annotated[
-        list[str] | None, typer.Option("--only", help="Run only this consumer (audit_log, volume).")
+        list[str] | None,
+        typer.Option(
+            "--only", help="Run only this consumer (audit_log, volume, alert_delivery); repeatable."
+        ),
     ] = None,
+    threads: Annotated[
+        bool,
+        typer.Option(
+            "--threads", help="All consumers as threads of this one process (one core at most)."
+        ),
+    ] = False,
 ) -> None:
-    """Run the consumers in the foreground until Ctrl-C (offsets are stored with the rows)."""
+    """Run the consumers in the foreground until Ctrl-C (offsets are stored with the rows).
+
+    By default each consumer runs in a process of its own (they are CPU-bound: processes use
+    every core), supervised and restarted with backoff if one exits.
+    """
     import signal
     import threading
 
-    from ledger.followers.service import start_consumers
+    from ledger.followers.service import CONSUMER_NAMES, check_names, start_consumers
     from ledger.runtime import open_ledger
 
     ledger = open_ledger(settings())
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if not only and not threads:
+        _supervise_processes(list(CONSUMER_NAMES), stop)
+        return
+    check_names(only or CONSUMER_NAMES)
     running = start_consumers(ledger, only)
     names = ", ".join(r.follower.name for r in running.runners)
     console.print(f"Consuming {ledger.topics.disclosures} with {names}. Ctrl-C stops cleanly.")
@@ -103,3 +121,20 @@ def consume(
             f"{r.follower.name}: {st.messages} message(s) in {st.batches} batch(es) {st.extra}"
             + (f", restarted {restarts} time(s)" if restarts else "")
         )
+
+
+def _supervise_processes(names: list[str], stop: threading.Event) -> None:
+    from ledger.followers.processes import ProcessSupervisor
+
+    supervisor = ProcessSupervisor(names)
+    supervisor.start()
+    console.print(f"Consuming with {', '.join(names)}, one process each. Ctrl-C stops cleanly.")
+    try:
+        while not stop.wait(0.5):
+            supervisor.watch()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        supervisor.stop()
+    for name, n in sorted(supervisor.restarts.items()):
+        console.print(f"{name}: restarted {n} time(s)")

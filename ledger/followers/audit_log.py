@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
+import orjson
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
@@ -24,16 +23,18 @@ log = logging.getLogger(__name__)
 
 
 def json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
     if isinstance(value, bytes):
         return value.hex()
     return str(value)
 
 
 def render_json(record: dict[str, Any]) -> str:
-    """A query-friendly rendering; never hashed (the hashes cover the exact Kafka bytes)."""
-    return json.dumps(record, default=json_default, sort_keys=True)
+    """A query-friendly rendering; never hashed (the hashes cover the exact Kafka bytes).
+
+    orjson writes datetimes and dates as ISO 8601 itself and is several times faster than the
+    standard library here, which matters: this runs once per entry.
+    """
+    return orjson.dumps(record, default=json_default, option=orjson.OPT_SORT_KEYS).decode()
 
 
 class AuditLogFollower(Follower):

@@ -49,15 +49,19 @@ class RunningConsumers:
             p.close()
 
 
-def build_followers(
-    ledger: Ledger, only: Sequence[str] | None = None
-) -> tuple[list[Follower], list[EventProducer]]:
-    names = list(only or CONSUMER_NAMES)
+def check_names(names: Sequence[str]) -> list[str]:
     unknown = sorted(set(names) - set(CONSUMER_NAMES))
     if unknown:
         raise ConfigError(
             f"Unknown consumer {', '.join(unknown)}; choose from {', '.join(CONSUMER_NAMES)}."
         )
+    return list(names)
+
+
+def build_followers(
+    ledger: Ledger, only: Sequence[str] | None = None
+) -> tuple[list[Follower], list[EventProducer]]:
+    names = check_names(only or CONSUMER_NAMES)
     alerts = EventProducer(ledger.bootstrap, ledger.topics.alerts)
     dlq = EventProducer(ledger.bootstrap, ledger.topics.dlq)
     followers: list[Follower] = []

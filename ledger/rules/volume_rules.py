@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from datetime import date, timedelta
+from functools import lru_cache
 
 from ledger.rules.model import AlertDraft, RuleContext, ScopeWindow, Severity, alert_id
 
@@ -103,6 +104,13 @@ class SpikeOverPriorYear:
 
 
 def median_and_mad(values: Sequence[int]) -> tuple[float, float]:
+    return _median_and_mad(tuple(values))
+
+
+@lru_cache(maxsize=4096)
+def _median_and_mad(values: tuple[int, ...]) -> tuple[float, float]:
+    # Every event of a scope and day asks about the same trailing window (it excludes the day
+    # itself), so the answer is cached by the window's values: pure, and it is the hot path.
     med = statistics.median(values)
     return med, statistics.median(abs(v - med) for v in values)
 

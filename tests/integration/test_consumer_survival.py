@@ -21,7 +21,7 @@ import pytest
 from ledger import localdev
 from ledger.config import Settings, Topics
 from ledger.runtime import Ledger, open_ledger
-from tests.integration.helpers import caught_up, cli_env, disclosure, emit, rows
+from tests.integration.helpers import caught_up, cli_env, disclosure, emit, rows, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -146,3 +146,37 @@ def test_a_paused_consumer_resumes_without_forking_or_duplicating(own_kafka) -> 
         timeout=120,
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == parent and stat[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def test_consume_runs_one_process_per_consumer_and_restarts_a_killed_one(own_kafka) -> None:
+    _, ledger = own_kafka
+    proc = consume(ledger)
+    try:
+        children = wait_until(lambda: len(_children(proc.pid)) == 3 and _children(proc.pid), 60)
+        emit(ledger, [disclosure(D, 1, "Before the child is killed")])
+        caught_up(ledger)
+        victim = children[0]
+        subprocess.run(["kill", "-9", str(victim)], check=True)
+        wait_until(lambda: len(_children(proc.pid)) == 3 and victim not in _children(proc.pid), 60)
+        (after,) = emit(ledger, [disclosure(D, 1, "After the child is killed")])
+        caught_up(ledger)
+        assert rows(ledger, "SELECT 1 FROM entries WHERE event_id = %s::uuid", (after.event_id,))
+        assert proc.poll() is None
+        survivors = _children(proc.pid)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert all(not Path(f"/proc/{pid}").exists() for pid in survivors), "a child outlived consume"
