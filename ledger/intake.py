@@ -14,12 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import fastavro.validation
-from fastavro._validate_common import ValidationError as AvroValidationError
-
 from ledger.errors import EventValidationError
 from ledger.events import LedgerEvent, from_record
-from ledger.intake_values import coerce_logical_types, describe_mismatch
+from ledger.intake_values import coerce_logical_types, describe_mismatch, mismatched_fields
 from ledger.privacy import contains_tin_shape, is_taxpayer_ref, is_tin_shaped
 from ledger.schema_registry import SchemaRegistry, SchemaVersion, default_registry
 from ledger.storable import record_problems
@@ -161,13 +158,9 @@ def _validate(schema: SchemaVersion, record: dict[str, Any]) -> None:
     ]
     if missing:
         raise EventValidationError(f"{schema.event_type} is missing {', '.join(missing)}.")
-    try:
-        fastavro.validation.validate(record, schema.parsed, raise_errors=True)
-    except AvroValidationError as exc:
-        raise EventValidationError(describe_mismatch(schema, exc.errors)) from None
-    except (ValueError, TypeError, AttributeError, KeyError, OverflowError):
-        # fastavro's logical-type hooks may raise on their own; the value stays unnamed here too.
-        raise EventValidationError(f"{schema.event_type} does not fit its schema.") from None
+    wrong = mismatched_fields(schema, record)
+    if wrong:
+        raise EventValidationError(describe_mismatch(schema, wrong))
 
 
 def _refused_type(

@@ -8,7 +8,7 @@ because its own messages repeat the value, and a bad value may be a taxpayer ide
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -98,17 +98,11 @@ def coerce_logical_types(schema: SchemaVersion, record: dict[str, Any]) -> None:
             record[name] = parse_uuid(name, record[name])
 
 
-def describe_mismatch(schema: SchemaVersion, errors: Iterable[Any]) -> str:
-    """One "<field>: expected <type>" per failing field, never the value.
-
-    fastavro's own message ("<path> is <value> of type ...") repeats the value, which may be a TIN.
-    """
-    prefix = f"{schema.parsed['name']}."
+def describe_mismatch(schema: SchemaVersion, names: Iterable[str]) -> str:
+    """One "<field>: expected <type>" per failing field, never the value (it may be a TIN)."""
     types = {f["name"]: f["type"] for f in schema.parsed["fields"]}
     described: list[str] = []
-    for error in errors:
-        path = str(getattr(error, "field", "") or "")
-        name = path[len(prefix) :] if path.startswith(prefix) else ""
+    for name in names:
         text = (
             f"{name}: expected {expected_type(types[name])}"
             if name in types
@@ -162,3 +156,74 @@ def plural_type(avro_type: Any) -> str:
     if isinstance(avro_type, str) and avro_type in _PLURAL:
         return _PLURAL[avro_type]
     return f"values that are each {expected_type(avro_type)}"
+
+
+_INT32 = 2**31
+_INT64 = 2**63
+
+
+def _is_int(value: Any, bound: int) -> bool:
+    return type(value) is int and -bound <= value < bound
+
+
+def _check_for(avro_type: Any) -> Callable[[Any], bool]:
+    """A predicate for one Avro type, on values already coerced by ``coerce_logical_types``."""
+    if isinstance(avro_type, list):
+        branches = [_check_for(b) for b in avro_type]
+        return lambda v: any(check(v) for check in branches)
+    if isinstance(avro_type, dict):
+        logical = avro_type.get("logicalType")
+        kind = avro_type.get("type")
+        if logical in _TIMESTAMPS:
+            return lambda v: isinstance(v, datetime)
+        if logical == "date":
+            return lambda v: isinstance(v, date) and not isinstance(v, datetime)
+        if kind == "enum":
+            symbols = frozenset(avro_type["symbols"])
+            return lambda v: isinstance(v, str) and v in symbols
+        if kind == "array":
+            item = _check_for(avro_type["items"])
+            return lambda v: isinstance(v, list) and all(item(x) for x in v)
+        if kind == "map":
+            value = _check_for(avro_type["values"])
+            return lambda v: (
+                isinstance(v, dict) and all(isinstance(k, str) and value(x) for k, x in v.items())
+            )
+        return _check_for(kind)
+    simple: dict[str, Callable[[Any], bool]] = {
+        "null": lambda v: v is None,
+        "string": lambda v: isinstance(v, str),
+        "long": lambda v: _is_int(v, _INT64),
+        "int": lambda v: _is_int(v, _INT32),
+        "boolean": lambda v: type(v) is bool,
+    }
+    if avro_type not in simple:
+        raise ValueError(f"no intake check for Avro type {avro_type!r}")
+    return simple[avro_type]
+
+
+_FieldCheck = tuple[str, bool, Callable[[Any], bool]]
+_CHECKS: dict[tuple[str, int], tuple[_FieldCheck, ...]] = {}
+
+
+def _field_checks(schema: SchemaVersion) -> tuple[_FieldCheck, ...]:
+    key = (schema.event_type, schema.version)
+    if key not in _CHECKS:
+        _CHECKS[key] = tuple(
+            (f["name"], "default" in f, _check_for(f["type"])) for f in schema.parsed["fields"]
+        )
+    return _CHECKS[key]
+
+
+def mismatched_fields(schema: SchemaVersion, record: Mapping[str, Any]) -> list[str]:
+    """The fields whose value does not fit the schema (a missing field with a default fits).
+
+    Compiled once per schema from the handful of Avro types the ledger's schemas use; as strict
+    as fastavro's writer (stricter: a boolean is not a number), and several times faster than
+    ``fastavro.validation``, which formats an error for every union branch it rejects.
+    """
+    return [
+        name
+        for name, has_default, check in _field_checks(schema)
+        if (name in record or not has_default) and not check(record.get(name))
+    ]
