@@ -7,15 +7,18 @@ published version back into the typed event of the newest.
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import fastavro
+import fastavro.schema
 
 from ledger.errors import CodecError, EventValidationError, UnstorableEventError
 from ledger.events import LedgerEvent, from_record
-from ledger.schema_registry import SchemaRegistry, default_registry
+from ledger.schema_registry import SchemaRegistry, SchemaVersion, default_registry
 from ledger.storable import record_problems
 
 MAGIC = b"\xc3\x01"
@@ -34,11 +37,89 @@ class DecodedEvent:
         return self.event.event_type
 
 
-def _plain(value: Any) -> Any:
-    # fastavro returns uuid.UUID for logicalType uuid; the ledger speaks strings.
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return value
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_NAIVE = datetime(1970, 1, 1)
+_EPOCH_DAY = date(1970, 1, 1)
+_MICRO = timedelta(microseconds=1)
+
+
+def _strip_logical(avro_type: Any) -> Any:
+    if isinstance(avro_type, list):
+        return [_strip_logical(t) for t in avro_type]
+    if isinstance(avro_type, dict):
+        if "logicalType" in avro_type:
+            return avro_type["type"]
+        return {
+            k: _strip_logical(v) if k in ("items", "values") else v for k, v in avro_type.items()
+        }
+    return avro_type
+
+
+def _logical_of(avro_type: Any) -> str | None:
+    if isinstance(avro_type, list):
+        return next((found for t in avro_type if (found := _logical_of(t))), None)
+    if isinstance(avro_type, dict):
+        return avro_type.get("logicalType")
+    return None
+
+
+@dataclass(frozen=True)
+class _Plain:
+    """A schema version with its logical types taken off, and the fields that had them.
+
+    fastavro's own logical-type conversion costs about twice the whole binary read (measured in
+    bench.stages), so the codec reads and writes the underlying long/int/string and converts
+    those few top-level fields itself, exactly as fastavro would (the golden vectors in
+    tests/assets/event_vectors.json hold the bytes to it).
+    """
+
+    parsed: Any
+    logical: tuple[tuple[str, str], ...]
+
+
+_PLAIN: dict[tuple[str, int], _Plain] = {}
+
+
+def _plain_schema(version: SchemaVersion) -> _Plain:
+    key = (version.event_type, version.version)
+    if key not in _PLAIN:
+        raw = json.loads(version.path.read_text(encoding="utf-8"))
+        fields = [{**f, "type": _strip_logical(f["type"])} for f in raw["fields"]]
+        logical = tuple(
+            (f["name"], kind) for f in raw["fields"] if (kind := _logical_of(f["type"]))
+        )
+        # Parsed with fastavro's "already parsed" marker: without it every call parses again.
+        parsed = fastavro.schema.parse_schema({**raw, "fields": fields})
+        _PLAIN[key] = _Plain(parsed, logical)
+    return _PLAIN[key]
+
+
+def _from_logical(record: dict[str, Any], logical: tuple[tuple[str, str], ...]) -> None:
+    for name, kind in logical:
+        value = record.get(name)
+        if value is None:
+            continue
+        if kind == "timestamp-micros":
+            record[name] = _EPOCH + timedelta(microseconds=value)
+        elif kind == "timestamp-millis":
+            record[name] = _EPOCH + timedelta(milliseconds=value)
+        elif kind == "date":
+            record[name] = _EPOCH_DAY + timedelta(days=value)
+        elif kind == "uuid":
+            record[name] = str(uuid.UUID(value))  # canonical text, and a check that it is one
+
+
+def _to_logical(record: dict[str, Any], logical: tuple[tuple[str, str], ...]) -> None:
+    for name, kind in logical:
+        value = record.get(name)
+        if isinstance(value, datetime):
+            since = value - (_EPOCH if value.tzinfo is not None else _EPOCH_NAIVE)
+            micros = since // _MICRO
+            record[name] = micros if kind == "timestamp-micros" else micros // 1000
+        elif isinstance(value, date):
+            record[name] = (value - _EPOCH_DAY).days
+        elif isinstance(value, uuid.UUID):
+            record[name] = str(value)
 
 
 class EventCodec:
@@ -54,14 +135,15 @@ class EventCodec:
         so tests and tooling can write the hostile records consumers must withstand.
         """
         schema = self.registry.latest(event.event_type)
+        plain = _plain_schema(schema)
         buf = io.BytesIO()
         buf.write(MAGIC)
         buf.write(schema.fingerprint)
         try:
-            fastavro.schemaless_writer(
-                buf, schema.parsed, event.to_record(), strict_allow_default=True
-            )
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            record = event.to_record()
+            _to_logical(record, plain.logical)
+            fastavro.schemaless_writer(buf, plain.parsed, record, strict_allow_default=True)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
             raise EventValidationError(
                 f"{event.event_type} does not fit its schema: {exc}"
             ) from exc
@@ -89,8 +171,11 @@ class EventCodec:
         body = io.BytesIO(data[HEADER_LEN:])
         try:
             # Schema resolution is only needed (and only paid for) when the writer is older.
-            resolve = None if reader is writer else reader.parsed
-            record = fastavro.schemaless_reader(body, writer.parsed, resolve)
+            plain = _plain_schema(writer)
+            resolve = None if reader is writer else _plain_schema(reader).parsed
+            record = fastavro.schemaless_reader(body, plain.parsed, resolve)
+            if isinstance(record, dict):
+                _from_logical(record, _plain_schema(reader).logical)
         except Exception as exc:  # fastavro raises many kinds on hostile bytes; all mean "corrupt"
             raise CodecError(
                 f"The {writer.event_type} v{writer.version} body is truncated or corrupt "
@@ -103,11 +188,10 @@ class EventCodec:
             )
         if not isinstance(record, dict):
             raise CodecError(f"The {writer.event_type} body did not decode to a record.")
-        plain = {k: _plain(v) for k, v in record.items()}
-        problems = record_problems(plain)
+        problems = record_problems(record)
         if problems:
             field, problem = problems[0]
             raise UnstorableEventError(
                 f"The {writer.event_type} field {field} {problem}; the ledger cannot store it."
             )
-        return DecodedEvent(from_record(writer.event_type, plain), writer.version)
+        return DecodedEvent(from_record(writer.event_type, record), writer.version)

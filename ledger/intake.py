@@ -83,7 +83,21 @@ def _shown_fields(unknown: Iterable[Any]) -> str:
     return ", ".join(safe)
 
 
+def _free_texts(name: str, value: Any) -> list[str]:
+    if name in _NOT_FREE_TEXT or name in _IDENTIFIERS or name == "taxpayer_refs":
+        return []
+    texts = value if isinstance(value, list) else [value]
+    if isinstance(value, dict):
+        texts = [*value.keys(), *value.values()]
+    return [t for t in texts if isinstance(t, str)]
+
+
 def _check_privacy(record: Mapping[str, Any]) -> None:
+    # One search over all free text joined by NUL (which is neither a digit nor a separator, and
+    # which no stored string holds: storable refused it), so a TIN shape cannot span two values;
+    # only when it finds one is each field searched again, to name it.
+    joined = "\x00".join(t for name, value in record.items() for t in _free_texts(name, value))
+    free_text_clean = not contains_tin_shape(joined)
     for name, value in record.items():
         if name == "taxpayer_refs":
             for ref in value or []:
@@ -101,11 +115,10 @@ def _check_privacy(record: Mapping[str, Any]) -> None:
                     f"{name} is shaped like an SSN, ITIN or EIN; identifiers must not be taxpayer numbers."
                 )
             continue
-        texts = value if isinstance(value, list) else [value]
-        if isinstance(value, dict):
-            texts = [*value.keys(), *value.values()]
-        for text in texts:
-            if isinstance(text, str) and contains_tin_shape(text):
+        if free_text_clean:
+            continue
+        for text in _free_texts(name, value):
+            if contains_tin_shape(text):
                 raise EventValidationError(
                     f"{name} contains something shaped like an SSN, ITIN or EIN; the ledger "
                     "never stores taxpayer identifiers (use taxpayer_refs for keyed hashes)."

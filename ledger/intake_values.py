@@ -84,12 +84,22 @@ def parse_uuid(name: str, value: Any) -> str:
         raise EventValidationError(f"{name} is not a UUID.") from exc
 
 
+_LOGICAL: dict[tuple[str, int], tuple[tuple[str, str], ...]] = {}
+
+
+def _logical_fields(schema: SchemaVersion) -> tuple[tuple[str, str], ...]:
+    """(field, logical type) of the fields that have one, worked out once per schema."""
+    key = (schema.event_type, schema.version)
+    if key not in _LOGICAL:
+        found = ((f["name"], logical_type(f["type"])) for f in schema.parsed["fields"])
+        _LOGICAL[key] = tuple((name, logical) for name, logical in found if logical)
+    return _LOGICAL[key]
+
+
 def coerce_logical_types(schema: SchemaVersion, record: dict[str, Any]) -> None:
-    for field in schema.parsed["fields"]:
-        name = field["name"]
-        if name not in record or record[name] is None:
+    for name, logical in _logical_fields(schema):
+        if record.get(name) is None:
             continue
-        logical = logical_type(field["type"])
         if logical in _TIMESTAMPS:
             record[name] = parse_timestamp(name, record[name])
         elif logical == "date":
