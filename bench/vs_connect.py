@@ -72,18 +72,18 @@ from bench.harness import (
     stop_popen,
     tree_cpu_seconds,
 )
-from ledger import services
+from ledger import localdev
 from ledger.codec import EventCodec
 from ledger.config import Settings, Topics
 from ledger.events import DisclosureRecorded
-from ledger.kafka_client import client_config
-from ledger.producer import EventProducer
-from ledger.replay import log_end_offsets
+from ledger.kafka.client import client_config
+from ledger.kafka.offsets import log_end_offsets
+from ledger.kafka.producer import EventProducer
+from ledger.kafka.topics import ensure_topics
+from ledger.localdev.process import read_pid
 from ledger.runtime import Ledger
-from ledger.services.process import read_pid
 from ledger.store.connection import connection
 from ledger.store.migrate import drop_schema
-from ledger.topics import ensure_topics
 
 CONSUMERS = ["audit_log", "volume"]
 SPIKE_RULE = "spike_over_prior_year"
@@ -576,7 +576,7 @@ class LocalServices:
             os.environ["LEDGER_DATA_DIR"] = str(self.temp)
         settings = Settings.from_env()
         self.configured = bool(settings.kafka_bootstrap and settings.database_url)
-        state = services.status(settings)
+        state = localdev.status(settings)
         self.were_running = bool(state.get("kafka_running") or state.get("postgres_running"))
         where = (
             "configured (LEDGER_KAFKA_BOOTSTRAP, LEDGER_DATABASE_URL)"
@@ -588,7 +588,7 @@ class LocalServices:
     def close(self) -> None:
         if not self.configured and not self.were_running:
             step("stopping the ledger's local services")
-            services.down(Settings.from_env())
+            localdev.down(Settings.from_env())
         if self.temp is not None:
             shutil.rmtree(self.temp, ignore_errors=True)
             os.environ.pop("LEDGER_DATA_DIR", None)

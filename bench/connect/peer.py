@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.harness import Deadline, peak_rss_mib, step, stop_popen, tree_cpu_seconds
-from ledger.services.kafka import cache_dir
-from ledger.services.ports import free_port, port_open
-from ledger.services.postgres import bindir
+from ledger.localdev.kafka import cache_dir
+from ledger.localdev.ports import free_port, port_open
+from ledger.localdev.postgres import bindir
 
 HERE = Path(__file__).resolve().parent
 TASKS, BATCH, JDBC_OPTS = 2, 5000, "?reWriteBatchedInserts=true"  # run.sh's defaults
