@@ -113,15 +113,24 @@ def _clean(name: str, value: Any, top: bool) -> bool:
     if kind is date:
         return bool(_EARLIEST_DAY <= value < _LATEST_DAY)
     if kind is list or kind is tuple:
-        return all(_clean(name, v, False) for v in value)
+        for item in value:  # a plain loop: generators cost more than the checks on this path
+            if not _clean(name, item, False):
+                return False
+        return True
     if kind is dict:
-        return all(_clean(name, k, False) and _clean(name, v, False) for k, v in value.items())
+        for k, v in value.items():
+            if not (_clean(name, k, False) and _clean(name, v, False)):
+                return False
+        return True
     return False  # anything rarer (floats, subclasses): let the full walk decide
 
 
 def record_problems(record: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(field, problem) for every value of an event record that the ledger cannot store."""
-    if all(_clean(name, value, True) for name, value in record.items()):
+    for name, value in record.items():
+        if not _clean(name, value, True):
+            break
+    else:
         return []
     found: list[tuple[str, str]] = []
     for name, top in record.items():

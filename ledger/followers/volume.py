@@ -176,6 +176,8 @@ class VolumeFollower(Follower):
         drafts: list[AlertDraft] = []
         rule = SpikeOverPriorYear()
         for key in fkeys:
+            if not book.has_days_after(key, f.day):
+                continue  # in order (the common case): no later day's prior year changed
             if coverage_moved:
                 days = book.later_days(key, f.day)
             else:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 
+@lru_cache(maxsize=4096)
 def normalize_authority(citation: str) -> str:
     """'26 usc §6103 (i)(2)' and '26 U.S.C. 6103(i)(2)' compare equal: case, spacing, § and dots."""
     text = citation.lower().replace("§", " ").replace(".", "")

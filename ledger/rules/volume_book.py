@@ -101,6 +101,10 @@ class VolumeBook:
             key, day, totals.records, totals.disclosures, prior_records, prior_disclosures, trailing
         )
 
+    def has_days_after(self, key: ScopeKey, day: date) -> bool:
+        days = self.sorted_days[key]
+        return bool(days) and days[-1] > day
+
     def later_days(self, key: ScopeKey, day: date) -> list[date]:
         """Days with volume that a late event on ``day`` falls into the prior year of."""
         days = self.sorted_days[key]

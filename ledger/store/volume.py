@@ -132,23 +132,35 @@ class DisclosureRow:
 
 
 DISCLOSURE_COLUMNS = tuple(f.name for f in fields(DisclosureRow))
-_DISCLOSURE_INSERT = sql.SQL(
-    "INSERT INTO disclosures ({columns}) SELECT * FROM unnest({arrays})"
-    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text"
-).format(
-    columns=sql.SQL(", ").join(sql.Identifier(name) for name in DISCLOSURE_COLUMNS),
-    arrays=sql.SQL(", ").join(
-        sql.SQL("%s::{}[]").format(sql.SQL(f.metadata["sql"])) for f in fields(DisclosureRow)
-    ),
+_STAGE = sql.SQL(
+    "CREATE TEMP TABLE IF NOT EXISTS disclosures_stage"
+    " (LIKE disclosures INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
 )
+_STAGE_COPY = sql.SQL("COPY disclosures_stage ({columns}) FROM STDIN").format(
+    columns=sql.SQL(", ").join(sql.Identifier(name) for name in DISCLOSURE_COLUMNS)
+)
+_STAGE_INSERT = sql.SQL(
+    "INSERT INTO disclosures ({columns}) SELECT {columns} FROM disclosures_stage"
+    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text"
+).format(columns=sql.SQL(", ").join(sql.Identifier(name) for name in DISCLOSURE_COLUMNS))
 
 
 def insert_disclosures(conn: psycopg.Connection, rows: Sequence[DisclosureRow]) -> set[str]:
-    """Inserts disclosure rows in one statement; returns the event ids that were new."""
+    """Inserts disclosure rows; returns the event ids that were new (a redelivery adds none).
+
+    The rows are COPYed into a session-private staging table and moved with one INSERT ... ON
+    CONFLICT: COPY costs a fraction of binding sixteen arrays (measured with py-spy), and the
+    staging table is emptied first, because a slice rolled back to its savepoint must not leave
+    rows for the next one.
+    """
     if not rows:
         return set()
-    columns = [[getattr(row, name) for row in rows] for name in DISCLOSURE_COLUMNS]
-    result = conn.execute(_DISCLOSURE_INSERT, columns).fetchall()
+    conn.execute(_STAGE)
+    conn.execute("TRUNCATE disclosures_stage")
+    with conn.cursor().copy(_STAGE_COPY) as copy:
+        for row in rows:
+            copy.write_row([getattr(row, name) for name in DISCLOSURE_COLUMNS])
+    result = conn.execute(_STAGE_INSERT).fetchall()
     return {r[0] for r in result}
 
 
