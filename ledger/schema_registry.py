@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,17 @@ class SchemaRegistry:
     """Every version in ``schemas/``; the newest version of each type is the reader schema."""
 
     versions: tuple[SchemaVersion, ...]
+    # Lookups by type and by fingerprint happen for every message: dictionaries, built once.
+    _latest: dict[str, SchemaVersion] = field(init=False, repr=False, compare=False)
+    _by_fingerprint: dict[bytes, SchemaVersion] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        latest: dict[str, SchemaVersion] = {}
+        for v in self.versions:
+            if v.event_type not in latest or v.version > latest[v.event_type].version:
+                latest[v.event_type] = v
+        object.__setattr__(self, "_latest", latest)
+        object.__setattr__(self, "_by_fingerprint", {v.fingerprint: v for v in self.versions})
 
     @classmethod
     def from_directory(cls, root: Path) -> SchemaRegistry:
@@ -93,19 +104,19 @@ class SchemaRegistry:
         return sorted({v.event_type for v in self.versions})
 
     def latest(self, event_type: str) -> SchemaVersion:
-        candidates = [v for v in self.versions if v.event_type == event_type]
-        if not candidates:
+        found = self._latest.get(event_type)
+        if found is None:
             known = ", ".join(self.event_types)
             raise UnknownSchemaError(f"Unknown event type {event_type!r}; known types: {known}.")
-        return candidates[-1]
+        return found
 
     def history(self, event_type: str) -> list[SchemaVersion]:
         return [v for v in self.versions if v.event_type == event_type]
 
     def by_fingerprint(self, fingerprint: bytes) -> SchemaVersion:
-        for v in self.versions:
-            if v.fingerprint == fingerprint:
-                return v
+        found = self._by_fingerprint.get(bytes(fingerprint))
+        if found is not None:
+            return found
         raise UnknownSchemaError(
             f"The message names schema fingerprint {fingerprint.hex()}, which is not among the "
             f"{len(self.versions)} schema versions in schemas/. It was written with a schema this "
