@@ -13,7 +13,6 @@ from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.codec import EventCodec
-from ledger.errors import CodecError
 from ledger.events import AlertAcknowledged, AlertRaised
 from ledger.followers.base import Follower
 from ledger.store import Connection
@@ -52,12 +51,7 @@ class AlertDeliveryFollower(Follower):
     def process(
         self, conn: Connection, tp: TopicPartition, records: Sequence[ConsumerRecord]
     ) -> None:
-        for rec in records:
-            try:
-                event = self.codec.decode(rec.value).event
-            except CodecError as exc:
-                self.dead_letter(conn, rec, exc.diagnostics())
-                continue
+        for _, event in self.decoded(conn, records):
             if isinstance(event, AlertAcknowledged):
                 self._acknowledge(conn, event)
             elif isinstance(event, AlertRaised):

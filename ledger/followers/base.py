@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +18,9 @@ from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.alert_events import alert_event
-from ledger.errors import LedgerError
+from ledger.codec import EventCodec
+from ledger.errors import CodecError, LedgerError
+from ledger.events import LedgerEvent
 from ledger.rules.model import AlertDraft, LogScope, Severity, alert_id
 from ledger.store import Connection
 from ledger.store.alerts import insert_new_alerts
@@ -100,6 +102,8 @@ class Follower(ABC):
     name: str
     merged = False
 
+    codec: EventCodec
+
     def __init__(self, *, publisher: Any = None, dlq_publisher: Any = None) -> None:
         self.stats = FollowerStats()
         self.publisher = publisher  # EventProducer on ledger.alerts, or None in replay
@@ -136,6 +140,18 @@ class Follower(ABC):
                     ],
                 )
             )
+
+    def decoded(
+        self, conn: Connection, records: Sequence[ConsumerRecord]
+    ) -> Iterator[tuple[ConsumerRecord, LedgerEvent]]:
+        """Each record with its typed event; a record that does not decode is dead-lettered."""
+        for rec in records:
+            try:
+                event = self.codec.decode(rec.value).event
+            except CodecError as exc:
+                self.dead_letter(conn, rec, exc.diagnostics())
+                continue
+            yield rec, event
 
     def mark(self) -> tuple[int, int]:
         return len(self.outbox), len(self.dlq_outbox)

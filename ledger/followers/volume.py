@@ -11,7 +11,6 @@ from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.codec import EventCodec
-from ledger.errors import CodecError
 from ledger.events import CourtOrderRecorded, DisclosureManifest, DisclosureRecorded, NoticeFiled
 from ledger.followers.base import Follower
 from ledger.rules import RuleContext, SpikeOverPriorYear, evaluate_all
@@ -73,12 +72,7 @@ class VolumeFollower(Follower):
         self, conn: Connection, tp: TopicPartition, records: Sequence[ConsumerRecord]
     ) -> None:
         disclosures: list[tuple[ConsumerRecord, DisclosureRecorded, DisclosureFacts]] = []
-        for rec in records:
-            try:
-                event = self.codec.decode(rec.value).event
-            except CodecError as exc:
-                self.dead_letter(conn, rec, exc.diagnostics())
-                continue
+        for rec, event in self.decoded(conn, records):
             if isinstance(event, NoticeFiled):
                 store.insert_notice(conn, event)
             elif isinstance(event, CourtOrderRecorded):

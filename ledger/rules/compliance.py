@@ -37,6 +37,33 @@ def _recipient_scope(ctx: RuleContext) -> Scope:
     return Scope("recipient", d.source_agency, d.recipient_agency)
 
 
+def _disclosure_alert(
+    ctx: RuleContext,
+    rule: str,
+    *discriminator: str,
+    evidence: list[str],
+    legal_source: str,
+    message: str,
+    threshold: int | None = None,
+) -> AlertDraft:
+    """A critical alert about the disclosure being evaluated, on its (source, recipient) scope;
+    its id adds ``discriminator`` (e.g. the order) to the rule, scope, day and disclosure id."""
+    d = ctx.disclosure
+    scope = _recipient_scope(ctx)
+    return AlertDraft(
+        alert_id=alert_id(rule, scope, d.day, d.disclosure_id, *discriminator),
+        rule=rule,
+        severity=Severity.CRITICAL,
+        scope=scope,
+        day=d.day,
+        observed=d.record_count,
+        threshold=threshold,
+        evidence=evidence,
+        legal_source=legal_source,
+        message=message,
+    )
+
+
 def notice_problem(d: DisclosureFacts, order: CourtOrderFacts, notice: NoticeFacts) -> str | None:
     """Why this notice does not satisfy the order for this disclosure, or None if it does."""
     lead = d.transmitted_at - notice.filed_at
@@ -124,20 +151,16 @@ class BulkWithoutNotice:
         if not ctx.config.on(BULK):
             return []
         d = ctx.disclosure
-        scope = _recipient_scope(ctx)
         drafts = []
         for check in bulk_notice_checks(d, ctx.orders_in_force, ctx.notices):
             if check.complied:
                 continue
             order = check.order
             drafts.append(
-                AlertDraft(
-                    alert_id=alert_id(BULK, scope, d.day, d.disclosure_id, order.order_id),
-                    rule=BULK,
-                    severity=Severity.CRITICAL,
-                    scope=scope,
-                    day=d.day,
-                    observed=d.record_count,
+                _disclosure_alert(
+                    ctx,
+                    BULK,
+                    order.order_id,
                     threshold=order.bulk_threshold,
                     evidence=[d.event_id, order.event_id, *(n.event_id for n in check.candidates)],
                     legal_source=(
@@ -164,16 +187,11 @@ class DisclosureDuringStay:
         if not ctx.config.on(STAY):
             return []
         d = ctx.disclosure
-        scope = _recipient_scope(ctx)
         return [
-            AlertDraft(
-                alert_id=alert_id(STAY, scope, d.day, d.disclosure_id, o.order_id),
-                rule=STAY,
-                severity=Severity.CRITICAL,
-                scope=scope,
-                day=d.day,
-                observed=d.record_count,
-                threshold=None,
+            _disclosure_alert(
+                ctx,
+                STAY,
+                o.order_id,
                 evidence=[d.event_id, o.event_id],
                 legal_source=f"{o.order_type.title()} {o.order_id} in {o.case_reference}",
                 message=(
@@ -205,16 +223,10 @@ class MissingLegalAuthority:
             if not d.legal_authority.strip()
             else (f"cites {d.legal_authority!r}, which is not in the registry of authorities")
         )
-        scope = _recipient_scope(ctx)
         return [
-            AlertDraft(
-                alert_id=alert_id(MISSING_AUTHORITY, scope, d.day, d.disclosure_id),
-                rule=MISSING_AUTHORITY,
-                severity=Severity.CRITICAL,
-                scope=scope,
-                day=d.day,
-                observed=d.record_count,
-                threshold=None,
+            _disclosure_alert(
+                ctx,
+                MISSING_AUTHORITY,
                 evidence=[d.event_id],
                 legal_source="26 U.S.C. 6103(a): confidentiality unless an exception applies",
                 message=f"Disclosure {d.disclosure_id} to {d.recipient_agency} {why}.",
@@ -248,16 +260,10 @@ class RequestIncomplete:
             problems.append("a TIN-and-name match was released without an address check")
         if not problems:
             return []
-        scope = _recipient_scope(ctx)
         return [
-            AlertDraft(
-                alert_id=alert_id(INCOMPLETE, scope, d.day, d.disclosure_id),
-                rule=INCOMPLETE,
-                severity=Severity.CRITICAL,
-                scope=scope,
-                day=d.day,
-                observed=d.record_count,
-                threshold=None,
+            _disclosure_alert(
+                ctx,
+                INCOMPLETE,
                 evidence=[d.event_id],
                 legal_source=(
                     "26 U.S.C. 6103(i)(2)(B): the request must set forth the taxpayer's name"
