@@ -210,7 +210,7 @@ def _kill_consumer(h: Harness, name: str) -> str:
     proc.wait(30)
     time.sleep(2)
     h.consumers[name][0] = h.spawn(name)
-    return f"SIGKILL of a {name} consumer mid-stream, restarted"
+    return f"SIGKILL of one {name} consumer mid-stream, restarted"
 
 
 def kill_audit_log_consumer(h: Harness) -> str:

@@ -78,6 +78,26 @@ def test_sigterm_stops_consume_within_10_s_when_the_broker_is_gone(own_kafka) ->
             proc.kill()
 
 
+def assert_one_gapless_chain_per_log(ledger: Ledger, entries: int) -> None:
+    """Every log holds seq 0..n-1, one entry per Kafka offset, and `ledger verify` exits 0."""
+    logs = rows(
+        ledger,
+        "SELECT log_id, count(*), min(seq), max(seq), count(DISTINCT kafka_offset) FROM entries"
+        " GROUP BY log_id ORDER BY log_id",
+    )
+    assert sum(n for _, n, _, _, _ in logs) == entries
+    for log_id, n, lo, hi, offsets in logs:
+        assert (lo, hi, offsets) == (0, n - 1, n), log_id  # gapless, one entry per offset
+    verify = subprocess.run(
+        [shutil.which("ledger") or "ledger", "verify"],
+        env=cli_env(ledger),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
 def test_two_audit_log_processes_share_partitions_and_keep_one_gapless_chain(own_kafka) -> None:
     _, ledger = own_kafka
     first = consume(ledger, "audit_log")
@@ -94,22 +114,7 @@ def test_two_audit_log_processes_share_partitions_and_keep_one_gapless_chain(own
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
                 p.wait(30)
-    logs = rows(
-        ledger,
-        "SELECT log_id, count(*), min(seq), max(seq), count(DISTINCT kafka_offset) FROM entries"
-        " GROUP BY log_id ORDER BY log_id",
-    )
-    assert sum(n for _, n, _, _, _ in logs) == 1800
-    for log_id, n, lo, hi, offsets in logs:
-        assert (lo, hi, offsets) == (0, n - 1, n), log_id  # gapless, one entry per offset
-    verify = subprocess.run(
-        [shutil.which("ledger") or "ledger", "verify"],
-        env=cli_env(ledger),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert_one_gapless_chain_per_log(ledger, 1800)
 
 
 def test_a_paused_consumer_resumes_without_forking_or_duplicating(own_kafka) -> None:
@@ -130,22 +135,7 @@ def test_a_paused_consumer_resumes_without_forking_or_duplicating(own_kafka) -> 
             p.send_signal(signal.SIGCONT)
             p.send_signal(signal.SIGTERM)
             p.wait(30)
-    logs = rows(
-        ledger,
-        "SELECT log_id, count(*), min(seq), max(seq), count(DISTINCT kafka_offset) FROM entries"
-        " GROUP BY log_id ORDER BY log_id",
-    )
-    assert sum(n for _, n, _, _, _ in logs) == 900
-    for log_id, n, lo, hi, offsets in logs:
-        assert (lo, hi, offsets) == (0, n - 1, n), log_id
-    verify = subprocess.run(
-        [shutil.which("ledger") or "ledger", "verify"],
-        env=cli_env(ledger),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert_one_gapless_chain_per_log(ledger, 900)
 
 
 def _children(parent: int) -> list[int]:
