@@ -91,7 +91,6 @@ def consume(
     every core), supervised and restarted with backoff if one exits.
     """
     import signal
-    import threading
 
     from ledger.followers.service import CONSUMER_NAMES, check_names, start_consumers
     from ledger.runtime import open_ledger

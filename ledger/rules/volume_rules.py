@@ -19,6 +19,31 @@ def warming_up(coverage_start: date, day: date, warmup_days: int = 365) -> bool:
     return day < coverage_start + timedelta(days=warmup_days)
 
 
+def _window_alert(
+    rule: str,
+    severity: Severity,
+    window: ScopeWindow,
+    *,
+    threshold: int,
+    evidence: list[str],
+    legal_source: str,
+    message: str,
+) -> AlertDraft:
+    """An alert about one scope's day: its id is (rule, scope, day), it observes the day's records."""
+    return AlertDraft(
+        alert_id=alert_id(rule, window.scope, window.day),
+        rule=rule,
+        severity=severity,
+        scope=window.scope,
+        day=window.day,
+        observed=window.day_records,
+        threshold=threshold,
+        evidence=evidence,
+        legal_source=legal_source,
+        message=message,
+    )
+
+
 class SpikeOverPriorYear:
     """One day's records exceed the sum over the 365 days before it.
 
@@ -63,13 +88,10 @@ class SpikeOverPriorYear:
             if rule is None or not new_on:
                 return []
             return [
-                AlertDraft(
-                    alert_id=alert_id(rule, scope, window.day),
-                    rule=rule,
-                    severity=Severity.INFO,
-                    scope=scope,
-                    day=window.day,
-                    observed=window.day_records,
+                _window_alert(
+                    rule,
+                    Severity.INFO,
+                    window,
                     threshold=0,
                     evidence=list(evidence),
                     legal_source="5 U.S.C. 552a(c); 26 U.S.C. 6103(p)(3)(A): accounting of disclosures",
@@ -85,13 +107,10 @@ class SpikeOverPriorYear:
             return []
         ratio = window.day_records / max(window.prior_365_records, 1)
         return [
-            AlertDraft(
-                alert_id=alert_id(SPIKE, scope, window.day),
-                rule=SPIKE,
-                severity=Severity.CRITICAL,
-                scope=scope,
-                day=window.day,
-                observed=window.day_records,
+            _window_alert(
+                SPIKE,
+                Severity.CRITICAL,
+                window,
                 threshold=window.prior_365_records,
                 evidence=list(evidence),
                 legal_source=self.legal_source,
@@ -141,13 +160,10 @@ class StatisticalAnomaly:
             return []
         scope = window.scope
         return [
-            AlertDraft(
-                alert_id=alert_id(ANOMALY, scope, window.day),
-                rule=ANOMALY,
-                severity=Severity.WARNING,
-                scope=scope,
-                day=window.day,
-                observed=window.day_records,
+            _window_alert(
+                ANOMALY,
+                Severity.WARNING,
+                window,
                 threshold=threshold,
                 evidence=[ctx.disclosure.event_id],
                 legal_source=self.legal_source,

@@ -7,11 +7,10 @@ LEDGER_FUZZ_EXAMPLES=5000 (say) runs a longer search.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ledger.codec import MAGIC, DecodedEvent, EventCodec
@@ -19,15 +18,9 @@ from ledger.errors import CodecError
 from ledger.intake import build_event
 from ledger.schema_registry import default_registry
 from ledger.storable import record_problems
+from tests.unit.fuzz import fuzz_settings
 
-EXAMPLES = int(os.environ.get("LEDGER_FUZZ_EXAMPLES", "300"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = fuzz_settings(300)
 
 REGISTRY = default_registry()
 CODEC = EventCodec(REGISTRY)

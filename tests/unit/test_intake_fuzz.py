@@ -7,11 +7,10 @@ Derandomized, so CI is stable; LEDGER_FUZZ_EXAMPLES=5000 (say) runs a longer sea
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.codec import EventCodec
@@ -20,15 +19,9 @@ from ledger.events import EVENT_CLASSES, LedgerEvent
 from ledger.intake import EMIT_EVENT_TYPES, build_event, parse_lines
 from ledger.schema_registry import default_registry
 from ledger.storable import record_problems
+from tests.unit.fuzz import fuzz_settings
 
-EXAMPLES = int(os.environ.get("LEDGER_FUZZ_EXAMPLES", "150"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = fuzz_settings(150)
 
 REGISTRY = default_registry()
 CODEC = EventCodec(REGISTRY)
