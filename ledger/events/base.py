@@ -1,0 +1,129 @@
+"""What every event is: the LedgerEvent base and its record conversions, worked out once per class."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, ClassVar, Literal, Self, get_args, get_type_hints
+
+from ledger.errors import EventValidationError
+
+MatchMethod = Literal["TIN_NAME", "NAME_ADDRESS", "NAME_DOB_ADDRESS", "FUZZY", "MANUAL_REVIEW"]
+AddressVerification = Literal["VALID", "PLACEHOLDER", "ZIP_ONLY", "MISSING", "NOT_COMPARED"]
+OrderType = Literal["NOTICE_REQUIREMENT", "STAY", "INJUNCTION", "USE_PROHIBITION"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LedgerEvent:
+    """What every event carries. ``event_type`` names its schema (``ledger/schemas/<type>/``)."""
+
+    event_type: ClassVar[str]
+
+    event_id: str  # a UUID, in canonical lower-case text form
+    occurred_at: datetime  # timezone-aware (UTC once read back)
+    recorded_by: str  # the system or person that emitted it
+
+    @property
+    def key(self) -> str:
+        """The Kafka message key: the recipient agency where the event has one (DESIGN 2), so a
+        recipient's events stay in order on one partition; empty where there is nothing to key by."""
+        return ""
+
+    def to_record(self) -> dict[str, Any]:
+        """The Avro record the codec writes: field name to value, arrays as lists, maps as dicts."""
+        values = self.__dict__
+        return {name: _plain(values[name]) for name in _shape(type(self)).names}
+
+    @classmethod
+    def from_fields(cls, record: Mapping[str, Any]) -> Self:
+        """This event from a record of its fields (lists become tuples); omitted fields that have
+        a schema default take it. Raises EventValidationError for unknown or missing fields."""
+        shape = _shape(cls)
+        if not shape.name_set.issuperset(record):
+            unknown = sorted(set(record) - shape.name_set)
+            raise EventValidationError(f"{cls.event_type} has no field(s) {', '.join(unknown)}.")
+        if len(record) < len(shape.names):
+            missing = [n for n in shape.required if n not in record]
+            if missing:
+                raise EventValidationError(f"{cls.event_type} is missing {', '.join(missing)}.")
+        return cls(**{name: _frozen(value) for name, value in record.items()})
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> Self:
+        """This event from its JSON rendering (as stored in the projections' ``record`` and
+        ``body`` columns): ISO 8601 text becomes datetimes and dates again, by field type.
+
+        Like Avro's schema resolution, a field the class no longer has is left out, and one it
+        gained since takes its default.
+        """
+        shape = _shape(cls)
+        revived = {
+            name: (
+                shape.times[name].fromisoformat(value)
+                if name in shape.times and isinstance(value, str)
+                else value
+            )
+            for name, value in obj.items()
+            if name in shape.names
+        }
+        return cls.from_fields(revived)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What the conversions need to know about one event class, worked out once."""
+
+    names: tuple[str, ...]  # every field, in schema order
+    name_set: frozenset[str]
+    required: tuple[str, ...]  # fields without a default
+    times: Mapping[str, type[date]]  # fields holding a datetime or a date (maybe None)
+
+
+_SHAPES: dict[type[LedgerEvent], _Shape] = {}
+
+
+def _shape(cls: type[LedgerEvent]) -> _Shape:
+    shape = _SHAPES.get(cls)
+    if shape is None:
+        fields = dataclasses.fields(cls)
+        times: dict[str, type[date]] = {}
+        for name, hint in get_type_hints(cls).items():
+            for candidate in (hint, *get_args(hint)):
+                if candidate is datetime or candidate is date:
+                    times[name] = candidate
+                    break
+        shape = _SHAPES[cls] = _Shape(
+            names=tuple(f.name for f in fields),
+            name_set=frozenset(f.name for f in fields),
+            required=tuple(
+                f.name
+                for f in fields
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            ),
+            times=times,
+        )
+    return shape
+
+
+def _plain(value: Any) -> Any:
+    kind = type(value)  # exact types first: this runs for every field of every event encoded
+    if kind is str or kind is int or value is None or kind is datetime:
+        return value
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    return value
+
+
+def _frozen(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or value is None or kind is datetime:
+        return value
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    return value

@@ -1,0 +1,50 @@
+"""What the court and the parties record: orders and the notices they require."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from ledger.events.base import LedgerEvent, OrderType
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoticeFiled(LedgerEvent):
+    """Advance notice of a planned transmission, filed with the court and served on plaintiffs."""
+
+    event_type: ClassVar[str] = "NoticeFiled"
+
+    notice_id: str
+    case_reference: str
+    filed_at: datetime
+    served_on: tuple[str, ...]
+    recipient_agency: str
+    legal_authority: str
+    planned_transmission_start: datetime
+    planned_transmission_end: datetime
+    expected_record_count: int
+
+    @property
+    def key(self) -> str:
+        return self.recipient_agency
+
+
+@dataclass(frozen=True, kw_only=True)
+class CourtOrderRecorded(LedgerEvent):
+    """A court order that constrains disclosures; empty recipients/authorities mean every one."""
+
+    event_type: ClassVar[str] = "CourtOrderRecorded"
+
+    order_id: str
+    case_reference: str
+    court: str
+    order_type: OrderType
+    entered_at: datetime
+    effective_at: datetime
+    expires_at: datetime | None = None
+    recipients: tuple[str, ...] = ()
+    authorities: tuple[str, ...] = ()
+    bulk_threshold: int | None = None  # NOTICE_REQUIREMENT: records at or above need notice
+    notice_hours: int | None = None  # NOTICE_REQUIREMENT: hours of notice (24 when None)
+    description: str = ""

@@ -1,0 +1,74 @@
+"""Disclosures: what was sent, to whom, under which authority, and corrections to it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from ledger.events.base import AddressVerification, LedgerEvent, MatchMethod
+
+
+@dataclass(frozen=True, kw_only=True)
+class DisclosureRecorded(LedgerEvent):
+    """One transmission of taxpayer data from a source agency to a recipient."""
+
+    event_type: ClassVar[str] = "DisclosureRecorded"
+
+    disclosure_id: str
+    request_id: str | None = None
+    source_agency: str
+    recipient_agency: str
+    recipient_address: str | None = None
+    legal_authority: str  # e.g. 26 U.S.C. 6103(i)(2)
+    purpose: str
+    nature: str  # e.g. LAST_KNOWN_ADDRESS, TRANSCRIPT
+    transmitted_at: datetime
+    transmission_channel: str | None = None
+    record_count: int  # taxpayer records: the unit of volume
+    tax_periods: tuple[str, ...]
+    data_categories: tuple[str, ...]
+    match_method: MatchMethod | None = None
+    address_verification: AddressVerification | None = None
+    manifest_sha256: str | None = None  # hex SHA-256 of the transmitted file
+    taxpayer_refs: tuple[str, ...] = ()  # HMAC-SHA256 keyed hashes, never a raw TIN
+    notice_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.recipient_agency or self.source_agency
+
+
+@dataclass(frozen=True, kw_only=True)
+class DisclosureManifest(LedgerEvent):
+    """One chunk of a bulk disclosure's taxpayer refs."""
+
+    event_type: ClassVar[str] = "DisclosureManifest"
+
+    disclosure_id: str
+    recipient_agency: str  # keys the chunk to its disclosure's partition
+    chunk_index: int
+    chunk_count: int
+    taxpayer_refs: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return self.recipient_agency
+
+
+@dataclass(frozen=True, kw_only=True)
+class DisclosureAmended(LedgerEvent):
+    """Corrects an earlier disclosure by reference; the original is never overwritten."""
+
+    event_type: ClassVar[str] = "DisclosureAmended"
+
+    disclosure_id: str
+    amends_event_id: str | None = None
+    recipient_agency: str
+    changes: Mapping[str, str]  # field name to corrected value, as text
+    reason: str
+
+    @property
+    def key(self) -> str:
+        return self.recipient_agency

@@ -1,0 +1,57 @@
+"""What the ledger records about itself: accesses to it and the alerts its rules raise."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import ClassVar
+
+from ledger.events.base import LedgerEvent
+
+
+@dataclass(frozen=True, kw_only=True)
+class LedgerAccessed(LedgerEvent):
+    """Someone queried the ledger (oversight of the overseers). Never carries a TIN."""
+
+    event_type: ClassVar[str] = "LedgerAccessed"
+
+    accessor: str
+    role: str
+    action: str
+    query: Mapping[str, str] = field(default_factory=dict)
+    records_returned: int
+    status: int = 200
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertRaised(LedgerEvent):
+    """A rule fired; ``alert_id`` is deterministic (rule + scope + day)."""
+
+    event_type: ClassVar[str] = "AlertRaised"
+
+    alert_id: str
+    rule: str
+    severity: str
+    scope: str  # the rendered scope (ledger.rules.model.Scope), as stored in alerts.scope
+    day: date
+    observed: int
+    threshold: int | None = None
+    evidence: tuple[str, ...]  # event ids (and topic/partition@offset) that caused the alert
+    legal_source: str
+    message: str
+
+    @property
+    def key(self) -> str:
+        return self.scope
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertAcknowledged(LedgerEvent):
+    """A person on watch acknowledged an alert; acknowledgements are events, never edits."""
+
+    event_type: ClassVar[str] = "AlertAcknowledged"
+
+    alert_id: str
+    acknowledged_by: str
+    note: str = ""
