@@ -44,6 +44,7 @@ def export(
     """Write a bundle of entries, proofs, checkpoints, alerts and rules that verifies offline."""
     from rich.progress import BarColumn, Progress, TextColumn
 
+    from ledger.cli.common import record_access
     from ledger.cli.output import err_console
     from ledger.ops.export import ExportRequest, export_bundle
     from ledger.runtime import open_ledger
@@ -83,6 +84,10 @@ def export(
     ):
         task = progress.add_task("export", total=None)
         result = export_bundle(conn, s, request, lambda n: progress.advance(task, n))
+    # Handing out evidence is itself recorded, as every query is (README "Every call is recorded").
+    given = {k: v for k, v in request.filters().items() if v not in (None, [])}
+    params = {**given, "profile": profile, "out": str(out)}
+    record_access(ledger, "cli", "export", params, result.entries)
     held = f", {result.withheld} by leaf hash only" if result.withheld else ""
     console.print(
         f"Wrote a {result.profile} bundle to {result.out}: {result.entries:,} entries{held}, "

@@ -41,6 +41,27 @@ ENTRY_SCHEMA: dict[str, Any] = {
 }
 
 
+_COMMON = (
+    r"manifest\.json",
+    r"README\.md",
+    r"rules/(default_rules|override)\.toml",
+    r"logs/[A-Za-z0-9._-]+/[0-9]+/checkpoint",
+    r"logs/[A-Za-z0-9._-]+/[0-9]+/consistency-[0-9]+\.json",
+)
+_ENTRIES = (
+    r"events\.avro",
+    r"alerts\.json",
+    r"schemas/[A-Za-z]+/v[0-9]+\.avsc",
+    r"logs/[A-Za-z0-9._-]+/[0-9]+/inclusion\.jsonl",
+)
+
+
+def allowed(profile: str, rel: str) -> bool:
+    """Whether a file of this name belongs in a bundle of this profile (nothing else may ride along)."""
+    patterns = _COMMON + ((r"daily_counts\.json",) if profile == "public" else _ENTRIES)
+    return any(re.fullmatch(p, rel) for p in patterns)
+
+
 def log_dir(log_id: str) -> str:
     """``logs/<topic>/<partition>``: the log id is already a safe relative path."""
     if not _LOG_ID.match(log_id):

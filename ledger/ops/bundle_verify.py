@@ -261,6 +261,9 @@ def verify_bundle(
     _check_files(root)
     m = _manifest(root)
     profile = str(m["profile"])
+    for rel in bf.bundle_files(root):
+        if not bf.allowed(profile, rel):
+            raise bc.BundleProfileError(f"{rel} has no place in a {profile} bundle.")
     for r in m["rules"]:
         _agree(
             f"the SHA-256 of {r.get('file')}",

@@ -330,6 +330,19 @@ def test_order_and_recipient_filters(led: Ledger, tmp_path: Path) -> None:
     m = json.loads((steady / "manifest.json").read_text())
     assert m["counts"]["by_type"]["DisclosureRecorded"] == 10
     assert m["filters"]["recipient"] == "Steady Recipient"
+    # Handing out evidence is recorded like any query.
+    wait_until(
+        lambda: (
+            rows(
+                led,
+                "SELECT count(*) FROM entries WHERE event_type = 'LedgerAccessed'"
+                " AND body->>'action' = 'export' AND body->'query'->>'recipient' = 'Steady Recipient'",
+            )[0][0]
+            == 1
+        ),
+        30,
+        "the export's access record",
+    )
 
 
 def test_consistency_from_an_earlier_checkpoint(led: Ledger, tmp_path: Path) -> None:
