@@ -90,7 +90,7 @@ def export(
     record_access(ledger, "cli", "export", params, result.entries)
     held = f", {result.withheld} by leaf hash only" if result.withheld else ""
     console.print(
-        f"Wrote a {result.profile} bundle to {result.out}: {result.entries:,} entries{held}, "
+        f"Wrote the {result.profile} bundle to {result.out}: {result.entries:,} entries{held}, "
         f"{result.alerts} alerts."
         + (
             f" {result.uncovered} newer entries await a checkpoint and were left out."
@@ -108,5 +108,13 @@ def verify_bundle(
 ) -> None:
     """Check a bundle offline: sums, entries, proofs, signatures, alerts, profile. No services."""
     from ledger.ops.bundle_verify import verify_bundle as check
+    from ledger.tlog.note import NoteError, Verifier
 
+    if not directory.is_dir():
+        fail(f"{directory} is not a bundle directory.", ExitCode.USAGE)
+    for k in key:
+        try:
+            Verifier.from_vkey(k)
+        except NoteError as exc:
+            fail(f"--key: {exc}", ExitCode.USAGE)
     console.print(check(directory, key).line(), highlight=False, soft_wrap=True)

@@ -369,6 +369,9 @@ def test_bad_flags_get_one_line_and_exit_2(
         ["export", "--out", str(auditor_bundle)],  # not empty
         ["export", "--out", str(tmp_path / "z"), "--order", "no-such-order"],
         ["verify-bundle", str(auditor_bundle), "--keys", "x"],
+        ["verify-bundle", str(auditor_bundle), "--key", "not-a-key"],
+        ["verify-bundle", str(tmp_path / "nowhere"), "--key", vkey(led)],
+        ["verify-bundle", str(auditor_bundle)],
     ):
         bad = ledger_cli(led, *args)
         assert bad.returncode == 2, (args, bad.stderr)
