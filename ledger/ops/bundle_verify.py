@@ -69,7 +69,7 @@ def _check_files(root: Path) -> None:
 
 def _inside(root: Path, rel: object, what: str) -> Path:
     path = (root / str(rel)).resolve()
-    if not isinstance(rel, str) or root.resolve() not in path.parents:
+    if not isinstance(rel, str) or root.resolve() not in path.parents or not path.is_file():
         raise bc.BundleManifestError(f"manifest.json: {what} {rel!r} is not a file in the bundle.")
     return path
 
@@ -135,7 +135,10 @@ class _Proofs:
                 raise bc.BundleProofError(f"{rel} is missing.") from exc
             self.current = log_id
         assert self.file is not None
-        line = self.file.readline()
+        try:
+            line = self.file.readline()
+        except UnicodeDecodeError as exc:
+            raise bc.BundleProofError(f"{bf.inclusion_path(log_id)} is not UTF-8 text.") from exc
         if not line:
             raise bc.BundleProofError(f"{bf.inclusion_path(log_id)} has no proof for {where}.")
         try:
@@ -150,7 +153,10 @@ class _Proofs:
 
     def finish(self) -> None:
         if self.file is not None and self.current is not None:
-            extra = self.file.readline()
+            try:
+                extra = self.file.readline()
+            except UnicodeDecodeError:
+                extra = "undecodable"
             self.file.close()
             self.file = None
             self.done.add(self.current)
@@ -160,16 +166,21 @@ class _Proofs:
                 )
 
 
+_ENTRY_SCHEMA = fastavro.parse_schema(bf.ENTRY_SCHEMA)
+
+
 def _entries(root: Path) -> Iterator[dict[str, Any]]:
     try:
         with (root / bf.EVENTS).open("rb") as f:
-            for record in fastavro.reader(f):
+            for record in fastavro.reader(f, reader_schema=_ENTRY_SCHEMA):
                 if not isinstance(record, dict):
                     raise bc.BundleEntryError(f"{bf.EVENTS} holds something other than entries.")
                 yield record
     except FileNotFoundError as exc:
         raise bc.BundleEntryError(f"{bf.EVENTS} is missing.") from exc
-    except (ValueError, EOFError, TypeError, KeyError, IndexError) as exc:
+    except VerificationError:
+        raise
+    except Exception as exc:  # fastavro raises many kinds on a damaged container
         raise bc.BundleEntryError(f"{bf.EVENTS} is not a readable Avro file: {exc}.") from exc
 
 
@@ -235,11 +246,7 @@ def _manifest(root: Path) -> dict[str, Any]:
         raise bc.BundleManifestError(f"manifest.json is not a {bf.FORMAT} manifest.")
     if m.get("profile") not in bc.PROFILES:
         raise bc.BundleManifestError(f"manifest.json: unknown profile {m.get('profile')!r}.")
-    for key in ("logs", "rules"):
-        if not isinstance(m.get(key), list):
-            raise bc.BundleManifestError(f"manifest.json: {key} is not a list.")
-    if not isinstance(m.get("counts"), dict):
-        raise bc.BundleManifestError("manifest.json: counts is not an object.")
+    bc.check_manifest_shape(m)
     return m
 
 
@@ -280,7 +287,12 @@ def verify_bundle(
         except ValueError as exc:
             raise bc.BundleManifestError(f"manifest.json: {exc}.") from exc
         _inside(root, rel, "checkpoint")
-        note = (root / rel).read_text(encoding="utf-8", errors="replace")
+        try:
+            note = (root / rel).read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError as exc:
+            raise bc.BundleManifestError(
+                f"manifest.json names a log whose {rel} is missing."
+            ) from exc
         cp = bc.check_checkpoint(note, verifiers, rel, cosignatures)
         _agree(f"{log_id} tree_size", entry.get("tree_size"), cp.size)
         _agree(f"{log_id} origin", entry.get("origin"), cp.origin)
@@ -313,7 +325,10 @@ def verify_bundle(
             raise bc.BundleManifestError(
                 "manifest.json: public_threshold differs from daily_counts.json."
             )
-        bc.check_public_counts(data.get("rows") or [], threshold, bf.COUNTS)
+        rows = data.get("rows")
+        if not isinstance(rows, list):
+            raise bc.BundleProfileError(f"{bf.COUNTS} has no list of rows.")
+        bc.check_public_counts(rows, threshold, bf.COUNTS)
         return BundleSummary(profile, len(logs), 0, 0, 0, consistency)
     alerts = _read_json(root, bf.ALERTS, bc.BundleAlertsError)
     if not isinstance(alerts, list) or not all(isinstance(a, dict) for a in alerts):

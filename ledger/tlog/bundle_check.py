@@ -104,6 +104,40 @@ def check_sums(listed: Mapping[str, str], present: Mapping[str, str]) -> None:
             raise BundleFilesError(f"{path} is listed in SHA256SUMS but missing from the bundle.")
 
 
+# --- manifest ---------------------------------------------------------------------------------
+
+
+def _need(ok: bool, what: str) -> None:
+    if not ok:
+        raise BundleManifestError(f"manifest.json: {what}.")
+
+
+def check_manifest_shape(m: Mapping[str, Any]) -> None:
+    """The manifest's logs, rules and counts have the types the checks read (a forger's manifest
+    must fail as a manifest, not crash the verifier)."""
+    logs, rules, counts = m.get("logs"), m.get("rules"), m.get("counts")
+    _need(
+        isinstance(logs, list) and all(isinstance(x, dict) for x in logs),
+        "logs is not a list of objects",
+    )
+    _need(
+        isinstance(rules, list) and all(isinstance(x, dict) for x in rules),
+        "rules is not a list of objects",
+    )
+    _need(isinstance(counts, dict), "counts is not an object")
+    assert isinstance(logs, list)
+    for log in logs:
+        _need(isinstance(log.get("log"), str), "a log has no id")
+        consistency = log.get("consistency", [])
+        _need(
+            isinstance(consistency, list) and all(isinstance(c, str) for c in consistency),
+            f"consistency of {log.get('log')} is not a list of files",
+        )
+    assert isinstance(rules, list)
+    for rule in rules:
+        _need(isinstance(rule.get("file"), str), "a rules entry names no file")
+
+
 # --- checkpoints and proofs -------------------------------------------------------------------
 
 
@@ -149,6 +183,8 @@ def check_consistency(
     cosignatures: CosignatureCheck = no_cosignatures,
 ) -> tlog.Checkpoint:
     """A consistency proof from an earlier checkpoint to the bundle's; returns the earlier one."""
+    if not isinstance(proof, Mapping):
+        raise BundleProofError(f"{where}: not a proof object.")
     old = check_checkpoint(str(proof.get("old_checkpoint", "")), verifiers, where, cosignatures)
     if (
         str(proof.get("new_checkpoint", ""))
@@ -225,7 +261,8 @@ def check_alert_evidence(
 def evidence_ids(alerts: Sequence[Mapping[str, Any]]) -> set[str]:
     out: set[str] = set()
     for alert in alerts:
-        for e in alert.get("evidence") or []:
+        evidence = alert.get("evidence")
+        for e in evidence if isinstance(evidence, list) else []:
             if isinstance(e, str) and _UUID.match(e):
                 out.add(e)
     return out
@@ -237,6 +274,8 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 def check_public_counts(rows: Sequence[Mapping[str, Any]], threshold: int, where: str) -> None:
     """No count in a public bundle is below the suppression threshold (suppressed ones are null)."""
     for number, row in enumerate(rows, 1):
+        if not isinstance(row, Mapping):
+            raise BundleProfileError(f"{where} row {number} is not an object.")
         for key in ("disclosures", "records"):
             value = row.get(key)
             if value is not None and (not isinstance(value, int) or value < threshold):

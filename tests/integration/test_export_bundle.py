@@ -391,3 +391,40 @@ def test_the_demo_spike_day_exports_and_verifies(demo_ledger: Ledger, tmp_path: 
     assert any(
         a["rule"] == "spike_over_prior_year" for a in json.loads((out / "alerts.json").read_text())
     )
+
+
+@pytest.mark.parametrize(
+    "rel", ["events.avro", "inclusion.jsonl", "alerts.json", "manifest.json", "checkpoint"]
+)
+def test_any_flipped_byte_with_rewritten_sums_fails_cleanly_or_changes_nothing_checked(
+    led: Ledger, auditor_bundle: Path, tmp_path: Path, rel: str
+) -> None:
+    """A forger who rewrites SHA256SUMS after flipping any byte gets a bundle error (never a crash);
+    a flip may pass only where nothing checked lives (Avro schema docs, JSON whitespace, created_at)."""
+    import random
+
+    from ledger.errors import VerificationError
+    from ledger.ops.bundle_files import write_sums
+    from ledger.ops.bundle_verify import verify_bundle
+
+    if rel in ("inclusion.jsonl", "checkpoint"):
+        rel = f"logs/{_first_log(auditor_bundle)}/{rel}"
+    size = (auditor_bundle / rel).stat().st_size
+    rng = random.Random(rel)
+    failed = 0
+    for n, position in enumerate(rng.sample(range(size), min(size, 150))):
+        bundle = tmp_path / str(n)
+        shutil.copytree(auditor_bundle, bundle)
+        data = bytearray((bundle / rel).read_bytes())
+        data[position] ^= 1 << rng.randrange(8)
+        (bundle / rel).write_bytes(bytes(data))
+        write_sums(bundle)
+        codes = []
+        try:
+            verify_bundle(bundle, [vkey(led)])
+        except VerificationError as exc:
+            codes.append(exc.exit_code)
+        assert all(31 <= c <= 37 for c in codes), codes
+        failed += len(codes)
+        shutil.rmtree(bundle)
+    assert failed > 0
