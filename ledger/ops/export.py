@@ -86,10 +86,23 @@ def _body(note: str) -> str:
     return note[: note.rfind("\n\n") + 1]
 
 
-def _prepare_out(out: Path) -> None:
+def _check_out(out: Path) -> bool:
+    """Refuses a directory in use; returns whether ``out`` exists already (empty)."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ExportRefusedError(f"--out {out} exists and is not an empty directory.")
-    out.mkdir(parents=True, exist_ok=True)
+    return out.exists()
+
+
+def _discard(out: Path, existed: bool) -> None:
+    """A failed export leaves no half bundle behind (it began with an empty directory)."""
+    if not existed:
+        shutil.rmtree(out, ignore_errors=True)
+        return
+    for child in out.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
 
 
 class _EntryWriter:
@@ -250,12 +263,27 @@ def export_bundle(
     request: ExportRequest,
     progress: Callable[[int], None] = lambda n: None,
 ) -> ExportResult:
+    """Writes the bundle ``request`` asks for; on any failure nothing is left in ``request.out``."""
     if request.profile not in PROFILES:
         raise ExportRefusedError(f"--profile must be one of {', '.join(PROFILES)}.")
-    _prepare_out(request.out)
+    existed = _check_out(request.out)
+    try:
+        return _write_bundle(conn, settings, request, progress)
+    except BaseException:
+        _discard(request.out, existed)
+        raise
+
+
+def _write_bundle(
+    conn: Connection,
+    settings: Settings,
+    request: ExportRequest,
+    progress: Callable[[int], None],
+) -> ExportResult:
     out, result = request.out, ExportResult(request.out, request.profile)
     with snapshot(conn):
         selection: Selection = resolve_selection(conn, settings, request)
+        out.mkdir(parents=True, exist_ok=True)
         stored = {c.log_id: c for c in latest_per_log(conn)}
         checkpoints = {log_id: Checkpoint.parse(_body(c.note)) for log_id, c in stored.items()}
         logs: dict[str, dict[str, Any]] = {}

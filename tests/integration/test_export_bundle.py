@@ -358,6 +358,19 @@ def test_consistency_from_an_earlier_checkpoint(led: Ledger, tmp_path: Path) -> 
     assert len(proofs) == 1
     assert verify(led, out).returncode == 0
     assert ledger_cli(led, "verify-proof", str(proofs[0]), "--key", vkey(led)).returncode == 0
+    # A checkpoint of another history (same origin and key, another root) is not extended.
+    from ledger.tlog.checkpoint import Checkpoint, sign
+
+    body = note[: note.rfind("\n\n") + 1]
+    cp = Checkpoint.parse(body)
+    forked = Checkpoint(cp.origin, cp.size, hashlib.sha256(b"another history").digest())
+    earlier.write_text(sign(forked, load_signers(signing_key_path(led.settings))))
+    refused = ledger_cli(
+        led, "export", "--out", str(tmp_path / "forked"), "--since-checkpoint", str(earlier)
+    )
+    assert refused.returncode == 6, refused.stderr
+    assert "not consistent" in refused.stderr
+    assert not (tmp_path / "forked").exists()
 
 
 def test_bad_flags_get_one_line_and_exit_2(
@@ -377,6 +390,8 @@ def test_bad_flags_get_one_line_and_exit_2(
         assert bad.returncode == 2, (args, bad.stderr)
         assert bad.stderr.count("\n") == 1
         assert "Traceback" not in bad.stderr
+    assert not (tmp_path / "z").exists()  # a refused export leaves nothing behind
+    assert (auditor_bundle / "manifest.json").exists()  # and never touches a bundle in the way
 
 
 def test_the_demo_spike_day_exports_and_verifies(demo_ledger: Ledger, tmp_path: Path) -> None:
