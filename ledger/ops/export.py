@@ -120,6 +120,7 @@ class _EntryWriter:
         self.conn, self.out, self.profile = conn, out, profile
         self.checkpoints, self.result, self.progress = checkpoints, result, progress
         self.rekeyer = Rekeyer()
+        self.uncovered: set[str] = set()  # the tail past a log's latest checkpoint: few
         self._log: str | None = None
         self._proofs: IO[str] | None = None
 
@@ -145,6 +146,7 @@ class _EntryWriter:
             cp = self.checkpoints.get(row.log_id)
             if cp is None or row.seq >= cp.size:  # not signed yet: nothing to prove it against
                 self.result.uncovered += 1
+                self.uncovered.add(row.event_id)
                 continue
             by_log.setdefault(row.log_id, []).append(row)
         for log_id, rows in by_log.items():
@@ -318,7 +320,12 @@ def _write_bundle(
                     fastavro.writer(f, fastavro.parse_schema(bf.ENTRY_SCHEMA), records)
             finally:
                 writer.close()
-            alerts = selected_alerts(conn, selection)
+            # An alert citing an entry no checkpoint covers yet would cite what the bundle lacks.
+            alerts = [
+                a
+                for a in selected_alerts(conn, selection)
+                if writer.uncovered.isdisjoint(a["evidence"])
+            ]
             if request.profile == "protective-order":
                 alerts = [writer.rekeyer.record(a) for a in alerts]
             result.alerts = len(alerts)
