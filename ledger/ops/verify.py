@@ -7,11 +7,8 @@ the Kafka log (DESIGN section 9, "verifier output that can't tell failures apart
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import queue
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 
 from kafka import KafkaConsumer, TopicPartition
@@ -20,6 +17,7 @@ from ledger.config import Settings
 from ledger.errors import ExitCode, VerificationError
 from ledger.kafka.client import client_config
 from ledger.keys import load_verifiers, origin_for, signing_key_path
+from ledger.ops import workers
 from ledger.store import Connection
 from ledger.store import entries as store
 from ledger.store.checkpoints import checkpoint_sizes, checkpoints_of
@@ -225,15 +223,6 @@ def checkpoint_checker(
     return check
 
 
-# The queue a worker process reports progress on (set in each worker by _start_worker).
-_progress_queue: multiprocessing.Queue[int] | None = None
-
-
-def _start_worker(progress: multiprocessing.Queue[int]) -> None:
-    global _progress_queue
-    _progress_queue = progress
-
-
 def _verify_one(
     url: str, schema: str, bootstrap: str | None, settings: Settings | None, log_id: str
 ) -> LogReport:
@@ -246,11 +235,10 @@ def _verify_one(
             group_id=None,
             max_partition_fetch_bytes=8 * 1024 * 1024,
         )
-    report_progress = _progress_queue.put if _progress_queue is not None else None
     try:
         with connection(url, schema) as conn:
             checker = checkpoint_checker(settings) if settings is not None else None
-            return verify_log(conn, log_id, consumer, checker, report_progress)
+            return verify_log(conn, log_id, consumer, checker, workers.report)
     finally:
         if consumer is not None:
             consumer.close()
@@ -262,37 +250,19 @@ def verify_ledger(
     bootstrap: str | None,
     settings: Settings | None = None,
     progress: Callable[[int], None] | None = None,
-    workers: int | None = None,
+    processes: int | None = None,
 ) -> VerifyReport:
     """Every log verified, one worker process per log up to the number of cores.
 
-    Logs are independent (each has its own chain, tree and partition), and a log's check is
-    CPU-bound Python (hashing, Kafka record parsing), so processes, not threads, use the cores.
-    With ``settings`` each log's checkpoints are checked with its signing keys.
+    Logs are independent (each has its own chain, tree and partition). With ``settings`` each
+    log's checkpoints are checked with its signing keys.
     """
     with connection(url, schema) as conn:
         log_ids = store.log_ids(conn)
-    workers = min(len(log_ids), workers or os.cpu_count() or 1)
-    if workers <= 1:
+    processes = min(len(log_ids), processes or os.cpu_count() or 1)
+    if processes <= 1:
         with connection(url, schema) as conn:
             checker = checkpoint_checker(settings) if settings is not None else None
             return verify_all(conn, bootstrap, checker, progress)
-    # fork: the parent holds no connection or consumer at this point, and a forked worker starts
-    # without re-importing the ledger.
-    context = multiprocessing.get_context("fork")
-    updates: multiprocessing.Queue[int] = context.Queue()
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start_worker, initargs=(updates,)
-    ) as pool:
-        futures = [
-            pool.submit(_verify_one, url, schema, bootstrap, settings, log_id) for log_id in log_ids
-        ]
-        pending = set(futures)
-        while pending:
-            _, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            while progress is not None:
-                try:
-                    progress(updates.get_nowait())
-                except queue.Empty:
-                    break
-        return VerifyReport([f.result() for f in futures])
+    calls = [(url, schema, bootstrap, settings, log_id) for log_id in log_ids]
+    return VerifyReport(workers.in_processes(_verify_one, calls, processes, progress))

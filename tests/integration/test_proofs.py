@@ -154,7 +154,9 @@ def test_a_rewritten_log_no_longer_matches_its_checkpoints(ledger_settings) -> N
         database_only = verify_all(conn, None, checkpoint_checker(led.settings))
     # The per-log worker processes of `ledger verify` find exactly what one process finds.
     assert (
-        verify_ledger(led.reader_url, led.schema, led.bootstrap, led.settings, workers=2).to_json()
+        verify_ledger(
+            led.reader_url, led.schema, led.bootstrap, led.settings, processes=2
+        ).to_json()
         == report.to_json()
     )
     # Against Kafka the altered bytes are found at once; from the database alone the forged tree no
