@@ -18,7 +18,7 @@ def volume(
     request: Request,
     who: Public,
     conn: Db,
-    kind: Annotated[str, Query(pattern="^(recipient|authority|source)$")] = "recipient",
+    kind: Annotated[str, Query(pattern="^(recipient|authority|pair|source)$")] = "recipient",
     source: str | None = None,
     value: str | None = None,
     since: Day | None = None,
