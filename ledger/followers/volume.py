@@ -11,7 +11,13 @@ from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.codec import EventCodec
-from ledger.events import CourtOrderRecorded, DisclosureManifest, DisclosureRecorded, NoticeFiled
+from ledger.events import (
+    CourtOrderRecorded,
+    DisclosureManifest,
+    DisclosureRecorded,
+    DisclosureRequested,
+    NoticeFiled,
+)
 from ledger.followers.base import Follower
 from ledger.rules import RuleContext, SpikeOverPriorYear, evaluate_all
 from ledger.rules.config import RulesConfig
@@ -23,8 +29,10 @@ from ledger.rules.model import (
     Scope,
     ScopeWindow,
 )
+from ledger.rules.requests import RequestFacts
 from ledger.rules.volume_book import VolumeBook, Window, scope_keys
 from ledger.store import Connection
+from ledger.store import requests as request_store
 from ledger.store import volume as store
 from ledger.store.entries import log_id_for
 
@@ -45,7 +53,8 @@ def scope_window(window: Window) -> ScopeWindow:
 
 
 class VolumeFollower(Follower):
-    """Maintains ``daily_volume``, ``disclosures``, ``notices`` and ``court_orders``; fires alerts.
+    """Maintains ``daily_volume``, ``disclosures`` (with ``disclosure_details``), ``notices``,
+    ``court_orders`` and ``requests``; fires alerts.
 
     With ``publisher`` None (replay) alerts are stored in the target schema and nothing is sent.
     """
@@ -83,6 +92,8 @@ class VolumeFollower(Follower):
                 )
             elif isinstance(event, DisclosureRecorded):
                 disclosures.append((rec, event, DisclosureFacts.from_event(event, self.tz)))
+            elif isinstance(event, DisclosureRequested):
+                request_store.insert_request(conn, event)
         if not disclosures:
             return
         new_ids = store.insert_disclosures(
@@ -97,6 +108,7 @@ class VolumeFollower(Follower):
                 for rec, event, facts in disclosures
             ],
         )
+        request_store.insert_details(conn, [e for _, e, f in disclosures if f.event_id in new_ids])
         for _, event, f in disclosures:
             if f.event_id in new_ids and event.taxpayer_refs:
                 store.insert_taxpayer_refs(conn, event.taxpayer_refs, f.disclosure_id, f.event_id)
@@ -125,6 +137,8 @@ class VolumeFollower(Follower):
         for filed in store.notices(conn, {f.recipient_agency for f in facts}):
             notice = NoticeFacts.from_event(filed)
             notices_by_recipient.setdefault(notice.recipient_agency, []).append(notice)
+        cited = request_store.requests(conn, {f.request_id for f in facts if f.request_id})
+        requests = {rid: RequestFacts.from_event(r) for rid, r in cited.items()}
 
         drafts: list[AlertDraft] = []
         for f in facts:
@@ -143,6 +157,7 @@ class VolumeFollower(Follower):
                 orders_in_force=[o for o in orders if o.in_force(f.transmitted_at)],
                 notices=notices_by_recipient.get(f.recipient_agency, []),
                 config=self.config,
+                requests=requests,
             )
             drafts.extend(evaluate_all(ctx))
             drafts.extend(

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ledger.events import CourtOrderRecorded, DisclosureRecorded, NoticeFiled
+from ledger.rules.requests import RequestFacts
 
 if TYPE_CHECKING:
     from ledger.rules.config import RulesConfig
@@ -105,6 +106,10 @@ class DisclosureFacts:
     match_method: str | None
     address_verification: str | None
     notice_id: str | None
+    request_id: str | None = None
+    # Match quality as counts (DisclosureRecorded v2), sorted (category, records) pairs.
+    match_counts: tuple[tuple[str, int], ...] = ()
+    address_counts: tuple[tuple[str, int], ...] = ()
 
     @classmethod
     def from_event(cls, event: DisclosureRecorded, tz: ZoneInfo) -> DisclosureFacts:
@@ -120,6 +125,9 @@ class DisclosureFacts:
             match_method=event.match_method,
             address_verification=event.address_verification,
             notice_id=event.notice_id,
+            request_id=event.request_id,
+            match_counts=tuple(sorted(event.match_counts.items())),
+            address_counts=tuple(sorted(event.address_counts.items())),
         )
 
     @classmethod
@@ -218,3 +226,6 @@ class RuleContext:
     orders_in_force: list[CourtOrderFacts]
     notices: list[NoticeFacts]
     config: RulesConfig
+    # The requests the disclosure cites, by request_id, loaded by the follower (rules do no I/O);
+    # a cited id missing here is one the ledger has not seen.
+    requests: Mapping[str, RequestFacts] = field(default_factory=dict)
