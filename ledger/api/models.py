@@ -148,6 +148,10 @@ class AccountingRow(BaseModel):
     purpose: str
     nature: str
     disclosure_id: str
+    recipient_address: str | None = None
+    tax_periods: list[str] = []
+    # 5 U.S.C. 552a(c)(3), (j)(2), (k)(2): law-enforcement (6103(i)) disclosures
+    withheld_from_individual: bool = False
 
 
 class Accounting(BaseModel):
