@@ -217,3 +217,31 @@ def test_facts_carry_the_request_id_and_sorted_counts() -> None:
     assert d.request_id == "R-9"
     assert d.address_counts == (("MISSING", 1), ("VALID", 2))
     assert datetime(2025, 8, 7, tzinfo=UTC).date() == d.day
+
+
+def test_the_demo_cites_only_requests_it_records_and_the_spike_request_lacks_addresses() -> None:
+    from zoneinfo import ZoneInfo
+
+    from ledger.demo import history
+    from ledger.demo import requests as demo_requests
+
+    tz = ZoneInfo("America/New_York")
+    events = [*history.history(tz), *history.court_order_story(tz)]
+    recorded = {
+        r.request_id: RequestFacts.from_event(r) for r in demo_requests.requests_for(events)
+    }
+    cited = [e for e in events if isinstance(e, DisclosureRecorded) and e.legal_authority == I2]
+    assert cited
+    for e in cited:
+        d = DisclosureFacts.from_event(e, tz)
+        problems = RequestIncomplete().evaluate(context(d, recorded))
+        # Only the court story's placeholder transmission is incomplete, by its addresses.
+        messages = [p.message.split(": ", 1)[1] for p in problems]
+        assert messages in ([], ["address verification is PLACEHOLDER."]), e.disclosure_id
+    spike = history.spike(tz)
+    request = RequestFacts.from_event(demo_requests.spike_request(spike))
+    (alert,) = RequestIncomplete().evaluate(
+        context(DisclosureFacts.from_event(spike, tz), {request.request_id: request})
+    )
+    assert "addresses for 42,695 of 47,289 taxpayers" in alert.message
+    assert "42,695 of 47,289 addresses PLACEHOLDER" in alert.message
