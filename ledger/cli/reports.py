@@ -34,7 +34,7 @@ def p3c(
     json_out: JsonFlag = False,
 ) -> None:
     """The 6103(p)(3)(C) report to the Joint Committee on Taxation for one calendar year."""
-    from ledger.ops.reports import UNIT, p3c_report, parse_year
+    from ledger.ops.reports import UNIT, p3c_json, p3c_report, parse_year
     from ledger.runtime import open_ledger
     from ledger.store.connection import connection
 
@@ -45,24 +45,7 @@ def p3c(
         report = p3c_report(conn, chosen, s.timezone)
     record_access(ledger, "auditor", "report p3c", {"year": chosen}, len(report.rows) - 1)
     if json_out:
-        print_json(
-            {
-                "year": report.year,
-                "timezone": report.timezone,
-                "unit": UNIT,
-                "rows": [
-                    {
-                        "recipient": r.recipient,
-                        "subsection": r.authority,
-                        "requests": r.requests,
-                        "transmissions": r.transmissions,
-                        "records": r.records,
-                        "disclosures": r.disclosures,
-                    }
-                    for r in report.rows
-                ],
-            }
-        )
+        print_json(p3c_json(report))
         return
     print_table(
         f"26 U.S.C. 6103(p)(3)(C): disclosures in calendar year {report.year} ({report.timezone})",
@@ -95,7 +78,7 @@ def order(
     json_out: JsonFlag = False,
 ) -> None:
     """Every transmission a notice order covers: notice lead time, noticed vs actual, status."""
-    from ledger.ops.reports import order_report
+    from ledger.ops.reports import order_json, order_report
     from ledger.runtime import open_ledger
     from ledger.store.connection import connection
 
@@ -103,36 +86,10 @@ def order(
     with connection(ledger.reader_url, ledger.schema) as conn:
         report = order_report(conn, order_id)
     record_access(ledger, "auditor", "report order", {"order_id": order_id}, len(report.lines))
-    o = report.order
     if json_out:
-        print_json(
-            {
-                "order_id": o.order_id,
-                "case_reference": o.case_reference,
-                "notice_hours": o.notice_hours,
-                "bulk_threshold": o.bulk_threshold,
-                "transmissions": [
-                    {
-                        "disclosure_id": line.disclosure_id,
-                        "event_id": line.event_id,
-                        "transmitted_at": line.transmitted_at,
-                        "recipient": line.recipient,
-                        "authority": line.authority,
-                        "notice_id": line.notice_id,
-                        "lead_hours": (
-                            None if line.lead is None else line.lead.total_seconds() / 3600
-                        ),
-                        "noticed_records": line.noticed,
-                        "actual_records": line.records,
-                        "status": line.status,
-                        "problem": line.problem,
-                    }
-                    for line in report.lines
-                ],
-                "violations": report.violations,
-            }
-        )
+        print_json(order_json(report))
         return
+    o = report.order
     print_table(
         f"Order {o.order_id} ({o.case_reference}, {o.notice_hours}h notice): "
         f"{len(report.lines)} transmissions, {report.violations} violations",

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
+import httpx
 import pytest
 
 from ledger.codec import MAGIC
+from ledger.demo import history as demo_history
 from ledger.events import DisclosureRecorded
 from ledger.followers.service import start_consumers
 from ledger.intake import build_event
@@ -23,6 +25,7 @@ from ledger.kafka.producer import EventProducer
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path, taxpayer_ref
 from ledger.runtime import Ledger
 from ledger.schema_registry import default_registry
+from tests.fixtures_scenario import ApiServer
 from tests.integration.helpers import (
     at,
     caught_up,
@@ -337,3 +340,33 @@ def test_requests_counts_and_reports_through_the_real_pipeline(
         assert ("report order", "auditor") in recorded
     finally:
         running.stop()
+
+
+def test_the_reports_over_the_api_for_auditors_only(api_server: ApiServer) -> None:
+    """The demo's history through GET /api/reports: its spike year and its notice order."""
+
+    def get(path: str, role: str) -> httpx.Response:
+        headers = {"authorization": f"Bearer {api_server.tokens[role]}"}
+        return httpx.get(api_server.url + path, headers=headers, timeout=30)
+
+    report = get("/api/reports/p3c?year=2025", "auditor")
+    assert report.status_code == 200, report.text
+    rows = {(r["recipient"], r["subsection"]): r for r in report.json()["rows"]}
+    spike_year = rows[(ICE, "(i)(2)")]
+    assert spike_year["records"] >= demo_history.SPIKE_RECORDS
+    assert spike_year["requests"] >= 1
+    assert spike_year["disclosures"] >= 2 * demo_history.SPIKE_RECORDS  # two tax periods
+    assert get("/api/reports/p3c?year=2025", "overseer").status_code == 403
+    assert get("/api/reports/p3c?year=20x5", "auditor").status_code == 422
+
+    order = get("/api/reports/orders/ECF-NOTICE-2025-09-05", "auditor")
+    assert order.status_code == 200, order.text
+    lines = order.json()["transmissions"]
+    assert [(x["notice_id"], x["status"]) for x in lines] == [
+        ("N-2025-001", "complied"),
+        ("N-2025-002", "violation"),
+    ]
+    assert order.json()["violations"] == 1
+    missing = get("/api/reports/orders/NO-SUCH-ORDER", "auditor")
+    assert missing.status_code == 404
+    assert missing.json()["error"]
