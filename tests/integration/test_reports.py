@@ -108,7 +108,11 @@ def test_requests_counts_and_reports_through_the_real_pipeline(
         request("R-LATE", USAO, at(date(2024, 12, 31), 23, 30)),
         request("R-2025", USAO, at(date(2025, 1, 1), 0, 30)),
     ]
-    emit(led, requests)
+    # Through `ledger emit`, which accepts the new type.
+    lines = tmp_path / "requests.jsonl"
+    lines.write_text("".join(json.dumps(r) + "\n" for r in requests))
+    emitted = ledger_cli(led, "emit", "--file", str(lines))
+    assert emitted.returncode == 0, emitted.stderr
     d1 = disclosure(
         date(2024, 3, 4),
         100,
