@@ -46,6 +46,7 @@ class Settings:
     taxpayer_key_file: Path | None
     signing_key_file: Path | None
     rules_file: Path | None
+    registry_file: Path | None = None
     public_min_count: int = 10  # public export bundles suppress counts below this
 
     @classmethod
@@ -91,5 +92,8 @@ class Settings:
             taxpayer_key_file=Path(key_file) if key_file else None,
             signing_key_file=Path(signing) if signing else None,
             rules_file=Path(e["LEDGER_RULES_FILE"]) if e.get("LEDGER_RULES_FILE") else None,
+            registry_file=(
+                Path(e["LEDGER_REGISTRY_FILE"]) if e.get("LEDGER_REGISTRY_FILE") else None
+            ),
             public_min_count=int(raw_min),
         )

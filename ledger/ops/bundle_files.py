@@ -44,7 +44,7 @@ ENTRY_SCHEMA: dict[str, Any] = {
 _COMMON = (
     r"manifest\.json",
     r"README\.md",
-    r"rules/(default_rules|override)\.toml",
+    r"rules/(default_rules|registry|rules_override|registry_override)\.toml",
     r"logs/[A-Za-z0-9._-]+/[0-9]+/checkpoint",
     r"logs/[A-Za-z0-9._-]+/[0-9]+/consistency-[0-9]+\.json",
 )

@@ -225,14 +225,21 @@ def _write_json(path: Path, value: Any) -> None:
 
 
 def _write_rules(out: Path, settings: Settings) -> list[dict[str, str]]:
-    """The rules in force: the shipped defaults and the LEDGER_RULES_FILE override, as they are."""
+    """The rules in force as they are: the shipped defaults and registry, and the
+    LEDGER_RULES_FILE and LEDGER_REGISTRY_FILE overrides when set."""
     (out / "rules").mkdir()
-    shipped = resources.files("ledger.rules").joinpath("default_rules.toml").read_bytes()
-    (out / "rules/default_rules.toml").write_bytes(shipped)
-    files = ["rules/default_rules.toml"]
-    if settings.rules_file is not None:
-        shutil.copyfile(settings.rules_file, out / "rules/override.toml")
-        files.append("rules/override.toml")
+    shipped = resources.files("ledger.rules")
+    files = []
+    for name in ("default_rules.toml", "registry.toml"):
+        (out / "rules" / name).write_bytes(shipped.joinpath(name).read_bytes())
+        files.append(f"rules/{name}")
+    for name, path in (
+        ("rules_override.toml", settings.rules_file),
+        ("registry_override.toml", settings.registry_file),
+    ):
+        if path is not None:
+            shutil.copyfile(path, out / "rules" / name)
+            files.append(f"rules/{name}")
     return [{"file": f, "sha256": bf.sha256_file(out / f)} for f in files]
 
 

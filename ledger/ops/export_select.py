@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from ledger.config import Settings
 from ledger.errors import ExitCode, LedgerError
-from ledger.rules.authorities import same_authority
+from ledger.rules.config import load_registry
 from ledger.rules.model import CourtOrderFacts
 from ledger.store import Connection
-from ledger.store.export import Selection, court_order, stored_authorities
+from ledger.store.export import Selection, court_order, stored_pairs
 
 if TYPE_CHECKING:
     from ledger.ops.export import ExportRequest
@@ -29,42 +29,32 @@ def _refused(message: str) -> ExportRefusedError:
 def resolve_selection(conn: Connection, settings: Settings, request: ExportRequest) -> Selection:
     """--recipient and --authority match exactly (as `ledger query` does); --order selects the
     transmissions the order covers: made while it was in force, to a recipient and under an
-    authority it names (any, when it names none; authorities compared as the rules do), plus
-    the order's own entry. All given filters must hold at once."""
+    authority it covers as the rules judge it (the registry: an order naming DHS covers ICE, one
+    naming 6103(i) covers 6103(i)(2)), plus the order's own entry. All given filters hold at once."""
     if request.since and request.until and request.since > request.until:
         raise _refused(f"--since {request.since} is after --until {request.until}.")
-    recipients = None if request.recipient is None else [request.recipient]
-    authorities = None if request.authority is None else [request.authority]
     start = before = None
     extra: list[str] = []
+    pairs: list[tuple[str, str]] | None = None
     if request.order is not None:
         found = court_order(conn, request.order)
         if found is None:
-            raise _refused(f"No court order {request.order!r} is recorded in the ledger.")
+            raise _refused("No court order with that order id is recorded in the ledger.")
         event_id, record = found
         order = CourtOrderFacts.from_record(record)
         extra.append(event_id)
         start, before = order.effective_at, order.expires_at
-        if order.recipients:
-            named = list(order.recipients)
-            recipients = named if recipients is None else [r for r in recipients if r in named]
-        if order.authorities:
-            # Stored citations are few; the order's are compared with each as the rules compare them.
-            covered = [
-                a
-                for a in stored_authorities(conn)
-                if any(same_authority(a, o) for o in order.authorities)
-            ]
-            authorities = (
-                covered if authorities is None else [a for a in authorities if a in covered]
-            )
+        registry = load_registry(settings.registry_file)
+        # The stored (recipient, authority) pairs are few: each is judged as the rules judge it.
+        pairs = [(r, a) for r, a in stored_pairs(conn) if order.covers(r, a, registry)]
     narrowed = request.recipient is not None or request.authority is not None or bool(request.order)
     return Selection(
         timezone=settings.timezone.key,
         since=request.since,
         until=request.until,
-        recipients=recipients,
-        authorities=authorities,
+        recipients=None if request.recipient is None else [request.recipient],
+        authorities=None if request.authority is None else [request.authority],
+        pairs=pairs,
         transmitted_from=start,
         transmitted_before=before,
         all_types=not narrowed,

@@ -184,7 +184,7 @@ TAMPER = [
     ("proof", "inclusion.jsonl", b'"hashes":["', 14, 32),
     ("checkpoint", "checkpoint", b"\n", 3, 33),
     ("alerts", "alerts.json", b'"evidence": [\n      "', 12, 34),
-    ("schema", "schemas/DisclosureRecorded/v1.avsc", b'"recorded_by"', 5, 35),
+    ("schema", "schemas/DisclosureRecorded/newest", b'"recorded_by"', 5, 35),
     ("manifest", "manifest.json", b'"auditor"', 3, 36),
 ]
 
@@ -198,6 +198,9 @@ def test_a_flipped_byte_is_named_with_its_exit_code(
     log = _first_log(bundle)
     if rel in ("inclusion.jsonl", "checkpoint"):
         rel = f"logs/{log}/{rel}"
+    if kind == "schema":  # the version the entries were written with
+        versions = sorted((bundle / "schemas/DisclosureRecorded").glob("v*.avsc"))
+        rel = max(versions, key=lambda p: int(p.stem[1:])).relative_to(bundle).as_posix()
     if kind == "events":
         needle = _first_value(bundle)
     if kind == "checkpoint":

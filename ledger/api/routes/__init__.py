@@ -9,6 +9,7 @@ from ledger.api.routes import (
     health,
     metrics,
     notices,
+    reports,
     volume,
 )
 
@@ -20,6 +21,7 @@ ROUTERS = [
     notices.router,
     entries.router,
     accounting.router,
+    reports.router,
     metrics.router,
     dashboard.router,
 ]
