@@ -76,8 +76,9 @@ def led(ledger_settings) -> Iterator[Ledger]:
             "entered_at": at(D - timedelta(days=2)),
             "effective_at": at(D - timedelta(days=2)),
             "expires_at": None,
-            "recipients": [ICE],
-            "authorities": [I2],
+            # DHS, not ICE: the export judges coverage by the registry, as the rules do.
+            "recipients": ["Department of Homeland Security"],
+            "authorities": ["26 USC 6103(i)"],
             "description": "stay for the export test",
         }
         spike = [disclosure(D, 40 + i, ICE, authority=I2, when=at(D, 9 + i)) for i in range(3)] + [
@@ -321,7 +322,8 @@ def test_order_and_recipient_filters(led: Ledger, tmp_path: Path) -> None:
 
     with (out / "events.avro").open("rb") as f:
         types = [r["event_type"] for r in fastavro.reader(f)]  # type: ignore[index]
-    assert types.count("DisclosureRecorded") == 4  # the ICE transmissions while the stay held
+    # The ICE transmissions while the stay of DHS under 6103(i) held, not the Steady or Small ones.
+    assert types.count("DisclosureRecorded") == 4
     assert types.count("CourtOrderRecorded") == 1
     steady = tmp_path / "steady"
     assert (
