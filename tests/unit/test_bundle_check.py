@@ -138,3 +138,20 @@ def test_rekeying_keeps_pseudonyms_within_a_bundle_and_not_across(refs: list[str
     assert set(first["taxpayer_refs"]).isdisjoint(other["taxpayer_refs"])
     assert refs[0] not in first["reason"]
     assert first["manifest_sha256"] == refs[0]  # a digest, not a person
+
+
+def test_bundle_layout_refuses_paths_outside_it_and_files_a_profile_has_no_place_for() -> None:
+    from ledger.ops import bundle_files as bf
+
+    assert bf.checkpoint_path("ledger.disclosures/0") == "logs/ledger.disclosures/0/checkpoint"
+    for bad in ("../etc/0", "ledger.disclosures/../0", "a/b/c", "/abs/0", "topic/x"):
+        with pytest.raises(ValueError, match="not <topic>/<partition>"):
+            bf.log_dir(bad)
+    assert bf.allowed("auditor", "events.avro")
+    assert bf.allowed("auditor", "logs/t.x.ledger.disclosures/2/inclusion.jsonl")
+    assert bf.allowed("public", "logs/ledger.disclosures/2/checkpoint")
+    assert bf.allowed("public", "daily_counts.json")
+    assert not bf.allowed("public", "events.avro")
+    assert not bf.allowed("public", "logs/ledger.disclosures/2/inclusion.jsonl")
+    assert not bf.allowed("auditor", "daily_counts.json")
+    assert not bf.allowed("protective-order", "notes.txt")
