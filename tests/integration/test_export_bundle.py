@@ -17,6 +17,7 @@ import pytest
 from ledger.followers.service import start_consumers
 from ledger.keys import load_signers, signing_key_path
 from ledger.runtime import Ledger
+from ledger.schema_registry import default_registry
 from tests.integration.helpers import (
     at,
     caught_up,
@@ -179,12 +180,16 @@ def _first_log(bundle: Path) -> str:
 
 
 # (kind, file, needle to flip a byte in, offset into it, exit code once the sums are rewritten)
+# The schema the entries are written with (the newest version; older ones ship for resolution).
+WRITER_SCHEMA = (
+    f"schemas/DisclosureRecorded/v{default_registry().latest('DisclosureRecorded').version}.avsc"
+)
 TAMPER = [
     ("events", "events.avro", None, 20, 31),
     ("proof", "inclusion.jsonl", b'"hashes":["', 14, 32),
     ("checkpoint", "checkpoint", b"\n", 3, 33),
     ("alerts", "alerts.json", b'"evidence": [\n      "', 12, 34),
-    ("schema", "schemas/DisclosureRecorded/v1.avsc", b'"recorded_by"', 5, 35),
+    ("schema", WRITER_SCHEMA, b'"recorded_by"', 5, 35),
     ("manifest", "manifest.json", b'"auditor"', 3, 36),
 ]
 
