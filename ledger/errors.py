@@ -27,6 +27,7 @@ class ExitCode(IntEnum):
     CHECKPOINT_SIGNATURE = 14
     CHECKPOINT_MISMATCH = 15
     REPLAY_DIFFERS = 20  # `ledger replay` rebuilt something different from the live tables
+    TOO_FEW_COSIGNATURES = 40  # `verify-proof --min-witnesses N`: fewer than N witnesses cosigned
     INTERRUPTED = 130
 
 
