@@ -9,6 +9,7 @@ from ledger.api.routes import (
     health,
     metrics,
     notices,
+    tiles,
     volume,
 )
 
@@ -19,6 +20,7 @@ ROUTERS = [
     alerts.router,
     notices.router,
     entries.router,
+    tiles.router,
     accounting.router,
     metrics.router,
     dashboard.router,
