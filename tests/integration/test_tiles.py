@@ -111,7 +111,9 @@ def test_entry_bundles_are_the_auditors_and_are_recorded(tiled: TiledLog) -> Non
         lambda: [a for a in recorded() if a.get("accessor") == "tiles-auditor"],
         what="the recorded entry-bundle read",
     )
-    assert any("entries/000" in json.dumps(a) and a.get("status") == 200 for a in accesses), accesses
+    assert any("entries/000" in json.dumps(a) and a.get("status") == 200 for a in accesses), (
+        accesses
+    )
 
 
 @pytest.mark.parametrize(
