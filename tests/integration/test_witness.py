@@ -224,3 +224,29 @@ def test_the_witness_refuses_a_forked_log_and_keeps_the_evidence(witnessed: Witn
     shown = run_ledger(["witness", "evidence", "--state", str(witnessed.state)], checkout_env())
     assert shown.returncode == 6
     assert "ForkedRoot" in shown.stdout
+
+
+@pytest.mark.skipif(shutil.which("go") is None, reason="Go is not installed")
+def test_go_sumdb_note_opens_a_cosigned_checkpoint(witnessed: Witnessed) -> None:
+    led = witnessed.ledger
+    wait_until(lambda: 25 in cosigned_sizes(led), what="a cosignature on size 25")
+    with connection(led.reader_url, led.schema) as conn:
+        event_id = rows(led, "SELECT event_id::text FROM entries WHERE seq = 0")[0][0]
+        note = inclusion_proof_json(conn, event_id, 25)["checkpoint"]
+    assert cosignatures_on(note)
+    path = witnessed.tmp / "cosigned.note"
+    path.write_text(note)
+    program = Path(__file__).resolve().parent.parent / "assets" / "notecheck"
+    opened = subprocess.run(
+        ["go", "run", ".", str(path), witnessed.log_vkey],
+        cwd=program,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert opened.returncode == 0, opened.stderr
+    result = json.loads(opened.stdout)
+    assert result["verified"] == [witnessed.log_vkey.split("+")[0]]
+    assert result["unverified"] == 1  # the witness's line: kept, not verified, not an error
+    assert result["text"] == note.split("\n\n")[0] + "\n"
