@@ -250,3 +250,20 @@ def test_go_sumdb_note_opens_a_cosigned_checkpoint(witnessed: Witnessed) -> None
     assert result["verified"] == [witnessed.log_vkey.split("+")[0]]
     assert result["unverified"] == 1  # the witness's line: kept, not verified, not an error
     assert result["text"] == note.split("\n\n")[0] + "\n"
+
+
+def test_bad_witness_arguments_get_one_line_and_exit_2(tmp_path: Path) -> None:
+    env = checkout_env()
+    key = tmp_path / "w.key"
+    assert run_ledger(["witness", "keygen", "--out", str(key)], env).returncode == 0
+    vkey = Signer.generate("log").vkey
+    for args in (
+        ["witness", "--log-key", vkey],  # no key
+        ["witness", "--key", str(key)],  # no log key
+        ["witness", "--key", str(key), "--log-key", vkey, "--listen", "nowhere"],
+        ["witness", "--key", str(tmp_path / "missing.key"), "--log-key", vkey],
+        ["witness", "keygen", "--out", str(key)],  # never overwrites a key
+    ):
+        bad = run_ledger(args, env)
+        assert bad.returncode == 2, (args, bad.stderr)
+        assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr

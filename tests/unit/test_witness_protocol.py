@@ -108,3 +108,20 @@ def test_unknown_log_and_untrusted_key(witness: Witness) -> None:
     with pytest.raises(MalformedRequestError):
         # old size beyond the checkpoint's size
         witness.add_checkpoint(AddCheckpoint(4, [], note_for(leaves(3))).to_bytes())
+
+
+def test_ledger_witnesses_setting_parses_and_refuses_nonsense() -> None:
+    from ledger.errors import ConfigError
+    from ledger.witness.client import parse_witnesses
+
+    a, b = Cosigner.generate("w1"), Cosigner.generate("w2")
+    spec = f"http://127.0.0.1:7380/ {a.verifier.vkey}; https://w2.example {b.verifier.vkey}\n"
+    found = parse_witnesses(spec)
+    assert [(e.url, e.name) for e in found] == [
+        ("http://127.0.0.1:7380", "w1"),
+        ("https://w2.example", "w2"),
+    ]
+    assert parse_witnesses("") == []
+    for bad in ("w1", f"ftp://x {a.verifier.vkey}", f"http://x {LOG.vkey}"):
+        with pytest.raises(ConfigError):
+            parse_witnesses(bad)

@@ -18,3 +18,17 @@ CREATE TRIGGER checkpoint_cosignatures_no_change BEFORE UPDATE OR DELETE ON chec
     FOR EACH ROW EXECUTE FUNCTION reject_change();
 CREATE TRIGGER checkpoint_cosignatures_no_truncate BEFORE TRUNCATE ON checkpoint_cosignatures
     FOR EACH STATEMENT EXECUTE FUNCTION reject_change();
+
+-- The consumers' writer stores cosignatures and the API's reader serves them; where those roles
+-- exist already (`ledger migrate` grants on every table too), grant at once so that a ledger
+-- upgraded in place does not serve checkpoints it cannot read the cosignatures of.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ledger_writer') THEN
+        GRANT SELECT, INSERT ON checkpoint_cosignatures TO ledger_writer;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ledger_reader') THEN
+        GRANT SELECT ON checkpoint_cosignatures TO ledger_reader;
+    END IF;
+END;
+$$;
