@@ -15,6 +15,7 @@ from ledger.api.serving import serve_dashboard
 from ledger.config import Settings
 from ledger.demo import history as demo_history
 from ledger.demo import requests as demo_requests
+from ledger.demo.split import SPLIT_RECORDS, split_transfer
 from ledger.errors import ServiceError
 from ledger.events import LedgerEvent
 from ledger.followers.service import RunningConsumers, start_consumers
@@ -155,6 +156,17 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
         )
         wait_caught_up(ledger, running)
         seen = show_alerts(ledger, "Alerts on the spike day", seen)
+
+        console.rule("[bold]8 to 11 September 2025: one transfer in four parts")
+        console.print(
+            f"{sum(SPLIT_RECORDS):,} records to the FBI in four transmissions on four days, none"
+            " alone over the Justice Department's prior year."
+        )
+        split = split_transfer(tz)
+        producer.send(demo_requests.requests_for(split))
+        producer.send(split)
+        wait_caught_up(ledger, running)
+        seen = show_alerts(ledger, "Alerts on the split transfer", seen)
 
         console.rule("[bold]September 2025: the court orders 24 hours' notice")
         story = demo_history.court_order_story(tz)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from ledger.errors import ExitCode, LedgerError
 from ledger.rules.model import CourtOrderFacts, NoticeFacts
+from ledger.rules.registry import Registry
 from ledger.rules.reports import OrderLine, P3CRow, order_lines, p3c_rows
 from ledger.storable import text_problem
 from ledger.store import Connection
@@ -53,13 +54,14 @@ class P3CReport:
     rows: list[P3CRow]  # the last is the TOTALS row
 
 
-def p3c_report(conn: Connection, year: int, tz: ZoneInfo) -> P3CReport:
-    """The (p)(3)(C) table for calendar ``year`` in ``tz`` (LEDGER_TIMEZONE)."""
+def p3c_report(conn: Connection, year: int, tz: ZoneInfo, registry: Registry) -> P3CReport:
+    """The (p)(3)(C) table for calendar ``year`` in ``tz`` (LEDGER_TIMEZONE), recipients and
+    authorities grouped by ``registry``."""
     start = datetime(year, 1, 1, tzinfo=tz)
     end = datetime(year + 1, 1, 1, tzinfo=tz)
     disclosed = store.p3c_disclosures(conn, date(year, 1, 1), date(year, 12, 31))
     requested = store.p3c_requests(conn, start, end)
-    return P3CReport(year, str(tz), p3c_rows(disclosed, requested))
+    return P3CReport(year, str(tz), p3c_rows(disclosed, requested, registry))
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class OrderReport:
         return sum(1 for line in self.lines if line.problem is not None)
 
 
-def order_report(conn: Connection, order_id: str) -> OrderReport:
+def order_report(conn: Connection, order_id: str, registry: Registry) -> OrderReport:
     """Every transmission notice order ``order_id`` covers, judged as bulk_without_notice does."""
     if text_problem(order_id) or not order_id.strip():
         raise ReportArgumentError("The order id must be text the ledger can hold (no NUL).")
@@ -87,12 +89,12 @@ def order_report(conn: Connection, order_id: str) -> OrderReport:
             " notices to report on."
         )
     candidates = store.transmissions_between(
-        conn, order.effective_at, order.expires_at, order.recipients, order.bulk_threshold
+        conn, order.effective_at, order.expires_at, order.bulk_threshold
     )
     filed = [
         NoticeFacts.from_event(n) for n in notices(conn, {d.recipient_agency for d in candidates})
     ]
-    return OrderReport(order, order_lines(order, candidates, filed))
+    return OrderReport(order, order_lines(order, candidates, filed, registry))
 
 
 def p3c_json(report: P3CReport) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from ledger.rules.authorities import same_authority
 from ledger.rules.model import (
     AlertDraft,
     CourtOrderFacts,
@@ -17,12 +16,14 @@ from ledger.rules.model import (
     Severity,
     alert_id,
 )
+from ledger.rules.registry import Registry
 from ledger.rules.requests import RequestFacts, missing_elements
 
 BULK = "bulk_without_notice"
 STAY = "disclosure_during_stay"
 MISSING_AUTHORITY = "missing_legal_authority"
 INCOMPLETE = "request_incomplete"
+UNKNOWN_RECIPIENT = "unknown_recipient"
 INCOMPLETE_ADDRESS = {"PLACEHOLDER", "ZIP_ONLY", "MISSING", "NOT_COMPARED"}
 
 
@@ -34,8 +35,8 @@ def _hours(delta: timedelta) -> str:
 
 
 def _recipient_scope(ctx: RuleContext) -> Scope:
-    d = ctx.disclosure
-    return Scope("recipient", d.source_agency, d.recipient_agency)
+    flow = ctx.resolved
+    return Scope("recipient", flow.source.id, flow.recipient.id)
 
 
 def _disclosure_alert(
@@ -102,7 +103,10 @@ class NoticeCheck:
 
 
 def bulk_notice_checks(
-    d: DisclosureFacts, orders: Iterable[CourtOrderFacts], notices: Iterable[NoticeFacts]
+    d: DisclosureFacts,
+    orders: Iterable[CourtOrderFacts],
+    notices: Iterable[NoticeFacts],
+    registry: Registry,
 ) -> list[NoticeCheck]:
     """Every notice order in force at the transmission that covers its recipient, authority and
     size, with the verdict on the notices: what bulk_without_notice alerts on and the dashboard
@@ -112,7 +116,7 @@ def bulk_notice_checks(
         if (
             order.order_type != "NOTICE_REQUIREMENT"
             or not order.in_force(d.transmitted_at)
-            or not order.covers(d.recipient_agency, d.legal_authority)
+            or not order.covers(d.recipient_agency, d.legal_authority, registry)
         ):
             continue
         if order.bulk_threshold is not None and d.record_count < order.bulk_threshold:
@@ -153,7 +157,7 @@ class BulkWithoutNotice:
             return []
         d = ctx.disclosure
         drafts = []
-        for check in bulk_notice_checks(d, ctx.orders_in_force, ctx.notices):
+        for check in bulk_notice_checks(d, ctx.orders_in_force, ctx.notices, ctx.config.registry):
             if check.complied:
                 continue
             order = check.order
@@ -202,7 +206,7 @@ class DisclosureDuringStay:
             )
             for o in ctx.orders_in_force
             if o.order_type in ("STAY", "INJUNCTION")
-            and o.covers(d.recipient_agency, d.legal_authority)
+            and o.covers(d.recipient_agency, d.legal_authority, ctx.config.registry)
         ]
 
 
@@ -293,7 +297,7 @@ class RequestIncomplete:
         d = ctx.disclosure
         cfg = ctx.config
         if not cfg.on(INCOMPLETE) or not any(
-            same_authority(a, d.legal_authority) for a in cfg.incomplete_authorities
+            a in ctx.resolved.authority.chain for a in cfg.incomplete_authorities
         ):
             return []
         problems = [*request_problems(d, ctx.requests), *address_problems(d)]
@@ -324,3 +328,36 @@ class RequestIncomplete:
 def _request_evidence(d: DisclosureFacts, requests: Mapping[str, RequestFacts]) -> list[str]:
     request = requests.get(d.request_id) if d.request_id else None
     return [request.event_id] if request else []
+
+
+class UnknownRecipient:
+    """The recipient agency is not in the registry: its volume is counted under its own text, so
+    it has no parent agency and court orders naming an agency do not reach it.
+
+    A data-quality warning, once per recipient and day; add the agency (or an alias) to the
+    registry (LEDGER_REGISTRY_FILE) to count it with its own agency.
+    """
+
+    def evaluate(self, ctx: RuleContext) -> list[AlertDraft]:
+        recipient = ctx.resolved.recipient
+        if not ctx.config.on(UNKNOWN_RECIPIENT) or recipient.known:
+            return []
+        d = ctx.disclosure
+        scope = _recipient_scope(ctx)
+        return [
+            AlertDraft(
+                alert_id=alert_id(UNKNOWN_RECIPIENT, scope, d.day),
+                rule=UNKNOWN_RECIPIENT,
+                severity=Severity.WARNING,
+                scope=scope,
+                day=d.day,
+                observed=d.record_count,
+                threshold=None,
+                evidence=[d.event_id],
+                legal_source="26 U.S.C. 6103(p)(3)(A): accounting of disclosures by recipient",
+                message=(
+                    f"Disclosure {d.disclosure_id} names recipient {d.recipient_agency!r}, which "
+                    "is not in the registry of agencies; it is counted under that name alone."
+                ),
+            )
+        ]

@@ -71,7 +71,7 @@ def disclosure_obj(**changes: Any) -> dict[str, Any]:
 
 
 def context(d: DisclosureFacts, requests: dict[str, RequestFacts] | None = None) -> RuleContext:
-    return RuleContext(d, {}, d.day, [], [], CONFIG, requests or {})
+    return RuleContext(d, [], d.day, [], [], CONFIG, requests=requests or {})
 
 
 # --- the event and intake -------------------------------------------------------------------
