@@ -13,7 +13,7 @@ import os
 import typer
 import typer._click.exceptions as cli_errors  # typer vendors click; its errors live here
 
-from ledger.cli import api, demo, events, evidence, queries, reports, services
+from ledger.cli import api, bundle, demo, events, evidence, queries, reports, services
 from ledger.cli.output import fail
 from ledger.errors import ExitCode, LedgerError
 
@@ -38,6 +38,8 @@ for command in (
     evidence.keygen,
     evidence.checkpoint,
     evidence.verify_proof,  # `verify-proof`
+    bundle.export,
+    bundle.verify_bundle,  # `verify-bundle`
     services.migrate,
     api.serve,
     queries.accounting,
