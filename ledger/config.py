@@ -48,6 +48,7 @@ class Settings:
     rules_file: Path | None
     registry_file: Path | None = None
     public_min_count: int = 10  # public export bundles suppress counts below this
+    witnesses: str = ""  # LEDGER_WITNESSES: 'URL VKEY' pairs the checkpointer asks to cosign
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -96,4 +97,5 @@ class Settings:
                 Path(e["LEDGER_REGISTRY_FILE"]) if e.get("LEDGER_REGISTRY_FILE") else None
             ),
             public_min_count=int(raw_min),
+            witnesses=e.get("LEDGER_WITNESSES", ""),
         )

@@ -37,6 +37,7 @@ class ExitCode(IntEnum):
     BUNDLE_SCHEMA = 35  # an entry was not written with any schema the bundle ships
     BUNDLE_MANIFEST = 36  # manifest.json is malformed or disagrees with the files
     BUNDLE_PROFILE = 37  # the bundle holds what its profile forbids (bytes in a public bundle)
+    TOO_FEW_COSIGNATURES = 40  # `verify-proof --min-witnesses N`: fewer than N witnesses cosigned
     INTERRUPTED = 130
 
 

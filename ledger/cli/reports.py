@@ -35,6 +35,7 @@ def p3c(
 ) -> None:
     """The 6103(p)(3)(C) report to the Joint Committee on Taxation for one calendar year."""
     from ledger.ops.reports import UNIT, p3c_json, p3c_report, parse_year
+    from ledger.rules.config import load_registry
     from ledger.runtime import open_ledger
     from ledger.store.connection import connection
 
@@ -42,7 +43,7 @@ def p3c(
     s = settings()
     ledger = open_ledger(s, prepare=False)
     with connection(ledger.reader_url, ledger.schema) as conn:
-        report = p3c_report(conn, chosen, s.timezone)
+        report = p3c_report(conn, chosen, s.timezone, load_registry(s.registry_file))
     record_access(ledger, "auditor", "report p3c", {"year": chosen}, len(report.rows) - 1)
     if json_out:
         print_json(p3c_json(report))

@@ -12,10 +12,9 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from ledger.events import DisclosureRecorded, DisclosureRequested, LedgerEvent
-from ledger.rules.authorities import normalize_authority
+from ledger.rules.authorities import citation_family
 
 _NS = uuid.UUID("0b8f8f0e-6d0a-4a51-9a43-6103b2000002")
-I2 = "26 U.S.C. 6103(i)(2)"
 SPIKE_WITHOUT_ADDRESS = 42_695
 _OFFICIALS = {
     "U.S. Immigration and Customs Enforcement": (
@@ -61,7 +60,7 @@ def requests_for(events: Iterable[LedgerEvent]) -> list[DisclosureRequested]:
         for e in events
         if isinstance(e, DisclosureRecorded)
         and e.request_id
-        and normalize_authority(e.legal_authority) == normalize_authority(I2)
+        and "6103(i)(2)" in citation_family(e.legal_authority)
     ]
 
 

@@ -162,7 +162,9 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
             f"{sum(SPLIT_RECORDS):,} records to the FBI in four transmissions on four days, none"
             " alone over the Justice Department's prior year."
         )
-        producer.send(split_transfer(tz))
+        split = split_transfer(tz)
+        producer.send(demo_requests.requests_for(split))
+        producer.send(split)
         wait_caught_up(ledger, running)
         seen = show_alerts(ledger, "Alerts on the split transfer", seen)
 

@@ -54,13 +54,14 @@ class P3CReport:
     rows: list[P3CRow]  # the last is the TOTALS row
 
 
-def p3c_report(conn: Connection, year: int, tz: ZoneInfo) -> P3CReport:
-    """The (p)(3)(C) table for calendar ``year`` in ``tz`` (LEDGER_TIMEZONE)."""
+def p3c_report(conn: Connection, year: int, tz: ZoneInfo, registry: Registry) -> P3CReport:
+    """The (p)(3)(C) table for calendar ``year`` in ``tz`` (LEDGER_TIMEZONE), recipients and
+    authorities grouped by ``registry``."""
     start = datetime(year, 1, 1, tzinfo=tz)
     end = datetime(year + 1, 1, 1, tzinfo=tz)
     disclosed = store.p3c_disclosures(conn, date(year, 1, 1), date(year, 12, 31))
     requested = store.p3c_requests(conn, start, end)
-    return P3CReport(year, str(tz), p3c_rows(disclosed, requested))
+    return P3CReport(year, str(tz), p3c_rows(disclosed, requested, registry))
 
 
 @dataclass(frozen=True)
@@ -87,10 +88,8 @@ def order_report(conn: Connection, order_id: str, registry: Registry) -> OrderRe
             f"That order is a {order.order_type} order; only a NOTICE_REQUIREMENT order has"
             " notices to report on."
         )
-    # Every recipient: the order names agencies (DHS), the disclosures their parts (ICE); the
-    # registry decides coverage, as it does for the alert.
     candidates = store.transmissions_between(
-        conn, order.effective_at, order.expires_at, (), order.bulk_threshold
+        conn, order.effective_at, order.expires_at, order.bulk_threshold
     )
     filed = [
         NoticeFacts.from_event(n) for n in notices(conn, {d.recipient_agency for d in candidates})

@@ -325,6 +325,11 @@ class RequestIncomplete:
         ]
 
 
+def _request_evidence(d: DisclosureFacts, requests: Mapping[str, RequestFacts]) -> list[str]:
+    request = requests.get(d.request_id) if d.request_id else None
+    return [request.event_id] if request else []
+
+
 class UnknownRecipient:
     """The recipient agency is not in the registry: its volume is counted under its own text, so
     it has no parent agency and court orders naming an agency do not reach it.
@@ -356,8 +361,3 @@ class UnknownRecipient:
                 ),
             )
         ]
-
-
-def _request_evidence(d: DisclosureFacts, requests: Mapping[str, RequestFacts]) -> list[str]:
-    request = requests.get(d.request_id) if d.request_id else None
-    return [request.event_id] if request else []

@@ -238,6 +238,9 @@ class RuleContext:
     notices: list[NoticeFacts]
     config: RulesConfig
     flow: Flow | None = None  # resolved from ``disclosure`` by the registry when not given
+    # The requests the disclosure cites, by request_id, loaded by the follower (rules do no I/O);
+    # a cited id missing here is one the ledger has not seen.
+    requests: Mapping[str, RequestFacts] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.flow is None:
@@ -253,7 +256,3 @@ class RuleContext:
     def window(self, kind: str) -> ScopeWindow | None:
         """The disclosure's own scope of ``kind`` (not a parent agency or authority family)."""
         return next((w for w in self.windows if w.own and w.scope.kind == kind), None)
-
-    # The requests the disclosure cites, by request_id, loaded by the follower (rules do no I/O);
-    # a cited id missing here is one the ledger has not seen.
-    requests: Mapping[str, RequestFacts] = field(default_factory=dict)

@@ -6,35 +6,32 @@ The database hands these functions tallies and facts; nothing here reads or writ
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ledger.rules.authorities import normalize_authority
+from ledger.rules.authorities import citation_family, normalize_authority
 from ledger.rules.compliance import bulk_notice_checks
 from ledger.rules.model import CourtOrderFacts, DisclosureFacts, NoticeFacts
 from ledger.rules.registry import Registry
 
-_SUBSECTION = re.compile(r"\b6103((?:\([0-9a-z]+\))+)")
 NO_AUTHORITY = "(none cited)"
 
 
 def report_authority(text: str | None) -> str:
     """How every report names and groups an authority: the 6103 subsection as the JCT prints it
-    ('26 U.S.C. 6103(i)(2)' -> '(i)(2)'), else the normalised citation.
-
-    The one function to change when authorities resolve to canonical ids.
-    """
+    ('26 U.S.C. 6103(i)(2)', '26 usc §6103 (i)(2)' -> '(i)(2)'; the canonical id of the
+    registry without its section number), else the normalised citation."""
     if text is None or not text.strip():
         return NO_AUTHORITY
-    normal = normalize_authority(text)
-    found = _SUBSECTION.search(normal)
-    if not found:
-        return normal
-    # The statute's own case: subsection, paragraph and clause lower case, subparagraph upper.
-    parts = re.findall(r"\(([0-9a-z]+)\)", found.group(1))
-    return "".join(f"({p.upper() if i == 2 else p})" for i, p in enumerate(parts))
+    family = citation_family(text)
+    return family[0].removeprefix("6103") if family else normalize_authority(text)
+
+
+def report_recipient(text: str, registry: Registry) -> str:
+    """How every report names and groups a recipient: its registry agency's name ('U.S.
+    Attorneys' and 'United States Attorneys' are one row), else its single-spaced text."""
+    return registry.name(registry.agency(text).id)
 
 
 def withheld_from_individual(authority: str | None) -> bool:
@@ -88,10 +85,10 @@ TOTALS = "TOTALS"
 
 
 def p3c_rows(
-    disclosures: Iterable[DisclosureTally], requests: Iterable[RequestTally]
+    disclosures: Iterable[DisclosureTally], requests: Iterable[RequestTally], registry: Registry
 ) -> list[P3CRow]:
-    """The (p)(3)(C) table: one row per recipient and authority (``report_authority``), sorted,
-    then a TOTALS row as the JCT prints it.
+    """The (p)(3)(C) table: one row per recipient and authority (``report_recipient``,
+    ``report_authority``), sorted, then a TOTALS row as the JCT prints it.
 
     The unit: the JCT counts "one taxpayer x one tax period x one record" as a disclosure. A
     ledger record is one taxpayer's data in one transmission, so ``disclosures`` is each record
@@ -100,12 +97,14 @@ def p3c_rows(
     """
     rows: dict[tuple[str, str], list[int]] = {}
     for d in disclosures:
-        row = rows.setdefault((d.recipient, report_authority(d.authority)), [0, 0, 0, 0])
+        key = (report_recipient(d.recipient, registry), report_authority(d.authority))
+        row = rows.setdefault(key, [0, 0, 0, 0])
         row[1] += d.transmissions
         row[2] += d.records
         row[3] += d.disclosures
     for r in requests:
-        rows.setdefault((r.recipient, report_authority(r.authority)), [0, 0, 0, 0])[0] += r.requests
+        key = (report_recipient(r.recipient, registry), report_authority(r.authority))
+        rows.setdefault(key, [0, 0, 0, 0])[0] += r.requests
     table = [
         P3CRow(recipient, authority, *counts) for (recipient, authority), counts in rows.items()
     ]
@@ -151,7 +150,8 @@ def order_lines(
     registry: Registry,
 ) -> list[OrderLine]:
     """Every transmission ``order`` covers (judged by ``bulk_notice_checks``, the code behind the
-    bulk_without_notice alert, so report and alert agree), in transmission order."""
+    bulk_without_notice alert, so report and alert agree: by canonical id and ancestry), in
+    transmission order."""
     lines = []
     for d in sorted(disclosures, key=lambda f: (f.transmitted_at, f.event_id)):
         for check in bulk_notice_checks(d, [order], notices, registry):

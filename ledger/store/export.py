@@ -36,7 +36,6 @@ class Selection:
     until: date | None = None
     recipients: Sequence[str] | None = None
     authorities: Sequence[str] | None = None  # exact stored citations
-    pairs: Sequence[tuple[str, str]] | None = None  # (recipient, authority) as stored
     transmitted_from: datetime | None = None
     transmitted_before: datetime | None = None
     all_types: bool = True
@@ -49,9 +48,6 @@ class Selection:
             "until": self.until,
             "recipients": None if self.recipients is None else list(self.recipients),
             "authorities": None if self.authorities is None else list(self.authorities),
-            "paired": self.pairs is not None,
-            "pair_r": [p[0] for p in self.pairs or ()],
-            "pair_a": [p[1] for p in self.pairs or ()],
             "t_from": self.transmitted_from,
             "t_before": self.transmitted_before,
             "all_types": self.all_types,
@@ -70,8 +66,6 @@ WITH sel_d AS (
       AND (%(until)s::date IS NULL OR day <= %(until)s::date)
       AND (%(recipients)s::text[] IS NULL OR recipient_agency = ANY(%(recipients)s::text[]))
       AND (%(authorities)s::text[] IS NULL OR legal_authority = ANY(%(authorities)s::text[]))
-      AND (NOT %(paired)s OR (recipient_agency, legal_authority) IN
-           (SELECT * FROM unnest(%(pair_r)s::text[], %(pair_a)s::text[])))
       AND (%(t_from)s::timestamptz IS NULL OR transmitted_at >= %(t_from)s::timestamptz)
       AND (%(t_before)s::timestamptz IS NULL OR transmitted_at < %(t_before)s::timestamptz)
 ), base AS (
@@ -166,10 +160,14 @@ def daily_counts(conn: Connection, selection: Selection) -> list[dict[str, Any]]
         return list(cur.execute(query, selection.params()).fetchall())
 
 
-def stored_pairs(conn: Connection) -> list[tuple[str, str]]:
-    """Every distinct (recipient, authority) of the stored disclosures: a registry's worth."""
-    rows = conn.execute("SELECT DISTINCT recipient_agency, legal_authority FROM disclosures")
-    return [(str(r), str(a)) for r, a in rows]
+def stored_authorities(conn: Connection) -> list[str]:
+    """Every distinct legal authority cited by a stored disclosure (few: a registry's worth)."""
+    return [str(r[0]) for r in conn.execute("SELECT DISTINCT legal_authority FROM disclosures")]
+
+
+def stored_recipients(conn: Connection) -> list[str]:
+    """Every distinct recipient agency named by a stored disclosure (few: a registry's worth)."""
+    return [str(r[0]) for r in conn.execute("SELECT DISTINCT recipient_agency FROM disclosures")]
 
 
 def court_order(conn: Connection, order_id: str) -> tuple[str, dict[str, Any]] | None:

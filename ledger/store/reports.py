@@ -52,19 +52,15 @@ _FACTS = (
 
 
 def transmissions_between(
-    conn: psycopg.Connection,
-    start: datetime,
-    end: datetime | None,
-    recipients: tuple[str, ...],
-    min_records: int | None,
+    conn: psycopg.Connection, start: datetime, end: datetime | None, min_records: int | None
 ) -> list[DisclosureFacts]:
-    """Disclosures an order in force from ``start`` to ``end`` may cover: to ``recipients`` (all
-    when empty), of at least ``min_records``. The order's own rules decide the rest."""
+    """Disclosures an order in force from ``start`` to ``end`` may cover: of at least
+    ``min_records``. Which recipients and authorities it covers is the registry's to say (an
+    order naming DHS covers ICE), so the caller judges those."""
     rows = conn.execute(
         f"SELECT {_FACTS} FROM disclosures WHERE transmitted_at >= %(start)s"
         " AND (%(end)s::timestamptz IS NULL OR transmitted_at < %(end)s)"
-        " AND (cardinality(%(recipients)s::text[]) = 0 OR recipient_agency = ANY(%(recipients)s))"
         " AND record_count >= %(min)s ORDER BY transmitted_at, event_id",
-        {"start": start, "end": end, "recipients": list(recipients), "min": min_records or 0},
+        {"start": start, "end": end, "min": min_records or 0},
     ).fetchall()
     return [DisclosureFacts(*r) for r in rows]

@@ -42,6 +42,7 @@ I1 = "26 U.S.C. 6103(i)(1)"
 I2 = "26 U.S.C. 6103(i)(2)"
 D_AUTH = "26 U.S.C. 6103(d)"
 USAO = "U.S. Attorneys"
+USAO_NAME = "U.S. Attorneys' Offices"  # the registry's name: reports group by canonical agency
 ICE = "U.S. Immigration and Customs Enforcement"
 STATE = "State Tax Agency"
 NOTICED = "Noticed Recipient"
@@ -259,8 +260,8 @@ def test_requests_counts_and_reports_through_the_real_pipeline(
             k: (r["requests"], r["transmissions"], r["records"], r["disclosures"])
             for k, r in table.items()
         }
-        assert counts[(USAO, "(i)(2)")] == (2, 2, 105, 205)  # R-A, R-LATE; 100 x 2 periods + 5
-        assert counts[(USAO, "(i)(1)")] == (0, 1, 7, 7)  # 23:00 on 31 Dec in New York
+        assert counts[(USAO_NAME, "(i)(2)")] == (2, 2, 105, 205)  # R-A, R-LATE; 100 x 2 periods + 5
+        assert counts[(USAO_NAME, "(i)(1)")] == (0, 1, 7, 7)  # 23:00 on 31 Dec in New York
         assert counts[(ICE, "(i)(2)")] == (1, 1, 47289, 47289)
         assert counts[(STATE, "(d)")] == (0, 1, 1000, 1000)
         assert counts[(NOTICED, "(i)(2)")] == (0, 3, 7010, 7010)

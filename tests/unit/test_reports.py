@@ -24,6 +24,9 @@ from ledger.rules.reports import (
 from tests.unit.test_rules import ORDER, SENT, facts, notice
 
 ICE = "ICE"
+REGISTRY = load_registry()
+USAO = "U.S. Attorneys' Offices"
+ICE_NAME = "U.S. Immigration and Customs Enforcement"
 
 
 @pytest.mark.parametrize(
@@ -34,6 +37,7 @@ ICE = "ICE"
         ("26 U.S.C. 6103(j)(1)(A)", "(j)(1)(A)"),
         ("26 U.S.C. 6103(d)", "(d)"),
         ("5 U.S.C. 552a(b)(7)", "5 usc 552a(b)(7)"),
+        ("IRC §6103(i)(3)(a)", "(i)(3)(A)"),
         ("", "(none cited)"),
         (None, "(none cited)"),
     ],
@@ -63,25 +67,26 @@ def test_the_p3c_table_merges_spellings_counts_requests_and_totals() -> None:
     rows = p3c_rows(
         [
             DisclosureTally("US Attorneys", "26 U.S.C. 6103(i)(2)", 3, 100, 200),
-            DisclosureTally("US Attorneys", "26 usc 6103 (i)(2)", 1, 10, 10),
+            DisclosureTally("United States Attorneys", "26 usc 6103 (i)(2)", 1, 10, 10),
             DisclosureTally("US Attorneys", "26 U.S.C. 6103(i)(1)", 2, 50, 50),
             DisclosureTally(ICE, "26 U.S.C. 6103(i)(2)", 1, 47289, 94578),
         ],
         [
             RequestTally("US Attorneys", "26 U.S.C. 6103(i)(2)", 4),
             RequestTally(ICE, "26 U.S.C. 6103(i)(2)", 1),
-            RequestTally("FBI", None, 2),  # asked, nothing sent yet
+            RequestTally("Some Office", None, 2),  # asked, nothing sent yet
         ],
+        REGISTRY,
     )
     table = [
         (r.recipient, r.authority, r.requests, r.transmissions, r.records, r.disclosures)
         for r in rows
     ]
     assert table == [
-        ("FBI", "(none cited)", 2, 0, 0, 0),
-        (ICE, "(i)(2)", 1, 1, 47289, 94578),
-        ("US Attorneys", "(i)(1)", 0, 2, 50, 50),
-        ("US Attorneys", "(i)(2)", 4, 4, 110, 210),
+        ("Some Office", "(none cited)", 2, 0, 0, 0),
+        (USAO, "(i)(1)", 0, 2, 50, 50),
+        (USAO, "(i)(2)", 4, 4, 110, 210),
+        (ICE_NAME, "(i)(2)", 1, 1, 47289, 94578),
         (TOTALS, "", 7, 7, 47449, 94838),
     ]
 
@@ -101,7 +106,7 @@ tallies = st.lists(
 
 @given(tallies)
 def test_the_totals_row_is_the_sum_of_what_went_in(disclosed: list[DisclosureTally]) -> None:
-    rows = p3c_rows(disclosed, [])
+    rows = p3c_rows(disclosed, [], REGISTRY)
     *body, totals = rows
     assert totals.recipient == TOTALS
     assert totals.records == sum(d.records for d in disclosed)
@@ -136,7 +141,7 @@ def test_an_order_report_lists_covered_transmissions_with_lead_and_counts() -> N
             10_000,
         ),
     ]
-    lines = order_lines(ORDER, [late, small, on_time, other], notices, load_registry())
+    lines = order_lines(ORDER, [late, small, on_time, other], notices, REGISTRY)
     assert [line.disclosure_id for line in lines] == ["D-ok", "D-late"]
     ok, bad = lines
     assert (ok.status, ok.lead, ok.noticed, ok.records) == (

@@ -10,6 +10,7 @@ from ledger.api.routes import (
     metrics,
     notices,
     reports,
+    tiles,
     volume,
 )
 
@@ -20,6 +21,7 @@ ROUTERS = [
     alerts.router,
     notices.router,
     entries.router,
+    tiles.router,
     accounting.router,
     reports.router,
     metrics.router,

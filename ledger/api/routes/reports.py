@@ -18,7 +18,8 @@ Year = Annotated[int, Query(ge=1900, le=2200, description="Calendar year in LEDG
 
 @router.get("/api/reports/p3c", response_model=P3CReport)
 def p3c(request: Request, who: Auditor, conn: Db, year: Year) -> dict[str, Any]:
-    report = p3c_report(conn, year, context(request).ledger.settings.timezone)
+    api = context(request)
+    report = p3c_report(conn, year, api.ledger.settings.timezone, api.registry)
     returned(request, len(report.rows) - 1)
     return p3c_json(report)
 
