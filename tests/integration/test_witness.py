@@ -25,7 +25,7 @@ from ledger.runtime import Ledger
 from ledger.store.connection import connection
 from ledger.tlog import checkpoint as tlog
 from ledger.tlog import merkle
-from ledger.tlog.cosignature import CosignatureVerifier, cosignatures_on
+from ledger.tlog.cosignature import Cosignature, CosignatureVerifier, cosignatures_on
 from ledger.tlog.note import Signer
 from ledger.tlog.witness_protocol import AddCheckpoint
 from tests.integration.helpers import (
@@ -227,7 +227,10 @@ def test_the_witness_refuses_a_forked_log_and_keeps_the_evidence(witnessed: Witn
 
 
 @pytest.mark.skipif(shutil.which("go") is None, reason="Go is not installed")
-def test_go_sumdb_note_opens_a_cosigned_checkpoint(witnessed: Witnessed) -> None:
+def test_go_tools_verify_the_log_signature_and_the_cosignature(witnessed: Witnessed) -> None:
+    """golang.org/x/mod/sumdb/note opens the cosigned checkpoint with the log's key alone (the
+    witness line kept, unverified); with filippo.io/torchwood's cosignature/v1 verifier it
+    verifies the witness's cosignature too."""
     led = witnessed.ledger
     wait_until(lambda: 25 in cosigned_sizes(led), what="a cosignature on size 25")
     with connection(led.reader_url, led.schema) as conn:
@@ -237,19 +240,40 @@ def test_go_sumdb_note_opens_a_cosigned_checkpoint(witnessed: Witnessed) -> None
     path = witnessed.tmp / "cosigned.note"
     path.write_text(note)
     program = Path(__file__).resolve().parent.parent / "assets" / "notecheck"
-    opened = subprocess.run(
-        ["go", "run", ".", str(path), witnessed.log_vkey],
+
+    def go_open(*vkeys: str) -> dict:
+        opened = subprocess.run(
+            ["go", "run", ".", str(path), *vkeys],
+            cwd=program,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        assert opened.returncode == 0, opened.stderr
+        return json.loads(opened.stdout)
+
+    log_name = witnessed.log_vkey.split("+")[0]
+    alone = go_open(witnessed.log_vkey)
+    assert alone["verified"] == [log_name]
+    assert alone["unverified"] == 1  # the witness's line: kept, not an error
+    assert alone["text"] == note.split("\n\n")[0] + "\n"
+    both = go_open(witnessed.log_vkey, witnessed.vkey)
+    assert sorted(both["verified"]) == sorted([log_name, "witness.test/w1"])
+    assert both["unverified"] == 0
+    # A cosignature moved to another time no longer verifies in Go either.
+    line = cosignatures_on(note)[0]
+    moved = Cosignature(line.name, line.key_id, line.timestamp + 1, line.signature)
+    path.write_text(note.replace(line.line, moved.line))
+    refused = subprocess.run(
+        ["go", "run", ".", str(path), witnessed.log_vkey, witnessed.vkey],
         cwd=program,
         capture_output=True,
         text=True,
         check=False,
         timeout=300,
     )
-    assert opened.returncode == 0, opened.stderr
-    result = json.loads(opened.stdout)
-    assert result["verified"] == [witnessed.log_vkey.split("+")[0]]
-    assert result["unverified"] == 1  # the witness's line: kept, not verified, not an error
-    assert result["text"] == note.split("\n\n")[0] + "\n"
+    assert refused.returncode == 1, refused.stdout
 
 
 def test_bad_witness_arguments_get_one_line_and_exit_2(tmp_path: Path) -> None:
