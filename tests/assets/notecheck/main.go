@@ -1,6 +1,6 @@
 // Opens a signed note with golang.org/x/mod/sumdb/note, checking witnesses' cosignatures with
 // filippo.io/torchwood: the interop check for cosigned checkpoints.
-// Usage: go run . NOTE_FILE VKEY...  A log vkey (type 0x01) or a witness vkey (0x04, cosignature/v1).
+// Usage: go run . NOTE_FILE VKEY... (or `go run . tiles ...`, see tiles.go)  A log vkey (type 0x01) or a witness vkey (0x04, cosignature/v1).
 // Prints JSON: the verified signers and the count of signatures from keys not given.
 package main
 
@@ -14,6 +14,10 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "tiles" {
+		runTiles(os.Args[2:])
+		return
+	}
 	msg, err := os.ReadFile(os.Args[1])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
