@@ -30,6 +30,7 @@ from ledger.tlog.note import Signer
 from ledger.tlog.witness_protocol import AddCheckpoint
 from tests.integration.helpers import (
     caught_up,
+    cli_env,
     disclosure,
     emit,
     isolated_ledger,
@@ -143,6 +144,11 @@ def test_the_witness_cosigns_a_growing_log(witnessed: Witnessed) -> None:
     assert CosignatureVerifier.from_vkey(witnessed.vkey).verify(body, cosignatures_on(note)[0])
     log_key = load_signers(signing_key_path(led.settings))[0].verifier
     assert tlog.verify(note, [log_key]).size == 25
+    # `ledger checkpoint` prints the served note too: the log's signature, then the witness's.
+    printed = run_ledger(["checkpoint", "--log", witnessed.log_id], cli_env(led))
+    assert printed.returncode == 0, printed.stderr
+    assert [c.name for c in cosignatures_on(printed.stdout)] == ["witness.test/w1"]
+    assert tlog.verify(printed.stdout, [log_key]).size == checkpoint_size(led)
 
 
 def test_verify_proof_requires_the_witnesses_cosignatures(witnessed: Witnessed) -> None:
