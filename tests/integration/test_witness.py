@@ -302,3 +302,49 @@ def test_bad_witness_arguments_get_one_line_and_exit_2(tmp_path: Path) -> None:
         bad = run_ledger(args, env)
         assert bad.returncode == 2, (args, bad.stderr)
         assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+
+
+def test_a_witness_that_is_down_blocks_nothing_and_is_asked_again(
+    ledger_settings, tmp_path: Path
+) -> None:
+    env = checkout_env()
+    key = tmp_path / "w.key"
+    made = run_ledger(["witness", "keygen", "--out", str(key), "--name", "late.witness"], env)
+    port = free_port()
+    led = isolated_ledger(
+        ledger_settings,
+        "late_witness",
+        partitions=1,
+        witnesses=f"http://127.0.0.1:{port} {made.stdout.strip()}",
+    )
+    running = start_consumers(led, only=["audit_log"])
+    server = None
+    try:
+        emit(led, [disclosure(D, i + 1, "Late witness") for i in range(8)])
+        caught_up(led, ("audit_log",))
+        wait_until(lambda: checkpoint_size(led) == 8, what="checkpoint of 8 with the witness down")
+        assert cosigned_sizes(led) == []
+        log_vkey = load_signers(signing_key_path(led.settings))[0].vkey
+        server = subprocess.Popen(
+            [
+                LEDGER,
+                "witness",
+                "--key",
+                str(key),
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--log-key",
+                log_vkey,
+                "--state",
+                str(tmp_path / "state.json"),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(lambda: 8 in cosigned_sizes(led), what="the cosignature once the witness is up")
+    finally:
+        running.stop()
+        if server is not None:
+            server.terminate()
+            server.wait(10)
