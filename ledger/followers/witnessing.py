@@ -12,12 +12,12 @@ import logging
 import threading
 
 from ledger.errors import LedgerError
-from ledger.store import Connection, connection
+from ledger.store import Connection, connect
 from ledger.store.checkpoints import StoredCheckpoint, latest_per_log
+from ledger.store.connection import driver_errors
 from ledger.store.cosignatures import cosigned_by, insert_cosignature, latest_cosigned_size
 from ledger.store.entries import fetch_nodes
 from ledger.tlog import merkle
-from ledger.tlog.checkpoint import Checkpoint
 from ledger.tlog.cosignature import Cosignature, split_note
 from ledger.tlog.witness_protocol import AddCheckpoint, parse_size_body
 from ledger.witness.client import WitnessAnswer, WitnessEndpoint, add_checkpoint
@@ -34,14 +34,25 @@ class WitnessCollector:
         self._known: dict[tuple[str, str], int] = {}  # (witness url, log id) -> its latest size
 
     def run(self, stop: threading.Event, interval: float = ROUND_SECONDS) -> None:
-        while not stop.wait(interval):
-            try:
-                with connection(self.database_url, self.schema, autocommit=True) as conn:
-                    self.round(conn)
-            except LedgerError as exc:
-                log.warning("witnessing paused: %s", exc.diagnostics())
-            except Exception:  # never let a bug here stop the thread for good
-                log.exception("witnessing round failed")
+        conn: Connection | None = None
+        try:
+            while not stop.wait(interval):
+                try:
+                    if conn is None:
+                        conn = connect(self.database_url, self.schema, autocommit=True)
+                    with driver_errors():  # a database outage is a LedgerError, not a traceback
+                        self.round(conn)
+                except Exception as exc:  # never let one round stop the thread for good
+                    if isinstance(exc, LedgerError):
+                        log.warning("witnessing paused: %s", exc.diagnostics())
+                    else:
+                        log.exception("witnessing round failed")
+                    if conn is not None:
+                        conn.close()
+                    conn = None  # a fresh connection next round
+        finally:
+            if conn is not None:
+                conn.close()
 
     def round(self, conn: Connection) -> int:
         """Asks every witness that has not cosigned a log's latest checkpoint; returns how many did."""
@@ -108,7 +119,6 @@ class WitnessCollector:
         key: tuple[str, str],
     ) -> int:
         text, _ = split_note(stored.note)
-        Checkpoint.parse(text)
         count = 0
         for line in body.splitlines(keepends=True):
             try:

@@ -3,10 +3,14 @@ over HTTP; entry bundles are the auditor's and recorded; bad paths get one line.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import httpx
 import pytest
@@ -142,3 +146,40 @@ def test_an_unknown_log_is_a_404(tiled: TiledLog) -> None:
         answer = httpx.get(base + path, headers=auth, timeout=30)
         assert answer.status_code == 404, answer.text
         assert answer.json()["error"]
+
+
+@pytest.mark.skipif(shutil.which("go") is None, reason="Go is not installed")
+def test_torchwood_reads_the_log_as_tlog_tiles(tiled: TiledLog) -> None:
+    """A tile client we did not write (filippo.io/torchwood, golang.org/x/mod/sumdb/tlog)
+    checks the checkpoint, recomputes its root from the hash tiles and proves an entry."""
+    program = Path(__file__).resolve().parent.parent / "assets" / "notecheck"
+    fetched = subprocess.run(
+        ["go", "mod", "download"], cwd=program, capture_output=True, check=False, timeout=300
+    )
+    if fetched.returncode != 0:
+        pytest.skip("the Go modules (golang.org/x/mod, filippo.io/torchwood) cannot be fetched")
+    vkey = load_signers(signing_key_path(tiled.ledger.settings))[0].vkey
+    read = subprocess.run(
+        ["go", "run", ".", "tiles", tiled.url, tiled.tokens["auditor"], vkey, "260"],
+        cwd=program,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert read.returncode == 0, read.stderr
+    result = json.loads(read.stdout)
+    assert result["size"] >= EVENTS
+    stored = rows(tiled.ledger, "SELECT value FROM entries WHERE seq = 260")[0][0]
+    assert result["entry_sha256"] == hashlib.sha256(bytes(stored)).hexdigest()
+    # Without the auditor's role the entry bundle is refused, so the client fails.
+    refused = subprocess.run(
+        ["go", "run", ".", "tiles", tiled.url, tiled.tokens["overseer"], vkey, "260"],
+        cwd=program,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert refused.returncode == 1
+    assert "403" in refused.stderr

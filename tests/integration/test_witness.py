@@ -25,11 +25,12 @@ from ledger.runtime import Ledger
 from ledger.store.connection import connection
 from ledger.tlog import checkpoint as tlog
 from ledger.tlog import merkle
-from ledger.tlog.cosignature import CosignatureVerifier, cosignatures_on
+from ledger.tlog.cosignature import Cosignature, CosignatureVerifier, cosignatures_on
 from ledger.tlog.note import Signer
 from ledger.tlog.witness_protocol import AddCheckpoint
 from tests.integration.helpers import (
     caught_up,
+    cli_env,
     disclosure,
     emit,
     isolated_ledger,
@@ -143,6 +144,11 @@ def test_the_witness_cosigns_a_growing_log(witnessed: Witnessed) -> None:
     assert CosignatureVerifier.from_vkey(witnessed.vkey).verify(body, cosignatures_on(note)[0])
     log_key = load_signers(signing_key_path(led.settings))[0].verifier
     assert tlog.verify(note, [log_key]).size == 25
+    # `ledger checkpoint` prints the served note too: the log's signature, then the witness's.
+    printed = run_ledger(["checkpoint", "--log", witnessed.log_id], cli_env(led))
+    assert printed.returncode == 0, printed.stderr
+    assert [c.name for c in cosignatures_on(printed.stdout)] == ["witness.test/w1"]
+    assert tlog.verify(printed.stdout, [log_key]).size == checkpoint_size(led)
 
 
 def test_verify_proof_requires_the_witnesses_cosignatures(witnessed: Witnessed) -> None:
@@ -227,7 +233,10 @@ def test_the_witness_refuses_a_forked_log_and_keeps_the_evidence(witnessed: Witn
 
 
 @pytest.mark.skipif(shutil.which("go") is None, reason="Go is not installed")
-def test_go_sumdb_note_opens_a_cosigned_checkpoint(witnessed: Witnessed) -> None:
+def test_go_tools_verify_the_log_signature_and_the_cosignature(witnessed: Witnessed) -> None:
+    """golang.org/x/mod/sumdb/note opens the cosigned checkpoint with the log's key alone (the
+    witness line kept, unverified); with filippo.io/torchwood's cosignature/v1 verifier it
+    verifies the witness's cosignature too."""
     led = witnessed.ledger
     wait_until(lambda: 25 in cosigned_sizes(led), what="a cosignature on size 25")
     with connection(led.reader_url, led.schema) as conn:
@@ -237,19 +246,45 @@ def test_go_sumdb_note_opens_a_cosigned_checkpoint(witnessed: Witnessed) -> None
     path = witnessed.tmp / "cosigned.note"
     path.write_text(note)
     program = Path(__file__).resolve().parent.parent / "assets" / "notecheck"
-    opened = subprocess.run(
-        ["go", "run", ".", str(path), witnessed.log_vkey],
+    fetched = subprocess.run(
+        ["go", "mod", "download"], cwd=program, capture_output=True, check=False, timeout=300
+    )
+    if fetched.returncode != 0:
+        pytest.skip("the Go modules (golang.org/x/mod, filippo.io/torchwood) cannot be fetched")
+
+    def go_open(*vkeys: str) -> dict:
+        opened = subprocess.run(
+            ["go", "run", ".", str(path), *vkeys],
+            cwd=program,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        assert opened.returncode == 0, opened.stderr
+        return json.loads(opened.stdout)
+
+    log_name = witnessed.log_vkey.split("+")[0]
+    alone = go_open(witnessed.log_vkey)
+    assert alone["verified"] == [log_name]
+    assert alone["unverified"] == 1  # the witness's line: kept, not an error
+    assert alone["text"] == note.split("\n\n")[0] + "\n"
+    both = go_open(witnessed.log_vkey, witnessed.vkey)
+    assert sorted(both["verified"]) == sorted([log_name, "witness.test/w1"])
+    assert both["unverified"] == 0
+    # A cosignature moved to another time no longer verifies in Go either.
+    line = cosignatures_on(note)[0]
+    moved = Cosignature(line.name, line.key_id, line.timestamp + 1, line.signature)
+    path.write_text(note.replace(line.line, moved.line))
+    refused = subprocess.run(
+        ["go", "run", ".", str(path), witnessed.log_vkey, witnessed.vkey],
         cwd=program,
         capture_output=True,
         text=True,
         check=False,
         timeout=300,
     )
-    assert opened.returncode == 0, opened.stderr
-    result = json.loads(opened.stdout)
-    assert result["verified"] == [witnessed.log_vkey.split("+")[0]]
-    assert result["unverified"] == 1  # the witness's line: kept, not verified, not an error
-    assert result["text"] == note.split("\n\n")[0] + "\n"
+    assert refused.returncode == 1, refused.stdout
 
 
 def test_bad_witness_arguments_get_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -267,3 +302,49 @@ def test_bad_witness_arguments_get_one_line_and_exit_2(tmp_path: Path) -> None:
         bad = run_ledger(args, env)
         assert bad.returncode == 2, (args, bad.stderr)
         assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+
+
+def test_a_witness_that_is_down_blocks_nothing_and_is_asked_again(
+    ledger_settings, tmp_path: Path
+) -> None:
+    env = checkout_env()
+    key = tmp_path / "w.key"
+    made = run_ledger(["witness", "keygen", "--out", str(key), "--name", "late.witness"], env)
+    port = free_port()
+    led = isolated_ledger(
+        ledger_settings,
+        "late_witness",
+        partitions=1,
+        witnesses=f"http://127.0.0.1:{port} {made.stdout.strip()}",
+    )
+    running = start_consumers(led, only=["audit_log"])
+    server = None
+    try:
+        emit(led, [disclosure(D, i + 1, "Late witness") for i in range(8)])
+        caught_up(led, ("audit_log",))
+        wait_until(lambda: checkpoint_size(led) == 8, what="checkpoint of 8 with the witness down")
+        assert cosigned_sizes(led) == []
+        log_vkey = load_signers(signing_key_path(led.settings))[0].vkey
+        server = subprocess.Popen(
+            [
+                LEDGER,
+                "witness",
+                "--key",
+                str(key),
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--log-key",
+                log_vkey,
+                "--state",
+                str(tmp_path / "state.json"),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(lambda: 8 in cosigned_sizes(led), what="the cosignature once the witness is up")
+    finally:
+        running.stop()
+        if server is not None:
+            server.terminate()
+            server.wait(10)
