@@ -105,9 +105,23 @@ def verify_bundle(
     key: Annotated[
         list[str], typer.Option("--key", help="Verifier key (vkey); repeat for rotation.")
     ],
+    witness_key: Annotated[
+        list[str] | None,
+        typer.Option("--witness-key", help="A witness's cosignature vkey; repeat for each."),
+    ] = None,
+    min_witnesses: Annotated[
+        int | None,
+        typer.Option(
+            "--min-witnesses",
+            min=0,
+            help="Valid cosignatures each checkpoint needs from the given witnesses "
+            "(default: 1 with keys).",
+        ),
+    ] = None,
 ) -> None:
     """Check a bundle offline: sums, entries, proofs, signatures, alerts, profile. No services."""
     from ledger.ops.bundle_verify import verify_bundle as check
+    from ledger.tlog.cosignature import CosignatureVerifier, check_cosignatures
     from ledger.tlog.note import NoteError, Verifier
 
     if not directory.is_dir():
@@ -117,4 +131,22 @@ def verify_bundle(
             Verifier.from_vkey(k)
         except NoteError as exc:
             fail(f"--key: {exc}", ExitCode.USAGE)
-    console.print(check(directory, key).line(), highlight=False, soft_wrap=True)
+    witnesses = witness_key or []
+    for w in witnesses:
+        try:
+            CosignatureVerifier.from_vkey(w)
+        except (NoteError, ValueError) as exc:
+            fail(f"--witness-key: {exc}", ExitCode.USAGE)
+    minimum = min_witnesses if min_witnesses is not None else (1 if witnesses else 0)
+    if minimum > len(set(witnesses)):
+        fail(
+            f"--min-witnesses {minimum} needs at least that many --witness-key options "
+            f"({len(set(witnesses))} given).",
+            ExitCode.USAGE,
+        )
+
+    def witnessed(note: str) -> None:
+        if minimum:
+            check_cosignatures(note, witnesses, minimum)
+
+    console.print(check(directory, key, witnessed).line(), highlight=False, soft_wrap=True)

@@ -17,6 +17,7 @@ from typing import Any
 from ledger.errors import ExitCode, VerificationError
 from ledger.tlog import checkpoint as tlog
 from ledger.tlog import merkle
+from ledger.tlog.cosignature import TooFewCosignaturesError
 from ledger.tlog.note import Verifier
 
 PROFILES = ("auditor", "protective-order", "public")
@@ -150,6 +151,8 @@ def check_checkpoint(
     try:
         cp = tlog.verify(note, list(verifiers))
         cosignatures(note)
+    except TooFewCosignaturesError as exc:  # signed by the log, not witnessed enough: exit 40
+        raise TooFewCosignaturesError(f"{where}: {exc}") from exc
     except VerificationError as exc:
         raise BundleCheckpointError(f"{where}: {exc}") from exc
     return cp

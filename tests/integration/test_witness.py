@@ -189,6 +189,28 @@ def test_verify_proof_requires_the_witnesses_cosignatures(witnessed: Witnessed) 
     assert too_many.returncode == 2, too_many.stderr
 
 
+def test_verify_bundle_requires_the_witnesses_cosignatures(witnessed: Witnessed) -> None:
+    led = witnessed.ledger
+    wait_until(
+        lambda: checkpoint_size(led) in cosigned_sizes(led), what="the latest checkpoint cosigned"
+    )
+    bundle = witnessed.tmp / "bundle"
+    made = run_ledger(["export", "--out", str(bundle)], {**checkout_env(), **cli_env(led)})
+    assert made.returncode == 0, made.stderr
+    base = ["verify-bundle", str(bundle), "--key", witnessed.log_vkey]
+    env = checkout_env()
+    ok = run_ledger([*base, "--witness-key", witnessed.vkey], env)
+    assert ok.returncode == 0, ok.stderr
+    other = run_ledger(
+        ["witness", "keygen", "--out", str(witnessed.tmp / "third.key"), "--name", "w3"], env
+    ).stdout.strip()
+    unwitnessed = run_ledger([*base, "--witness-key", other], env)
+    assert unwitnessed.returncode == 40, unwitnessed.stderr
+    assert "checkpoint" in unwitnessed.stderr
+    assert len(unwitnessed.stderr.strip().splitlines()) == 1
+    assert run_ledger([*base, "--witness-key", "not-a-key"], env).returncode == 2
+
+
 def post(url: str, body: bytes) -> tuple[int, str]:
     response = httpx.post(f"{url}/add-checkpoint", content=body, timeout=10)
     return response.status_code, response.text
