@@ -156,7 +156,7 @@ class VolumeFollower(Follower):
                 disclosure=f,
                 windows=[
                     scope_window(
-                        book.window(key, f.day),
+                        book.window(key, f.day, trailing=key == fkeys[0]),  # own recipient
                         key in own,
                         book.sustained_start(key, f.day) if windows_on else None,
                     )
