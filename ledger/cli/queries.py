@@ -188,33 +188,14 @@ def alerts(
 def _first_seen(json_out: bool) -> None:
     """The recipients and authorities first seen while their source warmed up (new_recipient and
     new_authority are silent then), from daily_volume."""
-    from ledger.rules.model import Scope
-    from ledger.rules.volume_rules import warming_up
+    from ledger.ops.first_seen import first_seen
     from ledger.runtime import open_ledger
-    from ledger.store import queries
     from ledger.store.connection import connection
 
     config = rules_config()
     ledger = open_ledger(settings(), prepare=False)
     with connection(ledger.reader_url, ledger.schema) as conn:
-        found = queries.first_seen(conn)
-    rows = [
-        {
-            "scope": str(Scope(r["scope_kind"], r["source_agency"], r["scope_value"])),
-            "kind": r["scope_kind"],
-            "source": r["source_agency"],
-            "value": r["scope_value"],
-            "first_day": r["first_day"],
-            "disclosures": r["disclosures"],
-            "records": r["records"],
-        }
-        for r in found
-        if warming_up(
-            config.coverage_start.get(r["source_agency"], r["coverage_start"]),
-            r["first_day"],
-            config.warmup_days,
-        )
-    ]
+        rows = first_seen(conn, config)
     record_access(ledger, "cli", "alerts first-seen", {}, len(rows))
     if json_out:
         print_json({"first_seen": rows})

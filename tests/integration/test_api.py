@@ -120,6 +120,18 @@ def test_alerts_and_volume_filter_by_any_spelling_of_a_scope(api_server: ApiServ
     assert bad.status_code == 422
 
 
+def test_the_scopes_first_seen_while_warming_up(api_server: ApiServer) -> None:
+    found = request(api_server, "GET", "/api/alerts?first_seen=true", "overseer").json()
+    scopes = {r["scope"]: r for r in found["first_seen"]}
+    assert {"IRS -> recipient ICE", "IRS -> recipient DHS", "IRS -> authority 6103(i)"} <= set(
+        scopes
+    )
+    assert "IRS -> recipient FBI" not in scopes  # first seen after the warm-up: new_recipient
+    assert all(r["first_day"] < "2025-08-07" for r in found["first_seen"])
+    public = request(api_server, "GET", "/api/alerts?first_seen=true", "public").json()
+    assert set(public) == {"counts"}
+
+
 def test_disclosures_paging_is_complete_and_disjoint(api_server: ApiServer) -> None:
     first = request(api_server, "GET", "/api/disclosures?limit=1000", "overseer").json()
     total = first["total"]
