@@ -121,8 +121,8 @@ def alerts(
         )
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
-            "SELECT alert_id::text, rule, severity, scope, day, observed, threshold, evidence,"
-            " legal_source, message, fired_at,"
+            "SELECT alert_id::text, rule, severity, scope, scope_kind, scope_source, scope_value,"
+            " day, observed, threshold, evidence, legal_source, message, fired_at,"
             " COALESCE((SELECT string_agg(s.endpoint || ':' || s.outcome, ', ' ORDER BY s.endpoint)"
             "   FROM alert_delivery_status s WHERE s.alert_id = a.alert_id), '') AS delivery,"
             " COALESCE((SELECT string_agg(k.acknowledged_by, ', ' ORDER BY k.acknowledged_at)"
