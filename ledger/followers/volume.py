@@ -133,10 +133,15 @@ class VolumeFollower(Follower):
             if source in sources:
                 coverage[source] = start
         orders = [CourtOrderFacts.from_event(o) for o in store.court_orders(conn)]
+        # Notices by canonical recipient: one filed for "ICE" serves a disclosure to "U.S.
+        # Immigration and Customs Enforcement".
         notices_by_recipient: dict[str, list[NoticeFacts]] = {}
-        for filed in store.notices(conn, {f.recipient_agency for f in facts}):
+        wanted = {flow.recipient.id for flow in flows}
+        spellings = [t for t in store.notice_recipients(conn) if registry.agency(t).id in wanted]
+        for filed in store.notices(conn, spellings) if spellings else []:
             notice = NoticeFacts.from_event(filed)
-            notices_by_recipient.setdefault(notice.recipient_agency, []).append(notice)
+            recipient = registry.agency(notice.recipient_agency).id
+            notices_by_recipient.setdefault(recipient, []).append(notice)
 
         drafts: list[AlertDraft] = []
         for f, flow, (fkeys, own) in zip(facts, flows, scoped, strict=True):
@@ -164,7 +169,7 @@ class VolumeFollower(Follower):
                 ],
                 coverage_start=coverage[source],
                 orders_in_force=[o for o in orders if o.in_force(f.transmitted_at)],
-                notices=notices_by_recipient.get(f.recipient_agency, []),
+                notices=notices_by_recipient.get(flow.recipient.id, []),
                 config=self.config,
                 flow=flow,
             )
