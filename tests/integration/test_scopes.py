@@ -279,6 +279,16 @@ def test_a_fresh_ledger_warms_up_silently_and_lists_what_it_first_saw(ledger_set
     )  # fmt: skip
     assert table.returncode == 0, table.stderr
     assert "IRS -> recipient ICE" in table.stdout
+    series = subprocess.run(
+        [exe, "query", "--volume", "pair", "--recipient", "Immigration and Customs Enforcement",
+         "--authority", "I.R.C. § 6103(i)(2)", "--json"],
+        env=cli_env(ledger), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert series.returncode == 0, series.stderr
+    assert [(r["scope_value"], r["records"]) for r in json.loads(series.stdout)] == [
+        ("ICE under 6103(i)(2)", 40_000),
+        ("ICE under 6103(i)(2)", 9),
+    ]
     bad = subprocess.run(
         [exe, "alerts", "--kind", "agency"], env=cli_env(ledger), capture_output=True, text=True,
         timeout=120, check=False,
