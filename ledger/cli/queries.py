@@ -50,6 +50,7 @@ def query(
     json_out: JsonFlag = False,
 ) -> None:
     """Disclosures by recipient, authority and date range, or a daily volume series."""
+    from ledger.ops.scope_filter import disclosure_filter
     from ledger.runtime import open_ledger
     from ledger.store import queries
     from ledger.store.connection import connection
@@ -88,9 +89,8 @@ def query(
                 ],
             )
             return
-        rows, total = queries.disclosures(
-            conn, queries.DisclosureFilter(recipient, authority, None, first, last, limit)
-        )
+        wanted = disclosure_filter(conn, registry(), recipient, authority, None, first, last, limit)
+        rows, total = queries.disclosures(conn, wanted)
     params = {"recipient": recipient, "authority": authority, "since": first, "until": last}
     record_access(ledger, "cli", "query disclosures", params, len(rows))
     if json_out:
