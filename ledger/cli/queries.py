@@ -180,8 +180,9 @@ def alerts(
     )
     for w in warming:
         console.print(
-            f"spike_over_prior_year is still warming up for {w['source_agency']}: coverage starts "
-            f"{w['coverage_start']}, the rule is active from {w['active_from']}."
+            f"The volume rules are still warming up for {w['source_agency']}: coverage starts "
+            f"{w['coverage_start']}, they are active from {w['active_from']} "
+            "(`ledger alerts --first-seen` lists the scopes seen meanwhile)."
         )
 
 

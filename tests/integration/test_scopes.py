@@ -290,6 +290,12 @@ def test_a_fresh_ledger_warms_up_silently_and_lists_what_it_first_saw(ledger_set
     )  # fmt: skip
     assert table.returncode == 0, table.stderr
     assert "IRS -> recipient ICE" in table.stdout
+    plain = subprocess.run(
+        [exe, "alerts"], env=cli_env(ledger), capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert plain.returncode == 0, plain.stderr
+    assert "still warming up for IRS" in " ".join(plain.stdout.split())
     series = subprocess.run(
         [exe, "query", "--volume", "pair", "--recipient", "Immigration and Customs Enforcement",
          "--authority", "I.R.C. § 6103(i)(2)", "--json"],
