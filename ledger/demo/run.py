@@ -26,7 +26,7 @@ from ledger.ops.verify import checkpoint_checker, verify_all
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path
 from ledger.rules.config import load_rules_config
 from ledger.runtime import Ledger, open_ledger
-from ledger.store.alerts import alert_citing, alert_lines
+from ledger.store.alerts import alert_citing, alert_lines, alerts_in_scope
 from ledger.store.connection import connection
 from ledger.store.offsets import stored_offsets
 
@@ -154,6 +154,13 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
             f"day against {alert['threshold']:,} in the 365 days before. "
             f"[bold]Emit to alert: {latency * 1000:.0f} ms.[/]"
         )
+        with connection(ledger.reader_url, ledger.schema) as conn:
+            family = alerts_in_scope(conn, "authority", "IRS", "6103(i)", rule=alert["rule"])
+        if family:
+            console.print(
+                f"All of 6103(i), every federal law-enforcement exception: {family[0]['observed']:,}"
+                f" records that day against {family[0]['threshold']:,} in the 365 days before."
+            )
         producer.send(manifest)
         console.print(
             f"Its manifest: {demo_history.SPIKE_RECORDS:,} taxpayer refs (keyed hashes) in "
