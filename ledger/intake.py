@@ -31,6 +31,7 @@ EMIT_EVENT_TYPES = frozenset(
         "NoticeFiled",
         "CourtOrderRecorded",
         "DisclosureAmended",
+        "DisclosureRequested",
     }
 )
 # Written by the ledger alone (access log, rules, `ledger alerts ack`), never through `ledger emit`.
@@ -162,7 +163,11 @@ def build_event(
             "; ".join(f"{path} {problem}" for path, problem in problems[:3]) + "."
         )
     _check_privacy(record)
-    return from_record(event_type, record)
+    event = from_record(event_type, record)
+    contradictions = event.problems()
+    if contradictions:
+        raise EventValidationError("; ".join(contradictions) + ".")
+    return event
 
 
 def _validate(schema: SchemaVersion, record: dict[str, Any]) -> None:

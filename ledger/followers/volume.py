@@ -11,7 +11,13 @@ from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.codec import EventCodec
-from ledger.events import CourtOrderRecorded, DisclosureManifest, DisclosureRecorded, NoticeFiled
+from ledger.events import (
+    CourtOrderRecorded,
+    DisclosureManifest,
+    DisclosureRecorded,
+    DisclosureRequested,
+    NoticeFiled,
+)
 from ledger.followers.base import Follower
 from ledger.rules import RuleContext, SpikeOverPriorYear, SustainedOverPriorYear, evaluate_all
 from ledger.rules.config import RulesConfig
@@ -24,9 +30,11 @@ from ledger.rules.model import (
     ScopeWindow,
 )
 from ledger.rules.registry import Flow
+from ledger.rules.requests import RequestFacts
 from ledger.rules.volume_book import WINDOW_DAYS, ScopeKey, Trailing, VolumeBook, Window, scope_keys
 from ledger.rules.volume_rules import SUSTAINED, warming_up
 from ledger.store import Connection
+from ledger.store import requests as request_store
 from ledger.store import volume as store
 from ledger.store.entries import log_id_for
 
@@ -58,7 +66,8 @@ def flow_keys(flow: Flow) -> tuple[list[ScopeKey], set[ScopeKey]]:
 
 
 class VolumeFollower(Follower):
-    """Maintains ``daily_volume``, ``disclosures``, ``notices`` and ``court_orders``; fires alerts.
+    """Maintains ``daily_volume``, ``disclosures`` (with ``disclosure_details``), ``notices``,
+    ``court_orders`` and ``requests``; fires alerts.
 
     With ``publisher`` None (replay) alerts are stored in the target schema and nothing is sent.
     """
@@ -96,6 +105,8 @@ class VolumeFollower(Follower):
                 )
             elif isinstance(event, DisclosureRecorded):
                 disclosures.append((rec, event, DisclosureFacts.from_event(event, self.tz)))
+            elif isinstance(event, DisclosureRequested):
+                request_store.insert_request(conn, event)
         if not disclosures:
             return
         new_ids = store.insert_disclosures(
@@ -110,6 +121,7 @@ class VolumeFollower(Follower):
                 for rec, event, facts in disclosures
             ],
         )
+        request_store.insert_details(conn, [e for _, e, f in disclosures if f.event_id in new_ids])
         for _, event, f in disclosures:
             if f.event_id in new_ids and event.taxpayer_refs:
                 store.insert_taxpayer_refs(conn, event.taxpayer_refs, f.disclosure_id, f.event_id)
@@ -142,6 +154,8 @@ class VolumeFollower(Follower):
             notice = NoticeFacts.from_event(filed)
             recipient = registry.agency(notice.recipient_agency).id
             notices_by_recipient.setdefault(recipient, []).append(notice)
+        cited = request_store.requests(conn, {f.request_id for f in facts if f.request_id})
+        requests = {rid: RequestFacts.from_event(r) for rid, r in cited.items()}
 
         drafts: list[AlertDraft] = []
         for f, flow, (fkeys, own) in zip(facts, flows, scoped, strict=True):
@@ -172,6 +186,7 @@ class VolumeFollower(Follower):
                 notices=notices_by_recipient.get(flow.recipient.id, []),
                 config=self.config,
                 flow=flow,
+                requests=requests,
             )
             drafts.extend(evaluate_all(ctx))
             drafts.extend(

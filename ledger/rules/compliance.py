@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,6 +17,7 @@ from ledger.rules.model import (
     alert_id,
 )
 from ledger.rules.registry import Registry
+from ledger.rules.requests import RequestFacts, missing_elements
 
 BULK = "bulk_without_notice"
 STAY = "disclosure_during_stay"
@@ -240,14 +241,58 @@ class MissingLegalAuthority:
         ]
 
 
-class RequestIncomplete:
-    """A 6103(i)(2) disclosure whose request did not set forth a verified taxpayer address.
+def _counts(pairs: tuple[tuple[str, int], ...]) -> str:
+    return ", ".join(f"{name} {count:,}" for name, count in pairs)
 
-    Legal source: 26 U.S.C. 6103(i)(2)(B) (the request must set forth the taxpayer's name and
-    address). In 2026 the D.D.C. found about 42,695 such disclosures: placeholder addresses
-    ("Failed to Provide"), zip-only matches, and TIN matches released without comparing the
-    address. Fires when address_verification is PLACEHOLDER, ZIP_ONLY, MISSING, NOT_COMPARED or
-    not recorded, or the match was TIN_NAME with the address not compared.
+
+def address_problems(d: DisclosureFacts) -> list[str]:
+    """What the disclosure's own record says about the address check: by count when recorded
+    (DisclosureRecorded v2), else by its single verification status."""
+    if d.address_counts:
+        return [
+            f"{count:,} of {d.record_count:,} addresses {status}"
+            for status, count in d.address_counts
+            if status in INCOMPLETE_ADDRESS and count > 0
+        ]
+    problems = []
+    if d.address_verification is None:
+        problems.append("the address check was not recorded")
+    elif d.address_verification in INCOMPLETE_ADDRESS:
+        problems.append(f"address verification is {d.address_verification}")
+    if d.match_method == "TIN_NAME" and d.address_verification in (None, "NOT_COMPARED"):
+        problems.append("a TIN-and-name match was released without an address check")
+    return problems
+
+
+def request_problems(d: DisclosureFacts, requests: Mapping[str, RequestFacts]) -> list[str]:
+    """What is wrong with the request the disclosure cites: unseen, or elements missing."""
+    if not d.request_id:
+        return []  # nothing cited: the ledger cannot tell which request it answered
+    request = requests.get(d.request_id)
+    if request is None:
+        return [f"its request {d.request_id} is not in the ledger"]
+    missing = missing_elements(request)
+    if not missing:
+        return []
+    return [f"request {d.request_id} does not set forth {', '.join(missing)}"]
+
+
+class RequestIncomplete:
+    """A 6103(i)(2) disclosure on an incomplete request, or without a verified address.
+
+    Legal source: 26 U.S.C. 6103(i)(2)(A)-(B): a written request by the agency head or inspector
+    general that sets forth the taxpayer's name and address, the tax periods, the statutory
+    authority and the specific reasons. In 2026 the D.D.C. found about 42,695 such disclosures:
+    placeholder addresses ("Failed to Provide"), zip-only matches, and TIN matches released
+    without comparing the address. Fires when:
+
+    - the cited request (``request_id``) is not in the ledger, or lacks an element
+      (``ledger.rules.requests.missing_elements`` names each);
+    - address counts (v2) put any record at PLACEHOLDER, ZIP_ONLY, MISSING or NOT_COMPARED; or,
+      without counts, address_verification is one of those or not recorded, or the match was
+      TIN_NAME with the address not compared.
+
+    The message carries the match-quality counts when the disclosure recorded them.
     """
 
     def evaluate(self, ctx: RuleContext) -> list[AlertDraft]:
@@ -257,30 +302,34 @@ class RequestIncomplete:
             a in ctx.resolved.authority.chain for a in cfg.incomplete_authorities
         ):
             return []
-        problems = []
-        if d.address_verification is None:
-            problems.append("the address check was not recorded")
-        elif d.address_verification in INCOMPLETE_ADDRESS:
-            problems.append(f"address verification is {d.address_verification}")
-        if d.match_method == "TIN_NAME" and d.address_verification in (None, "NOT_COMPARED"):
-            problems.append("a TIN-and-name match was released without an address check")
+        problems = [*request_problems(d, ctx.requests), *address_problems(d)]
         if not problems:
             return []
+        counts = []
+        if d.match_counts:
+            counts.append(f"matched by {_counts(d.match_counts)}")
+        if d.address_counts:
+            counts.append(f"addresses {_counts(d.address_counts)}")
         return [
             _disclosure_alert(
                 ctx,
                 INCOMPLETE,
-                evidence=[d.event_id],
+                evidence=[d.event_id, *_request_evidence(d, ctx.requests)],
                 legal_source=(
                     "26 U.S.C. 6103(i)(2)(B): the request must set forth the taxpayer's name"
-                    " and address"
+                    " and address, the tax periods, the authority and the reasons"
                 ),
                 message=(
                     f"Disclosure {d.disclosure_id} of {d.record_count:,} records to"
-                    f" {d.recipient_agency}: {'; '.join(problems)}."
+                    f" {d.recipient_agency}: {'; '.join(problems + counts)}."
                 ),
             )
         ]
+
+
+def _request_evidence(d: DisclosureFacts, requests: Mapping[str, RequestFacts]) -> list[str]:
+    request = requests.get(d.request_id) if d.request_id else None
+    return [request.event_id] if request else []
 
 
 class UnknownRecipient:
