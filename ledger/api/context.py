@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 
 from ledger.access_log import AccessLog
 from ledger.ops.metrics import RenderCache
-from ledger.rules.config import load_registry
+from ledger.rules.config import RulesConfig, load_rules_config
 from ledger.rules.registry import Registry
 from ledger.runtime import Ledger
 from ledger.store import Connection
@@ -32,9 +32,15 @@ class ApiContext:
     metrics: RenderCache = field(default_factory=lambda: RenderCache(METRICS_TTL))
 
     @cached_property
+    def rules(self) -> RulesConfig:
+        """The rules and registry the volume follower uses (LEDGER_RULES_FILE,
+        LEDGER_REGISTRY_FILE): the notice-coverage views and scope filters agree with it."""
+        s = self.ledger.settings
+        return load_rules_config(s.rules_file, s.registry_file)
+
+    @property
     def registry(self) -> Registry:
-        """The registry the rules use (LEDGER_REGISTRY_FILE), for the notice-coverage views."""
-        return load_registry(self.ledger.settings.registry_file)
+        return self.rules.registry
 
 
 def context(request: Request) -> ApiContext:

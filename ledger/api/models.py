@@ -72,11 +72,23 @@ class Alert(BaseModel):
     acknowledged_by: str
 
 
+class FirstSeen(BaseModel):
+    scope: str
+    kind: str
+    source: str
+    value: str
+    first_day: date
+    disclosures: int
+    records: int
+
+
 class Alerts(BaseModel):
-    """``counts`` (rule -> alerts) for the public role; ``alerts`` for overseers and auditors."""
+    """``counts`` (rule -> alerts) for the public role; ``alerts`` for overseers and auditors,
+    or with ``first_seen=true`` the scopes first seen while their source warmed up."""
 
     counts: dict[str, int] | None = None
     alerts: list[Alert] | None = None
+    first_seen: list[FirstSeen] | None = None
 
 
 class Notices(BaseModel):

@@ -50,6 +50,7 @@ def query(
     json_out: JsonFlag = False,
 ) -> None:
     """Disclosures by recipient, authority and date range, or a daily volume series."""
+    from ledger.ops.scope_filter import disclosure_filter
     from ledger.runtime import open_ledger
     from ledger.store import queries
     from ledger.store.connection import connection
@@ -88,9 +89,8 @@ def query(
                 ],
             )
             return
-        rows, total = queries.disclosures(
-            conn, queries.DisclosureFilter(recipient, authority, None, first, last, limit)
-        )
+        wanted = disclosure_filter(conn, registry(), recipient, authority, None, first, last, limit)
+        rows, total = queries.disclosures(conn, wanted)
     params = {"recipient": recipient, "authority": authority, "since": first, "until": last}
     record_access(ledger, "cli", "query disclosures", params, len(rows))
     if json_out:
@@ -180,41 +180,23 @@ def alerts(
     )
     for w in warming:
         console.print(
-            f"spike_over_prior_year is still warming up for {w['source_agency']}: coverage starts "
-            f"{w['coverage_start']}, the rule is active from {w['active_from']}."
+            f"The volume rules are still warming up for {w['source_agency']}: coverage starts "
+            f"{w['coverage_start']}, they are active from {w['active_from']} "
+            "(`ledger alerts --first-seen` lists the scopes seen meanwhile)."
         )
 
 
 def _first_seen(json_out: bool) -> None:
     """The recipients and authorities first seen while their source warmed up (new_recipient and
     new_authority are silent then), from daily_volume."""
-    from ledger.rules.model import Scope
-    from ledger.rules.volume_rules import warming_up
+    from ledger.ops.first_seen import first_seen
     from ledger.runtime import open_ledger
-    from ledger.store import queries
     from ledger.store.connection import connection
 
     config = rules_config()
     ledger = open_ledger(settings(), prepare=False)
     with connection(ledger.reader_url, ledger.schema) as conn:
-        found = queries.first_seen(conn)
-    rows = [
-        {
-            "scope": str(Scope(r["scope_kind"], r["source_agency"], r["scope_value"])),
-            "kind": r["scope_kind"],
-            "source": r["source_agency"],
-            "value": r["scope_value"],
-            "first_day": r["first_day"],
-            "disclosures": r["disclosures"],
-            "records": r["records"],
-        }
-        for r in found
-        if warming_up(
-            config.coverage_start.get(r["source_agency"], r["coverage_start"]),
-            r["first_day"],
-            config.warmup_days,
-        )
-    ]
+        rows = first_seen(conn, config)
     record_access(ledger, "cli", "alerts first-seen", {}, len(rows))
     if json_out:
         print_json({"first_seen": rows})

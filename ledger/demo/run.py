@@ -21,11 +21,13 @@ from ledger.events import LedgerEvent
 from ledger.followers.service import RunningConsumers, start_consumers
 from ledger.kafka.offsets import log_end_offsets
 from ledger.kafka.producer import EventProducer
+from ledger.ops.first_seen import first_seen
 from ledger.ops.rebuild import wait_for_live
 from ledger.ops.verify import checkpoint_checker, verify_all
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path
+from ledger.rules.config import load_rules_config
 from ledger.runtime import Ledger, open_ledger
-from ledger.store.alerts import alert_citing, alert_lines
+from ledger.store.alerts import alert_citing, alert_lines, alerts_in_scope
 from ledger.store.connection import connection
 from ledger.store.offsets import stored_offsets
 
@@ -124,6 +126,14 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
         with console.status("Consumers building the audit log and daily volume..."):
             wait_caught_up(ledger, running)
         seen = show_alerts(ledger, "Alerts during the ordinary year")
+        with connection(ledger.reader_url, ledger.schema) as conn:
+            firsts = first_seen(
+                conn, load_rules_config(settings.rules_file, settings.registry_file)
+            )
+        console.print(
+            f"The first year is the warm-up: {len(firsts)} recipients and authorities first seen,"
+            " no new_recipient / new_authority alert (`ledger alerts --first-seen` lists them)."
+        )
 
         spike = demo_history.spike(tz)
         console.rule("[bold red]7 August 2025")
@@ -148,6 +158,13 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
             f"day against {alert['threshold']:,} in the 365 days before. "
             f"[bold]Emit to alert: {latency * 1000:.0f} ms.[/]"
         )
+        with connection(ledger.reader_url, ledger.schema) as conn:
+            family = alerts_in_scope(conn, "authority", "IRS", "6103(i)", rule=alert["rule"])
+        if family:
+            console.print(
+                f"All of 6103(i), every federal law-enforcement exception: {family[0]['observed']:,}"
+                f" records that day against {family[0]['threshold']:,} in the 365 days before."
+            )
         producer.send(manifest)
         console.print(
             f"Its manifest: {demo_history.SPIKE_RECORDS:,} taxpayer refs (keyed hashes) in "

@@ -145,10 +145,15 @@ class VolumeFollower(Follower):
             if source in sources:
                 coverage[source] = start
         orders = [CourtOrderFacts.from_event(o) for o in store.court_orders(conn)]
+        # Notices by canonical recipient: one filed for "ICE" serves a disclosure to "U.S.
+        # Immigration and Customs Enforcement".
         notices_by_recipient: dict[str, list[NoticeFacts]] = {}
-        for filed in store.notices(conn, {f.recipient_agency for f in facts}):
+        wanted = {flow.recipient.id for flow in flows}
+        spellings = [t for t in store.notice_recipients(conn) if registry.agency(t).id in wanted]
+        for filed in store.notices(conn, spellings) if spellings else []:
             notice = NoticeFacts.from_event(filed)
-            notices_by_recipient.setdefault(notice.recipient_agency, []).append(notice)
+            recipient = registry.agency(notice.recipient_agency).id
+            notices_by_recipient.setdefault(recipient, []).append(notice)
         cited = request_store.requests(conn, {f.request_id for f in facts if f.request_id})
         requests = {rid: RequestFacts.from_event(r) for rid, r in cited.items()}
 
@@ -170,7 +175,7 @@ class VolumeFollower(Follower):
                 disclosure=f,
                 windows=[
                     scope_window(
-                        book.window(key, f.day),
+                        book.window(key, f.day, trailing=key == fkeys[0]),  # own recipient
                         key in own,
                         book.sustained_start(key, f.day) if windows_on else None,
                     )
@@ -178,7 +183,7 @@ class VolumeFollower(Follower):
                 ],
                 coverage_start=coverage[source],
                 orders_in_force=[o for o in orders if o.in_force(f.transmitted_at)],
-                notices=notices_by_recipient.get(f.recipient_agency, []),
+                notices=notices_by_recipient.get(flow.recipient.id, []),
                 config=self.config,
                 flow=flow,
                 requests=requests,

@@ -121,10 +121,12 @@ def bulk_notice_checks(
             continue
         if order.bulk_threshold is not None and d.record_count < order.bulk_threshold:
             continue
+        recipient = registry.agency(d.recipient_agency).id
         candidates = [
             n
             for n in notices
-            if n.recipient_agency == d.recipient_agency and n.filed_at <= d.transmitted_at
+            if registry.agency(n.recipient_agency).id == recipient
+            and n.filed_at <= d.transmitted_at
         ]
         if d.notice_id:
             cited = [n for n in candidates if n.notice_id == d.notice_id]

@@ -133,6 +133,19 @@ class Registry:
             return f"{self.agency(recipient).id} under {self.authority(authority).id}"
         return text
 
+    def counts_under(
+        self, kind: str, value: str, source: str, recipient: str, authority: str
+    ) -> bool:
+        """Whether a disclosure with these texts counts under the scope (kind, value)."""
+        flow = self.flow(source, recipient, authority)
+        if kind == "recipient":
+            return value in flow.recipient.chain
+        if kind == "authority":
+            return value in flow.authority.chain
+        if kind == "pair":
+            return value == f"{flow.recipient.id} under {flow.authority.id}"
+        return value == flow.source.id
+
     def name(self, agency_id: str) -> str:
         agency = self.agencies.get(agency_id)
         return agency.name if agency else agency_id

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 PRIOR_DAYS = 365
 TRAILING_DAYS = 90
@@ -83,9 +84,10 @@ class VolumeBook:
         self.days: dict[ScopeKey, dict[date, DayTotals]] = defaultdict(dict)
         self.sorted_days: dict[ScopeKey, list[date]] = defaultdict(list)
         self.deltas: dict[tuple[ScopeKey, date], DayTotals] = {}
-        self._prior: dict[ScopeKey, dict[date, tuple[int, int, tuple[int, ...]]]] = defaultdict(
-            dict
-        )
+        # What depends only on the days before a date (prior sums, the 90-day baseline, the day
+        # before's excess), by (what, date): fixed while events arrive in order, dropped for the
+        # scope when one lands before its latest day.
+        self._before: dict[ScopeKey, dict[tuple[str, date], Any]] = defaultdict(dict)
         # Prefix sums over sorted_days: element i+1 sums days[0..i]; valid for the first
         # _valid[key] days (a change at index i cuts it to i).
         self._cum_records: dict[ScopeKey, list[int]] = defaultdict(lambda: [0])
@@ -96,7 +98,11 @@ class VolumeBook:
         days = self.sorted_days[key]
         if day not in self.days[key]:
             insort(days, day)
-        i = len(days) - 1 if days[-1] == day else bisect_left(days, day)
+        if days[-1] == day:
+            i = len(days) - 1
+        else:
+            i = bisect_left(days, day)
+            self._before[key].clear()
         if i < self._valid[key]:
             self._valid[key] = i
 
@@ -113,35 +119,44 @@ class VolumeBook:
         delta = self.deltas.setdefault((key, day), DayTotals())
         delta.disclosures += 1
         delta.records += records
-        cached = self._prior[key]
-        stale = [d for d in cached if day < d <= day + timedelta(days=PRIOR_DAYS)]
-        for d in stale:
-            del cached[d]
 
-    def _prior_sums(self, key: ScopeKey, day: date) -> tuple[int, int, tuple[int, ...]]:
-        cached = self._prior[key].get(day)
+    def _trailing_90(self, key: ScopeKey, day: date) -> tuple[int, ...]:
+        memo = self._before[key]
+        cached: tuple[int, ...] | None = memo.get(("trailing", day))
         if cached is not None:
             return cached
-        start = day - timedelta(days=PRIOR_DAYS)
         trailing_start = day - timedelta(days=TRAILING_DAYS)
-        records = disclosures = 0
         trailing = [0] * TRAILING_DAYS
         days, by_day = self.sorted_days[key], self.days[key]
-        for d in days[bisect_left(days, start) : bisect_left(days, day)]:
-            totals = by_day[d]
-            records += totals.records
-            disclosures += totals.disclosures
-            if d >= trailing_start:
-                trailing[(d - trailing_start).days] = totals.records
-        result = (records, disclosures, tuple(trailing))
-        self._prior[key][day] = result
+        for d in days[bisect_left(days, trailing_start) : bisect_left(days, day)]:
+            trailing[(d - trailing_start).days] = by_day[d].records
+        result = tuple(trailing)
+        memo[("trailing", day)] = result
         return result
 
-    def window(self, key: ScopeKey, day: date) -> Window:
+    def _prior_year(self, key: ScopeKey, day: date) -> tuple[int, int]:
+        """(records, disclosures) of the 365 days before ``day``."""
+        memo = self._before[key]
+        cached: tuple[int, int] | None = memo.get(("prior", day))
+        if cached is None:
+            cached = memo[("prior", day)] = self.range_totals(
+                key, day - timedelta(days=PRIOR_DAYS), day - timedelta(days=1)
+            )
+        return cached
+
+    def window(self, key: ScopeKey, day: date, *, trailing: bool = True) -> Window:
+        """The scope's day against its prior year; the 90-day baseline only when ``trailing``
+        (the anomaly rule reads it for the disclosure's own recipient alone)."""
         totals = self.days[key].get(day, DayTotals())
-        prior_records, prior_disclosures, trailing = self._prior_sums(key, day)
+        prior_records, prior_disclosures = self._prior_year(key, day)
         return Window(
-            key, day, totals.records, totals.disclosures, prior_records, prior_disclosures, trailing
+            key,
+            day,
+            totals.records,
+            totals.disclosures,
+            prior_records,
+            prior_disclosures,
+            self._trailing_90(key, day) if trailing else (),
         )
 
     def _prefix(self, key: ScopeKey) -> tuple[list[int], list[int]]:
@@ -169,9 +184,7 @@ class VolumeBook:
     def trailing(self, key: ScopeKey, day: date, days: int) -> Trailing:
         first = day - timedelta(days=days - 1)
         records, _ = self.range_totals(key, first, day)
-        prior_records, prior_disclosures = self.range_totals(
-            key, first - timedelta(days=PRIOR_DAYS), first - timedelta(days=1)
-        )
+        prior_records, prior_disclosures = self._prior_year(key, first)
         return Trailing(days, day, records, prior_records, prior_disclosures)
 
     def exceeding(self, key: ScopeKey, day: date) -> Trailing | None:
@@ -186,9 +199,12 @@ class VolumeBook:
         """A window ending on ``day`` that exceeds its prior year when none ending the day before
         did: the first day of an episode, so one split transfer raises one alert, not one a day."""
         window = self.exceeding(key, day)
-        if window is None or self.exceeding(key, day - timedelta(days=1)) is not None:
+        if window is None:
             return None
-        return window
+        memo = self._before[key]
+        if ("excess", day) not in memo:
+            memo[("excess", day)] = self.exceeding(key, day - timedelta(days=1))
+        return None if memo[("excess", day)] is not None else window
 
     def days_between(self, key: ScopeKey, first: date, last: date) -> list[date]:
         days = self.sorted_days[key]

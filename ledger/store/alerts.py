@@ -69,7 +69,7 @@ def alerts_in_scope(
     rule: str | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
-    """Alerts on volume scopes of ``kind`` ("recipient", "authority" or "source"), newest day
+    """Alerts on volume scopes of ``kind`` ("recipient", "authority", "pair" or "source"), newest day
     first, as dicts; ``source``, ``value`` and ``rule`` narrow them when given.
 
     Matches the scope's stored parts (migration 005), never its text. For instance the latest

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from ledger.rules.reports import withheld_from_individual
@@ -14,25 +16,51 @@ from ledger.store.connection import Connection
 
 @dataclass(frozen=True)
 class DisclosureFilter:
-    recipient: str | None = None
-    authority: str | None = None
-    source: str | None = None
+    """Each of recipient, authority and source: one text, or every spelling to match."""
+
+    recipient: str | Sequence[str] | None = None
+    authority: str | Sequence[str] | None = None
+    source: str | Sequence[str] | None = None
     since: date | None = None
     until: date | None = None
     limit: int = 100
     offset: int = 0
 
 
+# A loose index scan: each distinct value by one index probe, not a pass over every row.
+_SPELLINGS = {
+    column: sql.SQL(
+        "WITH RECURSIVE r(v) AS (SELECT min({c}) FROM disclosures UNION ALL"
+        " SELECT (SELECT min({c}) FROM disclosures WHERE {c} > r.v) FROM r WHERE r.v IS NOT NULL)"
+        " SELECT v FROM r WHERE v IS NOT NULL"
+    ).format(c=sql.Identifier(column))
+    for column in ("recipient_agency", "legal_authority")
+}
+
+
+def spellings(conn: Connection, column: str) -> list[str]:
+    """Every distinct recipient_agency or legal_authority text of the disclosures table."""
+    return [r[0] for r in conn.execute(_SPELLINGS[column])]
+
+
 def disclosures(conn: Connection, f: DisclosureFilter) -> tuple[list[dict[str, Any]], int]:
     """Matching disclosures (newest first) and the total count, for paging."""
     conditions = {
-        "recipient": "recipient_agency = %(recipient)s",
-        "authority": "legal_authority = %(authority)s",
-        "source": "source_agency = %(source)s",
+        "recipient": "recipient_agency = ANY(%(recipient)s)",
+        "authority": "legal_authority = ANY(%(authority)s)",
+        "source": "source_agency = ANY(%(source)s)",
         "since": "day >= %(since)s",
         "until": "day <= %(until)s",
     }
-    given = {name: getattr(f, name) for name in conditions if getattr(f, name)}
+    given: dict[str, Any] = {}
+    for name in ("recipient", "authority", "source"):
+        value = getattr(f, name)
+        if isinstance(value, str):
+            if value:
+                given[name] = [value]
+        elif value is not None:  # spellings: none at all matches nothing
+            given[name] = list(value)
+    given |= {name: getattr(f, name) for name in ("since", "until") if getattr(f, name)}
     where = ["TRUE", *(conditions[name] for name in given)]
     params: dict[str, Any] = {"limit": f.limit, "offset": f.offset, **given}
     clause = " AND ".join(where)
@@ -122,8 +150,8 @@ def alerts(
         )
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
-            "SELECT alert_id::text, rule, severity, scope, day, observed, threshold, evidence,"
-            " legal_source, message, fired_at,"
+            "SELECT alert_id::text, rule, severity, scope, scope_kind, scope_source, scope_value,"
+            " day, observed, threshold, evidence, legal_source, message, fired_at,"
             " COALESCE((SELECT string_agg(s.endpoint || ':' || s.outcome, ', ' ORDER BY s.endpoint)"
             "   FROM alert_delivery_status s WHERE s.alert_id = a.alert_id), '') AS delivery,"
             " COALESCE((SELECT string_agg(k.acknowledged_by, ', ' ORDER BY k.acknowledged_at)"

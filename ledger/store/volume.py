@@ -215,6 +215,11 @@ def notice_records(conn: psycopg.Connection, recipients: Iterable[str]) -> list[
     return [r[0] for r in rows]
 
 
+def notice_recipients(conn: psycopg.Connection) -> list[str]:
+    """Every recipient text notices were filed for (the caller resolves them to agencies)."""
+    return [r[0] for r in conn.execute("SELECT DISTINCT recipient_agency FROM notices")]
+
+
 def court_order_records(conn: psycopg.Connection) -> list[dict[str, Any]]:
     """The stored JSON of every court order, in the order they took effect."""
     return [r[0] for r in conn.execute("SELECT record FROM court_orders ORDER BY effective_at")]

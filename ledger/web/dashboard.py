@@ -40,9 +40,8 @@ def _alert_days(alerts: list[dict[str, Any]], kind: str, scope: str | None) -> d
     """The rule to mark each day of the chart with (a spike before any other)."""
     days: dict[date, str] = {}
     for a in alerts:
-        in_scope = (scope and a["scope"].endswith(f" -> {kind} {scope}")) or (
-            kind == "source" and a["scope"] == scope
-        )
+        shown = a["scope_source"] if kind == "source" else a["scope_value"]
+        in_scope = bool(scope) and a["scope_kind"] == kind and shown == scope
         if in_scope and days.get(a["day"]) != SPIKE:
             days[a["day"]] = a["rule"]
     return days
@@ -85,9 +84,19 @@ def _alerts_table(alerts: list[dict[str, Any]]) -> str:
 
 
 def _drilldown(
-    conn: Connection, kind: str, scope: str | None, day: date, link: dict[str, str]
+    conn: Connection,
+    kind: str,
+    scope: str | None,
+    day: date,
+    link: dict[str, str],
+    registry: Registry,
 ) -> str:
-    rows = store.day_disclosures(conn, kind, scope, day, ROWS_MAX + 1)
+    # Scopes are canonical ids and the table holds each event's own text: the registry says
+    # which of the day's spellings count under the scope.
+    flows = None
+    if scope:
+        flows = [f for f in store.day_flows(conn, day) if registry.counts_under(kind, scope, *f)]
+    rows = store.day_disclosures(conn, day, flows, ROWS_MAX + 1)
     shown = f"first {ROWS_MAX}" if len(rows) > ROWS_MAX else str(len(rows))
     out = [
         f"<h2 id=drilldown>Entries on {day} ({shown})</h2>",
@@ -120,7 +129,9 @@ def render_dashboard(
     registry: Registry | None = None,
 ) -> tuple[str, int]:
     """The page, and how many rows it shows (for the access record); ``registry`` (the rules'
-    one, by default the shipped one) decides which notice orders cover which disclosures."""
+    one, by default the shipped one) resolves scopes and decides which notice orders cover which
+    disclosures."""
+    registry = registry or load_registry()
     scope = scope or _default_scope(conn, kind)
     series = (
         queries.volume_series(conn, kind, None, scope, since, until, SERIES_MAX + 1)
@@ -146,7 +157,7 @@ def render_dashboard(
             " choose a later start date for the rest.</p>"
         )
     if day:
-        body.append(_drilldown(conn, kind, scope, day, link))
+        body.append(_drilldown(conn, kind, scope, day, link, registry))
     body.append(_alerts_table(alerts))
-    body.append(notice_table(*load_notice_rows(conn, ROWS_MAX, registry or load_registry())))
+    body.append(notice_table(*load_notice_rows(conn, ROWS_MAX, registry)))
     return page("Disclosure Ledger", "".join(body)), len(series) + len(alerts)

@@ -17,7 +17,7 @@ from ledger.rules.model import CourtOrderFacts, DisclosureFacts, NoticeFacts
 from ledger.rules.registry import Registry
 from ledger.store import Connection
 from ledger.store.dashboard import BulkBounds, bulk_candidates
-from ledger.store.volume import court_order_records, notice_records
+from ledger.store.volume import court_order_records, notice_recipients, notice_records
 from ledger.web.page import table_head
 
 BATCH = 1000  # disclosures read at a time, newest first, until the panel is full
@@ -37,14 +37,14 @@ def notice_rows(
 ) -> list[NoticeRow]:
     """One row per disclosure and notice order covering it, in the disclosures' order."""
     orders = list(orders)
-    by_recipient: dict[str, list[NoticeFacts]] = {}
+    by_recipient: dict[str, list[NoticeFacts]] = {}  # by canonical recipient
     for n in notices:
-        by_recipient.setdefault(n.recipient_agency, []).append(n)
+        by_recipient.setdefault(registry.agency(n.recipient_agency).id, []).append(n)
     return [
         NoticeRow(d, check)
         for d in disclosures
         for check in bulk_notice_checks(
-            d, orders, by_recipient.get(d.recipient_agency, []), registry
+            d, orders, by_recipient.get(registry.agency(d.recipient_agency).id, []), registry
         )
     ]
 
@@ -73,18 +73,22 @@ def load_notice_rows(
     bounds = bulk_bounds(orders)
     if bounds is None:
         return [], False
-    notices: dict[str, list[NoticeFacts]] = {}
+    notices: dict[str, list[NoticeFacts]] = {}  # by canonical recipient
+    spellings: dict[str, list[str]] = {}  # the recipient texts notices were filed under
+    for text in notice_recipients(conn):
+        spellings.setdefault(registry.agency(text).id, []).append(text)
     rows: list[NoticeRow] = []
     before: tuple[datetime, str] | None = None
     while len(rows) <= limit:
         batch = [DisclosureFacts(**r) for r in bulk_candidates(conn, bounds, before, BATCH)]
-        recipients = {d.recipient_agency for d in batch}
+        recipients = {registry.agency(d.recipient_agency).id for d in batch}
         unread = recipients - notices.keys()
         for recipient in unread:
             notices[recipient] = []
-        for record in notice_records(conn, unread) if unread else []:
+        texts = [t for r in unread for t in spellings.get(r, [])]
+        for record in notice_records(conn, texts) if texts else []:
             notice = NoticeFacts.from_record(record)
-            notices[notice.recipient_agency].append(notice)
+            notices[registry.agency(notice.recipient_agency).id].append(notice)
         rows += notice_rows(batch, orders, (n for r in recipients for n in notices[r]), registry)
         if len(batch) < BATCH:
             break

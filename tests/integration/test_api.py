@@ -120,6 +120,37 @@ def test_alerts_and_volume_filter_by_any_spelling_of_a_scope(api_server: ApiServ
     assert max(d["records"] for d in pair) == demo_history.SPIKE_RECORDS
     bad = request(api_server, "GET", "/api/alerts?kind=agency", "overseer")
     assert bad.status_code == 422
+    day = "since=2025-08-07&until=2025-08-07"
+    dhs = request(
+        api_server, "GET", f"/api/disclosures?recipient=Homeland%20Security&{day}", "overseer"
+    ).json()
+    assert [d["record_count"] for d in dhs["disclosures"]] == [demo_history.SPIKE_RECORDS]
+    assert dhs["disclosures"][0]["recipient_agency"] == demo_history.ICE  # as the event spelt it
+    family = request(
+        api_server, "GET", "/api/disclosures?authority=IRC%206103(i)&limit=1000", "overseer"
+    ).json()
+    assert {d["legal_authority"] for d in family["disclosures"]} == {
+        demo_history.I1,
+        demo_history.I2,
+    }
+    split = request(
+        api_server, "GET", "/api/disclosures?recipient=DOJ&since=2025-09-08", "overseer"
+    ).json()
+    assert split["total"] == 4  # the FBI's four days, counted under the Justice Department
+    nobody = request(api_server, "GET", "/api/disclosures?recipient=Nobody", "overseer").json()
+    assert nobody["total"] == 0
+
+
+def test_the_scopes_first_seen_while_warming_up(api_server: ApiServer) -> None:
+    found = request(api_server, "GET", "/api/alerts?first_seen=true", "overseer").json()
+    scopes = {r["scope"]: r for r in found["first_seen"]}
+    assert {"IRS -> recipient ICE", "IRS -> recipient DHS", "IRS -> authority 6103(i)"} <= set(
+        scopes
+    )
+    assert "IRS -> recipient FBI" not in scopes  # first seen after the warm-up: new_recipient
+    assert all(r["first_day"] < "2025-08-07" for r in found["first_seen"])
+    public = request(api_server, "GET", "/api/alerts?first_seen=true", "public").json()
+    assert set(public) == {"counts"}
 
 
 def test_disclosures_paging_is_complete_and_disjoint(api_server: ApiServer) -> None:

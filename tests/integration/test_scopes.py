@@ -200,6 +200,17 @@ def test_a_transfer_split_over_four_days_raises_sustained_over_prior_year(live) 
     )
     assert evidence == [([split[3].event_id],)]
     assert alerts(ledger, source, "spike_over_prior_year") == []  # no day alone
+    exe = shutil.which("ledger")
+    assert exe, "the ledger console script is not installed"
+    listed = subprocess.run(
+        [exe, "alerts", "--kind", "recipient", "--scope", "Department of Justice", "--json"],
+        env=cli_env(ledger), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    mine = [a for a in json.loads(listed.stdout)["alerts"] if a["scope_source"] == source]
+    assert [(a["rule"], a["scope"]) for a in mine] == [
+        ("sustained_over_prior_year", f"{source} -> recipient DOJ")
+    ]
     news = [(r[0], r[1], r[2], r[3]) for r in alerts(ledger, source) if r[0].startswith("new_")]
     first = D - timedelta(days=3)
     assert news == [
@@ -279,6 +290,22 @@ def test_a_fresh_ledger_warms_up_silently_and_lists_what_it_first_saw(ledger_set
     )  # fmt: skip
     assert table.returncode == 0, table.stderr
     assert "IRS -> recipient ICE" in table.stdout
+    plain = subprocess.run(
+        [exe, "alerts"], env=cli_env(ledger), capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert plain.returncode == 0, plain.stderr
+    assert "still warming up for IRS" in " ".join(plain.stdout.split())
+    series = subprocess.run(
+        [exe, "query", "--volume", "pair", "--recipient", "Immigration and Customs Enforcement",
+         "--authority", "I.R.C. § 6103(i)(2)", "--json"],
+        env=cli_env(ledger), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert series.returncode == 0, series.stderr
+    assert [(r["scope_value"], r["records"]) for r in json.loads(series.stdout)] == [
+        ("ICE under 6103(i)(2)", 40_000),
+        ("ICE under 6103(i)(2)", 9),
+    ]
     bad = subprocess.run(
         [exe, "alerts", "--kind", "agency"], env=cli_env(ledger), capture_output=True, text=True,
         timeout=120, check=False,

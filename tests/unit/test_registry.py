@@ -189,3 +189,16 @@ def test_rules_file_authorities_still_extend_the_registry(tmp_path: Path) -> Non
     assert config.coverage_start == {"IRS": config.coverage_start["IRS"]}
     assert config.incomplete_authorities == ("6103(i)(2)",)
     assert config.new_scope_critical_records == 10_000
+
+
+def test_which_spellings_count_under_a_scope() -> None:
+    ice = ("Internal Revenue Service", "Immigration and Customs Enforcement", "IRC § 6103(i)(2)(A)")
+    assert REGISTRY.counts_under("recipient", "DHS", *ice)
+    assert not REGISTRY.counts_under("recipient", "DOJ", *ice)
+    assert REGISTRY.counts_under("authority", "6103(i)", *ice)
+    assert REGISTRY.counts_under("pair", "ICE under 6103(i)(2)(A)", *ice)
+    assert not REGISTRY.counts_under("pair", "ICE under 6103(i)(2)", *ice)
+    assert REGISTRY.counts_under("source", "IRS", *ice)
+    assert REGISTRY.scope_value(
+        "pair", "U.S. Immigration and Customs Enforcement under 26 USC 6103(i)(2)"
+    ) == ("ICE under 6103(i)(2)")

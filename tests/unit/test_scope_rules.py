@@ -136,3 +136,16 @@ def test_an_unknown_recipient_is_a_warning_counted_under_its_text() -> None:
     )
     assert UnknownRecipient().evaluate(ctx([])) == []
     assert "unknown_recipient" not in {a.rule for a in evaluate_all(ctx([]))}
+
+
+def test_a_notice_under_another_spelling_of_the_recipient_counts() -> None:
+    from ledger.rules.compliance import BulkWithoutNotice
+    from tests.unit.test_rules import notice
+
+    spelt = {"recipient_agency": "U.S. Immigration and Customs Enforcement"}
+    filed = dataclasses.replace(notice(timedelta(hours=25)), recipient_agency="ICE")
+    context = dataclasses.replace(ctx([], **spelt), orders_in_force=[ORDER], notices=[filed])
+    assert BulkWithoutNotice().evaluate(context) == []
+    other = dataclasses.replace(filed, recipient_agency="FBI")
+    late = BulkWithoutNotice().evaluate(dataclasses.replace(context, notices=[other]))
+    assert "no notice was filed" in late[0].message

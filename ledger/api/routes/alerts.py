@@ -8,6 +8,7 @@ from ledger.api.auth import Public, at_least
 from ledger.api.context import Db, context, returned
 from ledger.api.models import Alerts
 from ledger.api.params import Day, Limit
+from ledger.ops.first_seen import first_seen as scopes_first_seen
 from ledger.store import queries
 
 router = APIRouter()
@@ -23,11 +24,16 @@ def alerts(
     limit: Limit = 500,
     kind: Annotated[str | None, Query(pattern="^(recipient|authority|pair|source)$")] = None,
     scope: str | None = None,
+    first_seen: bool = False,
 ) -> dict[str, Any]:
     if not at_least(who, "overseer"):  # aggregate counts only, over every alert
         counts = queries.alert_counts(conn, rule, since)
         returned(request, len(counts))
         return {"counts": counts}
+    if first_seen:
+        found = scopes_first_seen(conn, context(request).rules)
+        returned(request, len(found))
+        return {"first_seen": found}
     value = (
         None if scope is None else context(request).registry.scope_value(kind or "recipient", scope)
     )

@@ -5,9 +5,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from ledger.api.auth import Overseer
-from ledger.api.context import Db, returned
+from ledger.api.context import Db, context, returned
 from ledger.api.models import DisclosurePage
 from ledger.api.params import Day, Limit, Offset
+from ledger.ops.scope_filter import disclosure_filter
 from ledger.store import queries
 
 router = APIRouter()
@@ -26,8 +27,10 @@ def disclosures(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    rows, total = queries.disclosures(
-        conn, queries.DisclosureFilter(recipient, authority, source, since, until, limit, offset)
+    registry = context(request).registry
+    wanted = disclosure_filter(
+        conn, registry, recipient, authority, source, since, until, limit, offset
     )
+    rows, total = queries.disclosures(conn, wanted)
     returned(request, len(rows))
     return {"total": total, "limit": limit, "offset": offset, "disclosures": rows}
