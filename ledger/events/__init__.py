@@ -20,9 +20,19 @@ from typing import Any
 
 from ledger.errors import UnknownSchemaError
 from ledger.events.base import AddressVerification, LedgerEvent, MatchMethod, OrderType
-from ledger.events.court import CourtOrderRecorded, NoticeFiled
+from ledger.events.court import (
+    CourtOrderAmended,
+    CourtOrderRecorded,
+    CourtOrderVacated,
+    NoticeFiled,
+)
 from ledger.events.disclosures import DisclosureAmended, DisclosureManifest, DisclosureRecorded
-from ledger.events.oversight import AlertAcknowledged, AlertRaised, LedgerAccessed
+from ledger.events.oversight import (
+    AlertAcknowledged,
+    AlertRaised,
+    AlertResolved,
+    LedgerAccessed,
+)
 
 EVENT_CLASSES: Mapping[str, type[LedgerEvent]] = MappingProxyType(
     {
@@ -32,10 +42,13 @@ EVENT_CLASSES: Mapping[str, type[LedgerEvent]] = MappingProxyType(
             DisclosureManifest,
             NoticeFiled,
             CourtOrderRecorded,
+            CourtOrderAmended,
+            CourtOrderVacated,
             DisclosureAmended,
             LedgerAccessed,
             AlertRaised,
             AlertAcknowledged,
+            AlertResolved,
         )
     }
 )
@@ -62,7 +75,10 @@ __all__ = [
     "AddressVerification",
     "AlertAcknowledged",
     "AlertRaised",
+    "AlertResolved",
+    "CourtOrderAmended",
     "CourtOrderRecorded",
+    "CourtOrderVacated",
     "DisclosureAmended",
     "DisclosureManifest",
     "DisclosureRecorded",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -64,8 +64,28 @@ def _disclosure_alert(
     )
 
 
-def notice_problem(d: DisclosureFacts, order: CourtOrderFacts, notice: NoticeFacts) -> str | None:
-    """Why this notice does not satisfy the order for this disclosure, or None if it does."""
+def notice_problem(
+    d: DisclosureFacts, order: CourtOrderFacts, notice: NoticeFacts, used: int = 0
+) -> str | None:
+    """Why this notice does not satisfy the order for this disclosure, or None if it does.
+
+    A notice answers an order when it was filed in the order's case, for the authority the
+    transmission cites, and served on the parties; it covers only the transmissions and the
+    record count it announced: ``used`` records of earlier transmissions already count against
+    its expected_record_count.
+    """
+    if notice.case_reference != order.case_reference:
+        return (
+            f"notice {notice.notice_id} was filed in {notice.case_reference}, not in the order's"
+            f" case {order.case_reference}"
+        )
+    if not same_authority(notice.legal_authority, d.legal_authority):
+        return (
+            f"notice {notice.notice_id} announced transmissions under {notice.legal_authority},"
+            f" not {d.legal_authority}"
+        )
+    if not notice.served_on:
+        return f"notice {notice.notice_id} was not served on the parties"
     lead = d.transmitted_at - notice.filed_at
     if lead < order.notice_delta:
         return (
@@ -78,10 +98,11 @@ def notice_problem(d: DisclosureFacts, order: CourtOrderFacts, notice: NoticeFac
             f"{notice.notice_id}'s planned window {notice.planned_start:%Y-%m-%d %H:%M}Z to "
             f"{notice.planned_end:%Y-%m-%d %H:%M}Z"
         )
-    if d.record_count > notice.expected_record_count:
+    if used + d.record_count > notice.expected_record_count:
+        earlier = f" after {used:,} already sent under it" if used else ""
         return (
-            f"{d.record_count:,} records exceed the {notice.expected_record_count:,} noticed in "
-            f"{notice.notice_id}"
+            f"{d.record_count:,} records{earlier} exceed the {notice.expected_record_count:,}"
+            f" noticed in {notice.notice_id}"
         )
     return None
 
@@ -101,11 +122,16 @@ class NoticeCheck:
 
 
 def bulk_notice_checks(
-    d: DisclosureFacts, orders: Iterable[CourtOrderFacts], notices: Iterable[NoticeFacts]
+    d: DisclosureFacts,
+    orders: Iterable[CourtOrderFacts],
+    notices: Iterable[NoticeFacts],
+    notice_use: Mapping[str, int] | None = None,
 ) -> list[NoticeCheck]:
     """Every notice order in force at the transmission that covers its recipient, authority and
     size, with the verdict on the notices: what bulk_without_notice alerts on and the dashboard
-    shows. ``orders`` and ``notices`` may hold any others; they are passed over."""
+    shows. ``orders`` and ``notices`` may hold any others; they are passed over. ``notice_use``
+    gives the records each notice already covered before this transmission."""
+    use = notice_use or {}
     checks = []
     for order in orders:
         if (
@@ -124,7 +150,7 @@ def bulk_notice_checks(
         if d.notice_id:
             cited = [n for n in candidates if n.notice_id == d.notice_id]
             candidates = cited or candidates
-        judged = [(n, notice_problem(d, order, n)) for n in candidates]
+        judged = [(n, notice_problem(d, order, n, use.get(n.notice_id, 0))) for n in candidates]
         satisfying = [n for n, problem in judged if problem is None]
         if satisfying:
             checks.append(NoticeCheck(order, tuple(candidates), satisfying[0], None))
@@ -143,8 +169,9 @@ class BulkWithoutNotice:
     Legal source: the court's order (e.g. Center for Taxpayer Rights v. IRS, No. 1:25-cv-00457-CKK,
     D.D.C., September 2025: 24 hours' notice to the court and plaintiffs before any transmission).
     A NoticeFiled for the recipient must be filed at least ``notice_hours`` before transmitted_at
-    (23h59m fires, 24h00m does not), its planned window must contain transmitted_at, and its
-    expected_record_count must not be exceeded by this transmission.
+    (23h59m fires, 24h00m does not), in the order's case, for the cited authority and served on
+    the parties; its planned window must contain transmitted_at, and its expected_record_count
+    must not be exceeded by this transmission together with the earlier ones it covered.
     """
 
     def evaluate(self, ctx: RuleContext) -> list[AlertDraft]:
@@ -152,7 +179,7 @@ class BulkWithoutNotice:
             return []
         d = ctx.disclosure
         drafts = []
-        for check in bulk_notice_checks(d, ctx.orders_in_force, ctx.notices):
+        for check in bulk_notice_checks(d, ctx.orders_in_force, ctx.notices, ctx.notice_use):
             if check.complied:
                 continue
             order = check.order

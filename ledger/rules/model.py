@@ -139,6 +139,7 @@ class NoticeFacts:
     planned_start: datetime
     planned_end: datetime
     expected_record_count: int
+    served_on: tuple[str, ...] = ()
 
     @classmethod
     def from_event(cls, event: NoticeFiled) -> NoticeFacts:
@@ -152,6 +153,7 @@ class NoticeFacts:
             planned_start=event.planned_transmission_start,
             planned_end=event.planned_transmission_end,
             expected_record_count=event.expected_record_count,
+            served_on=event.served_on,
         )
 
     @classmethod
@@ -218,3 +220,6 @@ class RuleContext:
     orders_in_force: list[CourtOrderFacts]
     notices: list[NoticeFacts]
     config: RulesConfig
+    # Records of earlier transmissions each notice (by notice_id) already covered: a notice
+    # covers only the record count it announced, summed over its transmissions.
+    notice_use: dict[str, int] = field(default_factory=dict)
