@@ -5,6 +5,7 @@ Each query is itself recorded as a LedgerAccessed event (common.record_access).
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,13 @@ import typer
 from ledger.cli.common import JsonFlag, parse_day, record_access, settings
 from ledger.cli.output import console, fail, print_json, print_table
 from ledger.errors import ExitCode
+
+
+class AlertStatus(StrEnum):
+    open = "open"
+    resolved = "resolved"
+    all = "all"
+
 
 alerts_app = typer.Typer(help="Alerts with rule, scope, observed, threshold, delivery; `ack` one.")
 
@@ -98,9 +106,12 @@ def alerts(
         str | None, typer.Option(help="Only alerts for days on or after (YYYY-MM-DD).")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 200,
+    status: Annotated[
+        AlertStatus, typer.Option(help="open, resolved, or all (the default) alerts.")
+    ] = AlertStatus.all,
     json_out: JsonFlag = False,
 ) -> None:
-    """Alerts with rule, scope, observed value, threshold, time fired and delivery status."""
+    """Alerts with rule, scope, status, observed value, threshold, time fired and delivery."""
     if ctx.invoked_subcommand is not None:
         return
     from ledger.runtime import open_ledger
@@ -109,21 +120,23 @@ def alerts(
 
     ledger = open_ledger(settings(), prepare=False)
     with connection(ledger.reader_url, ledger.schema) as conn:
-        rows = queries.alerts(conn, rule, parse_day(since, "--since"), limit)
+        rows = queries.alerts(conn, rule, parse_day(since, "--since"), limit, status.value)
         warming = queries.warming_up_sources(conn)
-    record_access(ledger, "cli", "alerts", {"rule": rule, "since": since}, len(rows))
+    query = {"rule": rule, "since": since, "status": status.value}
+    record_access(ledger, "cli", "alerts", query, len(rows))
     if json_out:
         print_json({"alerts": rows, "warming_up": warming})
         return
     print_table(
         f"Alerts ({len(rows)})",
-        ["fired at", "day", "rule", "scope", "observed", "threshold", "delivery", "ack"],
+        ["fired at", "day", "rule", "scope", "status", "observed", "threshold", "delivery", "ack"],
         [
             [
                 r["fired_at"].strftime("%Y-%m-%d %H:%M:%S"),
                 r["day"],
                 r["rule"],
                 r["scope"],
+                r["status"],
                 f"{r['observed']:,}",
                 "" if r["threshold"] is None else f"{r['threshold']:,}",
                 r["delivery"] or "-",

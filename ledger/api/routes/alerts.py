@@ -1,6 +1,6 @@
 """/api/alerts: counts per rule for the public role, the alerts themselves for the others."""
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 
@@ -21,11 +21,12 @@ def alerts(
     rule: str | None = None,
     since: Day | None = None,
     limit: Limit = 500,
+    status: Literal["open", "resolved", "all"] = "all",
 ) -> dict[str, Any]:
     if not at_least(who, "overseer"):  # aggregate counts only, over every alert
-        counts = queries.alert_counts(conn, rule, since)
+        counts = queries.alert_counts(conn, rule, since, status)
         returned(request, len(counts))
         return {"counts": counts}
-    rows = queries.alerts(conn, rule, since, limit)
+    rows = queries.alerts(conn, rule, since, limit, status)
     returned(request, len(rows))
     return {"alerts": rows}
