@@ -46,6 +46,7 @@ class Settings:
     taxpayer_key_file: Path | None
     signing_key_file: Path | None
     rules_file: Path | None
+    registry_file: Path | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -87,4 +88,7 @@ class Settings:
             taxpayer_key_file=Path(key_file) if key_file else None,
             signing_key_file=Path(signing) if signing else None,
             rules_file=Path(e["LEDGER_RULES_FILE"]) if e.get("LEDGER_RULES_FILE") else None,
+            registry_file=(
+                Path(e["LEDGER_REGISTRY_FILE"]) if e.get("LEDGER_REGISTRY_FILE") else None
+            ),
         )

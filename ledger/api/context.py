@@ -7,12 +7,15 @@ request instead of closing over it, so routes live in modules of their own.
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from ledger.access_log import AccessLog
 from ledger.ops.metrics import RenderCache
+from ledger.rules.config import load_registry
+from ledger.rules.registry import Registry
 from ledger.runtime import Ledger
 from ledger.store import Connection
 from ledger.store.pool import ReaderPool
@@ -27,6 +30,11 @@ class ApiContext:
     audit: AccessLog
     started: float = field(default_factory=time.time)
     metrics: RenderCache = field(default_factory=lambda: RenderCache(METRICS_TTL))
+
+    @cached_property
+    def registry(self) -> Registry:
+        """The registry the rules use (LEDGER_REGISTRY_FILE), for the notice-coverage views."""
+        return load_registry(self.ledger.settings.registry_file)
 
 
 def context(request: Request) -> ApiContext:

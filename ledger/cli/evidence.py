@@ -20,19 +20,19 @@ def verify(json_out: JsonFlag = False) -> None:
     """Recompute every log's hashes from the stored bytes and compare with Kafka and checkpoints."""
     from rich.progress import Progress
 
-    from ledger.ops.verify import checkpoint_checker, verify_all
+    from ledger.ops.verify import verify_ledger
     from ledger.runtime import open_ledger
-    from ledger.store.connection import connection
 
     s = settings()
     ledger = open_ledger(s, prepare=False)
-    with (
-        connection(ledger.reader_url, ledger.schema) as conn,
-        Progress(transient=True, disable=json_out) as progress,
-    ):
+    with Progress(transient=True, disable=json_out) as progress:
         task = progress.add_task("Verifying entries", total=None)
-        report = verify_all(
-            conn, ledger.bootstrap, checkpoint_checker(s), lambda n: progress.advance(task, n)
+        report = verify_ledger(
+            ledger.reader_url,
+            ledger.schema,
+            ledger.bootstrap,
+            s,
+            lambda n: progress.advance(task, n),
         )
     if json_out:
         print_json(report.to_json())

@@ -7,13 +7,30 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ledger.cli.common import JsonFlag, parse_day, record_access, settings
 from ledger.cli.output import console, fail, print_json, print_table
 from ledger.errors import ExitCode
+
+if TYPE_CHECKING:
+    from ledger.rules.config import RulesConfig
+    from ledger.rules.registry import Registry
+
+SCOPE_KINDS = ("recipient", "authority", "pair", "source")
+
+
+def rules_config() -> RulesConfig:
+    from ledger.rules.config import load_rules_config
+
+    s = settings()
+    return load_rules_config(s.rules_file, s.registry_file)
+
+
+def registry() -> Registry:
+    return rules_config().registry
 
 
 class AlertStatus(StrEnum):
@@ -34,7 +51,7 @@ def query(
     until: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD).")] = None,
     volume: Annotated[
         str | None,
-        typer.Option(help="Daily volume series instead: recipient, authority or source."),
+        typer.Option(help="Daily volume series instead: recipient, authority, pair or source."),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
     json_out: JsonFlag = False,
@@ -45,12 +62,17 @@ def query(
     from ledger.store.connection import connection
 
     first, last = parse_day(since, "--since"), parse_day(until, "--until")
-    if volume is not None and volume not in ("recipient", "authority", "source"):
-        fail("--volume must be recipient, authority or source.", ExitCode.USAGE)
+    if volume is not None and volume not in SCOPE_KINDS:
+        fail("--volume must be recipient, authority, pair or source.", ExitCode.USAGE)
+    if volume == "pair" and not (recipient and authority):
+        fail("--volume pair needs --recipient and --authority.", ExitCode.USAGE)
     ledger = open_ledger(settings(), prepare=False)
     with connection(ledger.reader_url, ledger.schema) as conn:
         if volume:
-            value = recipient if volume == "recipient" else authority
+            text = {"recipient": recipient, "authority": authority}.get(
+                volume, f"{recipient} under {authority}"
+            )
+            value = None if text is None else registry().scope_value(volume, text)
             rows = queries.volume_series(conn, volume, None, value, first, last)
             params = {"kind": volume, "value": value, "since": first, "until": last}
             record_access(ledger, "cli", "query volume", params, len(rows))
@@ -106,6 +128,22 @@ def alerts(
         str | None, typer.Option(help="Only alerts for days on or after (YYYY-MM-DD).")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 200,
+    kind: Annotated[
+        str | None,
+        typer.Option(help="Only scopes of this kind: recipient, authority, pair, source."),
+    ] = None,
+    scope: Annotated[
+        str | None,
+        typer.Option(
+            help="Only this scope value, e.g. DHS, '26 USC 6103(i)', 'ICE under 6103(i)(2)'."
+        ),
+    ] = None,
+    first_seen: Annotated[
+        bool,
+        typer.Option(
+            "--first-seen", help="Recipients and authorities first seen while warming up instead."
+        ),
+    ] = False,
     status: Annotated[
         AlertStatus, typer.Option(help="open, resolved, or all (the default) alerts.")
     ] = AlertStatus.all,
@@ -118,12 +156,19 @@ def alerts(
     from ledger.store import queries
     from ledger.store.connection import connection
 
+    if kind is not None and kind not in SCOPE_KINDS:
+        fail("--kind must be recipient, authority, pair or source.", ExitCode.USAGE)
+    if first_seen:
+        _first_seen(json_out)
+        return
+    value = None if scope is None else registry().scope_value(kind or "recipient", scope)
     ledger = open_ledger(settings(), prepare=False)
     with connection(ledger.reader_url, ledger.schema) as conn:
-        rows = queries.alerts(conn, rule, parse_day(since, "--since"), limit, status.value)
+        day = parse_day(since, "--since")
+        rows = queries.alerts(conn, rule, day, limit, kind, value, status.value)
         warming = queries.warming_up_sources(conn)
-    query = {"rule": rule, "since": since, "status": status.value}
-    record_access(ledger, "cli", "alerts", query, len(rows))
+    params = {"rule": rule, "since": since, "kind": kind, "scope": scope, "status": status.value}
+    record_access(ledger, "cli", "alerts", params, len(rows))
     if json_out:
         print_json({"alerts": rows, "warming_up": warming})
         return
@@ -150,6 +195,47 @@ def alerts(
             f"spike_over_prior_year is still warming up for {w['source_agency']}: coverage starts "
             f"{w['coverage_start']}, the rule is active from {w['active_from']}."
         )
+
+
+def _first_seen(json_out: bool) -> None:
+    """The recipients and authorities first seen while their source warmed up (new_recipient and
+    new_authority are silent then), from daily_volume."""
+    from ledger.rules.model import Scope
+    from ledger.rules.volume_rules import warming_up
+    from ledger.runtime import open_ledger
+    from ledger.store import queries
+    from ledger.store.connection import connection
+
+    config = rules_config()
+    ledger = open_ledger(settings(), prepare=False)
+    with connection(ledger.reader_url, ledger.schema) as conn:
+        found = queries.first_seen(conn)
+    rows = [
+        {
+            "scope": str(Scope(r["scope_kind"], r["source_agency"], r["scope_value"])),
+            "kind": r["scope_kind"],
+            "source": r["source_agency"],
+            "value": r["scope_value"],
+            "first_day": r["first_day"],
+            "disclosures": r["disclosures"],
+            "records": r["records"],
+        }
+        for r in found
+        if warming_up(
+            config.coverage_start.get(r["source_agency"], r["coverage_start"]),
+            r["first_day"],
+            config.warmup_days,
+        )
+    ]
+    record_access(ledger, "cli", "alerts first-seen", {}, len(rows))
+    if json_out:
+        print_json({"first_seen": rows})
+        return
+    print_table(
+        f"Scopes first seen while warming up ({len(rows)})",
+        ["scope", "first day", "disclosures", "records"],
+        [[r["scope"], r["first_day"], r["disclosures"], f"{r['records']:,}"] for r in rows],
+    )
 
 
 @alerts_app.command("ack")

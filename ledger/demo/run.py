@@ -14,6 +14,7 @@ from ledger import localdev
 from ledger.api.serving import serve_dashboard
 from ledger.config import Settings
 from ledger.demo import history as demo_history
+from ledger.demo.split import SPLIT_RECORDS, split_transfer
 from ledger.errors import ServiceError
 from ledger.events import LedgerEvent
 from ledger.followers.service import RunningConsumers, start_consumers
@@ -165,6 +166,15 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
         )
         wait_caught_up(ledger, running)
         seen = show_alerts(ledger, "Alerts on the spike day", seen)
+
+        console.rule("[bold]8 to 11 September 2025: one transfer in four parts")
+        console.print(
+            f"{sum(SPLIT_RECORDS):,} records to the FBI in four transmissions on four days, none"
+            " alone over the Justice Department's prior year."
+        )
+        producer.send(split_transfer(tz))
+        wait_caught_up(ledger, running)
+        seen = show_alerts(ledger, "Alerts on the split transfer", seen)
 
         console.rule("[bold]September 2025: the court orders 24 hours' notice")
         order, *story = demo_history.court_order_story(tz)

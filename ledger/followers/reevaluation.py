@@ -123,9 +123,7 @@ class Lifecycle:
         for facts, sign in ((old, -1), (new, 1)):
             if (sign < 0 and was_withdrawn) or (sign > 0 and withdrawn):
                 continue
-            for key in scope_keys(
-                facts.source_agency, facts.recipient_agency, facts.legal_authority
-            ):
+            for key in self.scopes(facts)[1]:
                 totals = deltas.setdefault((key, facts.day), DayTotals())
                 totals.disclosures += sign
                 totals.records += sign * facts.record_count
@@ -195,16 +193,10 @@ class Lifecycle:
         """Reconciles prior-year spikes on the days whose volume changed and the year after."""
         if not self.config.on(SPIKE):
             return
-        keys = sorted(
-            {
-                k
-                for d in moved
-                for k in scope_keys(d.source_agency, d.recipient_agency, d.legal_authority)
-            }
-        )
+        keys = sorted({k for d in moved for k in self.scopes(d)[1]})
         first, last = min(d.day for d in moved), max(d.day for d in moved)
         book = volume_store.load_book(conn, keys, first, last)
-        sources = {d.source_agency for d in moved}
+        sources = {self.scopes(d)[0] for d in moved}
         coverage = volume_store.first_days(conn, sources)
         coverage.update({s: c for s, c in self.config.coverage_start.items() if s in sources})
         rule = SpikeOverPriorYear()
@@ -217,10 +209,19 @@ class Lifecycle:
                 window = as_scope_window(book.window(key, day))
                 if window.day_disclosures == 0:
                     continue
-                drafts = rule.evaluate_window(window, start, [cause], self.config.warmup_days)
+                drafts = rule.evaluate_window(
+                    window, start, [cause], self.config.warmup_days, new_on=False
+                )
                 due.extend(d for d in drafts if d.rule == SPIKE)
             stored.extend(s for s, _ in alerts_on_days(conn, SPIKE, key, first, end, status=None))
         self.settle(conn, rec, cause, reconcile(due, stored, reason))
+
+    def scopes(self, d: DisclosureFacts) -> tuple[str, list[ScopeKey]]:
+        """The disclosure's source id and every volume scope it counts under (the registry's)."""
+        flow = self.config.registry.flow(d.source_agency, d.recipient_agency, d.legal_authority)
+        return flow.source.id, scope_keys(
+            flow.source.id, flow.recipient.chain, flow.authority.chain
+        )
 
     def notice_use(
         self,
@@ -232,7 +233,8 @@ class Lifecycle:
     ) -> dict[str, int]:
         """Records each notice for ``d``'s recipient covered before ``d``: stored transmissions
         and ``arrived`` (earlier ones of the batch, not stored yet)."""
-        if not notices or not needs_notice(d, orders):
+        registry = self.config.registry
+        if not notices or not needs_notice(d, orders, registry):
             return {}
         start = min(n.planned_start for n in notices)
         end = max(n.planned_end for n in notices)
@@ -242,16 +244,14 @@ class Lifecycle:
             for r in corrections.to_recipient_between(conn, d.recipient_agency, start, end)
             if r.event_id not in pending
         ]
-        return notice_use(d, notices, [*stored, *arrived])
+        return notice_use(d, notices, [*stored, *arrived], registry)
 
     def _under(self, conn: Connection, orders: Sequence[CourtOrderFacts]) -> list[DisclosureFacts]:
-        """The stored transmissions any of ``orders`` may bind (by time and recipients)."""
+        """The stored transmissions any of ``orders`` may bind, by time (the rules judge the
+        recipient and authority, by id and ancestry)."""
         found: dict[str, DisclosureFacts] = {}
         for o in orders:
-            recipients = o.recipients or None
-            for d in corrections.transmitted_between(
-                conn, o.effective_at, o.expires_at, recipients
-            ):
+            for d in corrections.transmitted_between(conn, o.effective_at, o.expires_at):
                 found[d.event_id] = d
         return list(found.values())
 

@@ -74,7 +74,7 @@ def build_followers(
             )
         )
     if "volume" in names:
-        config = load_rules_config(ledger.settings.rules_file)
+        config = load_rules_config(ledger.settings.rules_file, ledger.settings.registry_file)
         followers.append(
             VolumeFollower(config, ledger.settings.timezone, publisher=alerts, dlq_publisher=dlq)
         )

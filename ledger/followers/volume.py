@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from kafka import TopicPartition
@@ -22,7 +22,7 @@ from ledger.events import (
 )
 from ledger.followers.base import Follower, kafka_time
 from ledger.followers.reevaluation import Lifecycle, OutgrownSpikes, Recorded
-from ledger.rules import RuleContext, SpikeOverPriorYear, evaluate_all
+from ledger.rules import RuleContext, SpikeOverPriorYear, SustainedOverPriorYear, evaluate_all
 from ledger.rules.config import RulesConfig
 from ledger.rules.model import (
     AlertDraft,
@@ -31,7 +31,9 @@ from ledger.rules.model import (
     Scope,
     ScopeWindow,
 )
-from ledger.rules.volume_book import VolumeBook, Window, scope_keys
+from ledger.rules.registry import Flow
+from ledger.rules.volume_book import WINDOW_DAYS, ScopeKey, Trailing, VolumeBook, Window, scope_keys
+from ledger.rules.volume_rules import SUSTAINED, warming_up
 from ledger.store import Connection
 from ledger.store import volume as store
 from ledger.store.entries import log_id_for
@@ -40,7 +42,9 @@ from ledger.store.orders import orders_now
 log = logging.getLogger(__name__)
 
 
-def scope_window(window: Window) -> ScopeWindow:
+def scope_window(
+    window: Window, own: bool = True, sustained: Trailing | None = None
+) -> ScopeWindow:
     kind, source, value = window.key
     return ScopeWindow(
         scope=Scope(kind, source, value),
@@ -50,7 +54,16 @@ def scope_window(window: Window) -> ScopeWindow:
         prior_365_records=window.prior_365_records,
         prior_365_disclosures=window.prior_365_disclosures,
         trailing_90=list(window.trailing_90),
+        own=own,
+        sustained=sustained,
     )
+
+
+def flow_keys(flow: Flow) -> tuple[list[ScopeKey], set[ScopeKey]]:
+    """Every scope a disclosure counts under, and which are its own recipient and authority."""
+    recipients, authorities = flow.recipient.chain, flow.authority.chain
+    keys = scope_keys(flow.source.id, recipients, authorities)
+    return keys, {keys[0], keys[len(recipients)]}
 
 
 class VolumeFollower(Follower):
@@ -134,15 +147,14 @@ class VolumeFollower(Follower):
     def _apply(
         self, conn: Connection, facts: list[DisclosureFacts], outgrown: OutgrownSpikes
     ) -> None:
-        sources = {f.source_agency for f in facts}
+        registry = self.config.registry
+        flows = [
+            registry.flow(f.source_agency, f.recipient_agency, f.legal_authority) for f in facts
+        ]
+        sources = {flow.source.id for flow in flows}
         store.lock_sources(conn, sources)
-        keys = sorted(
-            {
-                k
-                for f in facts
-                for k in scope_keys(f.source_agency, f.recipient_agency, f.legal_authority)
-            }
-        )
+        scoped = [flow_keys(flow) for flow in flows]
+        keys = sorted({k for fkeys, _ in scoped for k in fkeys})
         book = store.load_book(conn, keys, min(f.day for f in facts), max(f.day for f in facts))
         coverage = store.first_days(conn, sources)
         for source, start in self.config.coverage_start.items():
@@ -157,31 +169,41 @@ class VolumeFollower(Follower):
         drafts: list[AlertDraft] = []
         done: list[DisclosureFacts] = []  # added before f: notices they used count for f
         seen = 0  # drafts already shown to ``outgrown``
-        for f in facts:
+        for f, flow, (fkeys, own) in zip(facts, flows, scoped, strict=True):
+            source = flow.source.id
             coverage_moved = False
-            if f.source_agency not in self.config.coverage_start:
-                known = coverage.get(f.source_agency)
-                coverage[f.source_agency] = f.day if known is None else min(known, f.day)
+            if source not in self.config.coverage_start:
+                known = coverage.get(source)
+                coverage[source] = f.day if known is None else min(known, f.day)
                 coverage_moved = known is not None and f.day < known
-            fkeys = scope_keys(f.source_agency, f.recipient_agency, f.legal_authority)
             for key in fkeys:
                 book.add(key, f.day, f.record_count)
+            # The trailing windows are asked for only when the rule may fire (the hot path).
+            windows_on = self.config.on(SUSTAINED) and not warming_up(
+                coverage[source], f.day, self.config.warmup_days
+            )
             ctx = RuleContext(
                 disclosure=f,
-                windows={key[0]: scope_window(book.window(key, f.day)) for key in fkeys},
-                coverage_start=coverage[f.source_agency],
+                windows=[
+                    scope_window(
+                        book.window(key, f.day),
+                        key in own,
+                        book.sustained_start(key, f.day) if windows_on else None,
+                    )
+                    for key in fkeys
+                ],
+                coverage_start=coverage[source],
                 orders_in_force=[o for o in orders if o.in_force(f.transmitted_at)],
                 notices=notices_by_recipient.get(f.recipient_agency, []),
                 config=self.config,
+                flow=flow,
                 notice_use=self.lifecycle.notice_use(
                     conn, f, orders, notices_by_recipient.get(f.recipient_agency, []), done
                 ),
             )
             drafts.extend(evaluate_all(ctx))
             drafts.extend(
-                self._reevaluate_later_days(
-                    book, f, fkeys, coverage[f.source_agency], coverage_moved
-                )
+                self._reevaluate_later_days(book, f, fkeys, own, coverage[source], coverage_moved)
             )
             outgrown.raised(drafts[seen:])
             seen = len(drafts)
@@ -195,7 +217,8 @@ class VolumeFollower(Follower):
         self,
         book: VolumeBook,
         f: DisclosureFacts,
-        fkeys: list[Any],
+        fkeys: list[ScopeKey],
+        own: set[ScopeKey],
         coverage_start: date,
         coverage_moved: bool,
     ) -> list[AlertDraft]:
@@ -203,10 +226,13 @@ class VolumeFollower(Follower):
 
         Adding records to an earlier day only raises later days' thresholds, so a later spike can
         newly fire only when the late event moved the coverage start back (ending a warm-up) or
-        gave a later day its first prior-year history (it had fired new_recipient before).
+        gave a later day its first prior-year history (it had fired new_recipient before). It
+        also adds to the trailing windows ending on the days after it, up to the longest window:
+        a sustained excess can newly start on one of those.
         """
         drafts: list[AlertDraft] = []
-        rule = SpikeOverPriorYear()
+        rule, sustained = SpikeOverPriorYear(), SustainedOverPriorYear()
+        cfg = self.config
         for key in fkeys:
             if not book.has_days_after(key, f.day):
                 continue  # in order (the common case): no later day's prior year changed
@@ -216,12 +242,34 @@ class VolumeFollower(Follower):
                 first = book.newly_covered_day(key, f.day)
                 days = [first] if first else []
             for later in days:
-                window = scope_window(book.window(key, later))
+                window = scope_window(book.window(key, later), key in own)
                 drafts.extend(
                     rule.evaluate_window(
-                        window, coverage_start, [f.event_id], self.config.warmup_days
+                        window,
+                        coverage_start,
+                        [f.event_id],
+                        cfg.warmup_days,
+                        spike_on=cfg.on("spike_over_prior_year"),
+                        new_on=cfg.on("new_scope"),
+                        new_critical_records=cfg.new_scope_critical_records,
                     )
                 )
+            if not cfg.on(SUSTAINED):
+                continue
+            last = f.day + timedelta(days=max(WINDOW_DAYS))
+            for later in book.days_between(key, f.day + timedelta(days=1), last):
+                start = book.sustained_start(key, later)
+                if start is not None:
+                    window = scope_window(book.window(key, later), key in own, start)
+                    drafts.extend(
+                        sustained.evaluate_window(
+                            window,
+                            coverage_start,
+                            [f.event_id],
+                            cfg.warmup_days,
+                            spike_on=cfg.on("spike_over_prior_year"),
+                        )
+                    )
         return drafts
 
     def before_commit(self, conn: Connection) -> None:

@@ -6,6 +6,7 @@ alert is delivered; the alerts it recomputes land in its own schema for comparis
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from ledger.followers.ordering import AppendTimeMerge
 from ledger.followers.runner import apply_records
 from ledger.kafka.client import client_config
 from ledger.kafka.offsets import log_end_offsets
+from ledger.ops import workers
 from ledger.store.comparison import Difference, offsets_reached
 from ledger.store.connection import connect
 from ledger.store.migrate import migrate
@@ -42,14 +44,37 @@ def rebuild(
     topic: str,
     followers: Sequence[Follower],
     progress: Callable[[int], None] | None = None,
+    *,
+    processes: int | None = None,
 ) -> tuple[int, dict[TopicPartition, int]]:
-    """Reads ``topic`` from offset 0 to its current end once, feeding every follower.
+    """Reads ``topic`` from offset 0 to its current end, feeding every follower.
 
-    Per-partition followers get each partition's batches as they come; merged followers get the
-    same (append time, partition, offset) order as live processing (AppendTimeMerge).
+    Followers keep separate tables and offsets, so each reads the log in its own worker process
+    (up to ``processes``, default the number of cores), to the same end offsets. Per-partition
+    followers get each partition's batches as they come; merged followers get the same
+    (append time, partition, offset) order as live processing (AppendTimeMerge).
     """
     migrate(admin_url, schema)
     ends = log_end_offsets(bootstrap, topic)
+    processes = min(len(followers), processes or os.cpu_count() or 1)
+    if processes <= 1:
+        return _read_into(bootstrap, admin_url, schema, ends, followers, progress), ends
+    calls = [
+        (bootstrap, admin_url, schema, ends, [follower], workers.report if i == 0 else None)
+        for i, follower in enumerate(followers)
+    ]  # progress counts the messages the first follower has read
+    return max(workers.in_processes(_read_into, calls, processes, progress)), ends
+
+
+def _read_into(
+    bootstrap: str,
+    admin_url: str,
+    schema: str,
+    ends: dict[TopicPartition, int],
+    followers: Sequence[Follower],
+    progress: Callable[[int], None] | None,
+) -> int:
+    """Feeds ``followers`` every message before ``ends``; returns how many were read."""
     consumer = KafkaConsumer(
         **client_config(bootstrap),
         enable_auto_commit=False,
@@ -64,6 +89,8 @@ def rebuild(
         # assign + seek, never the group's offsets (kafka-python ignores auto_offset_reset once a
         # group has committed; DESIGN section 9).
         tps = sorted(tp for tp, end in ends.items() if end > 0)
+        if not tps:
+            return 0
         consumer.assign(tps)
         for tp in tps:
             consumer.seek(tp, 0)
@@ -101,7 +128,7 @@ def rebuild(
     finally:
         consumer.close()
         conn.close()
-    return total, ends
+    return total
 
 
 # (table, key columns, compared columns); fired_at is wall-clock time and is not compared.

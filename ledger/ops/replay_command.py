@@ -31,7 +31,9 @@ def run_replay(
     # No publishers: a replay sends nothing to Kafka and delivers no alert.
     followers = [
         AuditLogFollower(),
-        VolumeFollower(load_rules_config(settings.rules_file), settings.timezone),
+        VolumeFollower(
+            load_rules_config(settings.rules_file, settings.registry_file), settings.timezone
+        ),
     ]
     total = sum(log_end_offsets(ledger.bootstrap, ledger.topics.disclosures).values())
     started = time.perf_counter()

@@ -7,6 +7,7 @@ the Kafka log (DESIGN section 9, "verifier output that can't tell failures apart
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
@@ -16,9 +17,11 @@ from ledger.config import Settings
 from ledger.errors import ExitCode, VerificationError
 from ledger.kafka.client import client_config
 from ledger.keys import load_verifiers, origin_for, signing_key_path
+from ledger.ops import workers
 from ledger.store import Connection
 from ledger.store import entries as store
 from ledger.store.checkpoints import checkpoint_sizes, checkpoints_of
+from ledger.store.connection import connection
 from ledger.tlog import checkpoint as tlog
 from ledger.tlog.chain import ChainVerifier
 from ledger.tlog.merkle import CompactRange
@@ -218,3 +221,48 @@ def checkpoint_checker(
         return findings
 
     return check
+
+
+def _verify_one(
+    url: str, schema: str, bootstrap: str | None, settings: Settings | None, log_id: str
+) -> LogReport:
+    """One log in a worker process: its own connection and Kafka consumer, nothing shared."""
+    consumer = None
+    if bootstrap:
+        consumer = KafkaConsumer(
+            **client_config(bootstrap),
+            enable_auto_commit=False,
+            group_id=None,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+        )
+    try:
+        with connection(url, schema) as conn:
+            checker = checkpoint_checker(settings) if settings is not None else None
+            return verify_log(conn, log_id, consumer, checker, workers.report)
+    finally:
+        if consumer is not None:
+            consumer.close()
+
+
+def verify_ledger(
+    url: str,
+    schema: str,
+    bootstrap: str | None,
+    settings: Settings | None = None,
+    progress: Callable[[int], None] | None = None,
+    processes: int | None = None,
+) -> VerifyReport:
+    """Every log verified, one worker process per log up to the number of cores.
+
+    Logs are independent (each has its own chain, tree and partition). With ``settings`` each
+    log's checkpoints are checked with its signing keys.
+    """
+    with connection(url, schema) as conn:
+        log_ids = store.log_ids(conn)
+    processes = min(len(log_ids), processes or os.cpu_count() or 1)
+    if processes <= 1:
+        with connection(url, schema) as conn:
+            checker = checkpoint_checker(settings) if settings is not None else None
+            return verify_all(conn, bootstrap, checker, progress)
+    calls = [(url, schema, bootstrap, settings, log_id) for log_id in log_ids]
+    return VerifyReport(workers.in_processes(_verify_one, calls, processes, progress))

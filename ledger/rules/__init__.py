@@ -10,9 +10,15 @@ from ledger.rules.compliance import (
     DisclosureDuringStay,
     MissingLegalAuthority,
     RequestIncomplete,
+    UnknownRecipient,
 )
 from ledger.rules.model import AlertDraft, RuleContext
-from ledger.rules.volume_rules import SpikeOverPriorYear, StatisticalAnomaly, warming_up
+from ledger.rules.volume_rules import (
+    SpikeOverPriorYear,
+    StatisticalAnomaly,
+    SustainedOverPriorYear,
+    warming_up,
+)
 
 
 class Rule(Protocol):
@@ -22,11 +28,13 @@ class Rule(Protocol):
 def default_rules() -> list[Rule]:
     return [
         SpikeOverPriorYear(),
+        SustainedOverPriorYear(),
         StatisticalAnomaly(),
         BulkWithoutNotice(),
         DisclosureDuringStay(),
         MissingLegalAuthority(),
         RequestIncomplete(),
+        UnknownRecipient(),
     ]
 
 
@@ -51,6 +59,8 @@ __all__ = [
     "RuleContext",
     "SpikeOverPriorYear",
     "StatisticalAnomaly",
+    "SustainedOverPriorYear",
+    "UnknownRecipient",
     "default_rules",
     "evaluate_all",
     "warming_up",

@@ -1,9 +1,15 @@
-"""Legal authority citations: normalised for comparison, checked against a registry."""
+"""Legal authority citations: 26 U.S.C. 6103 citations to canonical ids and their families."""
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+
+# Title-26 prefixes a citation may carry before the section number, spelled any which way once
+# case, dots and section signs are gone: "26 U.S.C. §", "26 USC", "IRC §", "I.R.C.", "Section".
+_PREFIX = re.compile(r"^(26\s*usc|irc|internal revenue code|title 26|section|sec|s)(?![a-z])\s*")
+_SECTION = re.compile(r"^6103((?:\([a-z0-9]+\))*)$")
+_PART = re.compile(r"\(([a-z0-9]+)\)")
 
 
 @lru_cache(maxsize=4096)
@@ -14,5 +20,24 @@ def normalize_authority(citation: str) -> str:
     return re.sub(r"\s*\(\s*", "(", text).replace(" )", ")")
 
 
-def same_authority(a: str, b: str) -> bool:
-    return normalize_authority(a) == normalize_authority(b)
+def _render(depth: int, part: str) -> str:
+    # The statute's own case by level: subsection (i), paragraph (2), subparagraph (A),
+    # clause (ii), subclause (II).
+    return part.upper() if depth in (2, 4) else part
+
+
+@lru_cache(maxsize=4096)
+def citation_family(citation: str) -> tuple[str, ...]:
+    """('6103(i)(2)(A)', '6103(i)(2)', '6103(i)') for any spelling of 6103(i)(2)(A); () when the
+    text is not a citation of a 6103 subsection."""
+    text = normalize_authority(citation)
+    while True:
+        stripped = _PREFIX.sub("", text, count=1)
+        if stripped == text:
+            break
+        text = stripped
+    match = _SECTION.match(text.replace(" ", ""))
+    if match is None or not match.group(1):
+        return ()
+    parts = [_render(depth, p) for depth, p in enumerate(_PART.findall(match.group(1)))]
+    return tuple("6103" + "".join(f"({p})" for p in parts[:n]) for n in range(len(parts), 0, -1))

@@ -6,7 +6,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from ledger.rules.authorities import same_authority
 from ledger.rules.model import (
     AlertDraft,
     CourtOrderFacts,
@@ -17,11 +16,13 @@ from ledger.rules.model import (
     Severity,
     alert_id,
 )
+from ledger.rules.registry import Registry
 
 BULK = "bulk_without_notice"
 STAY = "disclosure_during_stay"
 MISSING_AUTHORITY = "missing_legal_authority"
 INCOMPLETE = "request_incomplete"
+UNKNOWN_RECIPIENT = "unknown_recipient"
 INCOMPLETE_ADDRESS = {"PLACEHOLDER", "ZIP_ONLY", "MISSING", "NOT_COMPARED"}
 
 
@@ -33,8 +34,8 @@ def _hours(delta: timedelta) -> str:
 
 
 def _recipient_scope(ctx: RuleContext) -> Scope:
-    d = ctx.disclosure
-    return Scope("recipient", d.source_agency, d.recipient_agency)
+    flow = ctx.resolved
+    return Scope("recipient", flow.source.id, flow.recipient.id)
 
 
 def _disclosure_alert(
@@ -65,12 +66,16 @@ def _disclosure_alert(
 
 
 def notice_problem(
-    d: DisclosureFacts, order: CourtOrderFacts, notice: NoticeFacts, used: int = 0
+    d: DisclosureFacts,
+    order: CourtOrderFacts,
+    notice: NoticeFacts,
+    registry: Registry,
+    used: int = 0,
 ) -> str | None:
     """Why this notice does not satisfy the order for this disclosure, or None if it does.
 
     A notice answers an order when it was filed in the order's case, for the authority the
-    transmission cites, and served on the parties; it covers only the transmissions and the
+    transmission cites (or a family of it: any spelling), and served on the parties; it covers only the transmissions and the
     record count it announced: ``used`` records of earlier transmissions already count against
     its expected_record_count.
     """
@@ -79,7 +84,7 @@ def notice_problem(
             f"notice {notice.notice_id} was filed in {notice.case_reference}, not in the order's"
             f" case {order.case_reference}"
         )
-    if not same_authority(notice.legal_authority, d.legal_authority):
+    if not notice_authority_covers(notice, d, registry):
         return (
             f"notice {notice.notice_id} announced transmissions under {notice.legal_authority},"
             f" not {d.legal_authority}"
@@ -107,6 +112,13 @@ def notice_problem(
     return None
 
 
+def notice_authority_covers(notice: NoticeFacts, d: DisclosureFacts, registry: Registry) -> bool:
+    """The notice names the transmission's authority or a family of it, in any spelling."""
+    return (
+        registry.authority(notice.legal_authority).id in registry.authority(d.legal_authority).chain
+    )
+
+
 @dataclass(frozen=True)
 class NoticeCheck:
     """One notice order applied to one bulk transmission it covers."""
@@ -125,6 +137,7 @@ def bulk_notice_checks(
     d: DisclosureFacts,
     orders: Iterable[CourtOrderFacts],
     notices: Iterable[NoticeFacts],
+    registry: Registry,
     notice_use: Mapping[str, int] | None = None,
 ) -> list[NoticeCheck]:
     """Every notice order in force at the transmission that covers its recipient, authority and
@@ -137,7 +150,7 @@ def bulk_notice_checks(
         if (
             order.order_type != "NOTICE_REQUIREMENT"
             or not order.in_force(d.transmitted_at)
-            or not order.covers(d.recipient_agency, d.legal_authority)
+            or not order.covers(d.recipient_agency, d.legal_authority, registry)
         ):
             continue
         if order.bulk_threshold is not None and d.record_count < order.bulk_threshold:
@@ -150,7 +163,9 @@ def bulk_notice_checks(
         if d.notice_id:
             cited = [n for n in candidates if n.notice_id == d.notice_id]
             candidates = cited or candidates
-        judged = [(n, notice_problem(d, order, n, use.get(n.notice_id, 0))) for n in candidates]
+        judged = [
+            (n, notice_problem(d, order, n, registry, use.get(n.notice_id, 0))) for n in candidates
+        ]
         satisfying = [n for n, problem in judged if problem is None]
         if satisfying:
             checks.append(NoticeCheck(order, tuple(candidates), satisfying[0], None))
@@ -179,7 +194,10 @@ class BulkWithoutNotice:
             return []
         d = ctx.disclosure
         drafts = []
-        for check in bulk_notice_checks(d, ctx.orders_in_force, ctx.notices, ctx.notice_use):
+        checks = bulk_notice_checks(
+            d, ctx.orders_in_force, ctx.notices, ctx.config.registry, ctx.notice_use
+        )
+        for check in checks:
             if check.complied:
                 continue
             order = check.order
@@ -228,7 +246,7 @@ class DisclosureDuringStay:
             )
             for o in ctx.orders_in_force
             if o.order_type in ("STAY", "INJUNCTION")
-            and o.covers(d.recipient_agency, d.legal_authority)
+            and o.covers(d.recipient_agency, d.legal_authority, ctx.config.registry)
         ]
 
 
@@ -275,7 +293,7 @@ class RequestIncomplete:
         d = ctx.disclosure
         cfg = ctx.config
         if not cfg.on(INCOMPLETE) or not any(
-            same_authority(a, d.legal_authority) for a in cfg.incomplete_authorities
+            a in ctx.resolved.authority.chain for a in cfg.incomplete_authorities
         ):
             return []
         problems = []
@@ -299,6 +317,39 @@ class RequestIncomplete:
                 message=(
                     f"Disclosure {d.disclosure_id} of {d.record_count:,} records to"
                     f" {d.recipient_agency}: {'; '.join(problems)}."
+                ),
+            )
+        ]
+
+
+class UnknownRecipient:
+    """The recipient agency is not in the registry: its volume is counted under its own text, so
+    it has no parent agency and court orders naming an agency do not reach it.
+
+    A data-quality warning, once per recipient and day; add the agency (or an alias) to the
+    registry (LEDGER_REGISTRY_FILE) to count it with its own agency.
+    """
+
+    def evaluate(self, ctx: RuleContext) -> list[AlertDraft]:
+        recipient = ctx.resolved.recipient
+        if not ctx.config.on(UNKNOWN_RECIPIENT) or recipient.known:
+            return []
+        d = ctx.disclosure
+        scope = _recipient_scope(ctx)
+        return [
+            AlertDraft(
+                alert_id=alert_id(UNKNOWN_RECIPIENT, scope, d.day),
+                rule=UNKNOWN_RECIPIENT,
+                severity=Severity.WARNING,
+                scope=scope,
+                day=d.day,
+                observed=d.record_count,
+                threshold=None,
+                evidence=[d.event_id],
+                legal_source="26 U.S.C. 6103(p)(3)(A): accounting of disclosures by recipient",
+                message=(
+                    f"Disclosure {d.disclosure_id} names recipient {d.recipient_agency!r}, which "
+                    "is not in the registry of agencies; it is counted under that name alone."
                 ),
             )
         ]

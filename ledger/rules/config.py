@@ -10,19 +10,48 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import ConfigError
-from ledger.rules.authorities import normalize_authority
+from ledger.rules.registry import Registry, registry_from_tables
+
+
+def _shipped(name: str) -> dict[str, Any]:
+    return tomllib.loads(resources.files("ledger.rules").joinpath(name).read_text(encoding="utf-8"))
 
 
 def _defaults() -> dict[str, Any]:
-    text = (
-        resources.files("ledger.rules").joinpath("default_rules.toml").read_text(encoding="utf-8")
-    )
-    return tomllib.loads(text)
+    return _shipped("default_rules.toml")
+
+
+def _read_toml(path: Path, what: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {what} {path}: {exc.strerror}.") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{what.capitalize()} {path} is not valid TOML: {exc}.") from exc
+
+
+def load_registry(
+    path: Path | None = None, rules_authorities: dict[str, Any] | None = None
+) -> Registry:
+    """The shipped registry, with the entries of ``path`` (LEDGER_REGISTRY_FILE) added or replacing
+    those of the same id, and a rules file's legacy ``[authorities]`` entries added."""
+    tables = _shipped("registry.toml")
+    if path is not None:
+        user = _read_toml(path, "registry file")
+        for section in user:
+            if section not in ("agencies", "authorities") or not isinstance(user[section], dict):
+                raise ConfigError(
+                    f"Unknown registry section {section!r} in {path}; see ledger/rules/registry.toml."
+                )
+            tables[section] = {**tables.get(section, {}), **user[section]}
+    if rules_authorities:
+        tables["authorities"] = {**tables["authorities"], **rules_authorities}
+    return registry_from_tables(tables)
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any], path: str = "") -> dict[str, Any]:
     # Sections whose keys are data (names of sources, citations) accept new keys.
-    open_sections = {"coverage_start", "authorities"}
+    open_sections = {"coverage_start", "authorities"}  # authorities: legacy, now the registry
     out = dict(base)
     for key, value in override.items():
         where = f"{path}.{key}" if path else key
@@ -53,31 +82,28 @@ class RulesConfig:
     anomaly_k: float
     anomaly_min_history_days: int
     anomaly_mad_floor_fraction: float
-    coverage_start: dict[str, date] = field(default_factory=dict)
-    authorities: dict[str, str] = field(default_factory=dict)  # normalised citation -> description
+    coverage_start: dict[str, date] = field(default_factory=dict)  # by canonical source id
+    new_scope_critical_records: int = 10_000
+    registry: Registry = field(default_factory=lambda: load_registry())
 
     def on(self, section: str) -> bool:
         return self.enabled.get(section, True)
 
     def authority_known(self, citation: str) -> bool:
-        return normalize_authority(citation) in self.authorities
+        return self.registry.authority(citation).known
 
 
-def load_rules_config(path: Path | None = None) -> RulesConfig:
+def load_rules_config(path: Path | None = None, registry_path: Path | None = None) -> RulesConfig:
+    """The rules (LEDGER_RULES_FILE over the defaults) and the registry (LEDGER_REGISTRY_FILE)."""
     data = _defaults()
     if path is not None:
-        try:
-            user = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"Cannot read rules file {path}: {exc.strerror}.") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"Rules file {path} is not valid TOML: {exc}.") from exc
-        data = _merge(data, user)
+        data = _merge(data, _read_toml(path, "rules file"))
+    registry = load_registry(registry_path, data["authorities"])
     coverage = {}
     for source, start in data["coverage_start"].items():
         if not isinstance(start, date):
             raise ConfigError(f"coverage_start.{source!r} must be a date such as 2024-01-01.")
-        coverage[source] = start
+        coverage[registry.agency(source).id] = start
     anomaly = data["statistical_anomaly"]
     return RulesConfig(
         enabled={
@@ -86,10 +112,13 @@ def load_rules_config(path: Path | None = None) -> RulesConfig:
             if isinstance(section, dict) and "enabled" in section
         },
         warmup_days=int(data["spike_over_prior_year"]["warmup_days"]),
-        incomplete_authorities=tuple(data["request_incomplete"]["authorities"]),
+        incomplete_authorities=tuple(
+            registry.authority(a).id for a in data["request_incomplete"]["authorities"]
+        ),
         anomaly_k=float(anomaly["k"]),
         anomaly_min_history_days=int(anomaly["min_history_days"]),
         anomaly_mad_floor_fraction=float(anomaly["mad_floor_fraction"]),
         coverage_start=coverage,
-        authorities={normalize_authority(k): v for k, v in data["authorities"].items()},
+        new_scope_critical_records=int(data["new_scope"]["critical_records"]),
+        registry=registry,
     )

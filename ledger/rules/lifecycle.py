@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ledger.rules.authorities import same_authority
 from ledger.rules.compliance import (
     BULK,
     INCOMPLETE,
@@ -23,6 +22,7 @@ from ledger.rules.compliance import (
     DisclosureDuringStay,
     MissingLegalAuthority,
     RequestIncomplete,
+    notice_authority_covers,
 )
 from ledger.rules.config import RulesConfig
 from ledger.rules.model import (
@@ -35,6 +35,7 @@ from ledger.rules.model import (
     Severity,
     alert_id,
 )
+from ledger.rules.registry import Registry
 
 OPEN = "open"
 RESOLVED = "resolved"
@@ -109,7 +110,7 @@ def disclosure_verdicts(
     ``notices``; ``notice_use`` is the records of earlier transmissions each notice covered."""
     ctx = RuleContext(
         disclosure=d,
-        windows={},
+        windows=[],
         coverage_start=d.day,
         orders_in_force=[o for o in orders if o.in_force(d.transmitted_at)],
         notices=list(notices),
@@ -122,28 +123,31 @@ def disclosure_verdicts(
     return drafts
 
 
-def notice_covers(notice: NoticeFacts, r: DisclosureFacts) -> bool:
+def notice_covers(notice: NoticeFacts, r: DisclosureFacts, registry: Registry) -> bool:
     """Whether transmission ``r`` is one that ``notice`` announced (recipient, authority, window)."""
     return (
         r.recipient_agency == notice.recipient_agency
-        and same_authority(notice.legal_authority, r.legal_authority)
         and notice.planned_start <= r.transmitted_at <= notice.planned_end
+        and notice_authority_covers(notice, r, registry)
     )
 
 
-def needs_notice(d: DisclosureFacts, orders: Iterable[CourtOrderFacts]) -> bool:
+def needs_notice(d: DisclosureFacts, orders: Iterable[CourtOrderFacts], registry: Registry) -> bool:
     """Whether a notice order in force covers ``d`` at its size (only then do notices matter)."""
     return any(
         o.order_type == "NOTICE_REQUIREMENT"
         and o.in_force(d.transmitted_at)
-        and o.covers(d.recipient_agency, d.legal_authority)
+        and o.covers(d.recipient_agency, d.legal_authority, registry)
         and (o.bulk_threshold is None or d.record_count >= o.bulk_threshold)
         for o in orders
     )
 
 
 def notice_use(
-    d: DisclosureFacts, notices: Iterable[NoticeFacts], others: Iterable[DisclosureFacts]
+    d: DisclosureFacts,
+    notices: Iterable[NoticeFacts],
+    others: Iterable[DisclosureFacts],
+    registry: Registry,
 ) -> dict[str, int]:
     """Records each notice already covered before ``d``: the transmissions among ``others`` it
     announced that were sent before ``d`` (transmission time, then event id)."""
@@ -154,7 +158,8 @@ def notice_use(
         and (r.transmitted_at, r.event_id) < (d.transmitted_at, d.event_id)
     ]
     return {
-        n.notice_id: sum(r.record_count for r in before if notice_covers(n, r)) for n in notices
+        n.notice_id: sum(r.record_count for r in before if notice_covers(n, r, registry))
+        for n in notices
     }
 
 

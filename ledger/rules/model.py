@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ledger.events import CourtOrderRecorded, DisclosureRecorded, NoticeFiled
+from ledger.rules.registry import Flow, Registry
+from ledger.rules.volume_book import Trailing
 
 if TYPE_CHECKING:
     from ledger.rules.config import RulesConfig
@@ -35,23 +37,26 @@ def alert_id(rule: str, scope: str | Scope | LogScope, day: date, *discriminator
 
 @dataclass(frozen=True)
 class Scope:
-    """A volume scope: (source, recipient), (source, authority), or the source as a whole.
+    """A volume scope: (source, recipient), (source, authority), (source, recipient under
+    authority) or the source as a whole, each named by registry ids. A recipient scope counts its
+    agency and the agencies within it (DHS holds ICE's disclosures too), an authority scope its
+    citation and those within it (6103(i) holds 6103(i)(2)).
 
     Its text (``str(scope)``) is what ``alerts.scope`` and AlertRaised events hold and what alert
     ids are derived from, so that format never changes. Its parts are stored beside it
     (``alerts.scope_kind``, ``scope_source``, ``scope_value``): nothing parses the text back.
     """
 
-    kind: str  # "recipient", "authority" or "source"
+    kind: str  # "recipient", "authority", "pair" or "source"
     source: str
-    value: str  # the recipient or the authority; "" for the whole source
+    value: str  # the recipient, the authority, "ICE under 6103(i)(2)", or "" for the source
 
     def __str__(self) -> str:
-        return (
-            f"{self.source}"
-            if self.kind == "source"
-            else f"{self.source} -> {self.kind} {self.value}"
-        )
+        if self.kind == "source":
+            return self.source
+        if self.kind == "pair":
+            return f"{self.source} -> {self.value}"
+        return f"{self.source} -> {self.kind} {self.value}"
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,8 @@ class ScopeWindow:
     prior_365_records: int  # day-365 .. day-1
     prior_365_disclosures: int
     trailing_90: list[int] = field(default_factory=list)  # day-90 .. day-1, oldest first
+    own: bool = True  # the disclosure's own recipient/authority, not a parent agency or family
+    sustained: Trailing | None = None  # a trailing window that starts exceeding its prior year
 
 
 @dataclass(frozen=True)
@@ -198,12 +205,16 @@ class CourtOrderFacts:
     def in_force(self, at: datetime) -> bool:
         return self.effective_at <= at and (self.expires_at is None or at < self.expires_at)
 
-    def covers(self, recipient: str, authority: str) -> bool:
-        from ledger.rules.authorities import same_authority
-
-        recipient_ok = not self.recipients or recipient in self.recipients
+    def covers(self, recipient: str, authority: str, registry: Registry) -> bool:
+        """By canonical id and ancestry: an order naming DHS covers ICE, one naming 6103(i)
+        covers 6103(i)(2)(A); spelling does not matter."""
+        recipients = registry.agency(recipient).chain
+        authorities = registry.authority(authority).chain
+        recipient_ok = not self.recipients or any(
+            registry.agency(r).id in recipients for r in self.recipients
+        )
         authority_ok = not self.authorities or any(
-            same_authority(a, authority) for a in self.authorities
+            registry.authority(a).id in authorities for a in self.authorities
         )
         return recipient_ok and authority_ok
 
@@ -215,11 +226,27 @@ class CourtOrderFacts:
 @dataclass(frozen=True)
 class RuleContext:
     disclosure: DisclosureFacts
-    windows: dict[str, ScopeWindow]  # by scope kind
+    windows: list[ScopeWindow]  # every scope the disclosure counts under
     coverage_start: date
     orders_in_force: list[CourtOrderFacts]
     notices: list[NoticeFacts]
     config: RulesConfig
+    flow: Flow | None = None  # resolved from ``disclosure`` by the registry when not given
     # Records of earlier transmissions each notice (by notice_id) already covered: a notice
     # covers only the record count it announced, summed over its transmissions.
     notice_use: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.flow is None:
+            d = self.disclosure
+            flow = self.config.registry.flow(d.source_agency, d.recipient_agency, d.legal_authority)
+            object.__setattr__(self, "flow", flow)
+
+    @property
+    def resolved(self) -> Flow:
+        assert self.flow is not None  # set in __post_init__
+        return self.flow
+
+    def window(self, kind: str) -> ScopeWindow | None:
+        """The disclosure's own scope of ``kind`` (not a parent agency or authority family)."""
+        return next((w for w in self.windows if w.own and w.scope.kind == kind), None)

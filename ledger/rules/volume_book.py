@@ -3,18 +3,25 @@
 Pure: the volume follower loads the rows a batch needs, feeds events in order, asks for each
 scope's window as the event arrives (so a rule fires on the event that crosses the line), and
 writes back ``deltas``. Sums are cached per (scope, day) and invalidated when an event lands in
-the 365 days before a cached day, which keeps the common in-order case O(1) per event.
+the 365 days before a cached day, which keeps the common in-order case O(1) per event. Range
+sums (the trailing windows) come from per-scope prefix sums, rebuilt only from the first day an
+event changed: in order, that is the last day alone.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 PRIOR_DAYS = 365
 TRAILING_DAYS = 90
+WINDOW_DAYS = (7, 30)  # sustained_over_prior_year's trailing windows, shortest first
+# How far from a batch's days the book must hold stored volume: the prior year of the longest
+# window ending the day before (the episode test looks at it).
+LOOKBACK_DAYS = PRIOR_DAYS + max(WINDOW_DAYS) + 1
 
 ScopeKey = tuple[str, str, str]  # (kind, source_agency, value); value '' for the whole source
 
@@ -38,10 +45,35 @@ class Window:
     trailing_90: tuple[int, ...]  # oldest first: day-90 .. day-1
 
 
-def scope_keys(source: str, recipient: str, authority: str) -> list[ScopeKey]:
+@dataclass(frozen=True)
+class Trailing:
+    """A trailing window of ``days`` ending on ``day``, against the 365 days before it."""
+
+    days: int
+    day: date
+    records: int
+    prior_records: int
+    prior_disclosures: int
+
+    @property
+    def exceeds(self) -> bool:
+        # An empty prior year is a new scope (new_recipient / new_authority), not an excess.
+        return self.prior_disclosures > 0 and self.records > self.prior_records
+
+
+def pair_value(recipient: str, authority: str) -> str:
+    return f"{recipient} under {authority}"
+
+
+def scope_keys(
+    source: str, recipients: Sequence[str], authorities: Sequence[str]
+) -> list[ScopeKey]:
+    """Every scope a disclosure counts under: ``recipients`` and ``authorities`` are chains, the
+    disclosure's own id first, then its parent agencies / authority families."""
     return [
-        ("recipient", source, recipient),
-        ("authority", source, authority),
+        *(("recipient", source, r) for r in recipients),
+        *(("authority", source, a) for a in authorities),
+        ("pair", source, pair_value(recipients[0], authorities[0])),
         ("source", source, ""),
     ]
 
@@ -54,16 +86,27 @@ class VolumeBook:
         self._prior: dict[ScopeKey, dict[date, tuple[int, int, tuple[int, ...]]]] = defaultdict(
             dict
         )
+        # Prefix sums over sorted_days: element i+1 sums days[0..i]; valid for the first
+        # _valid[key] days (a change at index i cuts it to i).
+        self._cum_records: dict[ScopeKey, list[int]] = defaultdict(lambda: [0])
+        self._cum_disclosures: dict[ScopeKey, list[int]] = defaultdict(lambda: [0])
+        self._valid: dict[ScopeKey, int] = defaultdict(int)
+
+    def _touch(self, key: ScopeKey, day: date) -> None:
+        days = self.sorted_days[key]
+        if day not in self.days[key]:
+            insort(days, day)
+        i = len(days) - 1 if days[-1] == day else bisect_left(days, day)
+        if i < self._valid[key]:
+            self._valid[key] = i
 
     def load(self, key: ScopeKey, day: date, disclosures: int, records: int) -> None:
         """Seeds stored totals (before any event of this batch is added)."""
-        if day not in self.days[key]:
-            insort(self.sorted_days[key], day)
+        self._touch(key, day)
         self.days[key][day] = DayTotals(disclosures, records)
 
     def add(self, key: ScopeKey, day: date, records: int) -> None:
-        if day not in self.days[key]:
-            insort(self.sorted_days[key], day)
+        self._touch(key, day)
         totals = self.days[key].setdefault(day, DayTotals())
         totals.disclosures += 1
         totals.records += records
@@ -100,6 +143,56 @@ class VolumeBook:
         return Window(
             key, day, totals.records, totals.disclosures, prior_records, prior_disclosures, trailing
         )
+
+    def _prefix(self, key: ScopeKey) -> tuple[list[int], list[int]]:
+        days, valid = self.sorted_days[key], self._valid[key]
+        cum_r, cum_d = self._cum_records[key], self._cum_disclosures[key]
+        if valid < len(days):
+            del cum_r[valid + 1 :], cum_d[valid + 1 :]
+            by_day = self.days[key]
+            for d in days[valid:]:
+                totals = by_day[d]
+                cum_r.append(cum_r[-1] + totals.records)
+                cum_d.append(cum_d[-1] + totals.disclosures)
+            self._valid[key] = len(days)
+        return cum_r, cum_d
+
+    def range_totals(self, key: ScopeKey, first: date, last: date) -> tuple[int, int]:
+        """(records, disclosures) of the days ``first`` .. ``last``, both included."""
+        days = self.sorted_days[key]
+        lo, hi = bisect_left(days, first), bisect_left(days, last + timedelta(days=1))
+        if hi <= lo:
+            return 0, 0
+        cum_r, cum_d = self._prefix(key)
+        return cum_r[hi] - cum_r[lo], cum_d[hi] - cum_d[lo]
+
+    def trailing(self, key: ScopeKey, day: date, days: int) -> Trailing:
+        first = day - timedelta(days=days - 1)
+        records, _ = self.range_totals(key, first, day)
+        prior_records, prior_disclosures = self.range_totals(
+            key, first - timedelta(days=PRIOR_DAYS), first - timedelta(days=1)
+        )
+        return Trailing(days, day, records, prior_records, prior_disclosures)
+
+    def exceeding(self, key: ScopeKey, day: date) -> Trailing | None:
+        """The shortest trailing window ending on ``day`` whose records exceed its prior year."""
+        for days in WINDOW_DAYS:
+            window = self.trailing(key, day, days)
+            if window.exceeds:
+                return window
+        return None
+
+    def sustained_start(self, key: ScopeKey, day: date) -> Trailing | None:
+        """A window ending on ``day`` that exceeds its prior year when none ending the day before
+        did: the first day of an episode, so one split transfer raises one alert, not one a day."""
+        window = self.exceeding(key, day)
+        if window is None or self.exceeding(key, day - timedelta(days=1)) is not None:
+            return None
+        return window
+
+    def days_between(self, key: ScopeKey, first: date, last: date) -> list[date]:
+        days = self.sorted_days[key]
+        return days[bisect_left(days, first) : bisect_left(days, last + timedelta(days=1))]
 
     def has_days_after(self, key: ScopeKey, day: date) -> bool:
         days = self.sorted_days[key]

@@ -1,4 +1,5 @@
-"""Volume rules: the prior-year spike, new recipients and authorities, the statistical early warning."""
+"""Volume rules: the prior-year spike and its multi-day form, new recipients and authorities, the
+statistical early warning."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from functools import lru_cache
 from ledger.rules.model import AlertDraft, RuleContext, ScopeWindow, Severity, alert_id
 
 SPIKE = "spike_over_prior_year"
+SUSTAINED = "sustained_over_prior_year"
 NEW_SCOPE_RULES = {"recipient": "new_recipient", "authority": "new_authority"}
 ANOMALY = "statistical_anomaly"
 
@@ -23,20 +25,22 @@ def _window_alert(
     rule: str,
     severity: Severity,
     window: ScopeWindow,
-    *,
+    *discriminator: str,
     threshold: int,
     evidence: list[str],
     legal_source: str,
     message: str,
+    observed: int | None = None,
 ) -> AlertDraft:
-    """An alert about one scope's day: its id is (rule, scope, day), it observes the day's records."""
+    """An alert about one scope's day: its id is (rule, scope, day[, discriminator]), it observes
+    the day's records unless told otherwise."""
     return AlertDraft(
-        alert_id=alert_id(rule, window.scope, window.day),
+        alert_id=alert_id(rule, window.scope, window.day, *discriminator),
         rule=rule,
         severity=severity,
         scope=window.scope,
         day=window.day,
-        observed=window.day_records,
+        observed=window.day_records if observed is None else observed,
         threshold=threshold,
         evidence=evidence,
         legal_source=legal_source,
@@ -49,8 +53,10 @@ class SpikeOverPriorYear:
 
     Legal source: 26 U.S.C. 6103(p)(3)(A) and (C) (the accounting and the annual report of
     disclosures). The 7 August 2025 IRS-to-ICE transfer (47,289 records in a day) exceeded all
-    6103(i) disclosures of a typical year. A scope with no history fires new_recipient /
-    new_authority instead; nothing fires while the source is warming up.
+    6103(i) disclosures of a typical year (43,141 federal law-enforcement (i) disclosures in
+    2022). A recipient or authority with no history fires new_recipient / new_authority instead
+    (at its own scope only), CRITICAL when its first day holds more than
+    ``new_scope_critical_records``; nothing fires while the source is warming up.
     """
 
     legal_source = "26 U.S.C. 6103(p)(3)(A), (C): accounting and annual reporting of disclosures"
@@ -59,7 +65,7 @@ class SpikeOverPriorYear:
         if not ctx.config.on(SPIKE) and not ctx.config.on("new_scope"):
             return []
         drafts: list[AlertDraft] = []
-        for window in ctx.windows.values():
+        for window in ctx.windows:
             drafts.extend(
                 self.evaluate_window(
                     window,
@@ -68,6 +74,7 @@ class SpikeOverPriorYear:
                     ctx.config.warmup_days,
                     spike_on=ctx.config.on(SPIKE),
                     new_on=ctx.config.on("new_scope"),
+                    new_critical_records=ctx.config.new_scope_critical_records,
                 )
             )
         return drafts
@@ -81,27 +88,34 @@ class SpikeOverPriorYear:
         *,
         spike_on: bool = True,
         new_on: bool = True,
+        new_critical_records: int = 10_000,
     ) -> list[AlertDraft]:
         scope = window.scope
+        if warming_up(coverage_start, window.day, warmup_days):
+            return []  # `ledger alerts --first-seen` lists the scopes first seen meanwhile
         if window.prior_365_disclosures == 0:
             rule = NEW_SCOPE_RULES.get(scope.kind)
-            if rule is None or not new_on:
+            if rule is None or not new_on or not window.own:
                 return []
+            big = window.day_records > new_critical_records
             return [
                 _window_alert(
                     rule,
-                    Severity.INFO,
+                    Severity.CRITICAL if big else Severity.INFO,
                     window,
-                    threshold=0,
+                    # A day that grows past the threshold raises a second, critical alert.
+                    *(("critical",) if big else ()),
+                    threshold=new_critical_records if big else 0,
                     evidence=list(evidence),
                     legal_source="5 U.S.C. 552a(c); 26 U.S.C. 6103(p)(3)(A): accounting of disclosures",
                     message=(
                         f"New {scope.kind} for {scope.source}: {scope.value} "
-                        "(no disclosures in the prior 365 days)."
+                        f"(no disclosures in the prior 365 days; {window.day_records:,} records"
+                        f" on {window.day})."
                     ),
                 )
             ]
-        if not spike_on or warming_up(coverage_start, window.day, warmup_days):
+        if not spike_on:
             return []
         if window.day_records <= window.prior_365_records:  # exactly equal does not fire
             return []
@@ -117,6 +131,73 @@ class SpikeOverPriorYear:
                 message=(
                     f"{window.day_records:,} records on {window.day} exceed the "
                     f"{window.prior_365_records:,} of the 365 days before ({ratio:.2f}x), for {scope}."
+                ),
+            )
+        ]
+
+
+def spikes(window: ScopeWindow) -> bool:
+    """The day alone exceeds its prior year (what spike_over_prior_year fires on)."""
+    return window.prior_365_disclosures > 0 and window.day_records > window.prior_365_records
+
+
+class SustainedOverPriorYear:
+    """A trailing 7- or 30-day window's records exceed the 365 days before that window.
+
+    Legal source: as spike_over_prior_year, 26 U.S.C. 6103(p)(3)(A) and (C). Catches a transfer
+    split over several days (47,289 records in four transmissions on four days, none alone over
+    the prior year). Fires on the first day of an episode only (a window ending that day exceeds,
+    none ending the day before did), not on a day the spike rule fires for the same scope, and
+    not while the source is warming up. Runs at every scope.
+    """
+
+    legal_source = SpikeOverPriorYear.legal_source
+
+    def evaluate(self, ctx: RuleContext) -> list[AlertDraft]:
+        if not ctx.config.on(SUSTAINED):
+            return []
+        drafts: list[AlertDraft] = []
+        for window in ctx.windows:
+            drafts.extend(
+                self.evaluate_window(
+                    window,
+                    ctx.coverage_start,
+                    [ctx.disclosure.event_id],
+                    ctx.config.warmup_days,
+                    spike_on=ctx.config.on(SPIKE),
+                )
+            )
+        return drafts
+
+    def evaluate_window(
+        self,
+        window: ScopeWindow,
+        coverage_start: date,
+        evidence: Sequence[str],
+        warmup_days: int = 365,
+        *,
+        spike_on: bool = True,
+    ) -> list[AlertDraft]:
+        trailing = window.sustained
+        if trailing is None or warming_up(coverage_start, window.day, warmup_days):
+            return []
+        if spike_on and spikes(window):
+            return []  # the day alone says it: spike_over_prior_year fires instead
+        first = window.day - timedelta(days=trailing.days - 1)
+        ratio = trailing.records / max(trailing.prior_records, 1)
+        return [
+            _window_alert(
+                SUSTAINED,
+                Severity.CRITICAL,
+                window,
+                threshold=trailing.prior_records,
+                observed=trailing.records,
+                evidence=list(evidence),
+                legal_source=self.legal_source,
+                message=(
+                    f"{trailing.records:,} records in the {trailing.days} days {first} to "
+                    f"{window.day} exceed the {trailing.prior_records:,} of the 365 days before "
+                    f"({ratio:.2f}x), for {window.scope}."
                 ),
             )
         ]
@@ -147,7 +228,7 @@ class StatisticalAnomaly:
 
     def evaluate(self, ctx: RuleContext) -> list[AlertDraft]:
         cfg = ctx.config
-        window = ctx.windows.get("recipient")
+        window = ctx.window("recipient")
         if not cfg.on(ANOMALY) or window is None:
             return []
         history = [v for v in window.trailing_90 if v > 0]

@@ -115,14 +115,24 @@ def alerts(
     rule: str | None = None,
     since: date | None = None,
     limit: int = 200,
+    kind: str | None = None,
+    value: str | None = None,
     status: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Alerts in the order they fired, each with its status (open or resolved, and why)."""
+    """Alerts in the order they fired, each with its status (open or resolved, and why);
+    ``kind`` and ``value`` narrow them to volume scopes by their stored parts (e.g. kind "pair",
+    value "ICE under 6103(i)(2)"), ``status`` to "open" or "resolved" ones."""
     where = ["TRUE"]
     if rule:
         where.append("rule = %(rule)s")
     if since:
         where.append("day >= %(since)s")
+    if kind:
+        where.append("scope_kind = %(kind)s")
+    if value is not None:
+        where.append(
+            "(scope_value = %(value)s OR (scope_kind = 'source' AND scope_source = %(value)s))"
+        )
     by_status = _status_where(status)
     if by_status:
         where.append(by_status)
@@ -136,7 +146,31 @@ def alerts(
             "   FROM acknowledgements k WHERE k.alert_id = a.alert_id), '') AS acknowledged_by"
             " FROM alerts a JOIN alert_status s USING (alert_id)"
             f" WHERE {' AND '.join(where)} ORDER BY fired_at, day, alert_id LIMIT %(limit)s",
-            {"rule": rule, "since": since, "limit": limit, "status": status},
+            {
+                "rule": rule,
+                "since": since,
+                "limit": limit,
+                "kind": kind,
+                "value": value,
+                "status": status,
+            },
+        )
+        return list(cur.fetchall())
+
+
+def first_seen(conn: Connection) -> list[dict[str, Any]]:
+    """Each recipient and authority scope's first day in daily_volume, with that day's records
+    and its source's first day (coverage start): the caller keeps those within the warm-up."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT f.scope_kind, f.source_agency, f.scope_value, f.day AS first_day,"
+            " f.disclosures, f.records, c.coverage_start"
+            " FROM (SELECT DISTINCT ON (scope_kind, source_agency, scope_value) *"
+            "       FROM daily_volume WHERE scope_kind IN ('recipient', 'authority')"
+            "       ORDER BY scope_kind, source_agency, scope_value, day) f"
+            " JOIN (SELECT source_agency, min(day) AS coverage_start FROM daily_volume"
+            "       WHERE scope_kind = 'source' GROUP BY source_agency) c USING (source_agency)"
+            " ORDER BY f.day, f.source_agency, f.scope_kind, f.scope_value"
         )
         return list(cur.fetchall())
 

@@ -12,7 +12,7 @@ import psycopg
 from psycopg import sql
 
 from ledger.events import CourtOrderRecorded, DisclosureRecorded, NoticeFiled
-from ledger.rules.volume_book import PRIOR_DAYS, DayTotals, ScopeKey, VolumeBook
+from ledger.rules.volume_book import LOOKBACK_DAYS, PRIOR_DAYS, DayTotals, ScopeKey, VolumeBook
 
 
 def lock_sources(conn: psycopg.Connection, sources: Iterable[str]) -> None:
@@ -29,7 +29,8 @@ def lock_sources(conn: psycopg.Connection, sources: Iterable[str]) -> None:
 def load_book(
     conn: psycopg.Connection, keys: Sequence[ScopeKey], first_day: date, last_day: date
 ) -> VolumeBook:
-    """Loads every stored day of ``keys`` that a batch spanning these days can touch."""
+    """Loads every stored day of ``keys`` that a batch spanning these days can touch: the prior
+    year of its days' trailing windows before it, the days whose prior year it falls in after."""
     book = VolumeBook()
     if not keys:
         return book
@@ -43,7 +44,7 @@ def load_book(
             [k[0] for k in keys],
             [k[1] for k in keys],
             [k[2] for k in keys],
-            first_day - timedelta(days=PRIOR_DAYS),
+            first_day - timedelta(days=LOOKBACK_DAYS),
             last_day + timedelta(days=PRIOR_DAYS),
         ),
     ).fetchall()

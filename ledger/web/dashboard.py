@@ -11,6 +11,8 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
+from ledger.rules.config import load_registry
+from ledger.rules.registry import Registry
 from ledger.store import Connection, queries
 from ledger.store import dashboard as store
 from ledger.store.alerts import alerts_in_scope
@@ -22,7 +24,7 @@ from ledger.web.page import page, table_head
 SERIES_MAX = 4000  # days in the chart (about eleven years)
 ROWS_MAX = 500  # drill-down entries, notice-compliance rows, alerts
 SCOPES_MAX = 1000  # choices in the scope menu
-KINDS = ("recipient", "authority", "source")
+KINDS = ("recipient", "authority", "pair", "source")
 
 
 def _default_scope(conn: Connection, kind: str) -> str | None:
@@ -121,8 +123,10 @@ def render_dashboard(
     day: date | None,
     since: date | None = None,
     until: date | None = None,
+    registry: Registry | None = None,
 ) -> tuple[str, int]:
-    """The page, and how many rows it shows (for the access record)."""
+    """The page, and how many rows it shows (for the access record); ``registry`` (the rules'
+    one, by default the shipped one) decides which notice orders cover which disclosures."""
     scope = scope or _default_scope(conn, kind)
     series = (
         queries.volume_series(conn, kind, None, scope, since, until, SERIES_MAX + 1)
@@ -150,5 +154,5 @@ def render_dashboard(
     if day:
         body.append(_drilldown(conn, kind, scope, day, link))
     body.append(_alerts_table(alerts))
-    body.append(notice_table(*load_notice_rows(conn, ROWS_MAX)))
+    body.append(notice_table(*load_notice_rows(conn, ROWS_MAX, registry or load_registry())))
     return page("Disclosure Ledger", "".join(body)), len(series) + len(alerts)

@@ -14,6 +14,7 @@ from html import escape
 
 from ledger.rules.compliance import NoticeCheck, bulk_notice_checks
 from ledger.rules.model import CourtOrderFacts, DisclosureFacts, NoticeFacts
+from ledger.rules.registry import Registry
 from ledger.store import Connection
 from ledger.store.dashboard import BulkBounds, bulk_candidates
 from ledger.store.orders import orders_now
@@ -33,6 +34,7 @@ def notice_rows(
     disclosures: Iterable[DisclosureFacts],
     orders: Iterable[CourtOrderFacts],
     notices: Iterable[NoticeFacts],
+    registry: Registry,
 ) -> list[NoticeRow]:
     """One row per disclosure and notice order covering it, in the disclosures' order."""
     orders = list(orders)
@@ -42,7 +44,9 @@ def notice_rows(
     return [
         NoticeRow(d, check)
         for d in disclosures
-        for check in bulk_notice_checks(d, orders, by_recipient.get(d.recipient_agency, []))
+        for check in bulk_notice_checks(
+            d, orders, by_recipient.get(d.recipient_agency, []), registry
+        )
     ]
 
 
@@ -52,16 +56,19 @@ def bulk_bounds(orders: Iterable[CourtOrderFacts]) -> BulkBounds | None:
     if not notice_orders:
         return None
     ends = [o.expires_at for o in notice_orders]
-    recipients = [o.recipients for o in notice_orders]
     return BulkBounds(
         since=min(o.effective_at for o in notice_orders),
         until=None if None in ends else max(e for e in ends if e is not None),
         min_records=min(o.bulk_threshold or 0 for o in notice_orders),
-        recipients=None if () in recipients else {r for rs in recipients for r in rs},
+        # Orders cover by canonical id and ancestry (one naming DHS covers ICE, however spelt),
+        # which the raw recipient text cannot be filtered by: the rule decides per row.
+        recipients=None,
     )
 
 
-def load_notice_rows(conn: Connection, limit: int) -> tuple[list[NoticeRow], bool]:
+def load_notice_rows(
+    conn: Connection, limit: int, registry: Registry
+) -> tuple[list[NoticeRow], bool]:
     """The latest ``limit`` rows, oldest first, and whether older ones were left out."""
     orders = orders_now(conn)  # under their latest terms, as the rule judges
     bounds = bulk_bounds(orders)
@@ -79,7 +86,7 @@ def load_notice_rows(conn: Connection, limit: int) -> tuple[list[NoticeRow], boo
         for record in notice_records(conn, unread) if unread else []:
             notice = NoticeFacts.from_record(record)
             notices[notice.recipient_agency].append(notice)
-        rows += notice_rows(batch, orders, (n for r in recipients for n in notices[r]))
+        rows += notice_rows(batch, orders, (n for r in recipients for n in notices[r]), registry)
         if len(batch) < BATCH:
             break
         before = (batch[-1].transmitted_at, batch[-1].event_id)

@@ -85,7 +85,13 @@ def test_public_role_sees_counts_not_alert_details(api_server: ApiServer) -> Non
     public = request(api_server, "GET", "/api/alerts", "public").json()
     overseer = request(api_server, "GET", "/api/alerts", "overseer").json()
     assert set(public) == {"counts"}
-    assert public["counts"]["spike_over_prior_year"] == 2
+    # 7 August: ICE, DHS, ICE under 6103(i)(2), 6103(i)(2) and all of 6103(i) (the spike exceeds
+    # the year's 43,141 U.S. Attorneys' (i) records too).
+    assert public["counts"]["spike_over_prior_year"] == 5
+    # 8 to 11 September: the FBI is new (12,000 records: critical); the split is over DOJ's year.
+    assert public["counts"]["new_recipient"] == 1
+    assert public["counts"]["sustained_over_prior_year"] == 1
+    assert "new_authority" not in public["counts"]  # the warm-up year raises none
     assert sum(public["counts"].values()) == len(overseer["alerts"])
     assert all("evidence" in a and "delivery" in a for a in overseer["alerts"])
 
@@ -105,6 +111,30 @@ def test_alerts_are_listed_by_status(api_server: ApiServer) -> None:
     wrong = request(api_server, "GET", "/api/alerts?status=closed", "overseer")
     assert 400 <= wrong.status_code < 500
     assert set(wrong.json()) == {"error"}
+
+
+def test_alerts_and_volume_filter_by_any_spelling_of_a_scope(api_server: ApiServer) -> None:
+    spikes = request(
+        api_server,
+        "GET",
+        "/api/alerts?rule=spike_over_prior_year&kind=authority&scope=26%20USC%206103(i)",
+        "overseer",
+    ).json()["alerts"]
+    assert [a["scope"] for a in spikes] == ["IRS -> authority 6103(i)"]
+    split = request(
+        api_server, "GET", "/api/alerts?kind=recipient&scope=Department%20of%20Justice", "overseer"
+    ).json()["alerts"]
+    assert [a["rule"] for a in split] == ["sustained_over_prior_year"]
+    pair = request(
+        api_server,
+        "GET",
+        "/api/volume?kind=pair&value=Immigration%20and%20Customs%20Enforcement%20under%20"
+        "I.R.C.%206103(i)(2)",
+        "public",
+    ).json()["days"]
+    assert max(d["records"] for d in pair) == demo_history.SPIKE_RECORDS
+    bad = request(api_server, "GET", "/api/alerts?kind=agency", "overseer")
+    assert bad.status_code == 422
 
 
 def test_disclosures_paging_is_complete_and_disjoint(api_server: ApiServer) -> None:

@@ -78,7 +78,9 @@ def test_spike_fires_on_one_record_more_than_the_prior_year_not_on_equal(live) -
     (crossing,) = emit(ledger, [disclosure(D, 1, recipient, source=source)])
     caught_up(ledger)
     fired = alerts_for(ledger, "spike_over_prior_year", source)
-    assert len(fired) == 3, fired  # (source, recipient), (source, authority), the source as a whole
+    # (source, recipient), (source, authority) and its family 6103(i), the recipient under the
+    # authority, and the source as a whole
+    assert len(fired) == 5, fired
     for scope, day, observed, threshold, evidence in fired:
         assert (day, observed, threshold) == (D, 151, 150), scope
         assert crossing.event_id in evidence
@@ -86,7 +88,7 @@ def test_spike_fires_on_one_record_more_than_the_prior_year_not_on_equal(live) -
     with connection(ledger.reader_url, ledger.schema) as conn:
         found = {
             kind: alerts_in_scope(conn, kind, source, rule="spike_over_prior_year")
-            for kind in ("recipient", "authority", "source")
+            for kind in ("recipient", "authority", "pair", "source")
         }
         every_rule = alerts_in_scope(conn, "recipient", source, recipient)
         assert found["recipient"][0] in every_rule
@@ -95,7 +97,10 @@ def test_spike_fires_on_one_record_more_than_the_prior_year_not_on_equal(live) -
     assert [(a["scope"], a["scope_value"]) for a in found["recipient"]] == [
         (f"{source} -> recipient {recipient}", recipient)
     ]
-    assert [a["scope_value"] for a in found["authority"]] == ["26 U.S.C. 6103(i)(2)"]
+    assert sorted(a["scope_value"] for a in found["authority"]) == ["6103(i)", "6103(i)(2)"]
+    assert [(a["scope"], a["scope_value"]) for a in found["pair"]] == [
+        (f"{source} -> {recipient} under 6103(i)(2)", f"{recipient} under 6103(i)(2)")
+    ]
     assert [(a["scope"], a["scope_value"]) for a in found["source"]] == [(source, "")]
 
 
@@ -114,7 +119,7 @@ def test_a_redelivered_day_does_not_duplicate_the_alert(live) -> None:
         ledger, [disclosure(D, 5, recipient, source=source)]
     )  # same day, still over: same alert ids
     caught_up(ledger)
-    assert len(alerts_for(ledger, "spike_over_prior_year", source)) == 3
+    assert len(alerts_for(ledger, "spike_over_prior_year", source)) == 5
 
 
 def test_days_are_calendar_days_in_the_ledger_time_zone(live) -> None:

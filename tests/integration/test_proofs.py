@@ -14,7 +14,7 @@ import pytest
 from ledger.followers.service import start_consumers
 from ledger.keys import load_signers, signing_key_path
 from ledger.ops.proofs import consistency_proof_json, inclusion_proof_json
-from ledger.ops.verify import checkpoint_checker, verify_all
+from ledger.ops.verify import checkpoint_checker, verify_all, verify_ledger
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
 from ledger.tlog import merkle
@@ -152,6 +152,13 @@ def test_a_rewritten_log_no_longer_matches_its_checkpoints(ledger_settings) -> N
         report = verify_all(conn, led.bootstrap, checkpoint_checker(led.settings))
         proof = consistency_proof_json(conn, log_id, 20, 25)
         database_only = verify_all(conn, None, checkpoint_checker(led.settings))
+    # The per-log worker processes of `ledger verify` find exactly what one process finds.
+    assert (
+        verify_ledger(
+            led.reader_url, led.schema, led.bootstrap, led.settings, processes=2
+        ).to_json()
+        == report.to_json()
+    )
     # Against Kafka the altered bytes are found at once; from the database alone the forged tree no
     # longer matches the checkpoint signed before the forgery.
     assert (report.findings[0].kind, report.findings[0].seq, report.exit_code) == (

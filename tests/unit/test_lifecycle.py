@@ -30,6 +30,7 @@ from ledger.rules.model import Severity as Sev
 from ledger.rules.orders import current_orders
 
 CONFIG = load_rules_config()
+REG = CONFIG.registry
 NY = ZoneInfo("America/New_York")
 SENT = datetime(2025, 9, 23, 18, 0, tzinfo=UTC)
 I2 = "26 U.S.C. 6103(i)(2)"
@@ -161,12 +162,12 @@ def test_a_notice_covers_only_the_record_count_it_announced_over_its_transmissio
     first = facts(event_id="e1", record_count=3000)
     second = facts(event_id="e2", record_count=3000, transmitted_at=SENT + timedelta(minutes=5))
     n = notice(5000)
-    assert notice_use(first, [n], [first, second]) == {"N-1": 0}
-    assert notice_use(second, [n], [first, second]) == {"N-1": 3000}
+    assert notice_use(first, [n], [first, second], REG) == {"N-1": 0}
+    assert notice_use(second, [n], [first, second], REG) == {"N-1": 3000}
     assert verdict(first, [ORDER], [n], notice_use={"N-1": 0}) == []
     assert verdict(second, [ORDER], [n], notice_use={"N-1": 3000}) == ["bulk_without_notice"]
     outside = facts(event_id="e0", transmitted_at=SENT - timedelta(hours=3))
-    assert notice_use(second, [n], [outside]) == {"N-1": 0}  # not one it announced
+    assert notice_use(second, [n], [outside], REG) == {"N-1": 0}  # not one it announced
 
 
 def test_orders_under_their_latest_terms() -> None:

@@ -15,6 +15,7 @@ from ledger.web.notices import bulk_bounds, notice_rows, notice_table
 I2 = "26 U.S.C. 6103(i)(2)"
 I1 = "26 U.S.C. 6103(i)(1)"
 SENT = datetime(2025, 9, 23, 18, 0, tzinfo=UTC)
+REGISTRY = load_rules_config().registry
 ORDER = CourtOrderFacts(
     event_id="o1",
     order_id="ORDER-1",
@@ -85,7 +86,7 @@ CASES = [
 def test_panel_rows_follow_the_rule(
     d: DisclosureFacts, notices: list[NoticeFacts], verdict: str | None
 ) -> None:
-    rows = notice_rows([d], [ORDER, STAY], notices)
+    rows = notice_rows([d], [ORDER, STAY], notices, REGISTRY)
     if verdict is None:
         assert rows == []
         return
@@ -107,7 +108,9 @@ def test_the_panel_and_the_alert_never_disagree(
     orders_in_force = [o for o in (ORDER, STAY) if o.in_force(d.transmitted_at)]
     context = RuleContext(d, {}, SENT.date(), orders_in_force, notices, load_rules_config())
     alerts = BulkWithoutNotice().evaluate(context)
-    failing = [r.check for r in notice_rows([d], [ORDER, STAY], notices) if not r.check.complied]
+    failing = [
+        r.check for r in notice_rows([d], [ORDER, STAY], notices, REGISTRY) if not r.check.complied
+    ]
     assert [a.message.split("without valid notice: ")[1] for a in alerts] == [
         f"{c.problem}." for c in failing
     ]
@@ -118,11 +121,12 @@ def test_the_table_shows_verdict_notice_and_lead() -> None:
         [disclosure("noticed"), disclosure("plain", legal_authority="<b>")],
         [ORDER],
         [notice("N-25h", timedelta(hours=25, minutes=5))],
+        REGISTRY,
     )
     html = notice_table(rows)
     assert html.count("<tr class=notice-row>") == 1  # "<b>" is no authority of the order
     assert "<td>N-25h</td><td>25h05m</td><td><span class=ok>complied</span>" in html
-    late = notice_rows([disclosure("x")], [ORDER], [notice("N<1>", timedelta(hours=2))])
+    late = notice_rows([disclosure("x")], [ORDER], [notice("N<1>", timedelta(hours=2))], REGISTRY)
     html = notice_table(late, cut=True)
     assert "N&lt;1&gt;" in html
     assert "<td>2h00m</td><td><span class=crit title='notice N&lt;1&gt; was filed 2h00m" in html
@@ -134,7 +138,7 @@ def test_bounds_pass_every_disclosure_an_order_could_cover() -> None:
     bounds = bulk_bounds([ORDER, STAY])
     assert bounds is not None
     assert (bounds.since, bounds.until, bounds.min_records) == (ORDER.effective_at, None, 1000)
-    assert bounds.recipients == {"ICE"}
+    assert bounds.recipients is None  # coverage is by canonical id: the rule decides per row
     ends = datetime(2026, 1, 1, tzinfo=UTC)
     anyone = dataclasses.replace(ORDER, recipients=(), bulk_threshold=None, expires_at=ends)
     wider = bulk_bounds([dataclasses.replace(ORDER, expires_at=SENT), anyone])

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.rules.volume_book import VolumeBook
+from ledger.rules.volume_book import WINDOW_DAYS, VolumeBook
 
 KEY = ("recipient", "IRS", "ICE")
 D0 = date(2025, 8, 7)
@@ -50,3 +50,72 @@ def test_windows_equal_a_brute_force_sum(events: list[tuple[int, int]]) -> None:
             r for d, r in seen if day - timedelta(days=365) <= d < day
         )
         assert sum(w.trailing_90) == sum(r for d, r in seen if day - timedelta(days=90) <= d < day)
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(st.tuples(st.integers(-60, 60), st.integers(0, 1000)), min_size=1, max_size=60),
+    st.lists(st.tuples(st.integers(-80, 80), st.integers(0, 40)), min_size=1, max_size=10),
+)
+def test_range_sums_equal_a_brute_force_sum(
+    events: list[tuple[int, int]], ranges: list[tuple[int, int]]
+) -> None:
+    """Prefix sums stay right whatever order events arrive in (late ones rebuild from their day)."""
+    book = VolumeBook()
+    seen: list[tuple[date, int]] = []
+    for offset, records in events:
+        day = D0 + timedelta(days=offset)
+        book.add(KEY, day, records)
+        seen.append((day, records))
+        for start, length in ranges:
+            first, last = D0 + timedelta(days=start), D0 + timedelta(days=start + length)
+            inside = [r for d, r in seen if first <= d <= last]
+            assert book.range_totals(KEY, first, last) == (sum(inside), len(inside))
+
+
+def brute_exceeds(seen: list[tuple[date, int]], day: date) -> tuple[int, int, int] | None:
+    for days in WINDOW_DAYS:
+        first = day - timedelta(days=days - 1)
+        records = sum(r for d, r in seen if first <= d <= day)
+        prior = [r for d, r in seen if first - timedelta(days=365) <= d < first]
+        if prior and records > sum(prior):
+            return days, records, sum(prior)
+    return None
+
+
+@settings(max_examples=60)
+@given(st.lists(st.tuples(st.integers(0, 420), st.integers(1, 500)), min_size=1, max_size=50))
+def test_an_episode_starts_where_a_window_first_exceeds_its_prior_year(
+    events: list[tuple[int, int]],
+) -> None:
+    book = VolumeBook()
+    seen: list[tuple[date, int]] = []
+    for offset, records in events:
+        day = D0 + timedelta(days=offset)
+        book.add(KEY, day, records)
+        seen.append((day, records))
+        found = book.sustained_start(KEY, day)
+        expected = brute_exceeds(seen, day)
+        if brute_exceeds(seen, day - timedelta(days=1)) is not None:
+            expected = None
+        got = None if found is None else (found.days, found.records, found.prior_records)
+        assert got == expected
+
+
+def test_four_days_none_over_the_prior_year_together_over_it() -> None:
+    book = VolumeBook()
+    for n in range(40):  # 1,000 records every 9 days until 40 days before
+        book.load(KEY, D0 - timedelta(days=40 + 9 * n), 1, 1000)
+    starts = []
+    for n, records in enumerate((12_000, 11_900, 11_800, 11_589)):
+        day = D0 + timedelta(days=n)
+        book.add(KEY, day, records)
+        assert book.window(KEY, day).day_records < book.window(KEY, day).prior_365_records
+        starts.append(book.sustained_start(KEY, day))
+    assert starts[:3] == [None, None, None]
+    last = starts[3]
+    assert last is not None
+    assert (last.days, last.records, last.prior_records) == (7, 47_289, 37_000)
+    # The day after still exceeds: the same episode, no second start.
+    book.add(KEY, D0 + timedelta(days=4), 1)
+    assert book.sustained_start(KEY, D0 + timedelta(days=4)) is None

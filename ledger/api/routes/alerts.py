@@ -1,11 +1,11 @@
 """/api/alerts: counts per rule for the public role, the alerts themselves for the others."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
 from ledger.api.auth import Public, at_least
-from ledger.api.context import Db, returned
+from ledger.api.context import Db, context, returned
 from ledger.api.models import Alerts
 from ledger.api.params import Day, Limit
 from ledger.store import queries
@@ -21,12 +21,17 @@ def alerts(
     rule: str | None = None,
     since: Day | None = None,
     limit: Limit = 500,
+    kind: Annotated[str | None, Query(pattern="^(recipient|authority|pair|source)$")] = None,
+    scope: str | None = None,
     status: Literal["open", "resolved", "all"] = "all",
 ) -> dict[str, Any]:
     if not at_least(who, "overseer"):  # aggregate counts only, over every alert
         counts = queries.alert_counts(conn, rule, since, status)
         returned(request, len(counts))
         return {"counts": counts}
-    rows = queries.alerts(conn, rule, since, limit, status)
+    value = (
+        None if scope is None else context(request).registry.scope_value(kind or "recipient", scope)
+    )
+    rows = queries.alerts(conn, rule, since, limit, kind, value, status)
     returned(request, len(rows))
     return {"alerts": rows}

@@ -79,7 +79,9 @@ def dashboard(
             login_page("This token's role may only use the aggregate API."), status_code=403
         )
     kind = kind if kind in KINDS else "recipient"
-    html, count = render_dashboard(conn, kind, scope, day, since_day, until_day)
+    html, count = render_dashboard(
+        conn, kind, scope, day, since_day, until_day, context(request).registry
+    )
     returned(request, count)
     return HTMLResponse(html)
 

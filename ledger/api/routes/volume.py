@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from ledger.api.auth import Public
-from ledger.api.context import Db, returned
+from ledger.api.context import Db, context, returned
 from ledger.api.models import VolumeSeries
 from ledger.api.params import VOLUME_MAX, Day, Offset
 from ledger.store import queries
@@ -18,7 +18,7 @@ def volume(
     request: Request,
     who: Public,
     conn: Db,
-    kind: Annotated[str, Query(pattern="^(recipient|authority|source)$")] = "recipient",
+    kind: Annotated[str, Query(pattern="^(recipient|authority|pair|source)$")] = "recipient",
     source: str | None = None,
     value: str | None = None,
     since: Day | None = None,
@@ -26,6 +26,9 @@ def volume(
     limit: Annotated[int, Query(ge=1, le=VOLUME_MAX)] = 1000,
     offset: Offset = 0,
 ) -> dict[str, Any]:
+    registry = context(request).registry  # names as typed: 'Immigration and Customs Enforcement'
+    source = None if source is None else registry.agency(source).id
+    value = None if value is None else registry.scope_value(kind, value)
     rows = queries.volume_series(conn, kind, source, value, since, until, limit + 1, offset)
     more = len(rows) > limit
     returned(request, min(len(rows), limit))
