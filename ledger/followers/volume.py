@@ -21,7 +21,8 @@ from ledger.events import (
     NoticeFiled,
 )
 from ledger.followers.base import Follower, kafka_time
-from ledger.followers.reevaluation import Lifecycle, OutgrownSpikes, Recorded
+from ledger.followers.outgrown import OutgrownSpikes
+from ledger.followers.reevaluation import Lifecycle, Recorded
 from ledger.rules import RuleContext, SpikeOverPriorYear, SustainedOverPriorYear, evaluate_all
 from ledger.rules.config import RulesConfig
 from ledger.rules.model import (
