@@ -25,6 +25,8 @@ from ledger.events import AlertResolved
 from ledger.followers.service import start_consumers
 from ledger.ops.replay_command import run_replay
 from ledger.runtime import Ledger
+from ledger.store.connection import connection
+from ledger.store.queries import accounting
 from tests.integration.helpers import (
     at,
     caught_up,
@@ -261,9 +263,11 @@ def volume(led: Ledger, kind: str, value: str) -> dict[date, tuple[int, int]]:
 
 def test_an_amendment_moves_records_in_daily_volume_and_resolves_or_raises(led: Ledger) -> None:
     office = f"Amended Office {uuid.uuid4().hex[:6]}"
-    original = disclosure(D, 100, office, authority="26 U.S.C. 6103(z)(9)")
+    ref = uuid.uuid4().hex * 2  # a keyed taxpayer ref (64 hex digits), for the accounting
+    original = disclosure(D, 100, office, authority="26 U.S.C. 6103(z)(9)", taxpayer_refs=[ref])
     [recorded] = send(led, [original])
     assert volume(led, "recipient", office) == {D: (1, 100)}
+    assert D in volume(led, "authority", "6103(z)(9)")
     assert statuses(led, "missing_legal_authority", recorded)[0][0] == "open"
 
     base = {
@@ -279,25 +283,23 @@ def test_an_amendment_moves_records_in_daily_volume_and_resolves_or_raises(led: 
     }
     [fix] = send(led, [{**base, "changes": moved}])
     assert volume(led, "recipient", office) == {D + timedelta(days=2): (1, 40)}
-    assert volume(led, "authority", "26 U.S.C. 6103(z)(9)") == {}
+    assert D not in volume(led, "authority", "6103(z)(9)")
+    assert D + timedelta(days=2) in volume(led, "authority", "6103(i)(2)")
     assert statuses(led, "missing_legal_authority", recorded)[0][::2] == ("resolved", fix)
+    with connection(led.admin_url, led.schema) as conn:
+        [accounted] = accounting(conn, ref)
+    assert (accounted["day"], accounted["legal_authority"]) == (D + timedelta(days=2), I2)
 
-    [back] = send(led, [{**base, "changes": {"legal_authority": "26 U.S.C. 6103(z)(9)"}}])
-    now = statuses(led, "missing_legal_authority", recorded)
-    assert ("open", None, None) in now  # raised again, on its corrected day
+    send(led, [{**base, "changes": {"legal_authority": "26 U.S.C. 6103(z)(9)"}}])
+    first_day, corrected_day = statuses(led, "missing_legal_authority", recorded)
+    assert first_day[::2] == ("resolved", fix)
+    assert corrected_day == ("open", None, None)  # raised again, on its corrected day
 
     [withdrawn] = send(led, [{**base, "changes": {"withdrawn": "true"}}])
     assert volume(led, "recipient", office) == {}
-    assert all(
-        s == ("resolved", withdrawn)
-        for s in [x[::2] for x in statuses(led, "missing_legal_authority", recorded)]
-        if s[1] == withdrawn
-    )
-    assert [s[0] for s in statuses(led, "missing_legal_authority", recorded)] == [
-        "resolved",
-        "resolved",
-    ]
-    assert back
+    assert statuses(led, "missing_legal_authority", recorded)[1][::2] == ("resolved", withdrawn)
+    with connection(led.admin_url, led.schema) as conn:
+        assert accounting(conn, ref) == []  # withdrawn: not a disclosure to account for
 
 
 def test_a_bad_amendment_is_refused_at_intake_naming_the_field(led: Ledger, tmp_path: Path) -> None:
