@@ -362,3 +362,35 @@ def test_an_out_of_order_spike_is_resolved_when_the_earlier_disclosures_land(led
     assert [(r[1], r[2]) for r in after] == [("resolved", late)]
     assert "arrived late" in after[0][3]
     assert spiking
+
+
+def test_a_resolution_is_delivered_by_webhook_under_its_own_id(ledger_settings: Any) -> None:
+    from ledger.webhook_config import DeliveryConfig, Endpoint
+    from tests.integration.helpers import wait_until
+    from tests.integration.test_alert_delivery import SECRET, Receiver, run_delivery
+
+    led = isolated_ledger(ledger_settings, "lifecycle_hooks")
+    running = start_consumers(led, ["audit_log", "volume"])  # delivery is the test's own
+    sent = utc(D, 14)
+    send(led, [order("NOTICE_REQUIREMENT", ICE, utc(D - timedelta(days=20)), bulk_threshold=1000)])
+    send(led, [disclosure(D, 3000, ICE, when=sent.isoformat())])
+    send(led, [notice(sent - timedelta(hours=25), sent, 5000)])
+    running.stop()
+    [(alert_id, resolution_id)] = rows(
+        led, "SELECT alert_id::text, event_id::text FROM alert_status_changes"
+    )
+    receiver = Receiver()
+    config = DeliveryConfig((Endpoint("oig", receiver.url, SECRET),), attempts=2, base_seconds=0.01)
+    runner, thread = run_delivery(led, config)
+    try:
+        wait_until(
+            lambda: {alert_id, resolution_id} <= set(receiver.accepted),
+            timeout=60,
+            what="the alert and its resolution delivered",
+        )
+    finally:
+        runner.stop.set()
+        thread.join(30)
+        receiver.close()
+    assert receiver.rejected_signatures == 0
+    assert receiver.accepted.count(resolution_id) == 1

@@ -261,3 +261,28 @@ def test_a_second_recording_names_both_event_ids() -> None:
     )
     assert alert.alert_id == duplicate_alert(again, "e1").alert_id  # redelivery: the same alert
     assert alert.alert_id != duplicate_alert(facts(event_id="e3"), "e1").alert_id
+
+
+def test_a_resolution_webhook_says_which_alert_why_and_by_what() -> None:
+    import json
+
+    from ledger.events import AlertResolved
+    from ledger.webhooks import resolution_payload
+
+    event = AlertResolved(
+        event_id="r1",
+        occurred_at=SENT,
+        recorded_by="ledger/volume",
+        alert_id="a1",
+        reason="bulk_without_notice no longer holds: notice N-1 (event n1) was recorded",
+        resolved_by="n1",
+        resolved_at=SENT,
+    )
+    body = json.loads(resolution_payload(event, 1_758_650_400))
+    assert body["type"] == "ledger.alert.resolved"
+    assert body["data"] == {
+        "alert_id": "a1",
+        "reason": event.reason,
+        "resolved_by": "n1",
+        "resolved_at": SENT.isoformat(),
+    }
