@@ -140,9 +140,13 @@ class Lifecycle:
         )
         kept: list[Recorded] = []
         drafts: list[AlertDraft] = []
+        seen: set[str] = set()
         for item in run:
             f = item[2]
             original = first.setdefault((f.source_agency, f.disclosure_id), f.event_id)
+            if f.event_id in seen:
+                continue  # the same event twice in one batch (redelivered): counted once
+            seen.add(f.event_id)
             if original == f.event_id:
                 kept.append(item)
             else:

@@ -23,6 +23,7 @@ from kafka import KafkaConsumer, TopicPartition
 from ledger.codec import EventCodec
 from ledger.events import AlertResolved
 from ledger.followers.service import start_consumers
+from ledger.kafka.producer import EventProducer
 from ledger.ops.replay_command import run_replay
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
@@ -230,6 +231,7 @@ def test_an_order_entered_late_raises_the_violations_before_it_and_a_vacatur_res
     [voided] = send(led, [void])
     assert statuses(led, "disclosure_during_stay", early)[0][::2] == ("resolved", voided)
     assert len(resolved_on_topic(led)) == 2
+    assert run_replay(led.settings, show_progress=False).differences == []  # same statuses
 
 
 def test_an_amended_order_is_applied_under_its_latest_terms(led: Ledger) -> None:
@@ -300,6 +302,7 @@ def test_an_amendment_moves_records_in_daily_volume_and_resolves_or_raises(led: 
     assert statuses(led, "missing_legal_authority", recorded)[1][::2] == ("resolved", withdrawn)
     with connection(led.admin_url, led.schema) as conn:
         assert accounting(conn, ref) == []  # withdrawn: not a disclosure to account for
+    assert run_replay(led.settings, show_progress=False).differences == []
 
 
 def test_a_bad_amendment_is_refused_at_intake_naming_the_field(led: Ledger, tmp_path: Path) -> None:
@@ -322,12 +325,25 @@ def test_a_bad_amendment_is_refused_at_intake_naming_the_field(led: Ledger, tmp_
 def test_a_disclosure_sent_again_under_a_new_event_id_is_counted_once(led: Ledger) -> None:
     office = f"Twice Office {uuid.uuid4().hex[:6]}"
     obj = disclosure(D, 70, office)
-    [first] = send(led, [obj])
+    [event] = emit(led, [obj])
+    first = event.event_id
+    with EventProducer(led.bootstrap, led.topics.disclosures) as producer:
+        producer.send([event])  # the same event redelivered: silently idempotent
+    caught_up(led)
+    assert volume(led, "recipient", office) == {D: (1, 70)}
+    assert rows(led, "SELECT count(*) FROM alerts WHERE rule = 'duplicate_disclosure'") == [(0,)]
     [second] = send(led, [obj])  # a re-run of `ledger emit`: a new event id
     assert first != second
     assert volume(led, "recipient", office) == {D: (1, 70)}
     dupes = rows(led, "SELECT severity, evidence FROM alerts WHERE rule = 'duplicate_disclosure'")
     assert dupes == [("warning", [second, first])]
+    emit_again = emit(led, [obj])  # and once more: a third event id, a second warning
+    caught_up(led)
+    third = emit_again[0].event_id
+    assert volume(led, "recipient", office) == {D: (1, 70)}
+    assert len(rows(led, "SELECT 1 FROM alerts WHERE rule = 'duplicate_disclosure'")) == 2
+    assert run_replay(led.settings, show_progress=False).differences == []
+    assert third not in (first, second)
     assert rows(
         led, "SELECT count(*) FROM disclosures WHERE disclosure_id = %s", (obj["disclosure_id"],)
     ) == [(1,)]
