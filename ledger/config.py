@@ -47,6 +47,8 @@ class Settings:
     signing_key_file: Path | None
     rules_file: Path | None
     registry_file: Path | None = None
+    public_min_count: int = 10  # public export bundles suppress counts below this
+    witnesses: str = ""  # LEDGER_WITNESSES: 'URL VKEY' pairs the checkpointer asks to cosign
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -70,6 +72,9 @@ class Settings:
         raw_brokers = e.get("LEDGER_BROKERS", "1")
         if raw_brokers not in ("1", "3", "5"):  # a quorum needs an odd number of voters
             raise ConfigError(f"LEDGER_BROKERS={raw_brokers!r} must be 1, 3 or 5.")
+        raw_min = e.get("LEDGER_PUBLIC_MIN_COUNT", "10")
+        if not raw_min.isdigit() or int(raw_min) < 1:
+            raise ConfigError(f"LEDGER_PUBLIC_MIN_COUNT={raw_min!r} must be a positive integer.")
         key_file = e.get("LEDGER_TAXPAYER_KEY_FILE")
         signing = e.get("LEDGER_SIGNING_KEY_FILE")
         # The working directory's .ledger, never the code's location: two clones (or a plain
@@ -91,4 +96,6 @@ class Settings:
             registry_file=(
                 Path(e["LEDGER_REGISTRY_FILE"]) if e.get("LEDGER_REGISTRY_FILE") else None
             ),
+            public_min_count=int(raw_min),
+            witnesses=e.get("LEDGER_WITNESSES", ""),
         )

@@ -27,6 +27,17 @@ class ExitCode(IntEnum):
     CHECKPOINT_SIGNATURE = 14
     CHECKPOINT_MISMATCH = 15
     REPLAY_DIFFERS = 20  # `ledger replay` rebuilt something different from the live tables
+    BUNDLE_FILES = (
+        30  # `ledger verify-bundle`: a file differs from SHA256SUMS, is missing or unlisted
+    )
+    BUNDLE_ENTRY = 31  # an exported entry's bytes do not give its leaf hash, or it is malformed
+    BUNDLE_PROOF = 32  # an inclusion or consistency proof does not lead to its checkpoint's root
+    BUNDLE_CHECKPOINT = 33  # a checkpoint is malformed or not signed by any given key
+    BUNDLE_ALERTS = 34  # an alert cites an entry the bundle does not hold
+    BUNDLE_SCHEMA = 35  # an entry was not written with any schema the bundle ships
+    BUNDLE_MANIFEST = 36  # manifest.json is malformed or disagrees with the files
+    BUNDLE_PROFILE = 37  # the bundle holds what its profile forbids (bytes in a public bundle)
+    TOO_FEW_COSIGNATURES = 40  # `verify-proof --min-witnesses N`: fewer than N witnesses cosigned
     INTERRUPTED = 130
 
 

@@ -34,6 +34,7 @@ EMIT_EVENT_TYPES = frozenset(
         "CourtOrderAmended",
         "CourtOrderVacated",
         "DisclosureAmended",
+        "DisclosureRequested",
     }
 )
 # Written by the ledger alone (access log, rules, `ledger alerts ack`), never through `ledger emit`.
@@ -168,6 +169,9 @@ def build_event(
         )
     _check_privacy(record)
     event = from_record(event_type, record)
+    contradictions = event.problems()
+    if contradictions:
+        raise EventValidationError("; ".join(contradictions) + ".")
     if isinstance(event, DisclosureAmended):
         parse_changes(event.changes)  # the allowed fields, each in its form
     return event

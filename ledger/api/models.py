@@ -150,7 +150,50 @@ class AccountingRow(BaseModel):
     purpose: str
     nature: str
     disclosure_id: str
+    recipient_address: str | None = None
+    tax_periods: list[str] = []
+    # 5 U.S.C. 552a(c)(3), (j)(2), (k)(2): law-enforcement (6103(i)) disclosures
+    withheld_from_individual: bool = False
 
 
 class Accounting(BaseModel):
     disclosures: list[AccountingRow]
+
+
+class P3CLine(BaseModel):
+    recipient: str
+    subsection: str
+    requests: int
+    transmissions: int
+    records: int
+    disclosures: int  # records x tax periods: the JCT's unit
+
+
+class P3CReport(BaseModel):
+    year: int
+    timezone: str
+    unit: str
+    rows: list[P3CLine]  # the last is TOTALS
+
+
+class OrderTransmission(BaseModel):
+    disclosure_id: str
+    event_id: str
+    transmitted_at: datetime
+    recipient: str
+    authority: str
+    notice_id: str | None
+    lead_hours: float | None
+    noticed_records: int | None
+    actual_records: int
+    status: str  # complied / violation
+    problem: str | None
+
+
+class OrderReport(BaseModel):
+    order_id: str
+    case_reference: str
+    notice_hours: int
+    bulk_threshold: int | None
+    transmissions: list[OrderTransmission]
+    violations: int

@@ -13,7 +13,7 @@ import os
 import typer
 import typer._click.exceptions as cli_errors  # typer vendors click; its errors live here
 
-from ledger.cli import api, demo, events, evidence, queries, services
+from ledger.cli import api, bundle, demo, events, evidence, queries, reports, services, witness
 from ledger.cli.output import fail
 from ledger.errors import ExitCode, LedgerError
 
@@ -38,6 +38,8 @@ for command in (
     evidence.keygen,
     evidence.checkpoint,
     evidence.verify_proof,  # `verify-proof`
+    bundle.export,
+    bundle.verify_bundle,  # `verify-bundle`
     services.migrate,
     api.serve,
     queries.accounting,
@@ -47,6 +49,8 @@ app.add_typer(evidence.key_app, name="key")
 app.add_typer(evidence.proof_app, name="proof")
 app.add_typer(queries.alerts_app, name="alerts")
 app.add_typer(api.token_app, name="token")
+app.add_typer(reports.report_app, name="report")
+app.add_typer(witness.witness_app, name="witness")
 
 
 def _unexpected(exc: Exception) -> str:

@@ -252,7 +252,16 @@ def alerts_ack(
     console.print(f"Acknowledged {alert_id} by {by} (event {event_id}).")
 
 
-ACCOUNTING_COLUMNS = ("day", "recipient", "authority", "purpose", "disclosure_id")
+ACCOUNTING_COLUMNS = (
+    "day",
+    "recipient",
+    "recipient_address",
+    "authority",
+    "purpose",
+    "tax_periods",
+    "disclosure_id",
+    "withheld_from_individual",
+)
 
 
 def accounting(
@@ -284,7 +293,16 @@ def accounting(
     with connection(ledger.reader_url, ledger.schema) as conn:
         found = queries.accounting(conn, ref)
     rows = [
-        (r["day"], r["recipient_agency"], r["legal_authority"], r["purpose"], r["disclosure_id"])
+        (
+            r["day"],
+            r["recipient_agency"],
+            r["recipient_address"],
+            r["legal_authority"],
+            r["purpose"],
+            r["tax_periods"],
+            r["disclosure_id"],
+            r["withheld_from_individual"],
+        )
         for r in found
     ]
     # Only that an accounting was made: never the TIN, nor its ref.
@@ -294,6 +312,20 @@ def accounting(
     else:
         print_table(
             f"Disclosures including this taxpayer ({len(rows)})",
-            ["day", "recipient", "authority", "purpose", "disclosure"],
-            rows,
+            [
+                "day",
+                "recipient",
+                "address",
+                "authority",
+                "purpose",
+                "tax periods",
+                "disclosure",
+                "withheld",
+            ],
+            [[*r[:5], ", ".join(r[5]) or "-", r[6], "yes" if r[7] else "no"] for r in rows],
         )
+        if any(r[7] for r in rows):
+            console.print(
+                "withheld: law-enforcement disclosures (26 U.S.C. 6103(i)) are not shown to the"
+                " individual (5 U.S.C. 552a(c)(3), (j)(2), (k)(2))."
+            )

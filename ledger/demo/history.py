@@ -8,6 +8,7 @@ receive billions a year under 6103(d). On 7 August 2025 the IRS sent ICE last-kn
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
 from dataclasses import dataclass
@@ -213,8 +214,9 @@ def history(tz: ZoneInfo, seed: int = 6103, end: date = SPIKE_DAY) -> list[Discl
 
 
 def spike(tz: ZoneInfo) -> DisclosureRecorded:
-    """The 7 August 2025 transmission: 47,289 last-known addresses to ICE under 6103(i)(2)."""
-    return disclosure(
+    """The 7 August 2025 transmission: 47,289 last-known addresses to ICE under 6103(i)(2), all
+    matched by TIN and name, 42,695 of them to placeholder addresses."""
+    sent = disclosure(
         900_000,
         SPIKE_DAY,
         ICE,
@@ -228,6 +230,11 @@ def spike(tz: ZoneInfo) -> DisclosureRecorded:
         channel="SFTP",
         match_method="TIN_NAME",
         address_verification="VALID",
+    )
+    return dataclasses.replace(
+        sent,
+        match_counts={"TIN_NAME": SPIKE_RECORDS},
+        address_counts={"PLACEHOLDER": 42_695, "VALID": SPIKE_RECORDS - 42_695},
     )
 
 

@@ -14,6 +14,7 @@ from ledger import localdev
 from ledger.api.serving import serve_dashboard
 from ledger.config import Settings
 from ledger.demo import history as demo_history
+from ledger.demo import requests as demo_requests
 from ledger.demo.split import SPLIT_RECORDS, split_transfer
 from ledger.errors import ServiceError
 from ledger.events import LedgerEvent
@@ -131,6 +132,8 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
             f"Emitting {len(history):,} disclosures from {first:%d %b %Y} to {last:%d %b %Y} "
             "(U.S. Attorneys, state tax agencies, Census, SSA, a little to ICE)..."
         )
+        # The requests first: the (i)(2) disclosures cite them, and request_incomplete checks them.
+        producer.send(demo_requests.requests_for(history))
         send_with_progress(producer, history, "Emitting a year of disclosures")
         with console.status("Consumers building the audit log and daily volume..."):
             wait_caught_up(ledger, running)
@@ -142,6 +145,7 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
             f"One transmission: {demo_history.SPIKE_RECORDS:,} last-known addresses to ICE under "
             "26 U.S.C. 6103(i)(2)."
         )
+        producer.send([demo_requests.spike_request(spike)])
         started = time.perf_counter()
         producer.send([spike])
         manifest = demo_history.manifest(
@@ -172,13 +176,16 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
             f"{sum(SPLIT_RECORDS):,} records to the FBI in four transmissions on four days, none"
             " alone over the Justice Department's prior year."
         )
-        producer.send(split_transfer(tz))
+        split = split_transfer(tz)
+        producer.send(demo_requests.requests_for(split))
+        producer.send(split)
         wait_caught_up(ledger, running)
         seen = show_alerts(ledger, "Alerts on the split transfer", seen)
 
         console.rule("[bold]September 2025: the court orders 24 hours' notice")
         order, *story = demo_history.court_order_story(tz)
         producer.send([order])  # on the broker before the notices and transmissions it governs
+        producer.send(demo_requests.requests_for(story))
         producer.send(story)
         producer.send_raw(b"not an avro event", b"demo", [("event_type", b"DisclosureRecorded")])
         wait_caught_up(ledger, running)

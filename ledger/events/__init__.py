@@ -1,6 +1,6 @@
 """The ledger's events as Python types: one frozen dataclass per event type in ``ledger/schemas/``.
 
-Each class mirrors the newest version of its Avro schema (one module per subject: disclosures, court, oversight) field for field: the same names in the
+Each class mirrors the newest version of its Avro schema (one module per subject: disclosures, requests, court, oversight) field for field: the same names in the
 same order, the same types, the same defaults (``tests/unit/test_events.py`` holds them to it, so
 a schema change cannot silently leave its class behind). Avro arrays are tuples here and maps are
 typed as read-only ``Mapping``s; ``to_record`` gives the codec the plain record (lists and dicts)
@@ -33,6 +33,7 @@ from ledger.events.oversight import (
     AlertResolved,
     LedgerAccessed,
 )
+from ledger.events.requests import DisclosureRequested
 
 EVENT_CLASSES: Mapping[str, type[LedgerEvent]] = MappingProxyType(
     {
@@ -45,6 +46,7 @@ EVENT_CLASSES: Mapping[str, type[LedgerEvent]] = MappingProxyType(
             CourtOrderAmended,
             CourtOrderVacated,
             DisclosureAmended,
+            DisclosureRequested,
             LedgerAccessed,
             AlertRaised,
             AlertAcknowledged,
@@ -82,6 +84,7 @@ __all__ = [
     "DisclosureAmended",
     "DisclosureManifest",
     "DisclosureRecorded",
+    "DisclosureRequested",
     "LedgerAccessed",
     "LedgerEvent",
     "MatchMethod",

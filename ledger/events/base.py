@@ -31,6 +31,11 @@ class LedgerEvent:
         recipient's events stay in order on one partition; empty where there is nothing to key by."""
         return ""
 
+    def problems(self) -> list[str]:
+        """What intake refuses beyond the schema: fields that contradict each other. Each names
+        the field, never its value."""
+        return []
+
     def to_record(self) -> dict[str, Any]:
         """The Avro record the codec writes: field name to value, arrays as lists, maps as dicts."""
         values = self.__dict__

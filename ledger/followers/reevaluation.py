@@ -24,6 +24,7 @@ from ledger.events import (
     CourtOrderVacated,
     DisclosureAmended,
     DisclosureRecorded,
+    DisclosureRequested,
     NoticeFiled,
 )
 from ledger.followers.base import Follower, kafka_time
@@ -50,9 +51,11 @@ from ledger.rules.model import (
     NoticeFacts,
 )
 from ledger.rules.orders import OrderChange, current_orders
+from ledger.rules.requests import RequestFacts
 from ledger.rules.volume_book import PRIOR_DAYS, DayTotals, ScopeKey, scope_keys
 from ledger.rules.volume_rules import SPIKE, SpikeOverPriorYear
 from ledger.store import Connection, corrections
+from ledger.store import requests as request_store
 from ledger.store import volume as volume_store
 from ledger.store.alert_status import StatusChange, alerts_about, alerts_on_days, record_changes
 from ledger.store.orders import insert_change, order_changes, orders_now, recorded_orders
@@ -80,6 +83,14 @@ class Lifecycle:
         )
         reason = f"notice {notice.notice_id} (event {notice.event_id}) was recorded"
         self.rejudge(conn, rec, notice.event_id, affected, reason)
+
+    def request_recorded(
+        self, conn: Connection, rec: ConsumerRecord, request: DisclosureRequested
+    ) -> None:
+        """A request entered after the disclosures citing it: request_incomplete judges again."""
+        affected = corrections.citing_request(conn, request.request_id)
+        reason = f"request {request.request_id} (event {request.event_id}) was recorded"
+        self.rejudge(conn, rec, request.event_id, affected, reason)
 
     def order_recorded(
         self, conn: Connection, rec: ConsumerRecord, order: CourtOrderRecorded
@@ -177,11 +188,13 @@ class Lifecycle:
         for filed in volume_store.notices(conn, {d.recipient_agency for d in affected}):
             n = NoticeFacts.from_event(filed)
             notices.setdefault(n.recipient_agency, []).append(n)
+        cited = request_store.requests(conn, {d.request_id for d in affected if d.request_id})
+        requests = {rid: RequestFacts.from_event(r) for rid, r in cited.items()}
         due: list[AlertDraft] = []
         for d in affected:
             mine = notices.get(d.recipient_agency, [])
             use = self.notice_use(conn, d, orders, mine, ())
-            due.extend(disclosure_verdicts(d, orders, mine, self.config, use))
+            due.extend(disclosure_verdicts(d, orders, mine, self.config, use, requests))
         rules = [r for r in DISCLOSURE_RULES if self.config.on(r)]
         self.settle(conn, rec, cause, reconcile(due, alerts_about(conn, rules, subjects), reason))
 

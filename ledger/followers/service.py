@@ -93,6 +93,21 @@ def topic_for(ledger: Ledger, follower: Follower) -> str:
     return ledger.topics.alerts if follower.name == "alert_delivery" else ledger.topics.disclosures
 
 
+def start_witnessing(ledger: Ledger, running: RunningConsumers) -> None:
+    """A thread asking LEDGER_WITNESSES to cosign new checkpoints; stops with the consumers."""
+    from ledger.followers.witnessing import WitnessCollector
+    from ledger.witness.client import parse_witnesses
+
+    collector = WitnessCollector(
+        ledger.writer_url, ledger.schema, parse_witnesses(ledger.settings.witnesses)
+    )
+    t = threading.Thread(
+        target=collector.run, args=(running.stopping,), name="witnessing", daemon=True
+    )
+    t.start()
+    running.threads.append(t)
+
+
 def start_consumers(
     ledger: Ledger,
     only: Sequence[str] | None = None,
@@ -112,6 +127,8 @@ def start_consumers(
 
     runners = [runner_for(f) for f in followers]
     running = RunningConsumers(runners, [], producers)
+    if ledger.settings.witnesses and any(f.name == "audit_log" for f in followers):
+        start_witnessing(ledger, running)
 
     def run(index: int) -> None:
         """Supervises one consumer: a failure restarts it (with backoff), never the others.

@@ -18,6 +18,7 @@ from ledger.events import (
     DisclosureAmended,
     DisclosureManifest,
     DisclosureRecorded,
+    DisclosureRequested,
     NoticeFiled,
 )
 from ledger.followers.base import Follower, kafka_time
@@ -33,9 +34,11 @@ from ledger.rules.model import (
     ScopeWindow,
 )
 from ledger.rules.registry import Flow
+from ledger.rules.requests import RequestFacts
 from ledger.rules.volume_book import WINDOW_DAYS, ScopeKey, Trailing, VolumeBook, Window, scope_keys
 from ledger.rules.volume_rules import SUSTAINED, warming_up
 from ledger.store import Connection
+from ledger.store import requests as request_store
 from ledger.store import volume as store
 from ledger.store.entries import log_id_for
 from ledger.store.orders import orders_now
@@ -68,7 +71,8 @@ def flow_keys(flow: Flow) -> tuple[list[ScopeKey], set[ScopeKey]]:
 
 
 class VolumeFollower(Follower):
-    """Maintains ``daily_volume``, ``disclosures``, ``notices`` and ``court_orders``; fires alerts.
+    """Maintains ``daily_volume``, ``disclosures`` (with ``disclosure_details``), ``notices``,
+    ``court_orders`` and ``requests``; fires alerts.
 
     With ``publisher`` None (replay) alerts are stored in the target schema and nothing is sent.
     """
@@ -118,6 +122,9 @@ class VolumeFollower(Follower):
                 self.lifecycle.order_changed(conn, rec, event)
             elif isinstance(event, DisclosureAmended):
                 self.lifecycle.disclosure_amended(conn, rec, event)
+            elif isinstance(event, DisclosureRequested):
+                request_store.insert_request(conn, event)
+                self.lifecycle.request_recorded(conn, rec, event)
         self._record(conn, run)
 
     def _record(self, conn: Connection, run: list[Recorded]) -> None:
@@ -136,6 +143,7 @@ class VolumeFollower(Follower):
                 for rec, event, facts in disclosures
             ],
         )
+        request_store.insert_details(conn, [e for _, e, f in disclosures if f.event_id in new_ids])
         for _, event, f in disclosures:
             if f.event_id in new_ids and event.taxpayer_refs:
                 store.insert_taxpayer_refs(conn, event.taxpayer_refs, f.disclosure_id, f.event_id)
@@ -166,6 +174,8 @@ class VolumeFollower(Follower):
         for filed in store.notices(conn, {f.recipient_agency for f in facts}):
             notice = NoticeFacts.from_event(filed)
             notices_by_recipient.setdefault(notice.recipient_agency, []).append(notice)
+        cited = request_store.requests(conn, {f.request_id for f in facts if f.request_id})
+        requests = {rid: RequestFacts.from_event(r) for rid, r in cited.items()}
 
         drafts: list[AlertDraft] = []
         done: list[DisclosureFacts] = []  # added before f: notices they used count for f
@@ -198,6 +208,7 @@ class VolumeFollower(Follower):
                 notices=notices_by_recipient.get(f.recipient_agency, []),
                 config=self.config,
                 flow=flow,
+                requests=requests,
                 notice_use=self.lifecycle.notice_use(
                     conn, f, orders, notices_by_recipient.get(f.recipient_agency, []), done
                 ),

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Mapping
 
 from ledger.rules.model import (
     AlertDraft,
-    CourtOrderFacts,
     DisclosureFacts,
-    NoticeFacts,
     RuleContext,
     Scope,
     Severity,
     alert_id,
 )
-from ledger.rules.registry import Registry
+from ledger.rules.notices import bulk_notice_checks
+from ledger.rules.requests import RequestFacts, missing_elements
 
 BULK = "bulk_without_notice"
 STAY = "disclosure_during_stay"
@@ -24,13 +21,6 @@ MISSING_AUTHORITY = "missing_legal_authority"
 INCOMPLETE = "request_incomplete"
 UNKNOWN_RECIPIENT = "unknown_recipient"
 INCOMPLETE_ADDRESS = {"PLACEHOLDER", "ZIP_ONLY", "MISSING", "NOT_COMPARED"}
-
-
-def _hours(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    sign = "-" if minutes < 0 else ""
-    minutes = abs(minutes)
-    return f"{sign}{minutes // 60}h{minutes % 60:02d}m"
 
 
 def _recipient_scope(ctx: RuleContext) -> Scope:
@@ -63,119 +53,6 @@ def _disclosure_alert(
         legal_source=legal_source,
         message=message,
     )
-
-
-def notice_problem(
-    d: DisclosureFacts,
-    order: CourtOrderFacts,
-    notice: NoticeFacts,
-    registry: Registry,
-    used: int = 0,
-) -> str | None:
-    """Why this notice does not satisfy the order for this disclosure, or None if it does.
-
-    A notice answers an order when it was filed in the order's case, for the authority the
-    transmission cites (or a family of it: any spelling), and served on the parties; it covers only the transmissions and the
-    record count it announced: ``used`` records of earlier transmissions already count against
-    its expected_record_count.
-    """
-    if notice.case_reference != order.case_reference:
-        return (
-            f"notice {notice.notice_id} was filed in {notice.case_reference}, not in the order's"
-            f" case {order.case_reference}"
-        )
-    if not notice_authority_covers(notice, d, registry):
-        return (
-            f"notice {notice.notice_id} announced transmissions under {notice.legal_authority},"
-            f" not {d.legal_authority}"
-        )
-    if not notice.served_on:
-        return f"notice {notice.notice_id} was not served on the parties"
-    lead = d.transmitted_at - notice.filed_at
-    if lead < order.notice_delta:
-        return (
-            f"notice {notice.notice_id} was filed {_hours(lead)} before the transmission; "
-            f"the order requires {order.notice_hours}h"
-        )
-    if not notice.planned_start <= d.transmitted_at <= notice.planned_end:
-        return (
-            f"the transmission at {d.transmitted_at:%Y-%m-%d %H:%M}Z is outside notice "
-            f"{notice.notice_id}'s planned window {notice.planned_start:%Y-%m-%d %H:%M}Z to "
-            f"{notice.planned_end:%Y-%m-%d %H:%M}Z"
-        )
-    if used + d.record_count > notice.expected_record_count:
-        earlier = f" after {used:,} already sent under it" if used else ""
-        return (
-            f"{d.record_count:,} records{earlier} exceed the {notice.expected_record_count:,}"
-            f" noticed in {notice.notice_id}"
-        )
-    return None
-
-
-def notice_authority_covers(notice: NoticeFacts, d: DisclosureFacts, registry: Registry) -> bool:
-    """The notice names the transmission's authority or a family of it, in any spelling."""
-    return (
-        registry.authority(notice.legal_authority).id in registry.authority(d.legal_authority).chain
-    )
-
-
-@dataclass(frozen=True)
-class NoticeCheck:
-    """One notice order applied to one bulk transmission it covers."""
-
-    order: CourtOrderFacts
-    candidates: tuple[NoticeFacts, ...]  # filed for the recipient before it (the cited one, if any)
-    notice: NoticeFacts | None  # the one that satisfies the order, else the latest candidate
-    problem: str | None  # why the order is not satisfied; None when it is
-
-    @property
-    def complied(self) -> bool:
-        return self.problem is None
-
-
-def bulk_notice_checks(
-    d: DisclosureFacts,
-    orders: Iterable[CourtOrderFacts],
-    notices: Iterable[NoticeFacts],
-    registry: Registry,
-    notice_use: Mapping[str, int] | None = None,
-) -> list[NoticeCheck]:
-    """Every notice order in force at the transmission that covers its recipient, authority and
-    size, with the verdict on the notices: what bulk_without_notice alerts on and the dashboard
-    shows. ``orders`` and ``notices`` may hold any others; they are passed over. ``notice_use``
-    gives the records each notice already covered before this transmission."""
-    use = notice_use or {}
-    checks = []
-    for order in orders:
-        if (
-            order.order_type != "NOTICE_REQUIREMENT"
-            or not order.in_force(d.transmitted_at)
-            or not order.covers(d.recipient_agency, d.legal_authority, registry)
-        ):
-            continue
-        if order.bulk_threshold is not None and d.record_count < order.bulk_threshold:
-            continue
-        candidates = [
-            n
-            for n in notices
-            if n.recipient_agency == d.recipient_agency and n.filed_at <= d.transmitted_at
-        ]
-        if d.notice_id:
-            cited = [n for n in candidates if n.notice_id == d.notice_id]
-            candidates = cited or candidates
-        judged = [
-            (n, notice_problem(d, order, n, registry, use.get(n.notice_id, 0))) for n in candidates
-        ]
-        satisfying = [n for n, problem in judged if problem is None]
-        if satisfying:
-            checks.append(NoticeCheck(order, tuple(candidates), satisfying[0], None))
-        elif not judged:
-            why = f"no notice was filed for {d.recipient_agency} before the transmission"
-            checks.append(NoticeCheck(order, (), None, why))
-        else:
-            latest, why_not = max(judged, key=lambda pair: pair[0].filed_at)
-            checks.append(NoticeCheck(order, tuple(candidates), latest, why_not))
-    return checks
 
 
 class BulkWithoutNotice:
@@ -279,14 +156,58 @@ class MissingLegalAuthority:
         ]
 
 
-class RequestIncomplete:
-    """A 6103(i)(2) disclosure whose request did not set forth a verified taxpayer address.
+def _counts(pairs: tuple[tuple[str, int], ...]) -> str:
+    return ", ".join(f"{name} {count:,}" for name, count in pairs)
 
-    Legal source: 26 U.S.C. 6103(i)(2)(B) (the request must set forth the taxpayer's name and
-    address). In 2026 the D.D.C. found about 42,695 such disclosures: placeholder addresses
-    ("Failed to Provide"), zip-only matches, and TIN matches released without comparing the
-    address. Fires when address_verification is PLACEHOLDER, ZIP_ONLY, MISSING, NOT_COMPARED or
-    not recorded, or the match was TIN_NAME with the address not compared.
+
+def address_problems(d: DisclosureFacts) -> list[str]:
+    """What the disclosure's own record says about the address check: by count when recorded
+    (DisclosureRecorded v2), else by its single verification status."""
+    if d.address_counts:
+        return [
+            f"{count:,} of {d.record_count:,} addresses {status}"
+            for status, count in d.address_counts
+            if status in INCOMPLETE_ADDRESS and count > 0
+        ]
+    problems = []
+    if d.address_verification is None:
+        problems.append("the address check was not recorded")
+    elif d.address_verification in INCOMPLETE_ADDRESS:
+        problems.append(f"address verification is {d.address_verification}")
+    if d.match_method == "TIN_NAME" and d.address_verification in (None, "NOT_COMPARED"):
+        problems.append("a TIN-and-name match was released without an address check")
+    return problems
+
+
+def request_problems(d: DisclosureFacts, requests: Mapping[str, RequestFacts]) -> list[str]:
+    """What is wrong with the request the disclosure cites: unseen, or elements missing."""
+    if not d.request_id:
+        return []  # nothing cited: the ledger cannot tell which request it answered
+    request = requests.get(d.request_id)
+    if request is None:
+        return [f"its request {d.request_id} is not in the ledger"]
+    missing = missing_elements(request)
+    if not missing:
+        return []
+    return [f"request {d.request_id} does not set forth {', '.join(missing)}"]
+
+
+class RequestIncomplete:
+    """A 6103(i)(2) disclosure on an incomplete request, or without a verified address.
+
+    Legal source: 26 U.S.C. 6103(i)(2)(A)-(B): a written request by the agency head or inspector
+    general that sets forth the taxpayer's name and address, the tax periods, the statutory
+    authority and the specific reasons. In 2026 the D.D.C. found about 42,695 such disclosures:
+    placeholder addresses ("Failed to Provide"), zip-only matches, and TIN matches released
+    without comparing the address. Fires when:
+
+    - the cited request (``request_id``) is not in the ledger, or lacks an element
+      (``ledger.rules.requests.missing_elements`` names each);
+    - address counts (v2) put any record at PLACEHOLDER, ZIP_ONLY, MISSING or NOT_COMPARED; or,
+      without counts, address_verification is one of those or not recorded, or the match was
+      TIN_NAME with the address not compared.
+
+    The message carries the match-quality counts when the disclosure recorded them.
     """
 
     def evaluate(self, ctx: RuleContext) -> list[AlertDraft]:
@@ -296,30 +217,34 @@ class RequestIncomplete:
             a in ctx.resolved.authority.chain for a in cfg.incomplete_authorities
         ):
             return []
-        problems = []
-        if d.address_verification is None:
-            problems.append("the address check was not recorded")
-        elif d.address_verification in INCOMPLETE_ADDRESS:
-            problems.append(f"address verification is {d.address_verification}")
-        if d.match_method == "TIN_NAME" and d.address_verification in (None, "NOT_COMPARED"):
-            problems.append("a TIN-and-name match was released without an address check")
+        problems = [*request_problems(d, ctx.requests), *address_problems(d)]
         if not problems:
             return []
+        counts = []
+        if d.match_counts:
+            counts.append(f"matched by {_counts(d.match_counts)}")
+        if d.address_counts:
+            counts.append(f"addresses {_counts(d.address_counts)}")
         return [
             _disclosure_alert(
                 ctx,
                 INCOMPLETE,
-                evidence=[d.event_id],
+                evidence=[d.event_id, *_request_evidence(d, ctx.requests)],
                 legal_source=(
                     "26 U.S.C. 6103(i)(2)(B): the request must set forth the taxpayer's name"
-                    " and address"
+                    " and address, the tax periods, the authority and the reasons"
                 ),
                 message=(
                     f"Disclosure {d.disclosure_id} of {d.record_count:,} records to"
-                    f" {d.recipient_agency}: {'; '.join(problems)}."
+                    f" {d.recipient_agency}: {'; '.join(problems + counts)}."
                 ),
             )
         ]
+
+
+def _request_evidence(d: DisclosureFacts, requests: Mapping[str, RequestFacts]) -> list[str]:
+    request = requests.get(d.request_id) if d.request_id else None
+    return [request.event_id] if request else []
 
 
 class UnknownRecipient:

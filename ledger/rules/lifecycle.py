@@ -22,7 +22,6 @@ from ledger.rules.compliance import (
     DisclosureDuringStay,
     MissingLegalAuthority,
     RequestIncomplete,
-    notice_authority_covers,
 )
 from ledger.rules.config import RulesConfig
 from ledger.rules.model import (
@@ -35,7 +34,9 @@ from ledger.rules.model import (
     Severity,
     alert_id,
 )
+from ledger.rules.notices import notice_authority_covers
 from ledger.rules.registry import Registry
+from ledger.rules.requests import RequestFacts
 
 OPEN = "open"
 RESOLVED = "resolved"
@@ -105,9 +106,11 @@ def disclosure_verdicts(
     notices: Sequence[NoticeFacts],
     config: RulesConfig,
     notice_use: Mapping[str, int] | None = None,
+    requests: Mapping[str, RequestFacts] | None = None,
 ) -> list[AlertDraft]:
     """What the disclosure rules say about ``d`` now, under ``orders`` (current terms) and
-    ``notices``; ``notice_use`` is the records of earlier transmissions each notice covered."""
+    ``notices``; ``notice_use`` is the records of earlier transmissions each notice covered,
+    ``requests`` the requests disclosures cite, by request id."""
     ctx = RuleContext(
         disclosure=d,
         windows=[],
@@ -116,6 +119,7 @@ def disclosure_verdicts(
         notices=list(notices),
         config=config,
         notice_use=dict(notice_use or {}),
+        requests=dict(requests or {}),
     )
     drafts: list[AlertDraft] = []
     for rule in _DISCLOSURE_RULES:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from ledger.events import CourtOrderRecorded, DisclosureRecorded, NoticeFiled
 from ledger.rules.registry import Flow, Registry
+from ledger.rules.requests import RequestFacts
 from ledger.rules.volume_book import Trailing
 
 if TYPE_CHECKING:
@@ -112,6 +113,10 @@ class DisclosureFacts:
     match_method: str | None
     address_verification: str | None
     notice_id: str | None
+    request_id: str | None = None
+    # Match quality as counts (DisclosureRecorded v2), sorted (category, records) pairs.
+    match_counts: tuple[tuple[str, int], ...] = ()
+    address_counts: tuple[tuple[str, int], ...] = ()
 
     @classmethod
     def from_event(cls, event: DisclosureRecorded, tz: ZoneInfo) -> DisclosureFacts:
@@ -127,6 +132,9 @@ class DisclosureFacts:
             match_method=event.match_method,
             address_verification=event.address_verification,
             notice_id=event.notice_id,
+            request_id=event.request_id,
+            match_counts=tuple(sorted(event.match_counts.items())),
+            address_counts=tuple(sorted(event.address_counts.items())),
         )
 
     @classmethod
@@ -232,6 +240,9 @@ class RuleContext:
     notices: list[NoticeFacts]
     config: RulesConfig
     flow: Flow | None = None  # resolved from ``disclosure`` by the registry when not given
+    # The requests the disclosure cites, by request_id, loaded by the follower (rules do no I/O);
+    # a cited id missing here is one the ledger has not seen.
+    requests: Mapping[str, RequestFacts] = field(default_factory=dict)
     # Records of earlier transmissions each notice (by notice_id) already covered: a notice
     # covers only the record count it announced, summed over its transmissions.
     notice_use: dict[str, int] = field(default_factory=dict)

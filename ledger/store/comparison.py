@@ -30,6 +30,8 @@ COMPARED = (
         ("event_id",),
         ("disclosure_id", "recipient_agency", "legal_authority", "day", "record_count"),
     ),
+    ("disclosure_details", ("event_id",), ("tax_periods", "match_counts", "address_counts")),
+    ("requests", ("event_id",), ("request_id", "recipient_agency", "received_at")),
     (
         "daily_volume",
         ("scope_kind", "source_agency", "scope_value", "day"),

@@ -16,10 +16,17 @@ from ledger.rules.model import DisclosureFacts
 from ledger.store.connection import Connection
 from ledger.store.volume import _json
 
+# Current facts of a disclosure with its match-quality counts (disclosure_details, migration 008).
 _FACTS = (
-    "event_id::text, disclosure_id, source_agency, recipient_agency, legal_authority,"
-    " transmitted_at, day, record_count, match_method, address_verification, notice_id, withdrawn"
+    "d.event_id::text, d.disclosure_id, d.source_agency, d.recipient_agency, d.legal_authority,"
+    " d.transmitted_at, d.day, d.record_count, d.match_method, d.address_verification,"
+    " d.notice_id, d.withdrawn, d.request_id, x.match_counts, x.address_counts"
 )
+_FROM = "current_disclosures d LEFT JOIN disclosure_details x USING (event_id)"
+
+
+def _counts(value: Any) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted((str(k), int(v)) for k, v in (value or {}).items()))
 
 
 def _facts(row: Sequence[Any]) -> DisclosureFacts:
@@ -35,6 +42,9 @@ def _facts(row: Sequence[Any]) -> DisclosureFacts:
         match_method=row[8],
         address_verification=row[9],
         notice_id=row[10],
+        request_id=row[12],
+        match_counts=_counts(row[13]),
+        address_counts=_counts(row[14]),
     )
 
 
@@ -48,11 +58,11 @@ def transmitted_between(
     (no end when None), to ``recipients`` when given; in transmission order."""
     wanted = None if recipients is None else sorted(set(recipients))
     rows = conn.execute(
-        f"SELECT {_FACTS} FROM current_disclosures"
-        " WHERE NOT withdrawn AND transmitted_at >= %(s)s"
-        "   AND (%(e)s::timestamptz IS NULL OR transmitted_at < %(e)s)"
-        "   AND (%(r)s::text[] IS NULL OR recipient_agency = ANY(%(r)s))"
-        " ORDER BY transmitted_at, event_id",
+        f"SELECT {_FACTS} FROM {_FROM}"
+        " WHERE NOT d.withdrawn AND d.transmitted_at >= %(s)s"
+        "   AND (%(e)s::timestamptz IS NULL OR d.transmitted_at < %(e)s)"
+        "   AND (%(r)s::text[] IS NULL OR d.recipient_agency = ANY(%(r)s))"
+        " ORDER BY d.transmitted_at, d.event_id",
         {"s": start, "e": end, "r": wanted},
     ).fetchall()
     return [_facts(r) for r in rows]
@@ -64,9 +74,9 @@ def to_recipient_between(
     """Current, not withdrawn disclosures to ``recipient`` transmitted from ``start`` to ``end``
     inclusive, in transmission order."""
     rows = conn.execute(
-        f"SELECT {_FACTS} FROM current_disclosures"
-        " WHERE NOT withdrawn AND recipient_agency = %s AND transmitted_at BETWEEN %s AND %s"
-        " ORDER BY transmitted_at, event_id",
+        f"SELECT {_FACTS} FROM {_FROM}"
+        " WHERE NOT d.withdrawn AND d.recipient_agency = %s"
+        "   AND d.transmitted_at BETWEEN %s AND %s ORDER BY d.transmitted_at, d.event_id",
         (recipient, start, end),
     ).fetchall()
     return [_facts(r) for r in rows]
@@ -75,9 +85,19 @@ def to_recipient_between(
 def current_disclosure(conn: Connection, event_id: str) -> tuple[DisclosureFacts, bool] | None:
     """The disclosure recorded by ``event_id`` as it now stands, and whether it is withdrawn."""
     row = conn.execute(
-        f"SELECT {_FACTS} FROM current_disclosures WHERE event_id = %s", (event_id,)
+        f"SELECT {_FACTS} FROM {_FROM} WHERE d.event_id = %s", (event_id,)
     ).fetchone()
     return None if row is None else (_facts(row), bool(row[11]))
+
+
+def citing_request(conn: Connection, request_id: str) -> list[DisclosureFacts]:
+    """Current, not withdrawn disclosures that cite ``request_id``, in transmission order."""
+    rows = conn.execute(
+        f"SELECT {_FACTS} FROM {_FROM} WHERE NOT d.withdrawn AND d.request_id = %s"
+        " ORDER BY d.transmitted_at, d.event_id",
+        (request_id,),
+    ).fetchall()
+    return [_facts(r) for r in rows]
 
 
 def amended_event_id(conn: Connection, amended: DisclosureAmended) -> str | None:

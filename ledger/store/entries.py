@@ -171,3 +171,12 @@ def entry_by_event_id(conn: psycopg.Connection, event_id: str) -> EntryRef | Non
     if row is None:
         return None
     return EntryRef(str(row[0]), int(row[1]), bytes(row[2]), bytes(row[3]))
+
+
+def entry_values(conn: psycopg.Connection, log_id: str, start: int, end: int) -> list[bytes]:
+    """The message bytes of entries [start, end) of a log, in seq order (an entry bundle)."""
+    rows = conn.execute(
+        "SELECT value FROM entries WHERE log_id = %s AND seq >= %s AND seq < %s ORDER BY seq",
+        (log_id, start, end),
+    ).fetchall()
+    return [bytes(r[0]) for r in rows]

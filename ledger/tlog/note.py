@@ -27,7 +27,7 @@ class NoteError(VerificationError):
     """A note, key or signature is malformed or does not verify."""
 
 
-def _check_name(name: str) -> str:
+def check_name(name: str) -> str:
     if not name or any(c.isspace() for c in name) or "+" in name:
         raise NoteError(f"key name {name!r} must be non-empty, without spaces or '+'")
     return name
@@ -37,7 +37,7 @@ def key_hash(name: str, public_key: bytes) -> bytes:
     return hashlib.sha256(name.encode() + b"\n" + bytes([ALG_ED25519]) + public_key).digest()[:4]
 
 
-def _b64decode(text: str, what: str) -> bytes:
+def b64decode(text: str, what: str) -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -57,8 +57,8 @@ class Verifier:
         if len(parts) != 3:
             raise NoteError(f"verifier key {vkey!r} is not name+hash+key")
         name, hex_id, b64 = parts
-        _check_name(name)
-        raw = _b64decode(b64, "verifier key")
+        check_name(name)
+        raw = b64decode(b64, "verifier key")
         if len(raw) != 33 or raw[0] != ALG_ED25519:
             raise NoteError("verifier key is not an Ed25519 key (0x01 followed by 32 bytes)")
         if len(hex_id) != 8 or key_hash(name, raw[1:]).hex() != hex_id:
@@ -80,7 +80,7 @@ class Signer:
 
     @classmethod
     def generate(cls, name: str) -> Signer:
-        return cls(_check_name(name), Ed25519PrivateKey.generate())
+        return cls(check_name(name), Ed25519PrivateKey.generate())
 
     @classmethod
     def from_key_string(cls, text: str) -> Signer:
@@ -89,10 +89,10 @@ class Signer:
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("signer key is not PRIVATE+KEY+name+hash+key")
         name, hex_id, b64 = parts[2:]
-        raw = _b64decode(b64, "signer key")
+        raw = b64decode(b64, "signer key")
         if len(raw) != 33 or raw[0] != ALG_ED25519:
             raise NoteError("signer key is not an Ed25519 key")
-        signer = cls(_check_name(name), Ed25519PrivateKey.from_private_bytes(raw[1:]))
+        signer = cls(check_name(name), Ed25519PrivateKey.from_private_bytes(raw[1:]))
         if signer.key_id.hex() != hex_id:
             raise NoteError("signer key hash does not match the key and name")
         return signer
@@ -152,7 +152,7 @@ def open_note(note: str, verifiers: list[Verifier]) -> tuple[str, list[str]]:
         if len(fields) != 2:
             raise NoteError(f"malformed signature line {line!r}")
         name, b64 = fields
-        raw = _b64decode(b64, "signature")
+        raw = b64decode(b64, "signature")
         if len(raw) < 5:
             raise NoteError("signature is too short")
         verifier = known.get((name, raw[:4]))

@@ -12,6 +12,7 @@ from typing import Any
 from ledger.errors import VerificationError
 from ledger.tlog import checkpoint as tlog
 from ledger.tlog import merkle
+from ledger.tlog.cosignature import check_cosignatures
 from ledger.tlog.note import Verifier
 
 
@@ -81,7 +82,22 @@ def check_consistency(proof: dict[str, Any], verifiers: list[Verifier]) -> Proof
     )
 
 
-def check_proof_file(path: Path, vkeys: list[str]) -> ProofCheck:
+def check_witnesses(
+    proof: dict[str, Any], check: ProofCheck, witness_vkeys: list[str], minimum: int
+) -> ProofCheck:
+    """At least ``minimum`` of the given witnesses cosigned the checkpoint the proof rests on
+    (an inclusion proof's checkpoint; a consistency proof's new one)."""
+    note = str(proof["checkpoint" if check.kind == "inclusion" else "new_checkpoint"])
+    names = check_cosignatures(note, witness_vkeys, minimum)
+    if not names:
+        return check
+    detail = f"{check.detail}; cosigned by {', '.join(names)}"
+    return ProofCheck(check.kind, check.log, check.origin, detail)
+
+
+def check_proof_file(
+    path: Path, vkeys: list[str], witness_vkeys: list[str] | None = None, min_witnesses: int = 0
+) -> ProofCheck:
     try:
         proof = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -92,7 +108,9 @@ def check_proof_file(path: Path, vkeys: list[str]) -> ProofCheck:
         raise VerificationError(f"{path} does not hold a proof object.")
     verifiers = [Verifier.from_vkey(k) for k in vkeys]
     if "leaf_index" in proof:
-        return check_inclusion(proof, verifiers)
-    if "old_size" in proof:
-        return check_consistency(proof, verifiers)
-    raise VerificationError(f"{path} is neither an inclusion nor a consistency proof.")
+        check = check_inclusion(proof, verifiers)
+    elif "old_size" in proof:
+        check = check_consistency(proof, verifiers)
+    else:
+        raise VerificationError(f"{path} is neither an inclusion nor a consistency proof.")
+    return check_witnesses(proof, check, witness_vkeys or [], min_witnesses)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 
-from ledger.rules.compliance import NoticeCheck, bulk_notice_checks
 from ledger.rules.model import CourtOrderFacts, DisclosureFacts, NoticeFacts
+from ledger.rules.notices import NoticeCheck, bulk_notice_checks
 from ledger.rules.registry import Registry
 from ledger.store import Connection
 from ledger.store.dashboard import BulkBounds, bulk_candidates

@@ -53,6 +53,8 @@ def endpoints(event_id: str) -> list[tuple[str, str, str, dict[str, Any]]]:
         ("GET", f"/api/entries/{event_id}", "overseer", {}),
         ("GET", f"/api/entries/{event_id}/proof", "overseer", {}),
         ("POST", "/api/accounting", "auditor", {"json": {"tin": OTHER_TIN}}),
+        ("GET", "/api/reports/p3c?year=2025", "auditor", {}),
+        ("GET", "/api/reports/orders/ECF-NOTICE-2025-09-05", "auditor", {}),
         ("GET", "/metrics", "public", {}),
         ("GET", "/", "overseer", {}),
     ]

@@ -109,6 +109,18 @@ def test_the_same_input_gives_the_same_key_and_bytes_as_before(vector: dict[str,
     assert decoded.writer_version == REGISTRY.latest(event.event_type).version
 
 
+def test_bytes_written_with_disclosure_recorded_v1_still_decode_to_the_same_event() -> None:
+    older = [v for v in VECTORS["vectors"] if "v1_value" in v]
+    assert len(older) == 2
+    for vector in older:
+        decoded = CODEC.decode(bytes.fromhex(vector["v1_value"]))
+        assert decoded.writer_version == 1
+        assert decoded.event == build_event(vector["input"])
+        assert isinstance(decoded.event, DisclosureRecorded)
+        assert decoded.event.match_counts == {}
+        assert decoded.event.address_counts == {}
+
+
 def test_an_alert_event_gives_the_same_bytes_as_before() -> None:
     draft = AlertDraft(
         alert_id="c7c8938d-d7ad-56f5-a959-9181ac76fe0a",

@@ -27,7 +27,7 @@ LAYERS: list[set[str]] = [
     },
     {"intake", "intake_values", "alert_events"},
     {"store", "kafka"},
-    {"localdev", "runtime", "access_log"},
+    {"localdev", "runtime", "access_log", "witness"},
     {"followers"},
     {"ops"},
     {"web", "api"},

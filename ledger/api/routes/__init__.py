@@ -9,6 +9,8 @@ from ledger.api.routes import (
     health,
     metrics,
     notices,
+    reports,
+    tiles,
     volume,
 )
 
@@ -19,7 +21,9 @@ ROUTERS = [
     alerts.router,
     notices.router,
     entries.router,
+    tiles.router,
     accounting.router,
+    reports.router,
     metrics.router,
     dashboard.router,
 ]

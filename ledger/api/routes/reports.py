@@ -1,0 +1,31 @@
+"""/api/reports: the JCT 6103(p)(3)(C) table and a notice order's transmissions (auditors only).
+
+The same reports as `ledger report`, from the same code (``ledger.ops.reports``).
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from ledger.api.auth import Auditor
+from ledger.api.context import Db, context, returned
+from ledger.api.models import OrderReport, P3CReport
+from ledger.ops.reports import order_json, order_report, p3c_json, p3c_report
+
+router = APIRouter()
+Year = Annotated[int, Query(ge=1900, le=2200, description="Calendar year in LEDGER_TIMEZONE")]
+
+
+@router.get("/api/reports/p3c", response_model=P3CReport)
+def p3c(request: Request, who: Auditor, conn: Db, year: Year) -> dict[str, Any]:
+    api = context(request)
+    report = p3c_report(conn, year, api.ledger.settings.timezone, api.registry)
+    returned(request, len(report.rows) - 1)
+    return p3c_json(report)
+
+
+@router.get("/api/reports/orders/{order_id}", response_model=OrderReport)
+def order(request: Request, who: Auditor, conn: Db, order_id: str) -> dict[str, Any]:
+    report = order_report(conn, order_id, context(request).registry)
+    returned(request, len(report.lines))
+    return order_json(report)

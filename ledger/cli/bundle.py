@@ -1,0 +1,120 @@
+"""Evidence for a court: `ledger export` writes a bundle, `ledger verify-bundle` checks it offline."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ledger.cli.common import parse_day, settings
+from ledger.cli.output import console, fail
+from ledger.errors import ExitCode
+
+PROFILES = ("auditor", "protective-order", "public")
+
+
+def export(
+    out: Annotated[Path, typer.Option("--out", help="A new or empty directory for the bundle.")],
+    since: Annotated[
+        str | None, typer.Option(help="First day (YYYY-MM-DD, LEDGER_TIMEZONE).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Last day, inclusive.")] = None,
+    recipient: Annotated[
+        str | None, typer.Option(help="Only disclosures to this recipient.")
+    ] = None,
+    authority: Annotated[
+        str | None, typer.Option(help="Only disclosures under this authority.")
+    ] = None,
+    order: Annotated[
+        str | None, typer.Option("--order", help="Only the transmissions this court order covers.")
+    ] = None,
+    since_checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--since-checkpoint",
+            help="An earlier checkpoint you hold: the bundle proves it extends it. Repeatable.",
+        ),
+    ] = None,
+    profile: Annotated[
+        str, typer.Option(help="auditor (everything), protective-order (refs re-keyed) or public.")
+    ] = "auditor",
+) -> None:
+    """Write a bundle of entries, proofs, checkpoints, alerts and rules that verifies offline."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from ledger.cli.common import record_access
+    from ledger.cli.output import err_console
+    from ledger.ops.export import ExportRequest, export_bundle
+    from ledger.runtime import open_ledger
+    from ledger.store.connection import connection
+
+    if profile not in PROFILES:
+        fail(f"--profile {profile!r} is not one of {', '.join(PROFILES)}.", ExitCode.USAGE)
+    notes = []
+    for path in since_checkpoint or []:
+        try:
+            notes.append((path.name, path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"Cannot read --since-checkpoint {path}: {exc}", ExitCode.USAGE)
+    s = settings()
+    request = ExportRequest(
+        out=out,
+        profile=profile,
+        since=parse_day(since, "--since"),
+        until=parse_day(until, "--until"),
+        recipient=recipient,
+        authority=authority,
+        order=order,
+        since_checkpoints=tuple(notes),
+        public_min_count=s.public_min_count,
+    )
+    ledger = open_ledger(s, prepare=False)
+    with (
+        connection(ledger.reader_url, ledger.schema, autocommit=True) as conn,
+        Progress(
+            TextColumn("Exporting entries"),
+            BarColumn(),
+            TextColumn("{task.completed:,}"),
+            console=err_console,
+            transient=True,
+            disable=not sys.stderr.isatty(),
+        ) as progress,
+    ):
+        task = progress.add_task("export", total=None)
+        result = export_bundle(conn, s, request, lambda n: progress.advance(task, n))
+    # Handing out evidence is itself recorded, as every query is (README "Every call is recorded").
+    given = {k: v for k, v in request.filters().items() if v not in (None, [])}
+    params = {**given, "profile": profile, "out": str(out)}
+    record_access(ledger, "cli", "export", params, result.entries)
+    held = f", {result.withheld} by leaf hash only" if result.withheld else ""
+    console.print(
+        f"Wrote the {result.profile} bundle to {result.out}: {result.entries:,} entries{held}, "
+        f"{result.alerts} alerts."
+        + (
+            f" {result.uncovered} newer entries await a checkpoint and were left out."
+            if result.uncovered
+            else ""
+        )
+    )
+
+
+def verify_bundle(
+    directory: Annotated[Path, typer.Argument(help="The bundle directory.")],
+    key: Annotated[
+        list[str], typer.Option("--key", help="Verifier key (vkey); repeat for rotation.")
+    ],
+) -> None:
+    """Check a bundle offline: sums, entries, proofs, signatures, alerts, profile. No services."""
+    from ledger.ops.bundle_verify import verify_bundle as check
+    from ledger.tlog.note import NoteError, Verifier
+
+    if not directory.is_dir():
+        fail(f"{directory} is not a bundle directory.", ExitCode.USAGE)
+    for k in key:
+        try:
+            Verifier.from_vkey(k)
+        except NoteError as exc:
+            fail(f"--key: {exc}", ExitCode.USAGE)
+    console.print(check(directory, key).line(), highlight=False, soft_wrap=True)

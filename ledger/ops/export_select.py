@@ -1,0 +1,78 @@
+"""From `ledger export`'s options to the Selection the store runs (see store.export.Selection)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ledger.config import Settings
+from ledger.errors import ExitCode, LedgerError
+from ledger.rules.config import load_registry
+from ledger.rules.model import CourtOrderFacts
+from ledger.store import Connection
+from ledger.store.export import Selection, court_order, stored_authorities, stored_recipients
+
+if TYPE_CHECKING:
+    from ledger.ops.export import ExportRequest
+
+
+class ExportRefusedError(LedgerError):
+    """The export cannot be made as asked (a bad option, an output directory in use)."""
+
+    exit_code = ExitCode.USAGE
+    http_status = 422
+
+
+def _refused(message: str) -> ExportRefusedError:
+    return ExportRefusedError(message)
+
+
+def resolve_selection(conn: Connection, settings: Settings, request: ExportRequest) -> Selection:
+    """--recipient and --authority match by canonical id and ancestry, as the rules count
+    (--recipient DHS selects ICE's disclosures too, any spelling of a citation is one authority);
+    --order selects the transmissions the order covers: made while it was in force, to a
+    recipient and under an authority it covers (the rules' test), plus the order's own entry.
+    All given filters must hold at once."""
+    if request.since and request.until and request.since > request.until:
+        raise _refused(f"--since {request.since} is after --until {request.until}.")
+    registry = load_registry(settings.registry_file)
+    recipients = authorities = None
+    if request.recipient is not None:
+        wanted = registry.agency(request.recipient).id
+        recipients = [r for r in stored_recipients(conn) if wanted in registry.agency(r).chain]
+    if request.authority is not None:
+        cited = registry.authority(request.authority).id
+        authorities = [a for a in stored_authorities(conn) if cited in registry.authority(a).chain]
+    start = before = None
+    extra: list[str] = []
+    if request.order is not None:
+        found = court_order(conn, request.order)
+        if found is None:
+            raise _refused(f"No court order {request.order!r} is recorded in the ledger.")
+        event_id, record = found
+        order = CourtOrderFacts.from_record(record)
+        extra.append(event_id)
+        start, before = order.effective_at, order.expires_at
+        if order.recipients:
+            named = {registry.agency(o).id for o in order.recipients}
+            covered = [r for r in stored_recipients(conn) if named & set(registry.agency(r).chain)]
+            recipients = covered if recipients is None else [r for r in recipients if r in covered]
+        if order.authorities:
+            named = {registry.authority(o).id for o in order.authorities}
+            covered = [
+                a for a in stored_authorities(conn) if named & set(registry.authority(a).chain)
+            ]
+            authorities = (
+                covered if authorities is None else [a for a in authorities if a in covered]
+            )
+    narrowed = request.recipient is not None or request.authority is not None or bool(request.order)
+    return Selection(
+        timezone=settings.timezone.key,
+        since=request.since,
+        until=request.until,
+        recipients=recipients,
+        authorities=authorities,
+        transmitted_from=start,
+        transmitted_before=before,
+        all_types=not narrowed,
+        extra_event_ids=extra,
+    )

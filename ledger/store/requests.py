@@ -1,0 +1,72 @@
+"""Requests for disclosure and each disclosure's details, written by the volume follower."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import psycopg
+
+from ledger.events import DisclosureRecorded, DisclosureRequested
+
+
+def _json(record: dict[str, Any]) -> str:
+    return json.dumps(
+        record, default=lambda v: v.isoformat() if isinstance(v, datetime | date) else str(v)
+    )
+
+
+def insert_request(conn: psycopg.Connection, request: DisclosureRequested) -> None:
+    conn.execute(
+        "INSERT INTO requests (event_id, request_id, source_agency, requesting_agency,"
+        " recipient_agency, legal_authority, received_at, taxpayer_count, record)"
+        " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
+        (
+            request.event_id,
+            request.request_id,
+            request.source_agency,
+            request.requesting_agency,
+            request.recipient,
+            request.legal_authority,
+            request.received_at,
+            request.taxpayer_count,
+            _json(request.to_record()),
+        ),
+    )
+
+
+def requests(
+    conn: psycopg.Connection, request_ids: Iterable[str]
+) -> dict[str, DisclosureRequested]:
+    """The stored request for each of these ids; of two with one id, the later received."""
+    ids = sorted({i for i in request_ids if i})
+    if not ids:
+        return {}
+    rows = conn.execute(
+        "SELECT DISTINCT ON (request_id) request_id, record FROM requests"
+        " WHERE request_id = ANY(%s) ORDER BY request_id, received_at DESC, event_id",
+        (ids,),
+    ).fetchall()
+    return {r[0]: DisclosureRequested.from_json(r[1]) for r in rows}
+
+
+def insert_details(conn: psycopg.Connection, events: Sequence[DisclosureRecorded]) -> None:
+    """Where each disclosure went, its tax periods and its match-quality counts."""
+    if not events:
+        return
+    conn.execute(
+        "INSERT INTO disclosure_details (event_id, disclosure_id, recipient_address, tax_periods,"
+        " match_counts, address_counts)"
+        " SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::jsonb[], %s::jsonb[],"
+        " %s::jsonb[]) ON CONFLICT DO NOTHING",
+        (
+            [e.event_id for e in events],
+            [e.disclosure_id for e in events],
+            [e.recipient_address for e in events],
+            [json.dumps(list(e.tax_periods)) for e in events],
+            [json.dumps(dict(e.match_counts)) for e in events],
+            [json.dumps(dict(e.address_counts)) for e in events],
+        ),
+    )
