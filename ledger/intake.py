@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger.errors import EventValidationError
-from ledger.events import LedgerEvent, from_record
+from ledger.events import DisclosureAmended, LedgerEvent, from_record
 from ledger.intake_values import coerce_logical_types, describe_mismatch, mismatched_fields
 from ledger.privacy import contains_tin_shape, is_taxpayer_ref, is_tin_shaped
+from ledger.rules.amendments import parse_changes
 from ledger.schema_registry import SchemaRegistry, SchemaVersion, default_registry
 from ledger.storable import record_problems
 
@@ -30,12 +31,16 @@ EMIT_EVENT_TYPES = frozenset(
         "DisclosureManifest",
         "NoticeFiled",
         "CourtOrderRecorded",
+        "CourtOrderAmended",
+        "CourtOrderVacated",
         "DisclosureAmended",
         "DisclosureRequested",
     }
 )
 # Written by the ledger alone (access log, rules, `ledger alerts ack`), never through `ledger emit`.
-LEDGER_EVENT_TYPES = frozenset({"LedgerAccessed", "AlertRaised", "AlertAcknowledged"})
+LEDGER_EVENT_TYPES = frozenset(
+    {"LedgerAccessed", "AlertRaised", "AlertAcknowledged", "AlertResolved"}
+)
 
 # Strings that are identifiers or digests by construction, never free text.
 _NOT_FREE_TEXT = {"event_id", "amends_event_id", "manifest_sha256", "taxpayer_refs", "evidence"}
@@ -167,6 +172,8 @@ def build_event(
     contradictions = event.problems()
     if contradictions:
         raise EventValidationError("; ".join(contradictions) + ".")
+    if isinstance(event, DisclosureAmended):
+        parse_changes(event.changes)  # the allowed fields, each in its form
     return event
 
 

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ledger.errors import ConfigError, VerificationError
-from ledger.events import AlertRaised
+from ledger.events import AlertRaised, AlertResolved
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the Standard Webhooks format prefix, not a secret
 
@@ -103,6 +103,22 @@ def alert_payload(alert: AlertRaised, timestamp: int) -> bytes:
     data = {k: _jsonable(record[k]) for k in ALERT_FIELDS}
     body = {
         "type": "ledger.alert.raised",
+        "timestamp": datetime.fromtimestamp(timestamp).astimezone().isoformat(),
+        "data": data,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def resolution_payload(resolved: AlertResolved, timestamp: int) -> bytes:
+    """The webhook body of a resolution: which alert, why, and the event that resolved it."""
+    data = {
+        "alert_id": resolved.alert_id,
+        "reason": resolved.reason,
+        "resolved_by": resolved.resolved_by,
+        "resolved_at": resolved.resolved_at.isoformat(),
+    }
+    body = {
+        "type": "ledger.alert.resolved",
         "timestamp": datetime.fromtimestamp(timestamp).astimezone().isoformat(),
         "data": data,
     }

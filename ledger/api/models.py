@@ -70,6 +70,8 @@ class Alert(BaseModel):
     fired_at: datetime
     delivery: str
     acknowledged_by: str
+    status: str  # "open" or "resolved"
+    status_reason: str | None = None  # why it was resolved (or opened again)
 
 
 class FirstSeen(BaseModel):

@@ -5,6 +5,7 @@ Each query is itself recorded as a LedgerAccessed event (common.record_access).
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -30,6 +31,12 @@ def rules_config() -> RulesConfig:
 
 def registry() -> Registry:
     return rules_config().registry
+
+
+class AlertStatus(StrEnum):
+    open = "open"
+    resolved = "resolved"
+    all = "all"
 
 
 alerts_app = typer.Typer(help="Alerts with rule, scope, observed, threshold, delivery; `ack` one.")
@@ -137,9 +144,12 @@ def alerts(
             "--first-seen", help="Recipients and authorities first seen while warming up instead."
         ),
     ] = False,
+    status: Annotated[
+        AlertStatus, typer.Option(help="open, resolved, or all (the default) alerts.")
+    ] = AlertStatus.all,
     json_out: JsonFlag = False,
 ) -> None:
-    """Alerts with rule, scope, observed value, threshold, time fired and delivery status."""
+    """Alerts with rule, scope, status, observed value, threshold, time fired and delivery."""
     if ctx.invoked_subcommand is not None:
         return
     from ledger.runtime import open_ledger
@@ -154,22 +164,24 @@ def alerts(
     value = None if scope is None else registry().scope_value(kind or "recipient", scope)
     ledger = open_ledger(settings(), prepare=False)
     with connection(ledger.reader_url, ledger.schema) as conn:
-        rows = queries.alerts(conn, rule, parse_day(since, "--since"), limit, kind, value)
+        day = parse_day(since, "--since")
+        rows = queries.alerts(conn, rule, day, limit, kind, value, status.value)
         warming = queries.warming_up_sources(conn)
-    params = {"rule": rule, "since": since, "kind": kind, "scope": scope}
+    params = {"rule": rule, "since": since, "kind": kind, "scope": scope, "status": status.value}
     record_access(ledger, "cli", "alerts", params, len(rows))
     if json_out:
         print_json({"alerts": rows, "warming_up": warming})
         return
     print_table(
         f"Alerts ({len(rows)})",
-        ["fired at", "day", "rule", "scope", "observed", "threshold", "delivery", "ack"],
+        ["fired at", "day", "rule", "scope", "status", "observed", "threshold", "delivery", "ack"],
         [
             [
                 r["fired_at"].strftime("%Y-%m-%d %H:%M:%S"),
                 r["day"],
                 r["rule"],
                 r["scope"],
+                r["status"],
                 f"{r['observed']:,}",
                 "" if r["threshold"] is None else f"{r['threshold']:,}",
                 r["delivery"] or "-",

@@ -239,9 +239,11 @@ def spike(tz: ZoneInfo) -> DisclosureRecorded:
 
 
 def court_order_story(tz: ZoneInfo) -> list[LedgerEvent]:
-    """The notice order in force; notice 25 hours ahead (fine), 2 hours ahead (alert), placeholders."""
+    """The notice order in force; notice 25 hours ahead (fine), 2 hours ahead (alert), placeholders,
+    and a notice filed 30 hours ahead but entered after its transmission (alert, then resolved)."""
     order_day = date(2025, 9, 5)
     d1, d2, d3 = date(2025, 9, 16), date(2025, 9, 23), date(2025, 9, 30)
+    d4 = date(2025, 10, 7)
 
     def notice(
         n: int, filed: datetime, start: datetime, end: datetime, expected: int
@@ -264,7 +266,7 @@ def court_order_story(tz: ZoneInfo) -> list[LedgerEvent]:
             expected_record_count=expected,
         )
 
-    t1, t2 = _at(d1, 14, 0, tz), _at(d2, 14, 0, tz)
+    t1, t2, t4 = _at(d1, 14, 0, tz), _at(d2, 14, 0, tz), _at(d4, 14, 0, tz)
     return [
         CourtOrderRecorded(
             event_id=str(uuid.uuid5(_NS, "order-notice")),
@@ -324,6 +326,22 @@ def court_order_story(tz: ZoneInfo) -> list[LedgerEvent]:
             match_method="TIN_NAME",
             address_verification="PLACEHOLDER",
         ),
+        disclosure(
+            900_004,
+            d4,
+            ICE,
+            I2,
+            2_500,
+            tz,
+            hour=14,
+            minute=0,
+            purpose="Immigration enforcement: last-known addresses",
+            nature="LAST_KNOWN_ADDRESS",
+            notice_id="N-2025-003",
+        ),
+        # Filed with the court 30 hours ahead, but entered in the ledger only after the
+        # transmission: the bulk_without_notice alert it fires is resolved when the notice lands.
+        notice(3, t4 - timedelta(hours=30), t4 - timedelta(hours=1), t4 + timedelta(hours=4), 3000),
     ]
 
 

@@ -30,6 +30,7 @@ from ledger.runtime import Ledger, open_ledger
 from ledger.store.alerts import alert_citing, alert_lines, alerts_in_scope
 from ledger.store.connection import connection
 from ledger.store.offsets import stored_offsets
+from ledger.store.queries import alerts
 
 console = Console()  # what the terminal shows; the CLI's own helpers sit above this layer
 
@@ -102,6 +103,19 @@ def show_alerts(ledger: Ledger, title: str, since_rows: int = 0) -> int:
         if len(fresh) > 25:
             console.print(f"  ... and {len(fresh) - 25} more (`ledger alerts`)")
     return len(rows)
+
+
+def show_resolved(ledger: Ledger, title: str) -> None:
+    """Prints each resolved alert with the reason its status changed."""
+    with connection(ledger.reader_url, ledger.schema) as conn:
+        resolved = alerts(conn, status="resolved")
+    if resolved:
+        console.print(f"[bold]{title}[/] ({len(resolved)})")
+        for a in resolved:
+            console.print(
+                f"  {a['day']} [green]{a['rule']}[/] resolved: {a['status_reason']}",
+                highlight=False,
+            )
 
 
 def run_demo(settings: Settings, *, serve: bool = True) -> None:
@@ -186,12 +200,14 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
         seen = show_alerts(ledger, "Alerts on the split transfer", seen)
 
         console.rule("[bold]September 2025: the court orders 24 hours' notice")
-        story = demo_history.court_order_story(tz)
+        order, *story = demo_history.court_order_story(tz)
+        producer.send([order])  # on the broker before the notices and transmissions it governs
         producer.send(demo_requests.requests_for(story))
         producer.send(story)
         producer.send_raw(b"not an avro event", b"demo", [("event_type", b"DisclosureRecorded")])
         wait_caught_up(ledger, running)
         show_alerts(ledger, "Alerts after the notice order (and one malformed message)", seen)
+        show_resolved(ledger, "Resolved by later facts (a notice entered after its transmission)")
 
         with connection(ledger.reader_url, ledger.schema) as conn, console.status("Verifying..."):
             report = verify_all(conn, ledger.bootstrap, checkpoint_checker(settings))

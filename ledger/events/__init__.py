@@ -20,9 +20,19 @@ from typing import Any
 
 from ledger.errors import UnknownSchemaError
 from ledger.events.base import AddressVerification, LedgerEvent, MatchMethod, OrderType
-from ledger.events.court import CourtOrderRecorded, NoticeFiled
+from ledger.events.court import (
+    CourtOrderAmended,
+    CourtOrderRecorded,
+    CourtOrderVacated,
+    NoticeFiled,
+)
 from ledger.events.disclosures import DisclosureAmended, DisclosureManifest, DisclosureRecorded
-from ledger.events.oversight import AlertAcknowledged, AlertRaised, LedgerAccessed
+from ledger.events.oversight import (
+    AlertAcknowledged,
+    AlertRaised,
+    AlertResolved,
+    LedgerAccessed,
+)
 from ledger.events.requests import DisclosureRequested
 
 EVENT_CLASSES: Mapping[str, type[LedgerEvent]] = MappingProxyType(
@@ -33,11 +43,14 @@ EVENT_CLASSES: Mapping[str, type[LedgerEvent]] = MappingProxyType(
             DisclosureManifest,
             NoticeFiled,
             CourtOrderRecorded,
+            CourtOrderAmended,
+            CourtOrderVacated,
             DisclosureAmended,
             DisclosureRequested,
             LedgerAccessed,
             AlertRaised,
             AlertAcknowledged,
+            AlertResolved,
         )
     }
 )
@@ -64,7 +77,10 @@ __all__ = [
     "AddressVerification",
     "AlertAcknowledged",
     "AlertRaised",
+    "AlertResolved",
+    "CourtOrderAmended",
     "CourtOrderRecorded",
+    "CourtOrderVacated",
     "DisclosureAmended",
     "DisclosureManifest",
     "DisclosureRecorded",

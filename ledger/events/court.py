@@ -48,3 +48,32 @@ class CourtOrderRecorded(LedgerEvent):
     bulk_threshold: int | None = None  # NOTICE_REQUIREMENT: records at or above need notice
     notice_hours: int | None = None  # NOTICE_REQUIREMENT: hours of notice (24 when None)
     description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CourtOrderAmended(LedgerEvent):
+    """The court amended an order; each field given (not None) replaces that term of the order."""
+
+    event_type: ClassVar[str] = "CourtOrderAmended"
+
+    order_id: str
+    amended_at: datetime
+    effective_at: datetime | None = None
+    expires_at: datetime | None = None
+    recipients: tuple[str, ...] | None = None  # () means every recipient; None leaves them
+    authorities: tuple[str, ...] | None = None
+    bulk_threshold: int | None = None
+    notice_hours: int | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CourtOrderVacated(LedgerEvent):
+    """The court vacated an order: it ends at ``vacated_at``, or never bound anyone (ab initio)."""
+
+    event_type: ClassVar[str] = "CourtOrderVacated"
+
+    order_id: str
+    vacated_at: datetime
+    ab_initio: bool = False
+    reason: str = ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import ClassVar
 
 from ledger.events.base import LedgerEvent
@@ -55,3 +55,15 @@ class AlertAcknowledged(LedgerEvent):
     alert_id: str
     acknowledged_by: str
     note: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertResolved(LedgerEvent):
+    """A later fact no longer supports an alert; the alert stays, its status becomes resolved."""
+
+    event_type: ClassVar[str] = "AlertResolved"
+
+    alert_id: str
+    reason: str
+    resolved_by: str  # the event id of the fact that resolved it
+    resolved_at: datetime  # when that fact reached the ledger (its broker time)

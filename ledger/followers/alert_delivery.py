@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -13,12 +14,12 @@ from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.codec import EventCodec
-from ledger.events import AlertAcknowledged, AlertRaised
+from ledger.events import AlertAcknowledged, AlertRaised, AlertResolved
 from ledger.followers.base import Follower
 from ledger.store import Connection
 from ledger.store import deliveries as store
 from ledger.webhook_config import DeliveryConfig, Endpoint
-from ledger.webhooks import alert_payload, backoff_delays, headers
+from ledger.webhooks import alert_payload, backoff_delays, headers, resolution_payload
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +57,23 @@ class AlertDeliveryFollower(Follower):
                 self._acknowledge(conn, event)
             elif isinstance(event, AlertRaised):
                 for endpoint in self.config.endpoints:
-                    self._deliver(conn, endpoint, event)
+                    self._deliver(conn, endpoint, event.alert_id, partial(alert_payload, event))
+            elif isinstance(event, AlertResolved):
+                # Its own webhook id (the AlertResolved event's), so it is not taken for a
+                # repeat of the alert it resolves.
+                body = partial(resolution_payload, event)
+                for endpoint in self.config.endpoints:
+                    self._deliver(conn, endpoint, event.event_id, body)
 
     def _acknowledge(self, conn: Connection, ack: AlertAcknowledged) -> None:
         store.insert_acknowledgement(
             conn, ack.event_id, ack.alert_id, ack.acknowledged_by, ack.note, ack.occurred_at
         )
 
-    def _deliver(self, conn: Connection, endpoint: Endpoint, alert: AlertRaised) -> None:
-        alert_id = alert.alert_id
+    def _deliver(
+        self, conn: Connection, endpoint: Endpoint, alert_id: str, payload: Callable[[int], bytes]
+    ) -> None:
+        """Delivers one message (``alert_id`` is its webhook id) until delivered or given up."""
         state = store.delivery_state(conn, alert_id, endpoint.name)
         previous = state.attempts
         if state.finished:
@@ -73,7 +82,7 @@ class AlertDeliveryFollower(Follower):
         delays = backoff_delays(self.config.attempts, self.config.base_seconds, self.config.factor)
         for attempt in range(previous + 1, previous + 1 + self.config.attempts):
             timestamp = int(datetime.now(UTC).timestamp())
-            body = alert_payload(alert, timestamp)
+            body = payload(timestamp)
             status, error = None, None
             try:
                 response = self.client.post(

@@ -110,6 +110,7 @@ class Follower(ABC):
         self.dlq_publisher = dlq_publisher  # EventProducer on the DLQ topic, or None in replay
         self.outbox: list[AlertDraft] = []  # stored in this transaction, to publish before commit
         self.dlq_outbox: list[DeadLetter] = []
+        self.event_outbox: list[LedgerEvent] = []  # other alert events (AlertResolved) to publish
 
     @abstractmethod
     def process(
@@ -153,13 +154,15 @@ class Follower(ABC):
                 continue
             yield rec, event
 
-    def mark(self) -> tuple[int, int]:
-        return len(self.outbox), len(self.dlq_outbox)
+    def mark(self) -> tuple[int, ...]:
+        return len(self.outbox), len(self.dlq_outbox), len(self.event_outbox)
 
-    def rewind(self, mark: tuple[int, int]) -> None:
+    def rewind(self, mark: tuple[int, ...]) -> None:
         """The savepoint since ``mark`` was rolled back: forget what it queued and cached."""
-        del self.outbox[mark[0] :]
-        del self.dlq_outbox[mark[1] :]
+        outbox, dlq, events = (*mark, 0, 0, 0)[:3]
+        del self.outbox[outbox:]
+        del self.dlq_outbox[dlq:]
+        del self.event_outbox[events:]
 
     def before_commit(self, conn: Connection) -> None:
         """Publishes what this transaction stored (alerts, dead letters) before the offset commits.
@@ -170,10 +173,12 @@ class Follower(ABC):
         if self.dlq_publisher is not None:
             for letter in self.dlq_outbox:
                 self.dlq_publisher.send_raw(letter.value, letter.key, letter.headers)
-        if self.publisher is not None and self.outbox:
-            self.publisher.send([alert_event(d, f"ledger/{self.name}") for d in self.outbox])
+        if self.publisher is not None and (self.outbox or self.event_outbox):
+            raised = [alert_event(d, f"ledger/{self.name}") for d in self.outbox]
+            self.publisher.send([*raised, *self.event_outbox])
         self.outbox = []
         self.dlq_outbox = []
+        self.event_outbox = []
 
     def after_commit(self) -> None:
         """Work that may only follow a durable commit (e.g. signing a checkpoint)."""

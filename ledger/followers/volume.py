@@ -12,18 +12,22 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.codec import EventCodec
 from ledger.events import (
+    CourtOrderAmended,
     CourtOrderRecorded,
+    CourtOrderVacated,
+    DisclosureAmended,
     DisclosureManifest,
     DisclosureRecorded,
     DisclosureRequested,
     NoticeFiled,
 )
-from ledger.followers.base import Follower
+from ledger.followers.base import Follower, kafka_time
+from ledger.followers.outgrown import OutgrownSpikes
+from ledger.followers.reevaluation import Lifecycle, Recorded
 from ledger.rules import RuleContext, SpikeOverPriorYear, SustainedOverPriorYear, evaluate_all
 from ledger.rules.config import RulesConfig
 from ledger.rules.model import (
     AlertDraft,
-    CourtOrderFacts,
     DisclosureFacts,
     NoticeFacts,
     Scope,
@@ -37,6 +41,7 @@ from ledger.store import Connection
 from ledger.store import requests as request_store
 from ledger.store import volume as store
 from ledger.store.entries import log_id_for
+from ledger.store.orders import orders_now
 
 log = logging.getLogger(__name__)
 
@@ -89,24 +94,41 @@ class VolumeFollower(Follower):
         self.tz = tz
         self.codec = codec or EventCodec()
         self.fired: list[AlertDraft] = []  # newly stored alerts of the last batch (for callers)
+        self.lifecycle = Lifecycle(self, config, tz)
 
     def process(
         self, conn: Connection, tp: TopicPartition, records: Sequence[ConsumerRecord]
     ) -> None:
-        disclosures: list[tuple[ConsumerRecord, DisclosureRecorded, DisclosureFacts]] = []
+        run: list[Recorded] = []
         for rec, event in self.decoded(conn, records):
-            if isinstance(event, NoticeFiled):
-                store.insert_notice(conn, event)
-            elif isinstance(event, CourtOrderRecorded):
-                store.insert_court_order(conn, event)
-            elif isinstance(event, DisclosureManifest):
+            if isinstance(event, DisclosureRecorded):
+                run.append((rec, event, DisclosureFacts.from_event(event, self.tz)))
+                continue
+            if isinstance(event, DisclosureManifest):
                 store.insert_taxpayer_refs(
                     conn, event.taxpayer_refs, event.disclosure_id, event.event_id
                 )
-            elif isinstance(event, DisclosureRecorded):
-                disclosures.append((rec, event, DisclosureFacts.from_event(event, self.tz)))
+                continue
+            # A later fact is judged after every disclosure that arrived before it (lifecycle).
+            self._record(conn, run)
+            run = []
+            if isinstance(event, NoticeFiled):
+                store.insert_notice(conn, event)
+                self.lifecycle.notice_filed(conn, rec, event)
+            elif isinstance(event, CourtOrderRecorded):
+                store.insert_court_order(conn, event)
+                self.lifecycle.order_recorded(conn, rec, event)
+            elif isinstance(event, CourtOrderAmended | CourtOrderVacated):
+                self.lifecycle.order_changed(conn, rec, event)
+            elif isinstance(event, DisclosureAmended):
+                self.lifecycle.disclosure_amended(conn, rec, event)
             elif isinstance(event, DisclosureRequested):
                 request_store.insert_request(conn, event)
+                self.lifecycle.request_recorded(conn, rec, event)
+        self._record(conn, run)
+
+    def _record(self, conn: Connection, run: list[Recorded]) -> None:
+        disclosures = self.lifecycle.first_recordings(conn, run) if run else []
         if not disclosures:
             return
         new_ids = store.insert_disclosures(
@@ -128,9 +150,12 @@ class VolumeFollower(Follower):
         fresh = [f for _, _, f in disclosures if f.event_id in new_ids]
         self.stats.bump("duplicate_disclosures", len(disclosures) - len(fresh))
         if fresh:
-            self._apply(conn, fresh)
+            arrivals = {e.event_id: kafka_time(rec) for rec, e, _ in disclosures}
+            self._apply(conn, fresh, OutgrownSpikes(conn, arrivals))
 
-    def _apply(self, conn: Connection, facts: list[DisclosureFacts]) -> None:
+    def _apply(
+        self, conn: Connection, facts: list[DisclosureFacts], outgrown: OutgrownSpikes
+    ) -> None:
         registry = self.config.registry
         flows = [
             registry.flow(f.source_agency, f.recipient_agency, f.legal_authority) for f in facts
@@ -144,7 +169,7 @@ class VolumeFollower(Follower):
         for source, start in self.config.coverage_start.items():
             if source in sources:
                 coverage[source] = start
-        orders = [CourtOrderFacts.from_event(o) for o in store.court_orders(conn)]
+        orders = orders_now(conn)
         # Notices by canonical recipient: one filed for "ICE" serves a disclosure to "U.S.
         # Immigration and Customs Enforcement".
         notices_by_recipient: dict[str, list[NoticeFacts]] = {}
@@ -158,6 +183,8 @@ class VolumeFollower(Follower):
         requests = {rid: RequestFacts.from_event(r) for rid, r in cited.items()}
 
         drafts: list[AlertDraft] = []
+        done: list[DisclosureFacts] = []  # added before f: notices they used count for f
+        seen = 0  # drafts already shown to ``outgrown``
         for f, flow, (fkeys, own) in zip(facts, flows, scoped, strict=True):
             source = flow.source.id
             coverage_moved = False
@@ -187,13 +214,21 @@ class VolumeFollower(Follower):
                 config=self.config,
                 flow=flow,
                 requests=requests,
+                notice_use=self.lifecycle.notice_use(
+                    conn, f, orders, notices_by_recipient.get(f.recipient_agency, []), done
+                ),
             )
             drafts.extend(evaluate_all(ctx))
             drafts.extend(
                 self._reevaluate_later_days(book, f, fkeys, own, coverage[source], coverage_moved)
             )
+            outgrown.raised(drafts[seen:])
+            seen = len(drafts)
+            outgrown.check(book, f, fkeys)
+            done.append(f)
         store.write_deltas(conn, book.deltas)
         self.raise_alerts(conn, drafts)
+        self.lifecycle.resolve(conn, outgrown.changes)
 
     def _reevaluate_later_days(
         self,

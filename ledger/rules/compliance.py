@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Mapping
 
 from ledger.rules.model import (
     AlertDraft,
-    CourtOrderFacts,
     DisclosureFacts,
-    NoticeFacts,
     RuleContext,
     Scope,
     Severity,
     alert_id,
 )
-from ledger.rules.registry import Registry
+from ledger.rules.notices import bulk_notice_checks
 from ledger.rules.requests import RequestFacts, missing_elements
 
 BULK = "bulk_without_notice"
@@ -25,13 +21,6 @@ MISSING_AUTHORITY = "missing_legal_authority"
 INCOMPLETE = "request_incomplete"
 UNKNOWN_RECIPIENT = "unknown_recipient"
 INCOMPLETE_ADDRESS = {"PLACEHOLDER", "ZIP_ONLY", "MISSING", "NOT_COMPARED"}
-
-
-def _hours(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    sign = "-" if minutes < 0 else ""
-    minutes = abs(minutes)
-    return f"{sign}{minutes // 60}h{minutes % 60:02d}m"
 
 
 def _recipient_scope(ctx: RuleContext) -> Scope:
@@ -66,92 +55,15 @@ def _disclosure_alert(
     )
 
 
-def notice_problem(d: DisclosureFacts, order: CourtOrderFacts, notice: NoticeFacts) -> str | None:
-    """Why this notice does not satisfy the order for this disclosure, or None if it does."""
-    lead = d.transmitted_at - notice.filed_at
-    if lead < order.notice_delta:
-        return (
-            f"notice {notice.notice_id} was filed {_hours(lead)} before the transmission; "
-            f"the order requires {order.notice_hours}h"
-        )
-    if not notice.planned_start <= d.transmitted_at <= notice.planned_end:
-        return (
-            f"the transmission at {d.transmitted_at:%Y-%m-%d %H:%M}Z is outside notice "
-            f"{notice.notice_id}'s planned window {notice.planned_start:%Y-%m-%d %H:%M}Z to "
-            f"{notice.planned_end:%Y-%m-%d %H:%M}Z"
-        )
-    if d.record_count > notice.expected_record_count:
-        return (
-            f"{d.record_count:,} records exceed the {notice.expected_record_count:,} noticed in "
-            f"{notice.notice_id}"
-        )
-    return None
-
-
-@dataclass(frozen=True)
-class NoticeCheck:
-    """One notice order applied to one bulk transmission it covers."""
-
-    order: CourtOrderFacts
-    candidates: tuple[NoticeFacts, ...]  # filed for the recipient before it (the cited one, if any)
-    notice: NoticeFacts | None  # the one that satisfies the order, else the latest candidate
-    problem: str | None  # why the order is not satisfied; None when it is
-
-    @property
-    def complied(self) -> bool:
-        return self.problem is None
-
-
-def bulk_notice_checks(
-    d: DisclosureFacts,
-    orders: Iterable[CourtOrderFacts],
-    notices: Iterable[NoticeFacts],
-    registry: Registry,
-) -> list[NoticeCheck]:
-    """Every notice order in force at the transmission that covers its recipient, authority and
-    size, with the verdict on the notices: what bulk_without_notice alerts on and the dashboard
-    shows. ``orders`` and ``notices`` may hold any others; they are passed over."""
-    checks = []
-    for order in orders:
-        if (
-            order.order_type != "NOTICE_REQUIREMENT"
-            or not order.in_force(d.transmitted_at)
-            or not order.covers(d.recipient_agency, d.legal_authority, registry)
-        ):
-            continue
-        if order.bulk_threshold is not None and d.record_count < order.bulk_threshold:
-            continue
-        recipient = registry.agency(d.recipient_agency).id
-        candidates = [
-            n
-            for n in notices
-            if registry.agency(n.recipient_agency).id == recipient
-            and n.filed_at <= d.transmitted_at
-        ]
-        if d.notice_id:
-            cited = [n for n in candidates if n.notice_id == d.notice_id]
-            candidates = cited or candidates
-        judged = [(n, notice_problem(d, order, n)) for n in candidates]
-        satisfying = [n for n, problem in judged if problem is None]
-        if satisfying:
-            checks.append(NoticeCheck(order, tuple(candidates), satisfying[0], None))
-        elif not judged:
-            why = f"no notice was filed for {d.recipient_agency} before the transmission"
-            checks.append(NoticeCheck(order, (), None, why))
-        else:
-            latest, why_not = max(judged, key=lambda pair: pair[0].filed_at)
-            checks.append(NoticeCheck(order, tuple(candidates), latest, why_not))
-    return checks
-
-
 class BulkWithoutNotice:
     """While a notice order covers the recipient and authority, a bulk transmission needs a notice.
 
     Legal source: the court's order (e.g. Center for Taxpayer Rights v. IRS, No. 1:25-cv-00457-CKK,
     D.D.C., September 2025: 24 hours' notice to the court and plaintiffs before any transmission).
     A NoticeFiled for the recipient must be filed at least ``notice_hours`` before transmitted_at
-    (23h59m fires, 24h00m does not), its planned window must contain transmitted_at, and its
-    expected_record_count must not be exceeded by this transmission.
+    (23h59m fires, 24h00m does not), in the order's case, for the cited authority and served on
+    the parties; its planned window must contain transmitted_at, and its expected_record_count
+    must not be exceeded by this transmission together with the earlier ones it covered.
     """
 
     def evaluate(self, ctx: RuleContext) -> list[AlertDraft]:
@@ -159,7 +71,10 @@ class BulkWithoutNotice:
             return []
         d = ctx.disclosure
         drafts = []
-        for check in bulk_notice_checks(d, ctx.orders_in_force, ctx.notices, ctx.config.registry):
+        checks = bulk_notice_checks(
+            d, ctx.orders_in_force, ctx.notices, ctx.config.registry, ctx.notice_use
+        )
+        for check in checks:
             if check.complied:
                 continue
             order = check.order

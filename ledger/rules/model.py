@@ -154,6 +154,7 @@ class NoticeFacts:
     planned_start: datetime
     planned_end: datetime
     expected_record_count: int
+    served_on: tuple[str, ...] = ()
 
     @classmethod
     def from_event(cls, event: NoticeFiled) -> NoticeFacts:
@@ -167,6 +168,7 @@ class NoticeFacts:
             planned_start=event.planned_transmission_start,
             planned_end=event.planned_transmission_end,
             expected_record_count=event.expected_record_count,
+            served_on=event.served_on,
         )
 
     @classmethod
@@ -241,6 +243,9 @@ class RuleContext:
     # The requests the disclosure cites, by request_id, loaded by the follower (rules do no I/O);
     # a cited id missing here is one the ledger has not seen.
     requests: Mapping[str, RequestFacts] = field(default_factory=dict)
+    # Records of earlier transmissions each notice (by notice_id) already covered: a notice
+    # covers only the record count it announced, summed over its transmissions.
+    notice_use: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.flow is None:

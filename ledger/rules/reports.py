@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ledger.rules.authorities import citation_family, normalize_authority
-from ledger.rules.compliance import bulk_notice_checks
+from ledger.rules.lifecycle import notice_use
 from ledger.rules.model import CourtOrderFacts, DisclosureFacts, NoticeFacts
+from ledger.rules.notices import bulk_notice_checks
 from ledger.rules.registry import Registry
 
 NO_AUTHORITY = "(none cited)"
@@ -151,10 +152,13 @@ def order_lines(
 ) -> list[OrderLine]:
     """Every transmission ``order`` covers (judged by ``bulk_notice_checks``, the code behind the
     bulk_without_notice alert, so report and alert agree: by canonical id and ancestry), in
-    transmission order."""
+    transmission order; a notice covers only the records it announced, over the transmissions
+    among ``disclosures`` it covered before."""
     lines = []
-    for d in sorted(disclosures, key=lambda f: (f.transmitted_at, f.event_id)):
-        for check in bulk_notice_checks(d, [order], notices, registry):
+    ordered = sorted(disclosures, key=lambda f: (f.transmitted_at, f.event_id))
+    for d in ordered:
+        use = notice_use(d, notices, ordered, registry)
+        for check in bulk_notice_checks(d, [order], notices, registry, use):
             notice = check.notice
             lines.append(
                 OrderLine(

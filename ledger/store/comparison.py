@@ -43,6 +43,14 @@ COMPARED = (
         ("rule", "scope", "scope_kind", "scope_source", "scope_value", "day"),
     ),
     ("dead_letters", ("consumer", "kafka_topic", "kafka_partition", "kafka_offset"), ("reason",)),
+    # The alert lifecycle (migration 007): statuses, corrections and order changes, in order.
+    ("alert_status_changes", ("alert_id", "seq"), ("status", "event_id", "caused_by", "at")),
+    (
+        "disclosure_amendments",
+        ("event_id",),
+        ("amends_event_id", "seq", "recipient_agency", "day", "record_count", "withdrawn"),
+    ),
+    ("court_order_changes", ("event_id",), ("order_id", "seq", "kind")),
 )
 
 

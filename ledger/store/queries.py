@@ -127,6 +127,18 @@ def volume_series(
         return list(cur.fetchall())
 
 
+ALERT_STATUSES = ("open", "resolved", "all")
+
+
+def _status_where(status: str | None) -> str | None:
+    """The condition for alerts of ``status`` ("open", "resolved"; "all" or None for every one)."""
+    if status in (None, "all"):
+        return None
+    if status not in ALERT_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(ALERT_STATUSES)}")
+    return "s.status = %(status)s"
+
+
 def alerts(
     conn: Connection,
     rule: str | None = None,
@@ -134,9 +146,11 @@ def alerts(
     limit: int = 200,
     kind: str | None = None,
     value: str | None = None,
+    status: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Alerts in the order they fired; ``kind`` and ``value`` narrow them to volume scopes by
-    their stored parts (e.g. kind "pair", value "ICE under 6103(i)(2)")."""
+    """Alerts in the order they fired, each with its status (open or resolved, and why);
+    ``kind`` and ``value`` narrow them to volume scopes by their stored parts (e.g. kind "pair",
+    value "ICE under 6103(i)(2)"), ``status`` to "open" or "resolved" ones."""
     where = ["TRUE"]
     if rule:
         where.append("rule = %(rule)s")
@@ -148,17 +162,28 @@ def alerts(
         where.append(
             "(scope_value = %(value)s OR (scope_kind = 'source' AND scope_source = %(value)s))"
         )
+    by_status = _status_where(status)
+    if by_status:
+        where.append(by_status)
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             "SELECT alert_id::text, rule, severity, scope, scope_kind, scope_source, scope_value,"
-            " day, observed, threshold, evidence, legal_source, message, fired_at,"
+            " day, observed, threshold, evidence, legal_source, message, fired_at, s.status,"
+            " s.status_reason,"
             " COALESCE((SELECT string_agg(s.endpoint || ':' || s.outcome, ', ' ORDER BY s.endpoint)"
             "   FROM alert_delivery_status s WHERE s.alert_id = a.alert_id), '') AS delivery,"
             " COALESCE((SELECT string_agg(k.acknowledged_by, ', ' ORDER BY k.acknowledged_at)"
             "   FROM acknowledgements k WHERE k.alert_id = a.alert_id), '') AS acknowledged_by"
-            " FROM alerts a"
+            " FROM alerts a JOIN alert_status s USING (alert_id)"
             f" WHERE {' AND '.join(where)} ORDER BY fired_at, day, alert_id LIMIT %(limit)s",
-            {"rule": rule, "since": since, "limit": limit, "kind": kind, "value": value},
+            {
+                "rule": rule,
+                "since": since,
+                "limit": limit,
+                "kind": kind,
+                "value": value,
+                "status": status,
+            },
         )
         return list(cur.fetchall())
 
@@ -181,7 +206,10 @@ def first_seen(conn: Connection) -> list[dict[str, Any]]:
 
 
 def alert_counts(
-    conn: Connection, rule: str | None = None, since: date | None = None
+    conn: Connection,
+    rule: str | None = None,
+    since: date | None = None,
+    status: str | None = None,
 ) -> dict[str, int]:
     """Alerts per rule (every alert, not a page of them): what the public role sees."""
     where = ["TRUE"]
@@ -189,9 +217,13 @@ def alert_counts(
         where.append("rule = %(rule)s")
     if since:
         where.append("day >= %(since)s")
+    by_status = _status_where(status)
+    if by_status:
+        where.append(by_status)
     rows = conn.execute(
-        f"SELECT rule, count(*) FROM alerts WHERE {' AND '.join(where)} GROUP BY rule ORDER BY rule",
-        {"rule": rule, "since": since},
+        "SELECT rule, count(*) FROM alerts a JOIN alert_status s USING (alert_id)"
+        f" WHERE {' AND '.join(where)} GROUP BY rule ORDER BY rule",
+        {"rule": rule, "since": since, "status": status},
     ).fetchall()
     return {str(r[0]): int(r[1]) for r in rows}
 
@@ -212,18 +244,19 @@ def warming_up_sources(conn: Connection, days: int = 365) -> list[dict[str, Any]
 def accounting(conn: Connection, ref: str) -> list[dict[str, Any]]:
     """Privacy Act accounting: every disclosure whose manifest or refs include this keyed ref,
     with the recipient's address (the disclosure's, else its request's), the tax periods, and
-    whether the entry is withheld from the individual (``rules.reports.withheld_from_individual``)."""
+    whether the entry is withheld from the individual (``rules.reports.withheld_from_individual``);
+    each disclosure as its amendments left it (a withdrawn one is left out)."""
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             "SELECT DISTINCT d.day, d.transmitted_at, d.recipient_agency, d.legal_authority,"
             " d.purpose, d.nature, d.disclosure_id,"
             " coalesce(x.recipient_address, r.address) AS recipient_address,"
             " coalesce(x.tax_periods, '[]'::jsonb) AS tax_periods"
-            " FROM taxpayer_refs t JOIN disclosures d USING (disclosure_id)"
+            " FROM taxpayer_refs t JOIN current_disclosures d USING (disclosure_id)"
             " LEFT JOIN disclosure_details x ON x.event_id = d.event_id"
             " LEFT JOIN LATERAL (SELECT q.record ->> 'recipient_address' AS address FROM requests q"
             "   WHERE q.request_id = d.request_id ORDER BY q.received_at DESC LIMIT 1) r ON true"
-            " WHERE t.ref = %s ORDER BY d.transmitted_at",
+            " WHERE t.ref = %s AND NOT d.withdrawn ORDER BY d.transmitted_at",
             (ref,),
         )
         rows = list(cur.fetchall())

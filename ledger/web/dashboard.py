@@ -68,14 +68,20 @@ def _form(
 def _alerts_table(alerts: list[dict[str, Any]]) -> str:
     out = [
         "<h2 id=alerts>Alerts</h2>",
-        table_head("day", "rule", "scope", "observed", "threshold", "delivery", "acknowledged"),
+        table_head(
+            "day", "rule", "scope", "status", "observed", "threshold", "delivery", "acknowledged"
+        ),
     ]
     for a in reversed(alerts):
         severity = {"critical": "crit", "warning": "warn"}.get(a["severity"], "")
         threshold = "" if a["threshold"] is None else f"{a['threshold']:,}"
+        status = escape(a.get("status", "open"))  # the row's class too: open or resolved
         out.append(
-            f"<tr class='alert-row'><td>{a['day']}</td><td class={severity}>{escape(a['rule'])}</td>"
-            f"<td title='{escape(a['message'])}'>{escape(a['scope'])}</td><td>{a['observed']:,}</td>"
+            f"<tr class='alert-row {status}'><td>{a['day']}</td>"
+            f"<td class={severity}>{escape(a['rule'])}</td>"
+            f"<td title='{escape(a['message'])}'>{escape(a['scope'])}</td>"
+            f"<td title='{escape(a.get('status_reason') or '')}'>{status}</td>"
+            f"<td>{a['observed']:,}</td>"
             f"<td>{threshold}</td><td>{escape(a['delivery'] or 'not configured')}</td>"
             f"<td>{escape(a['acknowledged_by'] or '-')}</td></tr>"
         )

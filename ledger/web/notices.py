@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 
-from ledger.rules.compliance import NoticeCheck, bulk_notice_checks
 from ledger.rules.model import CourtOrderFacts, DisclosureFacts, NoticeFacts
+from ledger.rules.notices import NoticeCheck, bulk_notice_checks
 from ledger.rules.registry import Registry
 from ledger.store import Connection
 from ledger.store.dashboard import BulkBounds, bulk_candidates
-from ledger.store.volume import court_order_records, notice_recipients, notice_records
+from ledger.store.orders import orders_now
+from ledger.store.volume import notice_recipients, notice_records
 from ledger.web.page import table_head
 
 BATCH = 1000  # disclosures read at a time, newest first, until the panel is full
@@ -69,7 +70,7 @@ def load_notice_rows(
     conn: Connection, limit: int, registry: Registry
 ) -> tuple[list[NoticeRow], bool]:
     """The latest ``limit`` rows, oldest first, and whether older ones were left out."""
-    orders = [CourtOrderFacts.from_record(r) for r in court_order_records(conn)]
+    orders = orders_now(conn)  # under their latest terms, as the rule judges
     bounds = bulk_bounds(orders)
     if bounds is None:
         return [], False

@@ -98,6 +98,23 @@ def test_public_role_sees_counts_not_alert_details(api_server: ApiServer) -> Non
     assert all("evidence" in a and "delivery" in a for a in overseer["alerts"])
 
 
+def test_alerts_are_listed_by_status(api_server: ApiServer) -> None:
+    every = request(api_server, "GET", "/api/alerts", "overseer").json()["alerts"]
+    resolved = request(api_server, "GET", "/api/alerts?status=resolved", "overseer").json()
+    # The demo's notice entered after its transmission resolved that one bulk alert.
+    assert [(a["rule"], a["status"]) for a in resolved["alerts"]] == [
+        ("bulk_without_notice", "resolved")
+    ]
+    assert "N-2025-003" in resolved["alerts"][0]["status_reason"]
+    still_open = request(api_server, "GET", "/api/alerts?status=open", "overseer").json()
+    assert len(still_open["alerts"]) == len(every) - 1
+    counts = request(api_server, "GET", "/api/alerts?status=resolved", "public").json()
+    assert counts == {"counts": {"bulk_without_notice": 1}}
+    wrong = request(api_server, "GET", "/api/alerts?status=closed", "overseer")
+    assert 400 <= wrong.status_code < 500
+    assert set(wrong.json()) == {"error"}
+
+
 def test_alerts_and_volume_filter_by_any_spelling_of_a_scope(api_server: ApiServer) -> None:
     spikes = request(
         api_server,

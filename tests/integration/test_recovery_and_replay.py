@@ -6,7 +6,8 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,7 @@ from ledger.ops.verify import checkpoint_checker, verify_all
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
 from tests.integration.helpers import (
+    at,
     caught_up,
     cli_env,
     disclosure,
@@ -82,6 +84,38 @@ def alert_topic_size(led: Ledger) -> int:
     )
 
 
+def late_notice_story(day: date) -> list[dict[str, Any]]:
+    """A notice order, a bulk transmission under it, then its notice (filed 25 hours before)."""
+    sent = datetime.fromisoformat(at(day, 14))
+    window = [(sent - timedelta(hours=1)).isoformat(), (sent + timedelta(hours=1)).isoformat()]
+    return [
+        {
+            "type": "CourtOrderRecorded",
+            "order_id": "O-replay",
+            "case_reference": "1:25-cv-00457",
+            "court": "D.D.C.",
+            "order_type": "NOTICE_REQUIREMENT",
+            "entered_at": at(day - timedelta(days=20)),
+            "effective_at": at(day - timedelta(days=20)),
+            "recipients": ["Noticed Recipient"],
+            "bulk_threshold": 1000,
+        },
+        disclosure(day, 3000, "Noticed Recipient", when=sent.isoformat()),
+        {
+            "type": "NoticeFiled",
+            "notice_id": "N-replay",
+            "case_reference": "1:25-cv-00457",
+            "filed_at": (sent - timedelta(hours=25)).isoformat(),
+            "served_on": ["Court", "Plaintiffs"],
+            "recipient_agency": "Noticed Recipient",
+            "legal_authority": "26 U.S.C. 6103(i)(2)",
+            "planned_transmission_start": window[0],
+            "planned_transmission_end": window[1],
+            "expected_record_count": 5000,
+        },
+    ]
+
+
 def test_replay_rebuilds_every_projection_equal_to_live_and_publishes_nothing(
     ledger_settings,
 ) -> None:
@@ -95,12 +129,18 @@ def test_replay_rebuilds_every_projection_equal_to_live_and_publishes_nothing(
         emit(led, history)
         emit(led, [disclosure(D, 100_000, "Recipient 1")])
         emit(led, [disclosure(D - timedelta(days=30), 5, "Recipient 2")])  # late
+        for event in late_notice_story(D):  # one by one: in this order on the broker
+            emit(led, [event])
         with EventProducer(led.bootstrap, led.topics.disclosures) as producer:
             producer.send_raw(b"\xc3\x01" + bytes(8) + b"poison", b"x", [])
         caught_up(led)
     finally:
         running.stop()
     assert rows(led, "SELECT count(*) FROM alerts WHERE rule = 'spike_over_prior_year'")[0][0] >= 1
+    resolved = (
+        "SELECT a.rule FROM alerts a JOIN alert_status s USING (alert_id) WHERE s.status = %s"
+    )
+    assert rows(led, resolved, ("resolved",)) == [("bulk_without_notice",)]
     published_before = alert_topic_size(led)
     result = run_replay(led.settings, show_progress=False)
     assert result.differences == []

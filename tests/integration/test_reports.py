@@ -370,6 +370,7 @@ def test_the_reports_over_the_api_for_auditors_only(api_server: ApiServer) -> No
     assert [(x["notice_id"], x["status"]) for x in lines] == [
         ("N-2025-001", "complied"),
         ("N-2025-002", "violation"),
+        ("N-2025-003", "complied"),  # its notice was entered after it, filed 30 hours before
     ]
     assert order.json()["violations"] == 1
     missing = get("/api/reports/orders/NO-SUCH-ORDER", "auditor")

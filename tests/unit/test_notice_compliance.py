@@ -59,6 +59,7 @@ def notice(notice_id: str, lead: timedelta, recipient: str = "ICE") -> NoticeFac
         planned_start=SENT - timedelta(hours=1),
         planned_end=SENT + timedelta(hours=1),
         expected_record_count=10_000,
+        served_on=("Court", "Plaintiffs"),
     )
 
 

@@ -139,6 +139,7 @@ def test_an_order_report_lists_covered_transmissions_with_lead_and_counts() -> N
             next_day - timedelta(hours=1),
             next_day + timedelta(hours=1),
             10_000,
+            ("Court", "Plaintiffs"),
         ),
     ]
     lines = order_lines(ORDER, [late, small, on_time, other], notices, REGISTRY)

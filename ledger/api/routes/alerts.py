@@ -1,6 +1,6 @@
 """/api/alerts: counts per rule for the public role, the alerts themselves for the others."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
@@ -25,9 +25,10 @@ def alerts(
     kind: Annotated[str | None, Query(pattern="^(recipient|authority|pair|source)$")] = None,
     scope: str | None = None,
     first_seen: bool = False,
+    status: Literal["open", "resolved", "all"] = "all",
 ) -> dict[str, Any]:
     if not at_least(who, "overseer"):  # aggregate counts only, over every alert
-        counts = queries.alert_counts(conn, rule, since)
+        counts = queries.alert_counts(conn, rule, since, status)
         returned(request, len(counts))
         return {"counts": counts}
     if first_seen:
@@ -37,6 +38,6 @@ def alerts(
     value = (
         None if scope is None else context(request).registry.scope_value(kind or "recipient", scope)
     )
-    rows = queries.alerts(conn, rule, since, limit, kind, value)
+    rows = queries.alerts(conn, rule, since, limit, kind, value, status)
     returned(request, len(rows))
     return {"alerts": rows}

@@ -1,0 +1,53 @@
+"""Court orders under their latest terms: a recorded order with its amendments and vacatur applied.
+
+An amendment replaces the terms it names for the order's whole life (the rules judge every
+transmission under the order as it now reads). A vacatur ends the order at ``vacated_at``; one
+``ab_initio`` voids it from the start, so it never bound anyone and its alerts are resolved.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+
+from ledger.events import CourtOrderAmended, CourtOrderVacated
+from ledger.rules.model import CourtOrderFacts
+
+OrderChange = CourtOrderAmended | CourtOrderVacated
+
+
+def changed(order: CourtOrderFacts, change: OrderChange) -> CourtOrderFacts | None:
+    """``order`` after ``change``; None when it is void from the start."""
+    if isinstance(change, CourtOrderVacated):
+        if change.ab_initio:
+            return None
+        end = change.vacated_at
+        if order.expires_at is not None and order.expires_at < end:
+            end = order.expires_at
+        return dataclasses.replace(order, expires_at=end)
+    c = change
+    return dataclasses.replace(
+        order,
+        effective_at=c.effective_at or order.effective_at,
+        expires_at=c.expires_at or order.expires_at,
+        recipients=order.recipients if c.recipients is None else c.recipients,
+        authorities=order.authorities if c.authorities is None else c.authorities,
+        bulk_threshold=order.bulk_threshold if c.bulk_threshold is None else c.bulk_threshold,
+        notice_hours=order.notice_hours if c.notice_hours is None else c.notice_hours,
+    )
+
+
+def current_orders(
+    orders: Iterable[CourtOrderFacts], changes: Sequence[OrderChange]
+) -> list[CourtOrderFacts]:
+    """Each order with its changes applied in the order they were recorded; void ones left out."""
+    result = []
+    for order in orders:
+        current: CourtOrderFacts | None = order
+        for change in changes:
+            if current is not None and change.order_id == order.order_id:
+                current = changed(current, change)
+        if current is not None:
+            result.append(current)
+    return result

@@ -1,0 +1,88 @@
+"""The alert lifecycle in the database: each alert's status changes, appended, never edited.
+
+``alert_status_changes`` (migration 007) holds one row per change; an alert without one is open.
+The view ``alert_status`` gives each alert's current status.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from ledger.rules.lifecycle import StoredAlert
+from ledger.rules.volume_book import ScopeKey
+from ledger.store.connection import Connection
+
+# A status change's event id derives from (alert, status, cause): redelivery and replay repeat it.
+_CHANGE_NS = uuid.UUID("0b8f6a52-27c4-4a39-a7f5-6f1c0de5a9e3")
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    alert_id: str
+    status: str  # "open" or "resolved"
+    reason: str
+    caused_by: str  # the event id of the fact that changed it
+    at: datetime  # that fact's broker time
+
+    @property
+    def event_id(self) -> str:
+        return str(uuid.uuid5(_CHANGE_NS, f"{self.alert_id}|{self.status}|{self.caused_by}"))
+
+
+def record_changes(conn: Connection, changes: Sequence[StatusChange]) -> list[StatusChange]:
+    """Appends the changes in order; returns those not stored before (redelivery stores none)."""
+    fresh = []
+    for c in changes:
+        row = conn.execute(
+            "INSERT INTO alert_status_changes"
+            " (alert_id, seq, status, event_id, reason, caused_by, at)"
+            " SELECT %(a)s, COALESCE(max(seq), 0) + 1, %(s)s, %(e)s, %(r)s, %(c)s, %(t)s"
+            "   FROM alert_status_changes WHERE alert_id = %(a)s"
+            " ON CONFLICT (event_id) DO NOTHING RETURNING alert_id",
+            {
+                "a": c.alert_id,
+                "s": c.status,
+                "e": c.event_id,
+                "r": c.reason,
+                "c": c.caused_by,
+                "t": c.at,
+            },
+        ).fetchone()
+        if row is not None:
+            fresh.append(c)
+    return fresh
+
+
+def alerts_about(
+    conn: Connection, rules: Sequence[str], event_ids: Iterable[str]
+) -> list[StoredAlert]:
+    """Alerts of ``rules`` about these disclosures (the first event of their evidence)."""
+    ids = sorted(set(event_ids))
+    if not ids:
+        return []
+    rows = conn.execute(
+        "SELECT a.alert_id::text, a.rule, s.status FROM alerts a"
+        " JOIN alert_status s USING (alert_id)"
+        " WHERE a.evidence[1] = ANY(%s) AND a.rule = ANY(%s) ORDER BY a.alert_id",
+        (ids, list(rules)),
+    ).fetchall()
+    return [StoredAlert(r[0], r[1], r[2]) for r in rows]
+
+
+def alerts_on_days(
+    conn: Connection, rule: str, key: ScopeKey, first: date, last: date, *, status: str | None
+) -> list[tuple[StoredAlert, date]]:
+    """Alerts of ``rule`` on scope ``key`` for days ``first`` to ``last``, with their days;
+    only those of ``status`` when given."""
+    rows = conn.execute(
+        "SELECT a.alert_id::text, a.rule, s.status, a.day FROM alerts a"
+        " JOIN alert_status s USING (alert_id)"
+        " WHERE a.rule = %s AND a.scope_kind = %s AND a.scope_source = %s AND a.scope_value = %s"
+        "   AND a.day BETWEEN %s AND %s AND (%s::text IS NULL OR s.status = %s)"
+        " ORDER BY a.day, a.alert_id",
+        (rule, *key, first, last, status, status),
+    ).fetchall()
+    return [(StoredAlert(r[0], r[1], r[2]), r[3]) for r in rows]

@@ -1,0 +1,166 @@
+"""Disclosures as they now stand: amendments, duplicates, and the reads the re-evaluation needs.
+
+Rows of ``disclosures`` are never changed; ``disclosure_amendments`` (migration 007) holds each
+correction, and the view ``current_disclosures`` gives every disclosure as its latest amendment
+left it. The rules re-judge disclosures from that view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from ledger.events import DisclosureAmended
+from ledger.rules.model import DisclosureFacts
+from ledger.store.connection import Connection
+from ledger.store.volume import _json
+
+# Current facts of a disclosure with its match-quality counts (disclosure_details, migration 008).
+_FACTS = (
+    "d.event_id::text, d.disclosure_id, d.source_agency, d.recipient_agency, d.legal_authority,"
+    " d.transmitted_at, d.day, d.record_count, d.match_method, d.address_verification,"
+    " d.notice_id, d.withdrawn, d.request_id, x.match_counts, x.address_counts"
+)
+_FROM = "current_disclosures d LEFT JOIN disclosure_details x USING (event_id)"
+
+
+def _counts(value: Any) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted((str(k), int(v)) for k, v in (value or {}).items()))
+
+
+def _facts(row: Sequence[Any]) -> DisclosureFacts:
+    return DisclosureFacts(
+        event_id=row[0],
+        disclosure_id=row[1],
+        source_agency=row[2],
+        recipient_agency=row[3],
+        legal_authority=row[4],
+        transmitted_at=row[5],
+        day=row[6],
+        record_count=int(row[7]),
+        match_method=row[8],
+        address_verification=row[9],
+        notice_id=row[10],
+        request_id=row[12],
+        match_counts=_counts(row[13]),
+        address_counts=_counts(row[14]),
+    )
+
+
+def transmitted_between(
+    conn: Connection,
+    start: datetime,
+    end: datetime | None,
+    recipients: Iterable[str] | None = None,
+) -> list[DisclosureFacts]:
+    """Current, not withdrawn disclosures transmitted from ``start`` up to (not at) ``end``
+    (no end when None), to ``recipients`` when given; in transmission order."""
+    wanted = None if recipients is None else sorted(set(recipients))
+    rows = conn.execute(
+        f"SELECT {_FACTS} FROM {_FROM}"
+        " WHERE NOT d.withdrawn AND d.transmitted_at >= %(s)s"
+        "   AND (%(e)s::timestamptz IS NULL OR d.transmitted_at < %(e)s)"
+        "   AND (%(r)s::text[] IS NULL OR d.recipient_agency = ANY(%(r)s))"
+        " ORDER BY d.transmitted_at, d.event_id",
+        {"s": start, "e": end, "r": wanted},
+    ).fetchall()
+    return [_facts(r) for r in rows]
+
+
+def to_recipient_between(
+    conn: Connection, recipient: str, start: datetime, end: datetime
+) -> list[DisclosureFacts]:
+    """Current, not withdrawn disclosures to ``recipient`` transmitted from ``start`` to ``end``
+    inclusive, in transmission order."""
+    rows = conn.execute(
+        f"SELECT {_FACTS} FROM {_FROM}"
+        " WHERE NOT d.withdrawn AND d.recipient_agency = %s"
+        "   AND d.transmitted_at BETWEEN %s AND %s ORDER BY d.transmitted_at, d.event_id",
+        (recipient, start, end),
+    ).fetchall()
+    return [_facts(r) for r in rows]
+
+
+def current_disclosure(conn: Connection, event_id: str) -> tuple[DisclosureFacts, bool] | None:
+    """The disclosure recorded by ``event_id`` as it now stands, and whether it is withdrawn."""
+    row = conn.execute(
+        f"SELECT {_FACTS} FROM {_FROM} WHERE d.event_id = %s", (event_id,)
+    ).fetchone()
+    return None if row is None else (_facts(row), bool(row[11]))
+
+
+def citing_request(conn: Connection, request_id: str) -> list[DisclosureFacts]:
+    """Current, not withdrawn disclosures that cite ``request_id``, in transmission order."""
+    rows = conn.execute(
+        f"SELECT {_FACTS} FROM {_FROM} WHERE NOT d.withdrawn AND d.request_id = %s"
+        " ORDER BY d.transmitted_at, d.event_id",
+        (request_id,),
+    ).fetchall()
+    return [_facts(r) for r in rows]
+
+
+def amended_event_id(conn: Connection, amended: DisclosureAmended) -> str | None:
+    """The DisclosureRecorded an amendment corrects: the one it names by event id, else the
+    disclosure id's (to the amendment's recipient first, then the earliest); None if unknown."""
+    if amended.amends_event_id:
+        row = conn.execute(
+            "SELECT event_id::text FROM disclosures WHERE event_id = %s",
+            (amended.amends_event_id,),
+        ).fetchone()
+    else:
+        row = conn.execute(
+            "SELECT event_id::text FROM disclosures WHERE disclosure_id = %s"
+            " ORDER BY recipient_agency = %s DESC, transmitted_at, event_id LIMIT 1",
+            (amended.disclosure_id, amended.recipient_agency),
+        ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def insert_amendment(
+    conn: Connection,
+    amended: DisclosureAmended,
+    target: str,
+    facts: DisclosureFacts,
+    withdrawn: bool,
+) -> bool:
+    """Appends the disclosure's corrected facts after its earlier amendments; False if stored
+    before (a redelivery)."""
+    row = conn.execute(
+        "INSERT INTO disclosure_amendments (event_id, amends_event_id, seq, recipient_agency,"
+        " legal_authority, transmitted_at, day, record_count, withdrawn, changes, reason)"
+        " SELECT %(e)s, %(t)s, COALESCE(max(seq), 0) + 1, %(rc)s, %(la)s, %(at)s, %(d)s, %(n)s,"
+        "  %(w)s, %(c)s, %(why)s FROM disclosure_amendments WHERE amends_event_id = %(t)s"
+        " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+        {
+            "e": amended.event_id,
+            "t": target,
+            "rc": facts.recipient_agency,
+            "la": facts.legal_authority,
+            "at": facts.transmitted_at,
+            "d": facts.day,
+            "n": facts.record_count,
+            "w": withdrawn,
+            "c": _json(dict(amended.changes)),
+            "why": amended.reason,
+        },
+    ).fetchone()
+    return row is not None
+
+
+def recorded_event_ids(
+    conn: Connection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """The event id already recorded for each (source agency, disclosure id), where there is one."""
+    pairs = sorted(set(keys))
+    if not pairs:
+        return {}
+    rows = conn.execute(
+        "SELECT DISTINCT ON (d.source_agency, d.disclosure_id)"
+        " d.source_agency, d.disclosure_id, d.event_id::text FROM disclosures d"
+        " JOIN unnest(%s::text[], %s::text[]) AS k(source, id)"
+        "   ON d.source_agency = k.source AND d.disclosure_id = k.id"
+        " ORDER BY d.source_agency, d.disclosure_id, d.log_id, d.kafka_offset",
+        ([p[0] for p in pairs], [p[1] for p in pairs]),
+    ).fetchall()
+    return {(r[0], r[1]): r[2] for r in rows}
