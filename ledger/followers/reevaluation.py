@@ -78,9 +78,13 @@ class Lifecycle:
     def notice_filed(self, conn: Connection, rec: ConsumerRecord, notice: NoticeFiled) -> None:
         """A notice entered after transmissions it announced may satisfy their orders now."""
         start = max(notice.filed_at, notice.planned_transmission_start)
-        affected = corrections.to_recipient_between(
-            conn, notice.recipient_agency, start, notice.planned_transmission_end
-        )
+        agency = self.config.registry.agency
+        recipient = agency(notice.recipient_agency).id
+        affected = [
+            d
+            for d in corrections.transmitted_within(conn, start, notice.planned_transmission_end)
+            if agency(d.recipient_agency).id == recipient
+        ]
         reason = f"notice {notice.notice_id} (event {notice.event_id}) was recorded"
         self.rejudge(conn, rec, notice.event_id, affected, reason)
 
@@ -184,15 +188,13 @@ class Lifecycle:
         if not subjects:
             return
         orders = orders_now(conn)
-        notices: dict[str, list[NoticeFacts]] = {}
-        for filed in volume_store.notices(conn, {d.recipient_agency for d in affected}):
-            n = NoticeFacts.from_event(filed)
-            notices.setdefault(n.recipient_agency, []).append(n)
+        agency = self.config.registry.agency
+        notices = self.notices_by_agency(conn, {agency(d.recipient_agency).id for d in affected})
         cited = request_store.requests(conn, {d.request_id for d in affected if d.request_id})
         requests = {rid: RequestFacts.from_event(r) for rid, r in cited.items()}
         due: list[AlertDraft] = []
         for d in affected:
-            mine = notices.get(d.recipient_agency, [])
+            mine = notices.get(agency(d.recipient_agency).id, [])
             use = self.notice_use(conn, d, orders, mine, ())
             due.extend(disclosure_verdicts(d, orders, mine, self.config, use, requests))
         rules = [r for r in DISCLOSURE_RULES if self.config.on(r)]
@@ -256,11 +258,21 @@ class Lifecycle:
         end = max(n.planned_end for n in notices)
         pending = {r.event_id for r in arrived}
         stored = [
-            r
-            for r in corrections.to_recipient_between(conn, d.recipient_agency, start, end)
-            if r.event_id not in pending
+            r for r in corrections.transmitted_within(conn, start, end) if r.event_id not in pending
         ]
         return notice_use(d, notices, [*stored, *arrived], registry)
+
+    def notices_by_agency(
+        self, conn: Connection, agencies: set[str]
+    ) -> dict[str, list[NoticeFacts]]:
+        """The notices filed for these recipients (canonical ids), whatever the spelling, by id."""
+        agency = self.config.registry.agency
+        spellings = [t for t in volume_store.notice_recipients(conn) if agency(t).id in agencies]
+        found: dict[str, list[NoticeFacts]] = {}
+        for filed in volume_store.notices(conn, spellings) if spellings else []:
+            n = NoticeFacts.from_event(filed)
+            found.setdefault(agency(n.recipient_agency).id, []).append(n)
+        return found
 
     def _under(self, conn: Connection, orders: Sequence[CourtOrderFacts]) -> list[DisclosureFacts]:
         """The stored transmissions any of ``orders`` may bind, by time (the rules judge the

@@ -68,16 +68,15 @@ def transmitted_between(
     return [_facts(r) for r in rows]
 
 
-def to_recipient_between(
-    conn: Connection, recipient: str, start: datetime, end: datetime
-) -> list[DisclosureFacts]:
-    """Current, not withdrawn disclosures to ``recipient`` transmitted from ``start`` to ``end``
-    inclusive, in transmission order."""
+def transmitted_within(conn: Connection, start: datetime, end: datetime) -> list[DisclosureFacts]:
+    """Current, not withdrawn disclosures transmitted from ``start`` to ``end`` inclusive (a
+    notice's planned window: hours), in transmission order; callers match the recipient by its
+    canonical id, which no spelling in the table gives."""
     rows = conn.execute(
         f"SELECT {_FACTS} FROM {_FROM}"
-        " WHERE NOT d.withdrawn AND d.recipient_agency = %s"
-        "   AND d.transmitted_at BETWEEN %s AND %s ORDER BY d.transmitted_at, d.event_id",
-        (recipient, start, end),
+        " WHERE NOT d.withdrawn AND d.transmitted_at BETWEEN %s AND %s"
+        " ORDER BY d.transmitted_at, d.event_id",
+        (start, end),
     ).fetchall()
     return [_facts(r) for r in rows]
 

@@ -150,7 +150,9 @@ def test_a_notice_filed_in_time_but_entered_late_resolves_its_alert(led: Ledger)
     [bulk] = send(led, [disclosure(D, 3000, ICE, when=sent.isoformat())])
     assert statuses(led, "bulk_without_notice", bulk) == [("open", None, None)]
 
-    [filed] = send(led, [notice(sent - timedelta(hours=25), sent, 5000)])
+    # Filed for "ICE": the transmission went to "U.S. Immigration and Customs Enforcement".
+    late = notice(sent - timedelta(hours=25), sent, 5000, recipient_agency="ICE")
+    [filed] = send(led, [late])
     [(status, reason, cause)] = statuses(led, "bulk_without_notice", bulk)
     assert (status, cause) == ("resolved", filed)
     assert reason

@@ -168,6 +168,8 @@ def test_a_notice_covers_only_the_record_count_it_announced_over_its_transmissio
     assert verdict(second, [ORDER], [n], notice_use={"N-1": 3000}) == ["bulk_without_notice"]
     outside = facts(event_id="e0", transmitted_at=SENT - timedelta(hours=3))
     assert notice_use(second, [n], [outside], REG) == {"N-1": 0}  # not one it announced
+    spelled = facts(event_id="e0", recipient_agency="U.S. Immigration and Customs Enforcement")
+    assert notice_use(second, [n], [spelled], REG) == {"N-1": 3000}  # ICE by any spelling
 
 
 def test_orders_under_their_latest_terms() -> None:
