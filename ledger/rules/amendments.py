@@ -16,13 +16,16 @@ from zoneinfo import ZoneInfo
 from ledger.errors import EventValidationError
 from ledger.privacy import contains_tin_shape
 from ledger.rules.model import DisclosureFacts
+from ledger.storable import count_problem, time_problem
 
 AMENDABLE = ("record_count", "recipient_agency", "legal_authority", "transmitted_at", "withdrawn")
 _FORMS = {
-    "record_count": "a whole number of records, 0 or more",
+    "record_count": "a whole number of records, 0 to 2^53",
     "recipient_agency": "the recipient's name (not blank)",
     "legal_authority": "the authority cited (not blank)",
-    "transmitted_at": "an ISO 8601 time with its UTC offset, e.g. 2025-08-07T15:12:00-04:00",
+    "transmitted_at": (
+        "an ISO 8601 time with its UTC offset between 1900 and 2200, e.g. 2025-08-07T15:12:00-04:00"
+    ),
     "withdrawn": '"true" or "false"',
 }
 
@@ -42,27 +45,34 @@ def _bad(name: str) -> EventValidationError:
     return EventValidationError(f"changes.{name} must be {_FORMS[name]}.")
 
 
-def _parse(name: str, text: str) -> object:
+def _count(text: str) -> int:
     value = text.strip()
-    if name == "record_count":
-        if not value.isascii() or not value.isdigit() or len(value) > 15:
-            raise _bad(name)
-        return int(value)
-    if name == "transmitted_at":
-        try:
-            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise _bad(name) from None
-        if when.tzinfo is None:
-            raise _bad(name)
-        return when
-    if name == "withdrawn":
-        if value.lower() not in ("true", "false"):
-            raise _bad(name)
-        return value.lower() == "true"
-    if not value:
+    if not value.isascii() or not value.isdigit() or len(value) > 16 or count_problem(int(value)):
+        raise _bad("record_count")
+    return int(value)
+
+
+def _time(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise _bad("transmitted_at") from None
+    if when.tzinfo is None or time_problem(when):
+        raise _bad("transmitted_at")
+    return when
+
+
+def _flag(text: str) -> bool:
+    value = text.strip().lower()
+    if value not in ("true", "false"):
+        raise _bad("withdrawn")
+    return value == "true"
+
+
+def _text(name: str, text: str) -> str:
+    if not text.strip():
         raise _bad(name)
-    return value
+    return text.strip()
 
 
 def parse_changes(changes: Mapping[str, str]) -> Correction:
@@ -80,8 +90,18 @@ def parse_changes(changes: Mapping[str, str]) -> Correction:
         raise EventValidationError(
             f"changes names {shown}, which cannot be amended; allowed: {', '.join(AMENDABLE)}."
         )
-    values = {name: _parse(name, text) for name, text in changes.items()}
-    return Correction(**values)  # type: ignore[arg-type]  # each parsed to its field's type
+    c = changes
+    return Correction(
+        record_count=_count(c["record_count"]) if "record_count" in c else None,
+        recipient_agency=(
+            _text("recipient_agency", c["recipient_agency"]) if "recipient_agency" in c else None
+        ),
+        legal_authority=(
+            _text("legal_authority", c["legal_authority"]) if "legal_authority" in c else None
+        ),
+        transmitted_at=_time(c["transmitted_at"]) if "transmitted_at" in c else None,
+        withdrawn=_flag(c["withdrawn"]) if "withdrawn" in c else None,
+    )
 
 
 def corrected(d: DisclosureFacts, c: Correction, tz: ZoneInfo) -> DisclosureFacts:

@@ -224,6 +224,8 @@ def test_changes_are_typed_and_a_bad_one_is_named_without_its_value() -> None:
         ({"record_count": "-1"}, "record_count"),
         ({"record_count": "975004242x"}, "record_count"),
         ({"transmitted_at": "2025-09-25T10:00:00"}, "transmitted_at"),
+        ({"transmitted_at": "1850-09-25T10:00:00+00:00"}, "transmitted_at"),
+        ({"record_count": str(2**53 + 1)}, "record_count"),
         ({"withdrawn": "maybe"}, "withdrawn"),
         ({"recipient_agency": "  "}, "recipient_agency"),
     ):
