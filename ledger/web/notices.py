@@ -1,21 +1,23 @@
 """The notice-compliance panel: each bulk transmission a notice order covers, judged by the rule.
 
-The verdicts come from ``ledger.rules.compliance.bulk_notice_checks``, the code the
+The verdicts come from ``ledger.rules.notices.bulk_notice_checks``, the code the
 bulk_without_notice alert is raised by, over the same stored orders and notices the volume
 follower reads; the dashboard and the alerts cannot disagree about which order covers what.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 
+from ledger.rules.lifecycle import notice_use
 from ledger.rules.model import CourtOrderFacts, DisclosureFacts, NoticeFacts
 from ledger.rules.notices import NoticeCheck, bulk_notice_checks
 from ledger.rules.registry import Registry
 from ledger.store import Connection
+from ledger.store.corrections import transmitted_within
 from ledger.store.dashboard import BulkBounds, bulk_candidates
 from ledger.store.orders import orders_now
 from ledger.store.volume import notice_recipients, notice_records
@@ -35,19 +37,26 @@ def notice_rows(
     orders: Iterable[CourtOrderFacts],
     notices: Iterable[NoticeFacts],
     registry: Registry,
+    announced: Mapping[str, Sequence[DisclosureFacts]] | None = None,
 ) -> list[NoticeRow]:
-    """One row per disclosure and notice order covering it, in the disclosures' order."""
+    """One row per disclosure and notice order covering it, in the disclosures' order.
+
+    ``announced`` holds, by notice id, the transmissions within each notice's planned window:
+    a notice covers only the records it announced, as the rule counts them.
+    """
     orders = list(orders)
     by_recipient: dict[str, list[NoticeFacts]] = {}  # by canonical recipient
     for n in notices:
         by_recipient.setdefault(registry.agency(n.recipient_agency).id, []).append(n)
-    return [
-        NoticeRow(d, check)
-        for d in disclosures
-        for check in bulk_notice_checks(
-            d, orders, by_recipient.get(registry.agency(d.recipient_agency).id, []), registry
-        )
-    ]
+    rows = []
+    for d in disclosures:
+        mine = by_recipient.get(registry.agency(d.recipient_agency).id, [])
+        others = {r.event_id: r for n in mine for r in (announced or {}).get(n.notice_id, ())}
+        use = notice_use(d, mine, others.values(), registry)
+        rows += [
+            NoticeRow(d, check) for check in bulk_notice_checks(d, orders, mine, registry, use)
+        ]
+    return rows
 
 
 def bulk_bounds(orders: Iterable[CourtOrderFacts]) -> BulkBounds | None:
@@ -78,6 +87,7 @@ def load_notice_rows(
     spellings: dict[str, list[str]] = {}  # the recipient texts notices were filed under
     for text in notice_recipients(conn):
         spellings.setdefault(registry.agency(text).id, []).append(text)
+    announced: dict[str, list[DisclosureFacts]] = {}  # by notice id: transmissions in its window
     rows: list[NoticeRow] = []
     before: tuple[datetime, str] | None = None
     while len(rows) <= limit:
@@ -90,7 +100,11 @@ def load_notice_rows(
         for record in notice_records(conn, texts) if texts else []:
             notice = NoticeFacts.from_record(record)
             notices[registry.agency(notice.recipient_agency).id].append(notice)
-        rows += notice_rows(batch, orders, (n for r in recipients for n in notices[r]), registry)
+            announced[notice.notice_id] = transmitted_within(
+                conn, notice.planned_start, notice.planned_end
+            )
+        mine = [n for r in recipients for n in notices[r]]
+        rows += notice_rows(batch, orders, mine, registry, announced)
         if len(batch) < BATCH:
             break
         before = (batch[-1].transmitted_at, batch[-1].event_id)
