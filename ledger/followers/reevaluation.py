@@ -79,7 +79,10 @@ class Lifecycle:
         """A notice entered after transmissions it announced may satisfy their orders now."""
         start = max(notice.filed_at, notice.planned_transmission_start)
         affected = corrections.to_recipient_between(
-            conn, notice.recipient_agency, start, notice.planned_transmission_end
+            conn,
+            self._spellings(conn, notice.recipient_agency),
+            start,
+            notice.planned_transmission_end,
         )
         reason = f"notice {notice.notice_id} (event {notice.event_id}) was recorded"
         self.rejudge(conn, rec, notice.event_id, affected, reason)
@@ -184,15 +187,22 @@ class Lifecycle:
         if not subjects:
             return
         orders = orders_now(conn)
+        # Notices by canonical recipient, as the volume follower judges: "ICE" serves "U.S.
+        # Immigration and Customs Enforcement".
+        registry = self.config.registry
+        wanted = {registry.agency(d.recipient_agency).id for d in affected}
+        spellings = [
+            t for t in volume_store.notice_recipients(conn) if registry.agency(t).id in wanted
+        ]
         notices: dict[str, list[NoticeFacts]] = {}
-        for filed in volume_store.notices(conn, {d.recipient_agency for d in affected}):
+        for filed in volume_store.notices(conn, spellings) if spellings else []:
             n = NoticeFacts.from_event(filed)
-            notices.setdefault(n.recipient_agency, []).append(n)
+            notices.setdefault(registry.agency(n.recipient_agency).id, []).append(n)
         cited = request_store.requests(conn, {d.request_id for d in affected if d.request_id})
         requests = {rid: RequestFacts.from_event(r) for rid, r in cited.items()}
         due: list[AlertDraft] = []
         for d in affected:
-            mine = notices.get(d.recipient_agency, [])
+            mine = notices.get(registry.agency(d.recipient_agency).id, [])
             use = self.notice_use(conn, d, orders, mine, ())
             due.extend(disclosure_verdicts(d, orders, mine, self.config, use, requests))
         rules = [r for r in DISCLOSURE_RULES if self.config.on(r)]
@@ -257,10 +267,20 @@ class Lifecycle:
         pending = {r.event_id for r in arrived}
         stored = [
             r
-            for r in corrections.to_recipient_between(conn, d.recipient_agency, start, end)
+            for r in corrections.to_recipient_between(
+                conn, self._spellings(conn, d.recipient_agency), start, end
+            )
             if r.event_id not in pending
         ]
         return notice_use(d, notices, [*stored, *arrived], registry)
+
+    def _spellings(self, conn: Connection, recipient: str) -> list[str]:
+        """Every stored recipient text that names the same agency as ``recipient``."""
+        registry = self.config.registry
+        wanted = registry.agency(recipient).id
+        return [
+            t for t in corrections.recipient_spellings(conn) if registry.agency(t).id == wanted
+        ] or [recipient]
 
     def _under(self, conn: Connection, orders: Sequence[CourtOrderFacts]) -> list[DisclosureFacts]:
         """The stored transmissions any of ``orders`` may bind, by time (the rules judge the

@@ -215,7 +215,7 @@ class VolumeFollower(Follower):
                 flow=flow,
                 requests=requests,
                 notice_use=self.lifecycle.notice_use(
-                    conn, f, orders, notices_by_recipient.get(f.recipient_agency, []), done
+                    conn, f, orders, notices_by_recipient.get(flow.recipient.id, []), done
                 ),
             )
             drafts.extend(evaluate_all(ctx))

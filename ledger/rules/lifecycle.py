@@ -130,7 +130,7 @@ def disclosure_verdicts(
 def notice_covers(notice: NoticeFacts, r: DisclosureFacts, registry: Registry) -> bool:
     """Whether transmission ``r`` is one that ``notice`` announced (recipient, authority, window)."""
     return (
-        r.recipient_agency == notice.recipient_agency
+        registry.agency(r.recipient_agency).id == registry.agency(notice.recipient_agency).id
         and notice.planned_start <= r.transmitted_at <= notice.planned_end
         and notice_authority_covers(notice, r, registry)
     )

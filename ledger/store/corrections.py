@@ -69,17 +69,22 @@ def transmitted_between(
 
 
 def to_recipient_between(
-    conn: Connection, recipient: str, start: datetime, end: datetime
+    conn: Connection, recipients: Sequence[str], start: datetime, end: datetime
 ) -> list[DisclosureFacts]:
-    """Current, not withdrawn disclosures to ``recipient`` transmitted from ``start`` to ``end``
-    inclusive, in transmission order."""
+    """Current, not withdrawn disclosures to any of ``recipients`` (the spellings of one agency)
+    transmitted from ``start`` to ``end`` inclusive, in transmission order."""
     rows = conn.execute(
         f"SELECT {_FACTS} FROM {_FROM}"
-        " WHERE NOT d.withdrawn AND d.recipient_agency = %s"
+        " WHERE NOT d.withdrawn AND d.recipient_agency = ANY(%s)"
         "   AND d.transmitted_at BETWEEN %s AND %s ORDER BY d.transmitted_at, d.event_id",
-        (recipient, start, end),
+        (list(recipients), start, end),
     ).fetchall()
     return [_facts(r) for r in rows]
+
+
+def recipient_spellings(conn: Connection) -> list[str]:
+    """Every recipient text a stored disclosure names (few: a registry's worth)."""
+    return [str(r[0]) for r in conn.execute("SELECT DISTINCT recipient_agency FROM disclosures")]
 
 
 def current_disclosure(conn: Connection, event_id: str) -> tuple[DisclosureFacts, bool] | None:
