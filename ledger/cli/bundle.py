@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.common import parse_day, settings
+from ledger.cli.common import MinWitnesses, WitnessKeys, parse_day, settings, witness_minimum
 from ledger.cli.output import console, fail
 from ledger.errors import ExitCode
 
@@ -105,19 +105,8 @@ def verify_bundle(
     key: Annotated[
         list[str], typer.Option("--key", help="Verifier key (vkey); repeat for rotation.")
     ],
-    witness_key: Annotated[
-        list[str] | None,
-        typer.Option("--witness-key", help="A witness's cosignature vkey; repeat for each."),
-    ] = None,
-    min_witnesses: Annotated[
-        int | None,
-        typer.Option(
-            "--min-witnesses",
-            min=0,
-            help="Valid cosignatures each checkpoint needs from the given witnesses "
-            "(default: 1 with keys).",
-        ),
-    ] = None,
+    witness_key: WitnessKeys = None,
+    min_witnesses: MinWitnesses = None,
 ) -> None:
     """Check a bundle offline: sums, entries, proofs, signatures, alerts, profile. No services."""
     from ledger.ops.bundle_verify import verify_bundle as check
@@ -137,13 +126,7 @@ def verify_bundle(
             CosignatureVerifier.from_vkey(w)
         except (NoteError, ValueError) as exc:
             fail(f"--witness-key: {exc}", ExitCode.USAGE)
-    minimum = min_witnesses if min_witnesses is not None else (1 if witnesses else 0)
-    if minimum > len(set(witnesses)):
-        fail(
-            f"--min-witnesses {minimum} needs at least that many --witness-key options "
-            f"({len(set(witnesses))} given).",
-            ExitCode.USAGE,
-        )
+    minimum = witness_minimum(witnesses, min_witnesses)
 
     def witnessed(note: str) -> None:
         if minimum:

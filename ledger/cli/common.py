@@ -56,3 +56,30 @@ def record_access(
         log.record(getpass.getuser(), role, action, params, returned)
     finally:
         log.close()
+
+
+WitnessKeys = Annotated[
+    list[str] | None,
+    typer.Option("--witness-key", help="A witness's cosignature vkey; repeat for each."),
+]
+MinWitnesses = Annotated[
+    int | None,
+    typer.Option(
+        "--min-witnesses",
+        min=0,
+        help="Valid cosignatures required from the given witnesses (default: 1 with keys).",
+    ),
+]
+
+
+def witness_minimum(witnesses: list[str], min_witnesses: int | None) -> int:
+    """How many of ``witnesses`` must have cosigned: --min-witnesses, else 1 when any are given.
+    More than the distinct keys given is a usage error."""
+    minimum = min_witnesses if min_witnesses is not None else (1 if witnesses else 0)
+    if minimum > len(set(witnesses)):
+        fail(
+            f"--min-witnesses {minimum} needs at least that many --witness-key options "
+            f"({len(set(witnesses))} given).",
+            ExitCode.USAGE,
+        )
+    return minimum

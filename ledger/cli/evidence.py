@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.common import JsonFlag, settings
+from ledger.cli.common import JsonFlag, MinWitnesses, WitnessKeys, settings, witness_minimum
 from ledger.cli.output import console, fail, print_json, print_table
 from ledger.errors import ExitCode
 
@@ -191,29 +191,13 @@ def verify_proof(
     key: Annotated[
         list[str], typer.Option("--key", help="Verifier key (vkey); repeat for rotation.")
     ],
-    witness_key: Annotated[
-        list[str] | None,
-        typer.Option("--witness-key", help="A witness's cosignature vkey; repeat for each."),
-    ] = None,
-    min_witnesses: Annotated[
-        int | None,
-        typer.Option(
-            "--min-witnesses",
-            min=0,
-            help="Valid cosignatures required from the given witnesses (default: 1 with keys).",
-        ),
-    ] = None,
+    witness_key: WitnessKeys = None,
+    min_witnesses: MinWitnesses = None,
 ) -> None:
     """Check a saved proof offline: no database, no Kafka, only the proof and the public key."""
     from ledger.tlog.offline import check_proof_file
 
     witnesses = witness_key or []
-    minimum = min_witnesses if min_witnesses is not None else (1 if witnesses else 0)
-    if minimum > len(set(witnesses)):
-        fail(
-            f"--min-witnesses {minimum} needs at least that many --witness-key options "
-            f"({len(set(witnesses))} given).",
-            ExitCode.USAGE,
-        )
+    minimum = witness_minimum(witnesses, min_witnesses)
     result = check_proof_file(file, key, witnesses, minimum)
     console.print(f"[green]OK[/] {result.kind} proof for {result.origin}: {result.detail}.")

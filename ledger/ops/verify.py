@@ -166,20 +166,25 @@ def verify_log(
     return report
 
 
+def _log_reader(bootstrap: str | None) -> KafkaConsumer | None:
+    """A consumer outside any group that reads partitions from their start; None: no Kafka."""
+    if not bootstrap:
+        return None
+    return KafkaConsumer(
+        **client_config(bootstrap),
+        enable_auto_commit=False,
+        group_id=None,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+    )
+
+
 def verify_all(
     conn: Connection,
     bootstrap: str | None,
     checkpoint_check: Callable[[Connection, str, dict[int, bytes]], list[Finding]] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> VerifyReport:
-    consumer = None
-    if bootstrap:
-        consumer = KafkaConsumer(
-            **client_config(bootstrap),
-            enable_auto_commit=False,
-            group_id=None,
-            max_partition_fetch_bytes=8 * 1024 * 1024,
-        )
+    consumer = _log_reader(bootstrap)
     try:
         reports = [
             verify_log(conn, log_id, consumer, checkpoint_check, progress)
@@ -227,14 +232,7 @@ def _verify_one(
     url: str, schema: str, bootstrap: str | None, settings: Settings | None, log_id: str
 ) -> LogReport:
     """One log in a worker process: its own connection and Kafka consumer, nothing shared."""
-    consumer = None
-    if bootstrap:
-        consumer = KafkaConsumer(
-            **client_config(bootstrap),
-            enable_auto_commit=False,
-            group_id=None,
-            max_partition_fetch_bytes=8 * 1024 * 1024,
-        )
+    consumer = _log_reader(bootstrap)
     try:
         with connection(url, schema) as conn:
             checker = checkpoint_checker(settings) if settings is not None else None
