@@ -1,4 +1,4 @@
-"""Prior-year spikes a late, earlier-dated disclosure outgrows: resolved as the batch applies it.
+"""Prior-year alerts a late, earlier-dated disclosure outgrows: resolved as the batch applies it.
 
 Adding records to an earlier day raises the prior year of the days after it, so a spike alert
 raised on one of those days may no longer hold. The volume follower shows each disclosure of a
@@ -13,8 +13,8 @@ from datetime import date, datetime, timedelta
 
 from ledger.rules.lifecycle import OPEN, RESOLVED
 from ledger.rules.model import AlertDraft, DisclosureFacts, Scope, ScopeWindow
-from ledger.rules.volume_book import PRIOR_DAYS, ScopeKey, VolumeBook, Window
-from ledger.rules.volume_rules import SPIKE
+from ledger.rules.volume_book import PRIOR_DAYS, WINDOW_DAYS, ScopeKey, VolumeBook, Window
+from ledger.rules.volume_rules import SPIKE, SUSTAINED
 from ledger.store import Connection
 from ledger.store.alert_status import StatusChange, alerts_on_days
 
@@ -34,33 +34,41 @@ def as_scope_window(window: Window) -> ScopeWindow:
 
 
 class OutgrownSpikes:
-    """Open prior-year spikes on later days that a late, earlier-dated disclosure outgrows.
+    """Open prior-year alerts on later days that a late, earlier-dated disclosure outgrows: a
+    spike whose day no longer exceeds its prior year, a sustained excess no window ending on its
+    day still shows.
 
     Checked as each disclosure of a batch is added to the book (so the verdict is the one a
-    disclosure-at-a-time consumer would reach), over the spikes stored before the batch and those
+    disclosure-at-a-time consumer would reach), over the alerts stored before the batch and those
     the batch raised so far; ``changes`` are recorded after the batch's alerts are stored.
     """
+
+    RULES = (SPIKE, SUSTAINED)
+    REACH = timedelta(days=PRIOR_DAYS + max(WINDOW_DAYS))  # the later days a late one can change
 
     def __init__(self, conn: Connection, arrivals: dict[str, datetime]) -> None:
         self.conn = conn
         self.arrivals = arrivals  # event id -> broker time of the batch's disclosures
-        self.open: dict[ScopeKey, dict[date, str]] = {}  # loaded keys: stored and raised since
-        self.fresh: dict[ScopeKey, dict[date, str]] = {}  # raised in the batch, key not loaded
+        # By (rule, scope): day -> alert id, for loaded scopes (stored, and raised since) ...
+        self.open: dict[tuple[str, ScopeKey], dict[date, str]] = {}
+        # ... and those raised in the batch on scopes not loaded yet.
+        self.fresh: dict[tuple[str, ScopeKey], dict[date, str]] = {}
         self.changes: list[StatusChange] = []
 
-    def _open(self, key: ScopeKey) -> dict[date, str]:
-        if key not in self.open:
+    def _open(self, rule: str, key: ScopeKey) -> dict[date, str]:
+        if (rule, key) not in self.open:
             far = date.max - timedelta(days=1)
-            stored = alerts_on_days(self.conn, SPIKE, key, date.min, far, status=OPEN)
-            self.open[key] = {day: s.alert_id for s, day in stored}
-            self.open[key].update(self.fresh.pop(key, {}))
-        return self.open[key]
+            stored = alerts_on_days(self.conn, rule, key, date.min, far, status=OPEN)
+            found = {day: s.alert_id for s, day in stored}
+            found.update(self.fresh.pop((rule, key), {}))
+            self.open[(rule, key)] = found
+        return self.open[(rule, key)]
 
     def raised(self, drafts: Iterable[AlertDraft]) -> None:
         for d in drafts:
-            if d.rule == SPIKE and isinstance(d.scope, Scope):
-                key = (d.scope.kind, d.scope.source, d.scope.value)
-                (self.open if key in self.open else self.fresh).setdefault(key, {})[d.day] = (
+            if d.rule in self.RULES and isinstance(d.scope, Scope):
+                at = (d.rule, (d.scope.kind, d.scope.source, d.scope.value))
+                (self.open if at in self.open else self.fresh).setdefault(at, {})[d.day] = (
                     d.alert_id
                 )
 
@@ -68,17 +76,32 @@ class OutgrownSpikes:
         for key in keys:
             if not book.has_days_after(key, f.day):
                 continue  # in order (the common case): no later day's prior year changed
-            open_now = self._open(key)
-            for day in [d for d in open_now if f.day < d <= f.day + timedelta(days=PRIOR_DAYS)]:
-                window = book.window(key, day)
-                if window.day_records > window.prior_365_records:
-                    continue
-                reason = (
-                    f"{SPIKE} no longer holds: disclosure {f.disclosure_id} (event {f.event_id})"
-                    f" dated {f.day} arrived late; the 365 days before {day} now hold"
-                    f" {window.prior_365_records:,} records, {window.day_records:,} on the day"
-                )
-                at = self.arrivals.get(f.event_id, datetime.min)
-                self.changes.append(
-                    StatusChange(open_now.pop(day), RESOLVED, reason, f.event_id, at)
-                )
+            for rule in self.RULES:
+                open_now = self._open(rule, key)
+                for day in [d for d in open_now if f.day < d <= f.day + self.REACH]:
+                    why = self._outgrown(book, rule, key, day)
+                    if why is None:
+                        continue
+                    reason = (
+                        f"{rule} no longer holds: disclosure {f.disclosure_id} (event"
+                        f" {f.event_id}) dated {f.day} arrived late; {why}"
+                    )
+                    at = self.arrivals.get(f.event_id, datetime.min)
+                    self.changes.append(
+                        StatusChange(open_now.pop(day), RESOLVED, reason, f.event_id, at)
+                    )
+
+    @staticmethod
+    def _outgrown(book: VolumeBook, rule: str, key: ScopeKey, day: date) -> str | None:
+        """Why the alert of ``rule`` on ``day`` no longer holds, or None while it does."""
+        if rule == SUSTAINED:
+            if book.exceeding(key, day) is not None:
+                return None
+            return f"no trailing window ending {day} exceeds the 365 days before it any more"
+        window = book.window(key, day, trailing=False)
+        if window.day_records > window.prior_365_records:
+            return None
+        return (
+            f"the 365 days before {day} now hold {window.prior_365_records:,} records,"
+            f" {window.day_records:,} on the day"
+        )

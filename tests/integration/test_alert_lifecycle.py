@@ -412,3 +412,28 @@ def test_a_resolution_is_delivered_by_webhook_under_its_own_id(ledger_settings: 
         receiver.close()
     assert receiver.rejected_signatures == 0
     assert receiver.accepted.count(resolution_id) == 1
+
+
+def test_a_sustained_excess_is_resolved_when_earlier_disclosures_land(led: Ledger) -> None:
+    source = f"Source {uuid.uuid4().hex[:6]}"
+    office = f"Split Office {uuid.uuid4().hex[:6]}"
+    send(
+        led,
+        [
+            disclosure(D - timedelta(days=400), 10, "Elsewhere", source=source),
+            disclosure(D - timedelta(days=300), 100, office, source=source),
+        ],
+    )
+    # 60 records a day for four days: no day over the prior year's 100, two days are.
+    send(
+        led,
+        [disclosure(D - timedelta(days=n), 60, office, source=source) for n in range(3, -1, -1)],
+    )
+    query = (
+        "SELECT a.day, s.status, s.status_caused_by FROM alerts a JOIN alert_status s"
+        " USING (alert_id) WHERE a.rule = 'sustained_over_prior_year' AND a.scope_kind = 'recipient'"
+        " AND a.scope_value = %s ORDER BY a.day"
+    )
+    assert rows(led, query, (office,)) == [(D - timedelta(days=2), "open", None)]
+    [late] = send(led, [disclosure(D - timedelta(days=100), 500, office, source=source)])
+    assert rows(led, query, (office,)) == [(D - timedelta(days=2), "resolved", late)]
