@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -13,9 +14,14 @@ from ledger.config import Settings, Topics
 from ledger.events import DisclosureRecorded
 from ledger.runtime import Ledger, open_ledger
 
+# The synthetic recipients as registry agencies (children of one BENCH agency), for this process
+# and every `ledger` process it starts; a registry given by the caller wins.
+REGISTRY = Path(__file__).resolve().parent / "registry.toml"
+
 
 def bench_ledger(name: str, partitions: int = 3) -> Ledger:
     """Starts local services if needed; isolates the run with its own topics and schema."""
+    os.environ.setdefault("LEDGER_REGISTRY_FILE", str(REGISTRY))
     base = Settings.from_env()
     localdev.up(base)
     tag = f"{name}_{int(time.time())}"
@@ -30,6 +36,9 @@ def disclosures(
 ) -> list[DisclosureRecorded]:
     """``n`` DisclosureRecorded events spread over days and recipients (already validated shape)."""
     start = start or datetime(2024, 1, 1, 15, tzinfo=UTC)
+    batch = uuid.uuid4().hex[
+        :8
+    ]  # disclosure ids unique across calls: a repeated one is a duplicate
     out = []
     for i in range(n):
         at = start + timedelta(minutes=7 * i)
@@ -38,7 +47,7 @@ def disclosures(
                 event_id=str(uuid.uuid4()),
                 occurred_at=at,
                 recorded_by="bench",
-                disclosure_id=f"B-{i}",
+                disclosure_id=f"B-{batch}-{i}",
                 source_agency="Internal Revenue Service",
                 recipient_agency=f"Recipient {i % recipients}",
                 legal_authority="26 U.S.C. 6103(i)(2)" if i % 2 else "26 U.S.C. 6103(d)",
@@ -58,8 +67,6 @@ def disclosures(
 
 def ledger_env(ledger: Ledger) -> dict[str, str]:
     """Environment that points a `ledger` subprocess at this benchmark's ledger."""
-    import os
-
     return {**os.environ, **ledger.environment()}
 
 
