@@ -53,7 +53,7 @@ def record_access(
         ledger.bootstrap, ledger.topics.disclosures, recorded_by="ledger-cli", **options
     )
     try:
-        log.record(getpass.getuser(), role, action, params, returned)
+        log.send(log.event(getpass.getuser(), role, action, params, returned))
     finally:
         log.close()
 
