@@ -11,6 +11,7 @@ import psycopg
 from psycopg import sql
 
 from ledger.events import CourtOrderRecorded, DisclosureRecorded, NoticeFiled
+from ledger.rules.fields_of import fields_of
 from ledger.rules.volume_book import LOOKBACK_DAYS, PRIOR_DAYS, DayTotals, ScopeKey, VolumeBook
 from ledger.store.event_rows import insert_event
 
@@ -112,24 +113,7 @@ class DisclosureRow:
     def of(
         cls, event: DisclosureRecorded, *, day: date, log_id: str, kafka_offset: int
     ) -> DisclosureRow:
-        return cls(
-            event_id=event.event_id,
-            disclosure_id=event.disclosure_id,
-            request_id=event.request_id,
-            source_agency=event.source_agency,
-            recipient_agency=event.recipient_agency,
-            legal_authority=event.legal_authority,
-            purpose=event.purpose,
-            nature=event.nature,
-            transmitted_at=event.transmitted_at,
-            day=day,
-            record_count=event.record_count,
-            match_method=event.match_method,
-            address_verification=event.address_verification,
-            notice_id=event.notice_id,
-            log_id=log_id,
-            kafka_offset=kafka_offset,
-        )
+        return fields_of(cls, event, day=day, log_id=log_id, kafka_offset=kafka_offset)
 
 
 DISCLOSURE_COLUMNS = tuple(f.name for f in fields(DisclosureRow))
