@@ -134,6 +134,32 @@ class DisclosureFacts:
         """From a stored JSON rendering of the event (ISO 8601 times), for readers of the tables."""
         return cls.from_event(DisclosureRecorded.from_json(rec), tz)
 
+    def alert(
+        self,
+        rule: str,
+        severity: Severity,
+        scope: Scope,
+        *discriminator: str,
+        evidence: list[str],
+        legal_source: str,
+        message: str,
+        threshold: int | None = None,
+    ) -> AlertDraft:
+        """An alert about this disclosure on ``scope``: its day, its records observed; the id is
+        (rule, scope, day[, discriminator])."""
+        return AlertDraft(
+            alert_id=alert_id(rule, scope, self.day, *discriminator),
+            rule=rule,
+            severity=severity,
+            scope=scope,
+            day=self.day,
+            observed=self.record_count,
+            threshold=threshold,
+            evidence=evidence,
+            legal_source=legal_source,
+            message=message,
+        )
+
 
 @dataclass(frozen=True)
 class NoticeFacts:
