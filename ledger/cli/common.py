@@ -58,6 +58,9 @@ def record_access(
         log.close()
 
 
+VerifierKeys = Annotated[
+    list[str], typer.Option("--key", help="Verifier key (vkey); repeat for rotation.")
+]
 WitnessKeys = Annotated[
     list[str] | None,
     typer.Option("--witness-key", help="A witness's cosignature vkey; repeat for each."),
