@@ -1,8 +1,10 @@
-"""An event's row in its table: the columns queries filter on, and the whole event as JSON."""
+"""Writing rows: an event's row in its table (the columns queries filter on, and the whole event
+as JSON), and the column arrays a bulk ``unnest()`` insert binds."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -34,3 +36,8 @@ def insert_event(
         sql.SQL(", ").join(sql.Placeholder() * len(names)),
     )
     conn.execute(query, [*values, event_json(event.to_record())])
+
+
+def column_arrays(items: Sequence[object], *names: str) -> list[list[Any]]:
+    """One array per attribute ``names``, over ``items`` in order: what ``unnest()`` binds."""
+    return [[getattr(item, name) for item in items] for name in names]

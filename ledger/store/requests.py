@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 import psycopg
 
 from ledger.events import DisclosureRecorded, DisclosureRequested
-from ledger.store.event_rows import insert_event
+from ledger.store.event_rows import column_arrays, insert_event
 
 
 def insert_request(conn: psycopg.Connection, request: DisclosureRequested) -> None:
@@ -47,9 +47,7 @@ def insert_details(conn: psycopg.Connection, events: Sequence[DisclosureRecorded
         " SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::jsonb[], %s::jsonb[],"
         " %s::jsonb[]) ON CONFLICT DO NOTHING",
         (
-            [e.event_id for e in events],
-            [e.disclosure_id for e in events],
-            [e.recipient_address for e in events],
+            *column_arrays(events, "event_id", "disclosure_id", "recipient_address"),
             [json.dumps(list(e.tax_periods)) for e in events],
             [json.dumps(dict(e.match_counts)) for e in events],
             [json.dumps(dict(e.address_counts)) for e in events],
