@@ -125,7 +125,6 @@ class SpikeOverPriorYear(_WindowRule):
     """
 
     legal_source = PRIOR_YEAR_LEGAL_SOURCE
-
     switches = (SPIKE, "new_scope")
 
     def evaluate_window(self, window: ScopeWindow, on: Judging) -> list[AlertDraft]:
@@ -181,7 +180,6 @@ class SustainedOverPriorYear(_WindowRule):
     """
 
     legal_source = PRIOR_YEAR_LEGAL_SOURCE
-
     switches = (SUSTAINED,)
 
     def evaluate_window(self, window: ScopeWindow, on: Judging) -> list[AlertDraft]:
