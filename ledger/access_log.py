@@ -147,19 +147,9 @@ class AccessLog:
         assert isinstance(event, LedgerAccessed)
         return event
 
-    def record(
-        self,
-        accessor: str,
-        role: str,
-        action: str,
-        query: Mapping[str, Any] | Iterable[tuple[str, Any]],
-        returned: int,
-        status: int = 200,
-    ) -> None:
-        """Records one access; returns once Kafka acknowledged it, else raises AccessLogUnavailableError."""
-        self.send(self.event(accessor, role, action, query, returned, status))
-
     def send(self, event: LedgerAccessed) -> None:
+        """Records one access (``event(...)``); returns once Kafka acknowledged it, else raises
+        AccessLogUnavailableError."""
         producer = self._ready_producer()
         value = self.codec.encode(event)
         try:

@@ -137,7 +137,10 @@ class AccessRecorder:
         returned = int(state.get("returned", 0)) if status < 400 else 0
         try:
             await anyio.to_thread.run_sync(
-                partial(self.audit.record, accessor, role, action, query, returned, status)
+                partial(
+                    self.audit.send,
+                    self.audit.event(accessor, role, action, query, returned, status),
+                )
             )
         except AccessLogUnavailableError:
             return False

@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.common import MinWitnesses, WitnessKeys, parse_day, settings, witness_minimum
+from ledger.cli.common import (
+    MinWitnesses,
+    VerifierKeys,
+    WitnessKeys,
+    parse_day,
+    settings,
+    witness_minimum,
+)
 from ledger.cli.output import console, fail
 from ledger.errors import ExitCode
 
@@ -102,9 +109,7 @@ def export(
 
 def verify_bundle(
     directory: Annotated[Path, typer.Argument(help="The bundle directory.")],
-    key: Annotated[
-        list[str], typer.Option("--key", help="Verifier key (vkey); repeat for rotation.")
-    ],
+    key: VerifierKeys,
     witness_key: WitnessKeys = None,
     min_witnesses: MinWitnesses = None,
 ) -> None:

@@ -53,11 +53,14 @@ def record_access(
         ledger.bootstrap, ledger.topics.disclosures, recorded_by="ledger-cli", **options
     )
     try:
-        log.record(getpass.getuser(), role, action, params, returned)
+        log.send(log.event(getpass.getuser(), role, action, params, returned))
     finally:
         log.close()
 
 
+VerifierKeys = Annotated[
+    list[str], typer.Option("--key", help="Verifier key (vkey); repeat for rotation.")
+]
 WitnessKeys = Annotated[
     list[str] | None,
     typer.Option("--witness-key", help="A witness's cosignature vkey; repeat for each."),

@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.common import JsonFlag, MinWitnesses, WitnessKeys, settings, witness_minimum
+from ledger.cli.common import (
+    JsonFlag,
+    MinWitnesses,
+    VerifierKeys,
+    WitnessKeys,
+    settings,
+    witness_minimum,
+)
 from ledger.cli.output import console, fail, print_json, print_table
 from ledger.errors import ExitCode
 
@@ -188,9 +195,7 @@ def proof_consistency(
 
 def verify_proof(
     file: Annotated[Path, typer.Argument(help="A saved proof JSON file.")],
-    key: Annotated[
-        list[str], typer.Option("--key", help="Verifier key (vkey); repeat for rotation.")
-    ],
+    key: VerifierKeys,
     witness_key: WitnessKeys = None,
     min_witnesses: MinWitnesses = None,
 ) -> None:

@@ -13,6 +13,7 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from ledger.events import (
@@ -266,6 +267,16 @@ def court_order_story(tz: ZoneInfo) -> list[LedgerEvent]:
             expected_record_count=expected,
         )
 
+    # The story's IRS-to-ICE transmissions of last-known addresses, at 2 pm unless told.
+    to_ice = partial(
+        disclosure,
+        recipient=ICE,
+        authority=I2,
+        tz=tz,
+        hour=14,
+        purpose="Immigration enforcement: last-known addresses",
+        nature="LAST_KNOWN_ADDRESS",
+    )
     t1, t2, t4 = _at(d1, 14, 0, tz), _at(d2, 14, 0, tz), _at(d4, 14, 0, tz)
     return [
         CourtOrderRecorded(
@@ -285,60 +296,19 @@ def court_order_story(tz: ZoneInfo) -> list[LedgerEvent]:
             description="24 hours' notice to the court and plaintiffs before any IRS-to-ICE transmission.",
         ),
         notice(1, t1 - timedelta(hours=25), t1 - timedelta(hours=1), t1 + timedelta(hours=4), 5000),
-        disclosure(
-            900_001,
-            d1,
-            ICE,
-            I2,
-            4_800,
-            tz,
-            hour=14,
-            minute=0,
-            purpose="Immigration enforcement: last-known addresses",
-            nature="LAST_KNOWN_ADDRESS",
-            notice_id="N-2025-001",
-        ),
+        to_ice(900_001, d1, records=4_800, notice_id="N-2025-001"),
         notice(2, t2 - timedelta(hours=2), t2 - timedelta(hours=1), t2 + timedelta(hours=4), 5000),
-        disclosure(
-            900_002,
-            d2,
-            ICE,
-            I2,
-            3_900,
-            tz,
-            hour=14,
-            minute=0,
-            purpose="Immigration enforcement: last-known addresses",
-            nature="LAST_KNOWN_ADDRESS",
-            notice_id="N-2025-002",
-        ),
-        disclosure(
+        to_ice(900_002, d2, records=3_900, notice_id="N-2025-002"),
+        to_ice(
             900_003,
             d3,
-            ICE,
-            I2,
-            420,
-            tz,
+            records=420,
             hour=11,
             minute=30,
-            purpose="Immigration enforcement: last-known addresses",
-            nature="LAST_KNOWN_ADDRESS",
             match_method="TIN_NAME",
             address_verification="PLACEHOLDER",
         ),
-        disclosure(
-            900_004,
-            d4,
-            ICE,
-            I2,
-            2_500,
-            tz,
-            hour=14,
-            minute=0,
-            purpose="Immigration enforcement: last-known addresses",
-            nature="LAST_KNOWN_ADDRESS",
-            notice_id="N-2025-003",
-        ),
+        to_ice(900_004, d4, records=2_500, notice_id="N-2025-003"),
         # Filed with the court 30 hours ahead, but entered in the ledger only after the
         # transmission: the bulk_without_notice alert it fires is resolved when the notice lands.
         notice(3, t4 - timedelta(hours=30), t4 - timedelta(hours=1), t4 + timedelta(hours=4), 3000),

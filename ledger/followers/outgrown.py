@@ -13,13 +13,15 @@ from datetime import date, datetime, timedelta
 
 from ledger.rules.lifecycle import OPEN, RESOLVED
 from ledger.rules.model import AlertDraft, DisclosureFacts, Scope, ScopeWindow
-from ledger.rules.volume_book import PRIOR_DAYS, WINDOW_DAYS, ScopeKey, VolumeBook, Window
+from ledger.rules.volume_book import PRIOR_DAYS, WINDOW_DAYS, ScopeKey, Trailing, VolumeBook, Window
 from ledger.rules.volume_rules import SPIKE, SUSTAINED
 from ledger.store import Connection
 from ledger.store.alert_status import StatusChange, alerts_on_days
 
 
-def as_scope_window(window: Window) -> ScopeWindow:
+def scope_window(
+    window: Window, own: bool = True, sustained: Trailing | None = None
+) -> ScopeWindow:
     """The rules' view of a volume book window."""
     kind, source, value = window.key
     return ScopeWindow(
@@ -30,6 +32,8 @@ def as_scope_window(window: Window) -> ScopeWindow:
         prior_365_records=window.prior_365_records,
         prior_365_disclosures=window.prior_365_disclosures,
         trailing_90=list(window.trailing_90),
+        own=own,
+        sustained=sustained,
     )
 
 

@@ -28,7 +28,7 @@ from ledger.events import (
     NoticeFiled,
 )
 from ledger.followers.base import Follower, kafka_time
-from ledger.followers.outgrown import as_scope_window
+from ledger.followers.outgrown import scope_window
 from ledger.rules.amendments import corrected, parse_changes
 from ledger.rules.config import RulesConfig
 from ledger.rules.lifecycle import (
@@ -53,7 +53,7 @@ from ledger.rules.model import (
 from ledger.rules.orders import OrderChange, current_orders
 from ledger.rules.requests import RequestFacts
 from ledger.rules.volume_book import PRIOR_DAYS, DayTotals, ScopeKey, scope_keys
-from ledger.rules.volume_rules import SPIKE, SpikeOverPriorYear
+from ledger.rules.volume_rules import SPIKE, Judging, SpikeOverPriorYear
 from ledger.store import Connection, corrections
 from ledger.store import requests as request_store
 from ledger.store import volume as volume_store
@@ -224,12 +224,11 @@ class Lifecycle:
         for key in keys:
             start = coverage.get(key[1], first)
             for day in [d for d in book.sorted_days[key] if first <= d <= end]:
-                window = as_scope_window(book.window(key, day))
+                window = scope_window(book.window(key, day))
                 if window.day_disclosures == 0:
                     continue
-                drafts = rule.evaluate_window(
-                    window, start, [cause], self.config.warmup_days, new_on=False
-                )
+                on = Judging(start, [cause], self.config.warmup_days, new_on=False)
+                drafts = rule.evaluate_window(window, on)
                 due.extend(d for d in drafts if d.rule == SPIKE)
             stored.extend(s for s, _ in alerts_on_days(conn, SPIKE, key, first, end, status=None))
         self.settle(conn, rec, cause, reconcile(due, stored, reason))

@@ -22,7 +22,7 @@ from ledger.events import (
     NoticeFiled,
 )
 from ledger.followers.base import Follower, kafka_time
-from ledger.followers.outgrown import OutgrownSpikes
+from ledger.followers.outgrown import OutgrownSpikes, scope_window
 from ledger.followers.reevaluation import Lifecycle, Recorded
 from ledger.rules import RuleContext, SpikeOverPriorYear, SustainedOverPriorYear, evaluate_all
 from ledger.rules.config import RulesConfig
@@ -30,13 +30,11 @@ from ledger.rules.model import (
     AlertDraft,
     DisclosureFacts,
     NoticeFacts,
-    Scope,
-    ScopeWindow,
 )
 from ledger.rules.registry import Flow
 from ledger.rules.requests import RequestFacts
-from ledger.rules.volume_book import WINDOW_DAYS, ScopeKey, Trailing, VolumeBook, Window, scope_keys
-from ledger.rules.volume_rules import SUSTAINED, warming_up
+from ledger.rules.volume_book import WINDOW_DAYS, ScopeKey, VolumeBook, scope_keys
+from ledger.rules.volume_rules import SUSTAINED, Judging, warming_up
 from ledger.store import Connection
 from ledger.store import requests as request_store
 from ledger.store import volume as store
@@ -44,23 +42,6 @@ from ledger.store.entries import log_id_for
 from ledger.store.orders import orders_now
 
 log = logging.getLogger(__name__)
-
-
-def scope_window(
-    window: Window, own: bool = True, sustained: Trailing | None = None
-) -> ScopeWindow:
-    kind, source, value = window.key
-    return ScopeWindow(
-        scope=Scope(kind, source, value),
-        day=window.day,
-        day_records=window.day_records,
-        day_disclosures=window.day_disclosures,
-        prior_365_records=window.prior_365_records,
-        prior_365_disclosures=window.prior_365_disclosures,
-        trailing_90=list(window.trailing_90),
-        own=own,
-        sustained=sustained,
-    )
 
 
 def flow_keys(flow: Flow) -> tuple[list[ScopeKey], set[ScopeKey]]:
@@ -250,6 +231,7 @@ class VolumeFollower(Follower):
         drafts: list[AlertDraft] = []
         rule, sustained = SpikeOverPriorYear(), SustainedOverPriorYear()
         cfg = self.config
+        on = Judging.of(cfg, coverage_start, [f.event_id])
         for key in fkeys:
             if not book.has_days_after(key, f.day):
                 continue  # in order (the common case): no later day's prior year changed
@@ -260,17 +242,7 @@ class VolumeFollower(Follower):
                 days = [first] if first else []
             for later in days:
                 window = scope_window(book.window(key, later), key in own)
-                drafts.extend(
-                    rule.evaluate_window(
-                        window,
-                        coverage_start,
-                        [f.event_id],
-                        cfg.warmup_days,
-                        spike_on=cfg.on("spike_over_prior_year"),
-                        new_on=cfg.on("new_scope"),
-                        new_critical_records=cfg.new_scope_critical_records,
-                    )
-                )
+                drafts.extend(rule.evaluate_window(window, on))
             if not cfg.on(SUSTAINED):
                 continue
             last = f.day + timedelta(days=max(WINDOW_DAYS))
@@ -278,15 +250,7 @@ class VolumeFollower(Follower):
                 start = book.sustained_start(key, later)
                 if start is not None:
                     window = scope_window(book.window(key, later), key in own, start)
-                    drafts.extend(
-                        sustained.evaluate_window(
-                            window,
-                            coverage_start,
-                            [f.event_id],
-                            cfg.warmup_days,
-                            spike_on=cfg.on("spike_over_prior_year"),
-                        )
-                    )
+                    drafts.extend(sustained.evaluate_window(window, on))
         return drafts
 
     def before_commit(self, conn: Connection) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ledger.errors import ExitCode, LedgerError
@@ -23,6 +24,19 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+def _stored_proof(
+    conn: Connection,
+    log_id: str,
+    plan: Callable[[int, int], list[merkle.Coordinate]],
+    prove: Callable[[int, int, Mapping[merkle.Coordinate, bytes]], list[bytes]],
+    a: int,
+    b: int,
+) -> list[str]:
+    """A proof's hashes (base64) from the stored tree: ``plan(a, b)`` names the nodes it reads,
+    ``prove(a, b, nodes)`` combines them."""
+    return [_b64(h) for h in prove(a, b, fetch_nodes(conn, log_id, plan(a, b)))]
+
+
 def inclusion_proof_json(
     conn: Connection, event_id: str, tree_size: int | None = None
 ) -> dict[str, Any]:
@@ -40,15 +54,15 @@ def inclusion_proof_json(
             f"Entry {seq} of {log_id} is not covered by a signed checkpoint yet; try again shortly."
         )
     size = cp.tree_size
-    nodes = fetch_nodes(conn, log_id, merkle.inclusion_plan(seq, size))
-    hashes = merkle.inclusion_proof_from_nodes(seq, size, nodes)
     return {
         "log": log_id,
         "leaf_index": seq,
         "tree_size": size,
         "leaf_hash": _b64(entry.leaf_hash),
         "value": _b64(entry.value),
-        "hashes": [_b64(h) for h in hashes],
+        "hashes": _stored_proof(
+            conn, log_id, merkle.inclusion_plan, merkle.inclusion_proof_from_nodes, seq, size
+        ),
         "checkpoint": cp.note,
     }
 
@@ -66,13 +80,19 @@ def consistency_proof_json(
         raise ProofUnavailableError(
             f"{log_id} has no signed checkpoint of size {missing}; recent sizes: {sizes or 'none'}."
         )
-    nodes = fetch_nodes(conn, log_id, merkle.consistency_plan(old_size, new_size))
-    hashes = merkle.consistency_proof_from_nodes(old_size, new_size, nodes)
+    hashes = _stored_proof(
+        conn,
+        log_id,
+        merkle.consistency_plan,
+        merkle.consistency_proof_from_nodes,
+        old_size,
+        new_size,
+    )
     return {
         "log": log_id,
         "old_size": old_size,
         "new_size": new_size,
         "old_checkpoint": old_cp.note,
         "new_checkpoint": new_cp.note,
-        "hashes": [_b64(h) for h in hashes],
+        "hashes": hashes,
     }

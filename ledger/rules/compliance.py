@@ -10,7 +10,6 @@ from ledger.rules.model import (
     RuleContext,
     Scope,
     Severity,
-    alert_id,
 )
 from ledger.rules.notices import bulk_notice_checks
 from ledger.rules.requests import RequestFacts, missing_elements
@@ -41,17 +40,16 @@ def _disclosure_alert(
     its id adds ``discriminator`` (e.g. the order) to the rule, scope, day and disclosure id."""
     d = ctx.disclosure
     scope = _recipient_scope(ctx)
-    return AlertDraft(
-        alert_id=alert_id(rule, scope, d.day, d.disclosure_id, *discriminator),
-        rule=rule,
-        severity=Severity.CRITICAL,
-        scope=scope,
-        day=d.day,
-        observed=d.record_count,
-        threshold=threshold,
+    return d.alert(
+        rule,
+        Severity.CRITICAL,
+        scope,
+        d.disclosure_id,
+        *discriminator,
         evidence=evidence,
         legal_source=legal_source,
         message=message,
+        threshold=threshold,
     )
 
 
@@ -262,14 +260,10 @@ class UnknownRecipient:
         d = ctx.disclosure
         scope = _recipient_scope(ctx)
         return [
-            AlertDraft(
-                alert_id=alert_id(UNKNOWN_RECIPIENT, scope, d.day),
-                rule=UNKNOWN_RECIPIENT,
-                severity=Severity.WARNING,
-                scope=scope,
-                day=d.day,
-                observed=d.record_count,
-                threshold=None,
+            d.alert(
+                UNKNOWN_RECIPIENT,
+                Severity.WARNING,
+                scope,
                 evidence=[d.event_id],
                 legal_source="26 U.S.C. 6103(p)(3)(A): accounting of disclosures by recipient",
                 message=(

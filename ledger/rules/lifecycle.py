@@ -32,7 +32,6 @@ from ledger.rules.model import (
     RuleContext,
     Scope,
     Severity,
-    alert_id,
 )
 from ledger.rules.notices import notice_authority_covers
 from ledger.rules.registry import Registry
@@ -171,14 +170,12 @@ def notice_use(
 def duplicate_alert(dup: DisclosureFacts, original_event_id: str) -> AlertDraft:
     """A second DisclosureRecorded of the same (source, disclosure id) under a new event id."""
     scope = Scope("recipient", dup.source_agency, dup.recipient_agency)
-    return AlertDraft(
-        alert_id=alert_id(DUPLICATE, scope, dup.day, dup.disclosure_id, dup.event_id),
-        rule=DUPLICATE,
-        severity=Severity.WARNING,
-        scope=scope,
-        day=dup.day,
-        observed=dup.record_count,
-        threshold=None,
+    return dup.alert(
+        DUPLICATE,
+        Severity.WARNING,
+        scope,
+        dup.disclosure_id,
+        dup.event_id,
         evidence=[dup.event_id, original_event_id],
         legal_source="26 U.S.C. 6103(p)(3)(A): an accurate accounting, each disclosure once",
         message=(

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ledger.events import CourtOrderRecorded, DisclosureRecorded, NoticeFiled
+from ledger.rules.fields_of import fields_of
 from ledger.rules.registry import Flow, Registry
 from ledger.rules.requests import RequestFacts
 from ledger.rules.volume_book import Trailing
@@ -120,19 +121,10 @@ class DisclosureFacts:
 
     @classmethod
     def from_event(cls, event: DisclosureRecorded, tz: ZoneInfo) -> DisclosureFacts:
-        return cls(
-            event_id=event.event_id,
-            disclosure_id=event.disclosure_id,
-            source_agency=event.source_agency,
-            recipient_agency=event.recipient_agency,
-            legal_authority=event.legal_authority,
-            transmitted_at=event.transmitted_at,
+        return fields_of(
+            cls,
+            event,
             day=event.transmitted_at.astimezone(tz).date(),
-            record_count=event.record_count,
-            match_method=event.match_method,
-            address_verification=event.address_verification,
-            notice_id=event.notice_id,
-            request_id=event.request_id,
             match_counts=tuple(sorted(event.match_counts.items())),
             address_counts=tuple(sorted(event.address_counts.items())),
         )
@@ -141,6 +133,32 @@ class DisclosureFacts:
     def from_record(cls, rec: Mapping[str, Any], tz: ZoneInfo) -> DisclosureFacts:
         """From a stored JSON rendering of the event (ISO 8601 times), for readers of the tables."""
         return cls.from_event(DisclosureRecorded.from_json(rec), tz)
+
+    def alert(
+        self,
+        rule: str,
+        severity: Severity,
+        scope: Scope,
+        *discriminator: str,
+        evidence: list[str],
+        legal_source: str,
+        message: str,
+        threshold: int | None = None,
+    ) -> AlertDraft:
+        """An alert about this disclosure on ``scope``: its day, its records observed; the id is
+        (rule, scope, day[, discriminator])."""
+        return AlertDraft(
+            alert_id=alert_id(rule, scope, self.day, *discriminator),
+            rule=rule,
+            severity=severity,
+            scope=scope,
+            day=self.day,
+            observed=self.record_count,
+            threshold=threshold,
+            evidence=evidence,
+            legal_source=legal_source,
+            message=message,
+        )
 
 
 @dataclass(frozen=True)
@@ -158,17 +176,11 @@ class NoticeFacts:
 
     @classmethod
     def from_event(cls, event: NoticeFiled) -> NoticeFacts:
-        return cls(
-            event_id=event.event_id,
-            notice_id=event.notice_id,
-            case_reference=event.case_reference,
-            filed_at=event.filed_at,
-            recipient_agency=event.recipient_agency,
-            legal_authority=event.legal_authority,
+        return fields_of(
+            cls,
+            event,
             planned_start=event.planned_transmission_start,
             planned_end=event.planned_transmission_end,
-            expected_record_count=event.expected_record_count,
-            served_on=event.served_on,
         )
 
     @classmethod
@@ -192,18 +204,7 @@ class CourtOrderFacts:
 
     @classmethod
     def from_event(cls, event: CourtOrderRecorded) -> CourtOrderFacts:
-        return cls(
-            event_id=event.event_id,
-            order_id=event.order_id,
-            case_reference=event.case_reference,
-            order_type=event.order_type,
-            effective_at=event.effective_at,
-            expires_at=event.expires_at,
-            recipients=event.recipients,
-            authorities=event.authorities,
-            bulk_threshold=event.bulk_threshold,
-            notice_hours=event.notice_hours or 24,
-        )
+        return fields_of(cls, event, notice_hours=event.notice_hours or 24)
 
     @classmethod
     def from_record(cls, rec: Mapping[str, Any]) -> CourtOrderFacts:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ledger.events.requests import DisclosureRequested
+from ledger.rules.fields_of import fields_of
 
 
 @dataclass(frozen=True)
@@ -32,23 +33,7 @@ class RequestFacts:
 
     @classmethod
     def from_event(cls, event: DisclosureRequested) -> RequestFacts:
-        return cls(
-            event_id=event.event_id,
-            request_id=event.request_id,
-            requesting_agency=event.requesting_agency,
-            recipient_agency=event.recipient,
-            requesting_official=event.requesting_official,
-            requesting_official_title=event.requesting_official_title,
-            received_at=event.received_at,
-            legal_authority=event.legal_authority,
-            statutes=event.statutes,
-            reasons=event.reasons,
-            taxpayer_count=event.taxpayer_count,
-            names_set_forth=event.names_set_forth,
-            addresses_set_forth=event.addresses_set_forth,
-            tins_set_forth=event.tins_set_forth,
-            tax_periods=event.tax_periods,
-        )
+        return fields_of(cls, event, recipient_agency=event.recipient)
 
     @classmethod
     def from_record(cls, rec: Mapping[str, Any]) -> RequestFacts:

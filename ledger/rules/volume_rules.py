@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
+from ledger.rules.config import RulesConfig
 from ledger.rules.model import AlertDraft, RuleContext, ScopeWindow, Severity, alert_id
 
 SPIKE = "spike_over_prior_year"
 SUSTAINED = "sustained_over_prior_year"
 NEW_SCOPE_RULES = {"recipient": "new_recipient", "authority": "new_authority"}
 ANOMALY = "statistical_anomaly"
+PRIOR_YEAR_LEGAL_SOURCE = (
+    "26 U.S.C. 6103(p)(3)(A), (C): accounting and annual reporting of disclosures"
+)
 
 
 def warming_up(coverage_start: date, day: date, warmup_days: int = 365) -> bool:
@@ -48,7 +53,67 @@ def _window_alert(
     )
 
 
-class SpikeOverPriorYear:
+@dataclass(frozen=True)
+class Judging:
+    """What a scope window is judged with: the source's coverage start, the evidence, and the
+    switches and thresholds of the rules config."""
+
+    coverage_start: date
+    evidence: Sequence[str]
+    warmup_days: int = 365
+    spike_on: bool = True
+    new_on: bool = True
+    new_critical_records: int = 10_000
+
+    @classmethod
+    def of(cls, config: RulesConfig, coverage_start: date, evidence: Sequence[str]) -> Judging:
+        return cls(
+            coverage_start,
+            evidence,
+            config.warmup_days,
+            spike_on=config.on(SPIKE),
+            new_on=config.on("new_scope"),
+            new_critical_records=config.new_scope_critical_records,
+        )
+
+
+def _over_prior_year(
+    rule: str, window: ScopeWindow, on: Judging, records: int, prior: int, when: str
+) -> AlertDraft:
+    """The critical alert of both prior-year rules: ``records`` (on a day, or over a trailing
+    window, as ``when`` says) exceed the ``prior`` records of the 365 days before."""
+    return _window_alert(
+        rule,
+        Severity.CRITICAL,
+        window,
+        threshold=prior,
+        observed=records,
+        evidence=list(on.evidence),
+        legal_source=PRIOR_YEAR_LEGAL_SOURCE,
+        message=(
+            f"{records:,} records {when} exceed the {prior:,} of the 365 days before"
+            f" ({records / max(prior, 1):.2f}x), for {window.scope}."
+        ),
+    )
+
+
+class _WindowRule:
+    """A rule judged one scope window at a time: every window of the context as a disclosure
+    arrives, one later day's window when a late disclosure re-judges it (``evaluate_window``)."""
+
+    switches: tuple[str, ...] = ()  # the rule runs while any of these is on
+
+    def evaluate_window(self, window: ScopeWindow, on: Judging) -> list[AlertDraft]:
+        raise NotImplementedError
+
+    def evaluate(self, ctx: RuleContext) -> list[AlertDraft]:
+        if not any(ctx.config.on(switch) for switch in self.switches):
+            return []
+        on = Judging.of(ctx.config, ctx.coverage_start, [ctx.disclosure.event_id])
+        return [draft for window in ctx.windows for draft in self.evaluate_window(window, on)]
+
+
+class SpikeOverPriorYear(_WindowRule):
     """One day's records exceed the sum over the 365 days before it.
 
     Legal source: 26 U.S.C. 6103(p)(3)(A) and (C) (the accounting and the annual report of
@@ -59,45 +124,18 @@ class SpikeOverPriorYear:
     ``new_scope_critical_records``; nothing fires while the source is warming up.
     """
 
-    legal_source = "26 U.S.C. 6103(p)(3)(A), (C): accounting and annual reporting of disclosures"
+    legal_source = PRIOR_YEAR_LEGAL_SOURCE
+    switches = (SPIKE, "new_scope")
 
-    def evaluate(self, ctx: RuleContext) -> list[AlertDraft]:
-        if not ctx.config.on(SPIKE) and not ctx.config.on("new_scope"):
-            return []
-        drafts: list[AlertDraft] = []
-        for window in ctx.windows:
-            drafts.extend(
-                self.evaluate_window(
-                    window,
-                    ctx.coverage_start,
-                    [ctx.disclosure.event_id],
-                    ctx.config.warmup_days,
-                    spike_on=ctx.config.on(SPIKE),
-                    new_on=ctx.config.on("new_scope"),
-                    new_critical_records=ctx.config.new_scope_critical_records,
-                )
-            )
-        return drafts
-
-    def evaluate_window(
-        self,
-        window: ScopeWindow,
-        coverage_start: date,
-        evidence: Sequence[str],
-        warmup_days: int = 365,
-        *,
-        spike_on: bool = True,
-        new_on: bool = True,
-        new_critical_records: int = 10_000,
-    ) -> list[AlertDraft]:
+    def evaluate_window(self, window: ScopeWindow, on: Judging) -> list[AlertDraft]:
         scope = window.scope
-        if warming_up(coverage_start, window.day, warmup_days):
+        if warming_up(on.coverage_start, window.day, on.warmup_days):
             return []  # `ledger alerts --first-seen` lists the scopes first seen meanwhile
         if window.prior_365_disclosures == 0:
             rule = NEW_SCOPE_RULES.get(scope.kind)
-            if rule is None or not new_on or not window.own:
+            if rule is None or not on.new_on or not window.own:
                 return []
-            big = window.day_records > new_critical_records
+            big = window.day_records > on.new_critical_records
             return [
                 _window_alert(
                     rule,
@@ -105,8 +143,8 @@ class SpikeOverPriorYear:
                     window,
                     # A day that grows past the threshold raises a second, critical alert.
                     *(("critical",) if big else ()),
-                    threshold=new_critical_records if big else 0,
-                    evidence=list(evidence),
+                    threshold=on.new_critical_records if big else 0,
+                    evidence=list(on.evidence),
                     legal_source="5 U.S.C. 552a(c); 26 U.S.C. 6103(p)(3)(A): accounting of disclosures",
                     message=(
                         f"New {scope.kind} for {scope.source}: {scope.value} "
@@ -115,23 +153,13 @@ class SpikeOverPriorYear:
                     ),
                 )
             ]
-        if not spike_on:
+        if not on.spike_on:
             return []
         if window.day_records <= window.prior_365_records:  # exactly equal does not fire
             return []
-        ratio = window.day_records / max(window.prior_365_records, 1)
         return [
-            _window_alert(
-                SPIKE,
-                Severity.CRITICAL,
-                window,
-                threshold=window.prior_365_records,
-                evidence=list(evidence),
-                legal_source=self.legal_source,
-                message=(
-                    f"{window.day_records:,} records on {window.day} exceed the "
-                    f"{window.prior_365_records:,} of the 365 days before ({ratio:.2f}x), for {scope}."
-                ),
+            _over_prior_year(
+                SPIKE, window, on, window.day_records, window.prior_365_records, f"on {window.day}"
             )
         ]
 
@@ -141,7 +169,7 @@ def spikes(window: ScopeWindow) -> bool:
     return window.prior_365_disclosures > 0 and window.day_records > window.prior_365_records
 
 
-class SustainedOverPriorYear:
+class SustainedOverPriorYear(_WindowRule):
     """A trailing 7- or 30-day window's records exceed the 365 days before that window.
 
     Legal source: as spike_over_prior_year, 26 U.S.C. 6103(p)(3)(A) and (C). Catches a transfer
@@ -151,54 +179,20 @@ class SustainedOverPriorYear:
     not while the source is warming up. Runs at every scope.
     """
 
-    legal_source = SpikeOverPriorYear.legal_source
+    legal_source = PRIOR_YEAR_LEGAL_SOURCE
+    switches = (SUSTAINED,)
 
-    def evaluate(self, ctx: RuleContext) -> list[AlertDraft]:
-        if not ctx.config.on(SUSTAINED):
-            return []
-        drafts: list[AlertDraft] = []
-        for window in ctx.windows:
-            drafts.extend(
-                self.evaluate_window(
-                    window,
-                    ctx.coverage_start,
-                    [ctx.disclosure.event_id],
-                    ctx.config.warmup_days,
-                    spike_on=ctx.config.on(SPIKE),
-                )
-            )
-        return drafts
-
-    def evaluate_window(
-        self,
-        window: ScopeWindow,
-        coverage_start: date,
-        evidence: Sequence[str],
-        warmup_days: int = 365,
-        *,
-        spike_on: bool = True,
-    ) -> list[AlertDraft]:
+    def evaluate_window(self, window: ScopeWindow, on: Judging) -> list[AlertDraft]:
         trailing = window.sustained
-        if trailing is None or warming_up(coverage_start, window.day, warmup_days):
+        if trailing is None or warming_up(on.coverage_start, window.day, on.warmup_days):
             return []
-        if spike_on and spikes(window):
+        if on.spike_on and spikes(window):
             return []  # the day alone says it: spike_over_prior_year fires instead
         first = window.day - timedelta(days=trailing.days - 1)
-        ratio = trailing.records / max(trailing.prior_records, 1)
+        during = f"in the {trailing.days} days {first} to {window.day}"
         return [
-            _window_alert(
-                SUSTAINED,
-                Severity.CRITICAL,
-                window,
-                threshold=trailing.prior_records,
-                observed=trailing.records,
-                evidence=list(evidence),
-                legal_source=self.legal_source,
-                message=(
-                    f"{trailing.records:,} records in the {trailing.days} days {first} to "
-                    f"{window.day} exceed the {trailing.prior_records:,} of the 365 days before "
-                    f"({ratio:.2f}x), for {window.scope}."
-                ),
+            _over_prior_year(
+                SUSTAINED, window, on, trailing.records, trailing.prior_records, during
             )
         ]
 

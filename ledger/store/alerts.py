@@ -11,6 +11,7 @@ from psycopg.rows import dict_row
 
 from ledger.rules.model import AlertDraft, LogScope, Scope
 from ledger.store.connection import Connection
+from ledger.store.event_rows import column_arrays
 
 _COLUMNS = (
     "alert_id, rule, severity, scope, scope_kind, scope_source, scope_value, day, observed,"
@@ -40,20 +41,16 @@ def insert_new_alerts(conn: Connection, drafts: Sequence[AlertDraft]) -> list[Al
         "  AS x(a, r, s, sc, sk, ss, sv, d, o, t, e, l, m)"
         " ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id::text",
         (
-            [d.alert_id for d in ds],
-            [d.rule for d in ds],
+            *column_arrays(ds, "alert_id", "rule"),
             [str(d.severity) for d in ds],
             [str(d.scope) for d in ds],
             [p[0] for p in parts],
             [p[1] for p in parts],
             [p[2] for p in parts],
-            [d.day for d in ds],
-            [d.observed for d in ds],
-            [d.threshold for d in ds],
+            *column_arrays(ds, "day", "observed", "threshold"),
             # Evidence lists travel as unit-separator-joined text: unnest cannot carry ragged arrays.
             ["\x1f".join(d.evidence) for d in ds],
-            [d.legal_source for d in ds],
-            [d.message for d in ds],
+            *column_arrays(ds, "legal_source", "message"),
         ),
     ).fetchall()
     fresh = {r[0] for r in rows}

@@ -14,7 +14,7 @@ from typing import Any
 from ledger.events import DisclosureAmended
 from ledger.rules.model import DisclosureFacts
 from ledger.store.connection import Connection
-from ledger.store.volume import _json
+from ledger.store.event_rows import event_json
 
 # Current facts of a disclosure with its match-quality counts (disclosure_details, migration 008).
 _FACTS = (
@@ -140,7 +140,7 @@ def insert_amendment(
             "d": facts.day,
             "n": facts.record_count,
             "w": withdrawn,
-            "c": _json(dict(amended.changes)),
+            "c": event_json(dict(amended.changes)),
             "why": amended.reason,
         },
     ).fetchone()

@@ -6,7 +6,8 @@ from ledger.events import CourtOrderAmended, CourtOrderVacated
 from ledger.rules.model import CourtOrderFacts
 from ledger.rules.orders import OrderChange, current_orders
 from ledger.store.connection import Connection
-from ledger.store.volume import _json, court_order_records
+from ledger.store.event_rows import event_json
+from ledger.store.volume import court_order_records
 
 
 def insert_change(conn: Connection, change: OrderChange) -> bool:
@@ -17,7 +18,12 @@ def insert_change(conn: Connection, change: OrderChange) -> bool:
         " SELECT %(e)s, %(o)s, COALESCE(max(seq), 0) + 1, %(k)s, %(r)s"
         "   FROM court_order_changes WHERE order_id = %(o)s"
         " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
-        {"e": change.event_id, "o": change.order_id, "k": kind, "r": _json(change.to_record())},
+        {
+            "e": change.event_id,
+            "o": change.order_id,
+            "k": kind,
+            "r": event_json(change.to_record()),
+        },
     ).fetchone()
     return row is not None
 

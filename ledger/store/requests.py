@@ -4,36 +4,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
-from typing import Any
 
 import psycopg
 
 from ledger.events import DisclosureRecorded, DisclosureRequested
-
-
-def _json(record: dict[str, Any]) -> str:
-    return json.dumps(
-        record, default=lambda v: v.isoformat() if isinstance(v, datetime | date) else str(v)
-    )
+from ledger.store.event_rows import column_arrays, insert_event
 
 
 def insert_request(conn: psycopg.Connection, request: DisclosureRequested) -> None:
-    conn.execute(
-        "INSERT INTO requests (event_id, request_id, source_agency, requesting_agency,"
-        " recipient_agency, legal_authority, received_at, taxpayer_count, record)"
-        " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
-        (
-            request.event_id,
-            request.request_id,
-            request.source_agency,
-            request.requesting_agency,
-            request.recipient,
-            request.legal_authority,
-            request.received_at,
-            request.taxpayer_count,
-            _json(request.to_record()),
-        ),
+    insert_event(
+        conn,
+        "requests",
+        request,
+        "event_id request_id source_agency requesting_agency legal_authority received_at"
+        " taxpayer_count",
+        recipient_agency=request.recipient,
     )
 
 
@@ -62,9 +47,7 @@ def insert_details(conn: psycopg.Connection, events: Sequence[DisclosureRecorded
         " SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::jsonb[], %s::jsonb[],"
         " %s::jsonb[]) ON CONFLICT DO NOTHING",
         (
-            [e.event_id for e in events],
-            [e.disclosure_id for e in events],
-            [e.recipient_address for e in events],
+            *column_arrays(events, "event_id", "disclosure_id", "recipient_address"),
             [json.dumps(list(e.tax_periods)) for e in events],
             [json.dumps(dict(e.match_counts)) for e in events],
             [json.dumps(dict(e.address_counts)) for e in events],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
@@ -12,7 +11,9 @@ import psycopg
 from psycopg import sql
 
 from ledger.events import CourtOrderRecorded, DisclosureRecorded, NoticeFiled
+from ledger.rules.fields_of import fields_of
 from ledger.rules.volume_book import LOOKBACK_DAYS, PRIOR_DAYS, DayTotals, ScopeKey, VolumeBook
+from ledger.store.event_rows import insert_event
 
 
 def lock_sources(conn: psycopg.Connection, sources: Iterable[str]) -> None:
@@ -112,24 +113,7 @@ class DisclosureRow:
     def of(
         cls, event: DisclosureRecorded, *, day: date, log_id: str, kafka_offset: int
     ) -> DisclosureRow:
-        return cls(
-            event_id=event.event_id,
-            disclosure_id=event.disclosure_id,
-            request_id=event.request_id,
-            source_agency=event.source_agency,
-            recipient_agency=event.recipient_agency,
-            legal_authority=event.legal_authority,
-            purpose=event.purpose,
-            nature=event.nature,
-            transmitted_at=event.transmitted_at,
-            day=day,
-            record_count=event.record_count,
-            match_method=event.match_method,
-            address_verification=event.address_verification,
-            notice_id=event.notice_id,
-            log_id=log_id,
-            kafka_offset=kafka_offset,
-        )
+        return fields_of(cls, event, day=day, log_id=log_id, kafka_offset=kafka_offset)
 
 
 DISCLOSURE_COLUMNS = tuple(f.name for f in fields(DisclosureRow))
@@ -165,44 +149,21 @@ def insert_disclosures(conn: psycopg.Connection, rows: Sequence[DisclosureRow]) 
     return {r[0] for r in result}
 
 
-def _json(record: dict[str, Any]) -> str:
-    return json.dumps(
-        record, default=lambda v: v.isoformat() if isinstance(v, datetime | date) else str(v)
-    )
-
-
 def insert_notice(conn: psycopg.Connection, notice: NoticeFiled) -> None:
-    conn.execute(
-        "INSERT INTO notices (event_id, notice_id, case_reference, filed_at, recipient_agency,"
-        " legal_authority, planned_start, planned_end, expected_record_count, record)"
-        " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
-        (
-            notice.event_id,
-            notice.notice_id,
-            notice.case_reference,
-            notice.filed_at,
-            notice.recipient_agency,
-            notice.legal_authority,
-            notice.planned_transmission_start,
-            notice.planned_transmission_end,
-            notice.expected_record_count,
-            _json(notice.to_record()),
-        ),
+    insert_event(
+        conn,
+        "notices",
+        notice,
+        "event_id notice_id case_reference filed_at recipient_agency legal_authority"
+        " expected_record_count",
+        planned_start=notice.planned_transmission_start,
+        planned_end=notice.planned_transmission_end,
     )
 
 
 def insert_court_order(conn: psycopg.Connection, order: CourtOrderRecorded) -> None:
-    conn.execute(
-        "INSERT INTO court_orders (event_id, order_id, order_type, effective_at, expires_at, record)"
-        " VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
-        (
-            order.event_id,
-            order.order_id,
-            order.order_type,
-            order.effective_at,
-            order.expires_at,
-            _json(order.to_record()),
-        ),
+    insert_event(
+        conn, "court_orders", order, "event_id order_id order_type effective_at expires_at"
     )
 
 

@@ -168,10 +168,7 @@ def check_inclusion(
         )
     if b64(proof.get("leaf_hash"), f"{where} leaf_hash", BundleProofError) != entry_leaf:
         raise BundleProofError(f"{where}: the proof's leaf_hash differs from the entry's.")
-    raw = proof.get("hashes")
-    if not isinstance(raw, list):
-        raise BundleProofError(f"{where}: the proof has no hashes list.")
-    hashes = [b64(h, f"{where} hashes[]", BundleProofError) for h in raw]
+    hashes = _proof_hashes(proof, where)
     try:
         merkle.verify_inclusion(entry_leaf, seq, cp.size, hashes, cp.root_hash)
     except merkle.ProofError as exc:
@@ -196,15 +193,19 @@ def check_consistency(
         raise BundleProofError(f"{where}: new_checkpoint is not the log's checkpoint.")
     if old.origin != cp.origin:
         raise BundleProofError(f"{where}: the earlier checkpoint is of {old.origin}.")
-    raw = proof.get("hashes")
-    if not isinstance(raw, list):
-        raise BundleProofError(f"{where}: the proof has no hashes list.")
-    hashes = [b64(h, f"{where} hashes[]", BundleProofError) for h in raw]
+    hashes = _proof_hashes(proof, where)
     try:
         merkle.verify_consistency(old.size, cp.size, old.root_hash, cp.root_hash, hashes)
     except merkle.ProofError as exc:
         raise BundleProofError(f"{where}: {exc}") from exc
     return old
+
+
+def _proof_hashes(proof: Mapping[str, Any], where: str) -> list[bytes]:
+    raw = proof.get("hashes")
+    if not isinstance(raw, list):
+        raise BundleProofError(f"{where}: the proof has no hashes list.")
+    return [b64(h, f"{where} hashes[]", BundleProofError) for h in raw]
 
 
 def _body(note: str, where: str) -> str:

@@ -74,15 +74,4 @@ CREATE INDEX disclosures_source_disclosure ON disclosures (source_agency, disclo
 CREATE INDEX disclosures_recipient_time ON disclosures (recipient_agency, transmitted_at);
 CREATE INDEX disclosures_time ON disclosures (transmitted_at);
 
-DO $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['alert_status_changes', 'disclosure_amendments', 'court_order_changes']
-    LOOP
-        EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON %I FOR EACH ROW '
-                       'EXECUTE FUNCTION reject_change()', t || '_no_change', t);
-        EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %I FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION reject_change()', t || '_no_truncate', t);
-    END LOOP;
-END;
-$$;
+SELECT ledger_append_only(ARRAY['alert_status_changes', 'disclosure_amendments', 'court_order_changes']);

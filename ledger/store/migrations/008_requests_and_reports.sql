@@ -26,15 +26,4 @@ CREATE TABLE disclosure_details (
 );
 CREATE INDEX disclosure_details_disclosure ON disclosure_details (disclosure_id);
 
-DO $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['requests', 'disclosure_details']
-    LOOP
-        EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON %I FOR EACH ROW '
-                       'EXECUTE FUNCTION reject_change()', t || '_no_change', t);
-        EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %I FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION reject_change()', t || '_no_truncate', t);
-    END LOOP;
-END;
-$$;
+SELECT ledger_append_only(ARRAY['requests', 'disclosure_details']);

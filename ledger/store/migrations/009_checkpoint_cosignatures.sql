@@ -14,10 +14,7 @@ CREATE TABLE checkpoint_cosignatures (
     FOREIGN KEY (log_id, tree_size) REFERENCES checkpoints (log_id, tree_size)
 );
 
-CREATE TRIGGER checkpoint_cosignatures_no_change BEFORE UPDATE OR DELETE ON checkpoint_cosignatures
-    FOR EACH ROW EXECUTE FUNCTION reject_change();
-CREATE TRIGGER checkpoint_cosignatures_no_truncate BEFORE TRUNCATE ON checkpoint_cosignatures
-    FOR EACH STATEMENT EXECUTE FUNCTION reject_change();
+SELECT ledger_append_only(ARRAY['checkpoint_cosignatures']);
 
 -- The consumers' writer stores cosignatures and the API's reader serves them; where those roles
 -- exist already (`ledger migrate` grants on every table too), grant at once so that a ledger
