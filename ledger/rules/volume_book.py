@@ -85,8 +85,8 @@ class VolumeBook:
         self.sorted_days: dict[ScopeKey, list[date]] = defaultdict(list)
         self.deltas: dict[tuple[ScopeKey, date], DayTotals] = {}
         # What depends only on the days before a date (prior sums, the 90-day baseline, the day
-        # before's excess), by (what, date): fixed while events arrive in order, dropped for the
-        # scope when one lands before its latest day.
+        # before's excess), by (what, date): fixed while events arrive in order; when one lands
+        # before the scope's latest day, the entries for dates after it are dropped.
         self._before: dict[ScopeKey, dict[tuple[str, date], Any]] = defaultdict(dict)
         # Prefix sums over sorted_days: element i+1 sums days[0..i]; valid for the first
         # _valid[key] days (a change at index i cuts it to i).
@@ -102,7 +102,12 @@ class VolumeBook:
             i = len(days) - 1
         else:
             i = bisect_left(days, day)
-            self._before[key].clear()
+            # What was worked out for dates after ``day`` counted its days without this change;
+            # what depends only on days before ``day`` still holds (a backlog arrives a few days
+            # out of order across partitions: dropping everything made it recompute all of it).
+            memo = self._before[key]
+            for stale in [k for k in memo if k[1] > day]:
+                del memo[stale]
         if i < self._valid[key]:
             self._valid[key] = i
 
