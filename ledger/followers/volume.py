@@ -247,6 +247,8 @@ class VolumeFollower(Follower):
                 continue
             last = f.day + timedelta(days=max(WINDOW_DAYS))
             for later in book.days_between(key, f.day + timedelta(days=1), last):
+                if warming_up(coverage_start, later, cfg.warmup_days):
+                    continue  # the rule is silent then: don't work out its windows
                 start = book.sustained_start(key, later)
                 if start is not None:
                     window = scope_window(book.window(key, later), key in own, start)
