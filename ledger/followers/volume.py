@@ -29,7 +29,6 @@ from ledger.rules.config import RulesConfig
 from ledger.rules.model import (
     AlertDraft,
     DisclosureFacts,
-    NoticeFacts,
 )
 from ledger.rules.registry import Flow
 from ledger.rules.requests import RequestFacts
@@ -153,13 +152,9 @@ class VolumeFollower(Follower):
         orders = orders_now(conn)
         # Notices by canonical recipient: one filed for "ICE" serves a disclosure to "U.S.
         # Immigration and Customs Enforcement".
-        notices_by_recipient: dict[str, list[NoticeFacts]] = {}
-        wanted = {flow.recipient.id for flow in flows}
-        spellings = [t for t in store.notice_recipients(conn) if registry.agency(t).id in wanted]
-        for filed in store.notices(conn, spellings) if spellings else []:
-            notice = NoticeFacts.from_event(filed)
-            recipient = registry.agency(notice.recipient_agency).id
-            notices_by_recipient.setdefault(recipient, []).append(notice)
+        notices_by_recipient = self.lifecycle.notices_by_agency(
+            conn, {flow.recipient.id for flow in flows}
+        )
         cited = request_store.requests(conn, {f.request_id for f in facts if f.request_id})
         requests = {rid: RequestFacts.from_event(r) for rid, r in cited.items()}
 
@@ -179,6 +174,7 @@ class VolumeFollower(Follower):
             windows_on = self.config.on(SUSTAINED) and not warming_up(
                 coverage[source], f.day, self.config.warmup_days
             )
+            notices = notices_by_recipient.get(flow.recipient.id, [])
             ctx = RuleContext(
                 disclosure=f,
                 windows=[
@@ -191,13 +187,11 @@ class VolumeFollower(Follower):
                 ],
                 coverage_start=coverage[source],
                 orders_in_force=[o for o in orders if o.in_force(f.transmitted_at)],
-                notices=notices_by_recipient.get(flow.recipient.id, []),
+                notices=notices,
                 config=self.config,
                 flow=flow,
                 requests=requests,
-                notice_use=self.lifecycle.notice_use(
-                    conn, f, orders, notices_by_recipient.get(flow.recipient.id, []), done
-                ),
+                notice_use=self.lifecycle.notice_use(conn, f, orders, notices, done),
             )
             drafts.extend(evaluate_all(ctx))
             drafts.extend(

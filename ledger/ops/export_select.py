@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING
 
 from ledger.config import Settings
 from ledger.errors import ExitCode, LedgerError
+from ledger.ops.scope_filter import authority_spellings, recipient_spellings
 from ledger.rules.config import load_registry
 from ledger.rules.model import CourtOrderFacts
 from ledger.store import Connection
-from ledger.store.export import Selection, court_order, stored_authorities, stored_recipients
+from ledger.store.export import Selection, court_order
 
 if TYPE_CHECKING:
     from ledger.ops.export import ExportRequest
@@ -37,11 +38,9 @@ def resolve_selection(conn: Connection, settings: Settings, request: ExportReque
     registry = load_registry(settings.registry_file)
     recipients = authorities = None
     if request.recipient is not None:
-        wanted = registry.agency(request.recipient).id
-        recipients = [r for r in stored_recipients(conn) if wanted in registry.agency(r).chain]
+        recipients = recipient_spellings(conn, registry, [request.recipient])
     if request.authority is not None:
-        cited = registry.authority(request.authority).id
-        authorities = [a for a in stored_authorities(conn) if cited in registry.authority(a).chain]
+        authorities = authority_spellings(conn, registry, [request.authority])
     start = before = None
     extra: list[str] = []
     if request.order is not None:
@@ -53,14 +52,10 @@ def resolve_selection(conn: Connection, settings: Settings, request: ExportReque
         extra.append(event_id)
         start, before = order.effective_at, order.expires_at
         if order.recipients:
-            named = {registry.agency(o).id for o in order.recipients}
-            covered = [r for r in stored_recipients(conn) if named & set(registry.agency(r).chain)]
+            covered = recipient_spellings(conn, registry, order.recipients)
             recipients = covered if recipients is None else [r for r in recipients if r in covered]
         if order.authorities:
-            named = {registry.authority(o).id for o in order.authorities}
-            covered = [
-                a for a in stored_authorities(conn) if named & set(registry.authority(a).chain)
-            ]
+            covered = authority_spellings(conn, registry, order.authorities)
             authorities = (
                 covered if authorities is None else [a for a in authorities if a in covered]
             )

@@ -3,10 +3,33 @@ to ICE however their events spelt it, as the volumes count them (the table keeps
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from ledger.rules.registry import Registry
 from ledger.store import Connection, queries
+
+
+def recipient_spellings(conn: Connection, registry: Registry, named: Iterable[str]) -> list[str]:
+    """Every recipient text of the stored disclosures that names one of ``named`` or an agency
+    within one (by canonical id and ancestry: 'DHS' gives ICE's spellings too)."""
+    wanted = {registry.agency(n).id for n in named}
+    return [
+        t
+        for t in queries.spellings(conn, "recipient_agency")
+        if wanted.intersection(registry.agency(t).chain)
+    ]
+
+
+def authority_spellings(conn: Connection, registry: Registry, named: Iterable[str]) -> list[str]:
+    """Every citation of the stored disclosures that is one of ``named`` or within one, however
+    spelt ('26 USC 6103(i)' gives every 6103(i)(...) citation)."""
+    wanted = {registry.authority(n).id for n in named}
+    return [
+        t
+        for t in queries.spellings(conn, "legal_authority")
+        if wanted.intersection(registry.authority(t).chain)
+    ]
 
 
 def disclosure_filter(
@@ -22,19 +45,6 @@ def disclosure_filter(
 ) -> queries.DisclosureFilter:
     """``recipient`` matches every spelling of it and of the agencies within it, ``authority``
     every spelling of it and of the citations within it; ``source`` is matched as written."""
-    recipients = authorities = None
-    if recipient:
-        wanted = registry.agency(recipient).id
-        recipients = [
-            t
-            for t in queries.spellings(conn, "recipient_agency")
-            if wanted in registry.agency(t).chain
-        ]
-    if authority:
-        cited = registry.authority(authority).id
-        authorities = [
-            t
-            for t in queries.spellings(conn, "legal_authority")
-            if cited in registry.authority(t).chain
-        ]
+    recipients = None if not recipient else recipient_spellings(conn, registry, [recipient])
+    authorities = None if not authority else authority_spellings(conn, registry, [authority])
     return queries.DisclosureFilter(recipients, authorities, source, since, until, limit, offset)

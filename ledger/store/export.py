@@ -160,16 +160,6 @@ def daily_counts(conn: Connection, selection: Selection) -> list[dict[str, Any]]
         return list(cur.execute(query, selection.params()).fetchall())
 
 
-def stored_authorities(conn: Connection) -> list[str]:
-    """Every distinct legal authority cited by a stored disclosure (few: a registry's worth)."""
-    return [str(r[0]) for r in conn.execute("SELECT DISTINCT legal_authority FROM disclosures")]
-
-
-def stored_recipients(conn: Connection) -> list[str]:
-    """Every distinct recipient agency named by a stored disclosure (few: a registry's worth)."""
-    return [str(r[0]) for r in conn.execute("SELECT DISTINCT recipient_agency FROM disclosures")]
-
-
 def court_order(conn: Connection, order_id: str) -> tuple[str, dict[str, Any]] | None:
     """(event id, stored record) of the latest recorded order with this id."""
     row = conn.execute(
