@@ -1,6 +1,30 @@
 -- The ledger's projections of the Kafka log. Applied with search_path set to the target schema,
 -- so live (ledger) and replay (ledger_replay_*) schemas share one definition.
 
+-- Append-only: no UPDATE, DELETE or TRUNCATE on the tamper-evident tables, whoever asks.
+CREATE FUNCTION reject_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'ledger table % is append-only: % is not allowed', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege',
+              HINT = 'Corrections are new events (DisclosureAmended); nothing is ever overwritten.';
+END;
+$$;
+
+-- Each append-only table is made so by one call: the two triggers above on each table (no
+-- UPDATE or DELETE of a row, no TRUNCATE), named <table>_no_change / _no_truncate.
+CREATE FUNCTION ledger_append_only(tables text[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY tables
+    LOOP
+        EXECUTE format('CREATE TRIGGER %2$I BEFORE UPDATE OR DELETE ON %1$I FOR EACH ROW'
+                       ' EXECUTE FUNCTION reject_change();'
+                       ' CREATE TRIGGER %3$I BEFORE TRUNCATE ON %1$I FOR EACH STATEMENT'
+                       ' EXECUTE FUNCTION reject_change()', t, t || '_no_change', t || '_no_truncate');
+    END LOOP;
+END;
+$$;
+
 -- Which Kafka offset each consumer has stored, written in the same transaction as its rows
 -- (effectively-once: a crash replays the batch, a replay duplicates nothing).
 CREATE TABLE consumer_offsets (
@@ -139,25 +163,5 @@ CREATE TABLE dead_letters (
     PRIMARY KEY (consumer, kafka_topic, kafka_partition, kafka_offset)
 );
 
--- Append-only: no UPDATE, DELETE or TRUNCATE on the tamper-evident tables, whoever asks.
-CREATE FUNCTION reject_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'ledger table % is append-only: % is not allowed', TG_TABLE_NAME, TG_OP
-        USING ERRCODE = 'insufficient_privilege',
-              HINT = 'Corrections are new events (DisclosureAmended); nothing is ever overwritten.';
-END;
-$$;
-
-DO $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['entries', 'tree_nodes', 'checkpoints', 'disclosures', 'notices',
-                             'court_orders', 'alerts', 'dead_letters']
-    LOOP
-        EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON %I FOR EACH ROW '
-                       'EXECUTE FUNCTION reject_change()', t || '_no_change', t);
-        EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %I FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION reject_change()', t || '_no_truncate', t);
-    END LOOP;
-END;
-$$;
+SELECT ledger_append_only(ARRAY['entries', 'tree_nodes', 'checkpoints', 'disclosures', 'notices',
+                                 'court_orders', 'alerts', 'dead_letters']);

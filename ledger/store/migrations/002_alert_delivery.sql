@@ -25,15 +25,4 @@ CREATE VIEW alert_delivery_status AS
 SELECT DISTINCT ON (alert_id, endpoint) alert_id, endpoint, attempt, outcome, status_code, error, at
 FROM webhook_attempts ORDER BY alert_id, endpoint, attempt DESC;
 
-DO $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['webhook_attempts', 'acknowledgements']
-    LOOP
-        EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON %I FOR EACH ROW '
-                       'EXECUTE FUNCTION reject_change()', t || '_no_change', t);
-        EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %I FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION reject_change()', t || '_no_truncate', t);
-    END LOOP;
-END;
-$$;
+SELECT ledger_append_only(ARRAY['webhook_attempts', 'acknowledgements']);

@@ -20,15 +20,4 @@ CREATE TABLE taxpayer_refs (
     PRIMARY KEY (ref, disclosure_id, event_id)
 );
 
-DO $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['api_tokens', 'api_token_revocations', 'taxpayer_refs']
-    LOOP
-        EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON %I FOR EACH ROW '
-                       'EXECUTE FUNCTION reject_change()', t || '_no_change', t);
-        EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %I FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION reject_change()', t || '_no_truncate', t);
-    END LOOP;
-END;
-$$;
+SELECT ledger_append_only(ARRAY['api_tokens', 'api_token_revocations', 'taxpayer_refs']);

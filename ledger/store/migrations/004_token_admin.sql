@@ -32,9 +32,6 @@ BEGIN
         END IF;
     END LOOP;
     -- schema_migrations predates the append-only triggers of 001; give it the same guard.
-    CREATE TRIGGER schema_migrations_no_change BEFORE UPDATE OR DELETE ON schema_migrations
-        FOR EACH ROW EXECUTE FUNCTION reject_change();
-    CREATE TRIGGER schema_migrations_no_truncate BEFORE TRUNCATE ON schema_migrations
-        FOR EACH STATEMENT EXECUTE FUNCTION reject_change();
+    PERFORM ledger_append_only(ARRAY['schema_migrations']);
 END;
 $$;

@@ -11,9 +11,9 @@ ALTER TABLE alerts DROP CONSTRAINT alerts_scope_kind_check;
 ALTER TABLE alerts ADD CONSTRAINT alerts_scope_kind_check
     CHECK (scope_kind IN ('recipient', 'authority', 'pair', 'source'));
 
--- Append-only tables added from here on are made so by one call: 001's two triggers on each
--- table (no UPDATE or DELETE of a row, no TRUNCATE), named <table>_no_change / _no_truncate.
-CREATE FUNCTION ledger_append_only(tables text[]) RETURNS void LANGUAGE plpgsql AS $$
+-- ledger_append_only as 001 defines it: a schema migrated up to 005 before 001 defined it
+-- gets it here (the runner never re-reads an applied file); elsewhere this replaces it unchanged.
+CREATE OR REPLACE FUNCTION ledger_append_only(tables text[]) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE t text;
 BEGIN
     FOREACH t IN ARRAY tables
