@@ -17,7 +17,8 @@ OrderType = Literal["NOTICE_REQUIREMENT", "STAY", "INJUNCTION", "USE_PROHIBITION
 
 @dataclass(frozen=True, kw_only=True)
 class LedgerEvent:
-    """What every event carries. ``event_type`` names its schema (``ledger/schemas/<type>/``)."""
+    """What every event carries. ``event_type``, the class's name, names its schema
+    (``ledger/schemas/<type>/``)."""
 
     event_type: ClassVar[str]
 
@@ -25,11 +26,16 @@ class LedgerEvent:
     occurred_at: datetime  # timezone-aware (UTC once read back)
     recorded_by: str  # the system or person that emitted it
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.event_type = cls.__name__
+
     @property
     def key(self) -> str:
         """The Kafka message key: the recipient agency where the event has one (DESIGN 2), so a
         recipient's events stay in order on one partition; empty where there is nothing to key by."""
-        return ""
+        recipient = getattr(self, "recipient_agency", None)
+        return recipient if isinstance(recipient, str) else ""
 
     def problems(self) -> list[str]:
         """What intake refuses beyond the schema: fields that contradict each other. Each names
@@ -38,8 +44,11 @@ class LedgerEvent:
 
     def to_record(self) -> dict[str, Any]:
         """The Avro record the codec writes: field name to value, arrays as lists, maps as dicts."""
-        values = self.__dict__
-        return {name: _plain(values[name]) for name in _shape(type(self)).names}
+        shape, values = _shape(type(self)), self.__dict__
+        record = {name: values[name] for name in shape.names}
+        for name in shape.containers:
+            record[name] = _recast(record[name], list)
+        return record
 
     @classmethod
     def from_fields(cls, record: Mapping[str, Any]) -> Self:
@@ -49,17 +58,18 @@ class LedgerEvent:
         if not shape.name_set.issuperset(record):
             unknown = sorted(set(record) - shape.name_set)
             raise EventValidationError(f"{cls.event_type} has no field(s) {', '.join(unknown)}.")
+        values = dict(record)
+        for name in shape.containers:
+            if name in values:
+                values[name] = _recast(values[name], tuple)
         if len(record) < len(shape.names):
             missing = [n for n in shape.required if n not in record]
             if missing:
                 raise EventValidationError(f"{cls.event_type} is missing {', '.join(missing)}.")
-            return cls(**{name: _frozen(value) for name, value in record.items()})
+            return cls(**values)
         # Every field given (what the codec reads): fill the instance directly. A frozen
         # dataclass's __init__ sets each field through object.__setattr__, which costs more than
         # the Avro decoding of the record; it does nothing else, so the result is the same.
-        values = dict(record)
-        for name in shape.containers:
-            values[name] = _frozen(values[name])
         event = object.__new__(cls)
         event.__dict__.update(values)
         return event
@@ -126,23 +136,11 @@ def _shape(cls: type[LedgerEvent]) -> _Shape:
     return shape
 
 
-def _plain(value: Any) -> Any:
-    kind = type(value)  # exact types first: this runs for every field of every event encoded
-    if kind is str or kind is int or value is None or kind is datetime:
-        return value
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, Mapping):
-        return dict(value)
-    return value
-
-
-def _frozen(value: Any) -> Any:
-    kind = type(value)
-    if kind is str or kind is int or value is None or kind is datetime:
-        return value
-    if isinstance(value, list):
-        return tuple(value)
+def _recast(value: Any, sequence: type[list[Any]] | type[tuple[Any, ...]]) -> Any:
+    """A container field's value with its array as ``sequence`` (lists in records, tuples in
+    events) and its map as a plain dict; None (an optional field left out) as it is."""
+    if isinstance(value, list | tuple):
+        return sequence(value)
     if isinstance(value, Mapping):
         return dict(value)
     return value

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
 
 from ledger.events.base import LedgerEvent, OrderType
 
@@ -12,8 +11,6 @@ from ledger.events.base import LedgerEvent, OrderType
 @dataclass(frozen=True, kw_only=True)
 class NoticeFiled(LedgerEvent):
     """Advance notice of a planned transmission, filed with the court and served on plaintiffs."""
-
-    event_type: ClassVar[str] = "NoticeFiled"
 
     notice_id: str
     case_reference: str
@@ -25,16 +22,10 @@ class NoticeFiled(LedgerEvent):
     planned_transmission_end: datetime
     expected_record_count: int
 
-    @property
-    def key(self) -> str:
-        return self.recipient_agency
-
 
 @dataclass(frozen=True, kw_only=True)
 class CourtOrderRecorded(LedgerEvent):
     """A court order that constrains disclosures; empty recipients/authorities mean every one."""
-
-    event_type: ClassVar[str] = "CourtOrderRecorded"
 
     order_id: str
     case_reference: str
@@ -54,8 +45,6 @@ class CourtOrderRecorded(LedgerEvent):
 class CourtOrderAmended(LedgerEvent):
     """The court amended an order; each field given (not None) replaces that term of the order."""
 
-    event_type: ClassVar[str] = "CourtOrderAmended"
-
     order_id: str
     amended_at: datetime
     effective_at: datetime | None = None
@@ -70,8 +59,6 @@ class CourtOrderAmended(LedgerEvent):
 @dataclass(frozen=True, kw_only=True)
 class CourtOrderVacated(LedgerEvent):
     """The court vacated an order: it ends at ``vacated_at``, or never bound anyone (ab initio)."""
-
-    event_type: ClassVar[str] = "CourtOrderVacated"
 
     order_id: str
     vacated_at: datetime

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, get_args
+from typing import get_args
 
 from ledger.events.base import AddressVerification, LedgerEvent, MatchMethod
 
@@ -28,8 +28,6 @@ def count_map_problems(
 @dataclass(frozen=True, kw_only=True)
 class DisclosureRecorded(LedgerEvent):
     """One transmission of taxpayer data from a source agency to a recipient."""
-
-    event_type: ClassVar[str] = "DisclosureRecorded"
 
     disclosure_id: str
     request_id: str | None = None
@@ -74,31 +72,19 @@ class DisclosureRecorded(LedgerEvent):
 class DisclosureManifest(LedgerEvent):
     """One chunk of a bulk disclosure's taxpayer refs."""
 
-    event_type: ClassVar[str] = "DisclosureManifest"
-
     disclosure_id: str
     recipient_agency: str  # keys the chunk to its disclosure's partition
     chunk_index: int
     chunk_count: int
     taxpayer_refs: tuple[str, ...]
 
-    @property
-    def key(self) -> str:
-        return self.recipient_agency
-
 
 @dataclass(frozen=True, kw_only=True)
 class DisclosureAmended(LedgerEvent):
     """Corrects an earlier disclosure by reference; the original is never overwritten."""
-
-    event_type: ClassVar[str] = "DisclosureAmended"
 
     disclosure_id: str
     amends_event_id: str | None = None
     recipient_agency: str
     changes: Mapping[str, str]  # field name to corrected value, as text
     reason: str
-
-    @property
-    def key(self) -> str:
-        return self.recipient_agency

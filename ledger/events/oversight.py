@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import ClassVar
 
 from ledger.events.base import LedgerEvent
 
@@ -13,8 +12,6 @@ from ledger.events.base import LedgerEvent
 @dataclass(frozen=True, kw_only=True)
 class LedgerAccessed(LedgerEvent):
     """Someone queried the ledger (oversight of the overseers). Never carries a TIN."""
-
-    event_type: ClassVar[str] = "LedgerAccessed"
 
     accessor: str
     role: str
@@ -27,8 +24,6 @@ class LedgerAccessed(LedgerEvent):
 @dataclass(frozen=True, kw_only=True)
 class AlertRaised(LedgerEvent):
     """A rule fired; ``alert_id`` is deterministic (rule + scope + day)."""
-
-    event_type: ClassVar[str] = "AlertRaised"
 
     alert_id: str
     rule: str
@@ -50,8 +45,6 @@ class AlertRaised(LedgerEvent):
 class AlertAcknowledged(LedgerEvent):
     """A person on watch acknowledged an alert; acknowledgements are events, never edits."""
 
-    event_type: ClassVar[str] = "AlertAcknowledged"
-
     alert_id: str
     acknowledged_by: str
     note: str = ""
@@ -60,8 +53,6 @@ class AlertAcknowledged(LedgerEvent):
 @dataclass(frozen=True, kw_only=True)
 class AlertResolved(LedgerEvent):
     """A later fact no longer supports an alert; the alert stays, its status becomes resolved."""
-
-    event_type: ClassVar[str] = "AlertResolved"
 
     alert_id: str
     reason: str

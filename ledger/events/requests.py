@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
 
 from ledger.events.base import LedgerEvent
 
@@ -16,8 +15,6 @@ class DisclosureRequested(LedgerEvent):
     An element the request did not set forth stays at its default (None, empty, 0), so the
     request_incomplete rule can say which are missing.
     """
-
-    event_type: ClassVar[str] = "DisclosureRequested"
 
     request_id: str
     source_agency: str  # the agency asked
