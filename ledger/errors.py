@@ -7,6 +7,7 @@ the error, never decided at a call site.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -49,32 +50,34 @@ class LedgerError(Exception):
     """
 
     exit_code: int = ExitCode.ERROR
-    http_status = 500
+    http_status: int = 500
+
+    def __init_subclass__(
+        cls, *, exit_code: int | None = None, http_status: int | None = None, **kwargs: Any
+    ) -> None:
+        """A subclass names its codes where it is declared (``class E(LedgerError,
+        exit_code=..., http_status=...)``); one it leaves out it inherits."""
+        super().__init_subclass__(**kwargs)
+        if exit_code is not None:
+            cls.exit_code = exit_code
+        if http_status is not None:
+            cls.http_status = http_status
 
     def diagnostics(self) -> str:
         """One paragraph a person can act on."""
         return str(self)
 
 
-class ConfigError(LedgerError):
-    """A setting is missing or malformed."""
-
-    exit_code = ExitCode.USAGE
-    http_status = 503  # the server is misconfigured, not the request
+class ConfigError(LedgerError, exit_code=ExitCode.USAGE, http_status=503):
+    """A setting is missing or malformed (a 503: the server is misconfigured, not the request)."""
 
 
-class ServiceError(LedgerError):
+class ServiceError(LedgerError, exit_code=ExitCode.SERVICE, http_status=503):
     """A local service (Kafka, PostgreSQL) could not be started, found or stopped."""
 
-    exit_code = ExitCode.SERVICE
-    http_status = 503
 
-
-class CodecError(LedgerError):
+class CodecError(LedgerError, exit_code=ExitCode.CODEC, http_status=422):
     """Bytes are not a valid single-object-encoded ledger event."""
-
-    exit_code = ExitCode.CODEC
-    http_status = 422
 
 
 class UnknownSchemaError(CodecError):
@@ -85,15 +88,9 @@ class UnstorableEventError(CodecError):
     """A well-formed message holds a value the ledger cannot store (NUL, out-of-range time)."""
 
 
-class EventValidationError(LedgerError):
+class EventValidationError(LedgerError, exit_code=ExitCode.INVALID_EVENT, http_status=422):
     """An event does not fit its schema or breaks a privacy rule."""
 
-    exit_code = ExitCode.INVALID_EVENT
-    http_status = 422
 
-
-class VerificationError(LedgerError):
+class VerificationError(LedgerError, exit_code=ExitCode.VERIFICATION, http_status=422):
     """A hash, proof, signature or checkpoint does not verify."""
-
-    exit_code = ExitCode.VERIFICATION
-    http_status = 422

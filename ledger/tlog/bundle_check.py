@@ -35,36 +35,28 @@ def no_cosignatures(note: str) -> None:
     """The default CosignatureCheck: the log's own signature is all that is required."""
 
 
-class BundleFilesError(VerificationError):
-    exit_code = ExitCode.BUNDLE_FILES
+class BundleFilesError(VerificationError, exit_code=ExitCode.BUNDLE_FILES): ...
 
 
-class BundleEntryError(VerificationError):
-    exit_code = ExitCode.BUNDLE_ENTRY
+class BundleEntryError(VerificationError, exit_code=ExitCode.BUNDLE_ENTRY): ...
 
 
-class BundleProofError(VerificationError):
-    exit_code = ExitCode.BUNDLE_PROOF
+class BundleProofError(VerificationError, exit_code=ExitCode.BUNDLE_PROOF): ...
 
 
-class BundleCheckpointError(VerificationError):
-    exit_code = ExitCode.BUNDLE_CHECKPOINT
+class BundleCheckpointError(VerificationError, exit_code=ExitCode.BUNDLE_CHECKPOINT): ...
 
 
-class BundleAlertsError(VerificationError):
-    exit_code = ExitCode.BUNDLE_ALERTS
+class BundleAlertsError(VerificationError, exit_code=ExitCode.BUNDLE_ALERTS): ...
 
 
-class BundleSchemaError(VerificationError):
-    exit_code = ExitCode.BUNDLE_SCHEMA
+class BundleSchemaError(VerificationError, exit_code=ExitCode.BUNDLE_SCHEMA): ...
 
 
-class BundleManifestError(VerificationError):
-    exit_code = ExitCode.BUNDLE_MANIFEST
+class BundleManifestError(VerificationError, exit_code=ExitCode.BUNDLE_MANIFEST): ...
 
 
-class BundleProfileError(VerificationError):
-    exit_code = ExitCode.BUNDLE_PROFILE
+class BundleProfileError(VerificationError, exit_code=ExitCode.BUNDLE_PROFILE): ...
 
 
 def b64(value: object, where: str, error: type[VerificationError]) -> bytes:

@@ -32,10 +32,8 @@ HEADER = "cosignature/v1\n"
 MAX_TIMESTAMP = 2**63 - 1
 
 
-class TooFewCosignaturesError(VerificationError):
+class TooFewCosignaturesError(VerificationError, exit_code=ExitCode.TOO_FEW_COSIGNATURES):
     """A checkpoint carries fewer valid cosignatures from the given witnesses than required."""
-
-    exit_code = ExitCode.TOO_FEW_COSIGNATURES
 
 
 def key_id(name: str, public_key: bytes) -> bytes:

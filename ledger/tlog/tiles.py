@@ -29,10 +29,8 @@ _LAST = re.compile(r"^[0-9]{3}$")
 _DECIMAL = re.compile(r"^(0|[1-9][0-9]*)$")
 
 
-class TilePathError(LedgerError):
+class TilePathError(LedgerError, http_status=400):
     """A tile path is not in the tlog-tiles shape."""
-
-    http_status = 400
 
 
 @dataclass(frozen=True)
@@ -184,7 +182,5 @@ def parse_entry_bundle(data: bytes) -> list[bytes]:
     return entries
 
 
-class EntryTooLargeError(LedgerError):
+class EntryTooLargeError(LedgerError, http_status=501):
     """An entry does not fit the uint16 length prefix of a tlog-tiles entry bundle."""
-
-    http_status = 501

@@ -21,46 +21,38 @@ MAX_PROOF_LINES = 63
 _OLD = re.compile(r"^old (0|[1-9][0-9]*)$")
 
 
-class WitnessRefusalError(LedgerError):
+class WitnessRefusalError(LedgerError, http_status=400):
     """The witness does not cosign; ``http_status`` is the spec's status for the reason."""
 
-    http_status = 400
     fork = False  # True when the refusal is itself evidence that the log forked
 
 
-class MalformedRequestError(WitnessRefusalError):
-    http_status = 400
+class MalformedRequestError(WitnessRefusalError, http_status=400): ...
 
 
-class UnknownLogError(WitnessRefusalError):
-    http_status = 404
+class UnknownLogError(WitnessRefusalError, http_status=404): ...
 
 
-class UntrustedSignatureError(WitnessRefusalError):
-    http_status = 403
+class UntrustedSignatureError(WitnessRefusalError, http_status=403): ...
 
 
-class StaleOldSizeError(WitnessRefusalError):
+class StaleOldSizeError(WitnessRefusalError, http_status=409):
     """The client's old size is not the witness's latest; the body tells it the right one."""
-
-    http_status = 409
 
     def __init__(self, message: str, known_size: int) -> None:
         super().__init__(message)
         self.known_size = known_size
 
 
-class ForkedRootError(WitnessRefusalError):
+class ForkedRootError(WitnessRefusalError, http_status=409):
     """Same size as the witness's latest checkpoint, another root: a fork."""
 
-    http_status = 409
     fork = True
 
 
-class InconsistentProofError(WitnessRefusalError):
+class InconsistentProofError(WitnessRefusalError, http_status=422):
     """The consistency proof from the witness's latest checkpoint does not verify."""
 
-    http_status = 422
     fork = True
 
 
