@@ -11,34 +11,32 @@ ignore them.
 from __future__ import annotations
 
 import base64
-import hashlib
 import struct
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-)
 
 from ledger.errors import ExitCode, VerificationError
-from ledger.tlog.note import SIG_PREFIX, NoteError, b64decode, check_name
+from ledger.tlog.note import (
+    SIG_PREFIX,
+    KeyType,
+    NoteError,
+    SigningKey,
+    VerifyingKey,
+    signature_of,
+)
+from ledger.tlog.note import split_note as split_note  # where the witness modules find it
 
 ALG_COSIGNATURE_V1 = 0x04
 HEADER = "cosignature/v1\n"
 MAX_TIMESTAMP = 2**63 - 1
+COSIGNATURE_V1 = KeyType(
+    ALG_COSIGNATURE_V1, "an Ed25519 cosignature/v1 key", "witness key", "witness key"
+)
 
 
 class TooFewCosignaturesError(VerificationError, exit_code=ExitCode.TOO_FEW_COSIGNATURES):
     """A checkpoint carries fewer valid cosignatures from the given witnesses than required."""
-
-
-def key_id(name: str, public_key: bytes) -> bytes:
-    digest = hashlib.sha256(name.encode() + b"\n" + bytes([ALG_COSIGNATURE_V1]) + public_key)
-    return digest.digest()[:4]
 
 
 def signed_message(body: str, timestamp: int) -> bytes:
@@ -46,18 +44,6 @@ def signed_message(body: str, timestamp: int) -> bytes:
     if not 0 <= timestamp <= MAX_TIMESTAMP:
         raise NoteError(f"cosignature time {timestamp} is out of range")
     return f"{HEADER}time {timestamp}\n{body}".encode()
-
-
-def split_note(note: str) -> tuple[str, list[str]]:
-    """(body, signature lines) of a signed note."""
-    split = note.rfind("\n\n")
-    if split < 0 or not note.endswith("\n"):
-        raise NoteError("malformed note: no blank line before the signatures")
-    return note[: split + 1], note[split + 2 :].splitlines()
-
-
-def _public_bytes(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
 @dataclass(frozen=True)
@@ -75,46 +61,15 @@ class Cosignature:
     @classmethod
     def parse(cls, line: str) -> Cosignature | None:
         """The cosignature a signature line holds, or None for a line of another shape."""
-        if not line.startswith(SIG_PREFIX):
-            raise NoteError(f"malformed signature line {line!r}")
-        fields = line[len(SIG_PREFIX) :].rstrip("\n").split(" ")
-        if len(fields) != 2:
-            raise NoteError(f"malformed signature line {line!r}")
-        raw = b64decode(fields[1], "signature")
+        name, raw = signature_of(line)
         if len(raw) != 4 + 8 + 64:
             return None  # a log signature (4 + 64 bytes) or another kind of signature
         (timestamp,) = struct.unpack(">Q", raw[4:12])
-        return cls(fields[0], raw[:4], timestamp, raw[12:])
+        return cls(name, raw[:4], timestamp, raw[12:])
 
 
-@dataclass(frozen=True)
-class CosignatureVerifier:
+class CosignatureVerifier(VerifyingKey, key_type=COSIGNATURE_V1):
     """A witness's public key, from a vkey ``<name>+<8 hex key id>+<base64(0x04 || key)>``."""
-
-    name: str
-    key_id: bytes
-    public_key: Ed25519PublicKey
-
-    @classmethod
-    def from_vkey(cls, vkey: str) -> CosignatureVerifier:
-        parts = vkey.strip().split("+", 2)
-        if len(parts) != 3:
-            raise NoteError(f"witness key {vkey!r} is not name+hash+key")
-        name, hex_id, b64 = parts
-        check_name(name)
-        raw = b64decode(b64, "witness key")
-        if len(raw) != 33 or raw[0] != ALG_COSIGNATURE_V1:
-            raise NoteError(
-                "witness key is not an Ed25519 cosignature/v1 key (0x04 followed by 32 bytes)"
-            )
-        if len(hex_id) != 8 or key_id(name, raw[1:]).hex() != hex_id:
-            raise NoteError(f"witness key hash {hex_id} does not match the key and name")
-        return cls(name, bytes.fromhex(hex_id), Ed25519PublicKey.from_public_bytes(raw[1:]))
-
-    @property
-    def vkey(self) -> str:
-        raw = bytes([ALG_COSIGNATURE_V1]) + _public_bytes(self.public_key)
-        return f"{self.name}+{self.key_id.hex()}+{base64.b64encode(raw).decode()}"
 
     def matches(self, cosignature: Cosignature) -> bool:
         return (cosignature.name, cosignature.key_id) == (self.name, self.key_id)
@@ -131,40 +86,8 @@ class CosignatureVerifier:
             return False
 
 
-@dataclass(frozen=True)
-class Cosigner:
+class Cosigner(SigningKey, key_type=COSIGNATURE_V1):
     """A witness's private key: ``PRIVATE+KEY+<name>+<8 hex key id>+<base64(0x04 || seed)>``."""
-
-    name: str
-    private_key: Ed25519PrivateKey
-
-    @classmethod
-    def generate(cls, name: str) -> Cosigner:
-        return cls(check_name(name), Ed25519PrivateKey.generate())
-
-    @classmethod
-    def from_key_string(cls, text: str) -> Cosigner:
-        parts = text.strip().split("+", 4)
-        if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
-            raise NoteError("witness key is not PRIVATE+KEY+name+hash+key")
-        name, hex_id, b64 = parts[2:]
-        raw = b64decode(b64, "witness key")
-        if len(raw) != 33 or raw[0] != ALG_COSIGNATURE_V1:
-            raise NoteError("witness key is not an Ed25519 cosignature/v1 key")
-        cosigner = cls(check_name(name), Ed25519PrivateKey.from_private_bytes(raw[1:]))
-        if cosigner.key_id.hex() != hex_id:
-            raise NoteError("witness key hash does not match the key and name")
-        return cosigner
-
-    @property
-    def key_id(self) -> bytes:
-        return key_id(self.name, _public_bytes(self.private_key.public_key()))
-
-    @property
-    def key_string(self) -> str:
-        seed = self.private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-        b64 = base64.b64encode(bytes([ALG_COSIGNATURE_V1]) + seed).decode()
-        return f"PRIVATE+KEY+{self.name}+{self.key_id.hex()}+{b64}"
 
     @property
     def verifier(self) -> CosignatureVerifier:
