@@ -216,21 +216,9 @@ def root_from_inclusion_proof(leaf: bytes, index: int, size: int, proof: Sequenc
     """RFC 9162 2.1.3.2 steps 1-5: the root the proof leads to."""
     if not 0 <= index < size:
         raise ProofError(f"leaf index {index} is outside a tree of size {size}")
-    fn, sn, r = index, size - 1, leaf
-    for p in proof:
-        if sn == 0:
-            raise ProofError("inclusion proof is longer than the tree is deep")
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0:
-        raise ProofError("inclusion proof is shorter than the tree is deep")
+    r = leaf
+    for p, left in zip(proof, _sides(index, size - 1, len(proof), "inclusion proof"), strict=True):
+        r = node_hash(p, r) if left else node_hash(r, p)
     return r
 
 
@@ -274,22 +262,35 @@ def verify_consistency(
         fn >>= 1
         sn >>= 1
     fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            raise ProofError("consistency proof is longer than expected")
-        if fn & 1 or fn == sn:
+    sides = _sides(fn, sn, len(path) - 1, "consistency proof")
+    for c, left in zip(path[1:], sides, strict=True):
+        if left:
             fr = node_hash(c, fr)
             sr = node_hash(c, sr)
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
         else:
             sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0:
-        raise ProofError("consistency proof is shorter than expected")
     if fr != old_root:
         raise ProofError(f"old root mismatch: expected {old_root.hex()}, calculated {fr.hex()}")
     if sr != new_root:
         raise ProofError(f"new root mismatch: expected {new_root.hex()}, calculated {sr.hex()}")
+
+
+def _sides(fn: int, sn: int, count: int, what: str) -> list[bool]:
+    """RFC 9162's walk from node ``fn`` up to the root of a tree whose last node is ``sn``: for
+    each of the ``count`` hashes of ``what``, whether it is the left sibling. Raises ProofError
+    where the proof is longer or shorter than that walk."""
+    sides = []
+    for _ in range(count):
+        if sn == 0:
+            raise ProofError(f"{what} is longer than the tree is deep")
+        left = bool(fn & 1) or fn == sn
+        if left:
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        sides.append(left)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise ProofError(f"{what} is shorter than the tree is deep")
+    return sides
