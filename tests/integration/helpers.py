@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from psycopg import sql
+
 import ledger as ledger_package
 from ledger.config import Settings, Topics
 from ledger.events import LedgerEvent
@@ -21,6 +23,7 @@ from ledger.kafka.offsets import log_end_offsets
 from ledger.kafka.producer import EventProducer
 from ledger.ops.rebuild import wait_for_live
 from ledger.runtime import Ledger, open_ledger
+from ledger.store.connection import connection
 
 T = TypeVar("T")
 NY = ZoneInfo("America/New_York")
@@ -42,6 +45,24 @@ def wait_until(predicate: Callable[[], T], timeout: float = 60, what: str = "con
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(0.05)
+
+
+def migrate_with(admin_url: str, schema: str, files: list[tuple[int, str]]) -> None:
+    """Creates ``schema`` and applies ``files`` ((version, SQL text)) as ledger.store.migrate
+    does, whatever migration files the package holds: a schema as older files left it."""
+    with connection(admin_url, schema) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        conn.execute(
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for version, text in files:
+            conn.execute(text.encode())
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                (version, f"{version:03d}"),
+            )
+        conn.commit()
 
 
 def caught_up(

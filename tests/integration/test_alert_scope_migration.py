@@ -7,11 +7,11 @@ from datetime import date
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from ledger.store.alerts import alerts_in_scope
 from ledger.store.connection import connection
 from ledger.store.migrate import drop_schema, migrate, migration_files
+from tests.integration.helpers import migrate_with
 
 pytestmark = pytest.mark.integration
 
@@ -39,18 +39,8 @@ def test_alerts_stored_before_005_get_their_scope_parts(ledger_settings) -> None
     before = [(v, text) for v, _, text in migration_files() if v < 5]
     assert [v for v, _ in before] == [1, 2, 3, 4]
     try:
+        migrate_with(admin, schema, before)
         with connection(admin, schema) as conn:
-            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-            conn.execute(
-                "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
-                " applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            for version, text in before:
-                conn.execute(text.encode())
-                conn.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                    (version, f"{version:03d}"),
-                )
             for rule, scope, _ in LEGACY:
                 conn.execute(
                     "INSERT INTO alerts (alert_id, rule, severity, scope, day, observed, evidence,"

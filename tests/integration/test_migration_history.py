@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from psycopg import sql
 
 from ledger.store.connection import connection
 from ledger.store.migrate import drop_schema, migrate, migration_files
+from tests.integration.helpers import migrate_with
 
 pytestmark = pytest.mark.integration
 
@@ -67,23 +67,6 @@ def files_before(names: list[str]) -> list[tuple[int, str]]:
             pytest.skip(f"git cannot show the migrations of {BEFORE}: {shown.stderr.strip()}")
         texts.append((int(name[:3]), shown.stdout))
     return texts
-
-
-def migrate_with(admin: str, schema: str, files: list[tuple[int, str]]) -> None:
-    """Applies ``files`` as the runner does (ledger.store.migrate), whatever the package holds."""
-    with connection(admin, schema) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-        conn.execute(
-            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        for version, text in files:
-            conn.execute(text.encode())
-            conn.execute(
-                "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                (version, f"{version:03d}"),
-            )
-        conn.commit()
 
 
 def test_the_rewritten_migrations_build_the_schema_the_old_ones_did(ledger_settings) -> None:
