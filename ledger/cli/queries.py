@@ -110,7 +110,8 @@ def query(
                 return
             print_records(f"Daily volume by {volume}", VOLUME_TABLE, rows[-limit:])
             return
-        wanted = disclosure_filter(conn, registry(), recipient, authority, None, first, last, limit)
+        asked = queries.DisclosureFilter(recipient, authority, since=first, until=last, limit=limit)
+        wanted = disclosure_filter(conn, registry(), asked)
         rows, total = queries.disclosures(conn, wanted)
     params = {"recipient": recipient, "authority": authority, "since": first, "until": last}
     record_access(ledger, "cli", "query disclosures", params, len(rows))
