@@ -20,6 +20,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from kafka import KafkaProducer
@@ -82,6 +83,7 @@ def recordable_query(params: Iterable[tuple[str, str]]) -> dict[str, str]:
     return out
 
 
+@dataclass(eq=False)
 class AccessLog:
     """Sends LedgerAccessed events to the disclosures topic and waits for Kafka's acknowledgement.
 
@@ -90,25 +92,17 @@ class AccessLog:
     a TIN; the accounting endpoint records only that an accounting was made.
     """
 
-    def __init__(
-        self,
-        bootstrap: str,
-        topic: str,
-        recorded_by: str = "ledger-api",
-        *,
-        timeout: float = 3.0,
-        retry_after: float = 2.0,
-    ) -> None:
-        self.bootstrap = bootstrap
-        self.topic = topic
-        self.recorded_by = recorded_by
-        self.timeout = timeout
-        self.retry_after = retry_after
-        self.codec = EventCodec()
-        self._producer: KafkaProducer | None = None
-        self._lock = threading.Lock()
-        self._down_until = 0.0
-        self._last_error = ""
+    bootstrap: str
+    topic: str
+    recorded_by: str = "ledger-api"
+    _: KW_ONLY
+    timeout: float = 3.0
+    retry_after: float = 2.0
+    codec: EventCodec = field(default_factory=EventCodec, init=False, repr=False)
+    _producer: KafkaProducer | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _down_until: float = field(default=0.0, init=False, repr=False)
+    _last_error: str = field(default="", init=False, repr=False)
 
     @property
     def healthy(self) -> bool:

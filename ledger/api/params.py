@@ -3,11 +3,12 @@
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import HTTPException, Query, Request
+from fastapi import Depends, HTTPException, Query, Request
 from pydantic import AfterValidator
 
 from ledger.access_log import recordable
 from ledger.storable import text_problem, time_problem
+from ledger.store.queries import DisclosureFilter
 
 PAGE_MAX = 1000  # rows per page of any list
 VOLUME_MAX = 5000  # days per volume series page
@@ -23,6 +24,23 @@ def bounded_day(value: date) -> date:
 Day = Annotated[date, AfterValidator(bounded_day)]
 Limit = Annotated[int, Query(ge=1, le=PAGE_MAX)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
+
+
+def disclosure_query(
+    recipient: str | None = None,
+    authority: str | None = None,
+    source: str | None = None,
+    since: Day | None = None,
+    until: Day | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> DisclosureFilter:
+    """The disclosure filter a query string asks for, names as typed (the route widens them to
+    their spellings with ops.scope_filter, as the CLI does)."""
+    return DisclosureFilter(recipient, authority, source, since, until, limit, offset)
+
+
+DisclosureQuery = Annotated[DisclosureFilter, Depends(disclosure_query)]
 
 
 def recordable_name(name: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NoReturn
 
@@ -14,6 +14,10 @@ from rich.table import Table
 
 console = Console()
 err_console = Console(stderr=True)
+
+Record = Mapping[str, Any]
+# A table column: the record's key whose value it shows, or how to show it from the record.
+Column = str | Callable[[Record], Any]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -39,6 +43,18 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
     for row in rows:
         table.add_row(*["" if v is None else str(to_jsonable(v)) for v in row])
     console.print(table)
+
+
+def print_records(title: str, columns: Mapping[str, Column], records: Iterable[Record]) -> None:
+    """A table of query rows, one column for each heading of ``columns``."""
+    shown = columns.values()
+    rows = [[c(r) if callable(c) else r[c] for c in shown] for r in records]
+    print_table(title, list(columns), rows)
+
+
+def counted(key: str) -> Column:
+    """A count column, with thousands separators."""
+    return lambda r: f"{r[key]:,}"
 
 
 def fail(message: str, code: int) -> NoReturn:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ledger.cli.common import JsonFlag, parse_day, record_access, settings
-from ledger.cli.output import console, fail, print_json, print_table
+from ledger.cli.output import Column, console, counted, fail, print_json, print_records, print_table
 from ledger.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -20,6 +20,34 @@ if TYPE_CHECKING:
     from ledger.rules.registry import Registry
 
 SCOPE_KINDS = ("recipient", "authority", "pair", "source")
+
+VOLUME_TABLE: dict[str, Column] = {
+    "day": "day",
+    "source": "source_agency",
+    "scope": lambda r: r["scope_value"] or "(all)",
+    "disclosures": "disclosures",
+    "records": counted("records"),
+    "prior 365 days": counted("prior_365_records"),
+}
+DISCLOSURE_TABLE: dict[str, Column] = {
+    "day": "day",
+    "recipient": "recipient_agency",
+    "authority": "legal_authority",
+    "records": counted("record_count"),
+    "purpose": lambda r: r["purpose"][:40],
+    "event id": "event_id",
+}
+ALERT_TABLE: dict[str, Column] = {
+    "fired at": lambda r: r["fired_at"].strftime("%Y-%m-%d %H:%M:%S"),
+    "day": "day",
+    "rule": "rule",
+    "scope": "scope",
+    "status": "status",
+    "observed": counted("observed"),
+    "threshold": lambda r: "" if r["threshold"] is None else f"{r['threshold']:,}",
+    "delivery": lambda r: r["delivery"] or "-",
+    "ack": lambda r: r["acknowledged_by"] or "-",
+}
 
 
 def rules_config() -> RulesConfig:
@@ -80,44 +108,17 @@ def query(
             if json_out:
                 print_json(rows)
                 return
-            print_table(
-                f"Daily volume by {volume}",
-                ["day", "source", "scope", "disclosures", "records", "prior 365 days"],
-                [
-                    [
-                        r["day"],
-                        r["source_agency"],
-                        r["scope_value"] or "(all)",
-                        r["disclosures"],
-                        f"{r['records']:,}",
-                        f"{r['prior_365_records']:,}",
-                    ]
-                    for r in rows[-limit:]
-                ],
-            )
+            print_records(f"Daily volume by {volume}", VOLUME_TABLE, rows[-limit:])
             return
-        wanted = disclosure_filter(conn, registry(), recipient, authority, None, first, last, limit)
+        asked = queries.DisclosureFilter(recipient, authority, since=first, until=last, limit=limit)
+        wanted = disclosure_filter(conn, registry(), asked)
         rows, total = queries.disclosures(conn, wanted)
     params = {"recipient": recipient, "authority": authority, "since": first, "until": last}
     record_access(ledger, "cli", "query disclosures", params, len(rows))
     if json_out:
         print_json({"total": total, "disclosures": rows})
         return
-    print_table(
-        f"Disclosures ({len(rows)} of {total})",
-        ["day", "recipient", "authority", "records", "purpose", "event id"],
-        [
-            [
-                r["day"],
-                r["recipient_agency"],
-                r["legal_authority"],
-                f"{r['record_count']:,}",
-                r["purpose"][:40],
-                r["event_id"],
-            ]
-            for r in rows
-        ],
-    )
+    print_records(f"Disclosures ({len(rows)} of {total})", DISCLOSURE_TABLE, rows)
 
 
 @alerts_app.callback(invoke_without_command=True)
@@ -172,24 +173,7 @@ def alerts(
     if json_out:
         print_json({"alerts": rows, "warming_up": warming})
         return
-    print_table(
-        f"Alerts ({len(rows)})",
-        ["fired at", "day", "rule", "scope", "status", "observed", "threshold", "delivery", "ack"],
-        [
-            [
-                r["fired_at"].strftime("%Y-%m-%d %H:%M:%S"),
-                r["day"],
-                r["rule"],
-                r["scope"],
-                r["status"],
-                f"{r['observed']:,}",
-                "" if r["threshold"] is None else f"{r['threshold']:,}",
-                r["delivery"] or "-",
-                r["acknowledged_by"] or "-",
-            ]
-            for r in rows
-        ],
-    )
+    print_records(f"Alerts ({len(rows)})", ALERT_TABLE, rows)
     for w in warming:
         console.print(
             f"The volume rules are still warming up for {w['source_agency']}: coverage starts "

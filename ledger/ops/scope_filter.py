@@ -3,8 +3,8 @@ to ICE however their events spelt it, as the volumes count them (the table keeps
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from ledger.rules.registry import Registry
 from ledger.store import Connection, queries
@@ -33,18 +33,18 @@ def authority_spellings(conn: Connection, registry: Registry, named: Iterable[st
 
 
 def disclosure_filter(
-    conn: Connection,
-    registry: Registry,
-    recipient: str | None = None,
-    authority: str | None = None,
-    source: str | None = None,
-    since: date | None = None,
-    until: date | None = None,
-    limit: int = 100,
-    offset: int = 0,
+    conn: Connection, registry: Registry, asked: queries.DisclosureFilter
 ) -> queries.DisclosureFilter:
-    """``recipient`` matches every spelling of it and of the agencies within it, ``authority``
-    every spelling of it and of the citations within it; ``source`` is matched as written."""
-    recipients = None if not recipient else recipient_spellings(conn, registry, [recipient])
-    authorities = None if not authority else authority_spellings(conn, registry, [authority])
-    return queries.DisclosureFilter(recipients, authorities, source, since, until, limit, offset)
+    """``asked`` (names as typed) as the filter that finds them: its recipient matches every
+    spelling of it and of the agencies within it, its authority every spelling of it and of the
+    citations within it; its source is matched as written."""
+    recipient, authority = asked.recipient, asked.authority
+    if recipient:
+        recipient = recipient_spellings(conn, registry, _names(recipient))
+    if authority:
+        authority = authority_spellings(conn, registry, _names(authority))
+    return replace(asked, recipient=recipient, authority=authority)
+
+
+def _names(value: str | Sequence[str]) -> Sequence[str]:
+    return [value] if isinstance(value, str) else value

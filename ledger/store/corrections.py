@@ -7,7 +7,7 @@ left it. The rules re-judge disclosures from that view.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +48,18 @@ def _facts(row: Sequence[Any]) -> DisclosureFacts:
     )
 
 
+def _standing(
+    conn: Connection, condition: str, params: Sequence[Any] | Mapping[str, Any]
+) -> list[DisclosureFacts]:
+    """The current, not withdrawn disclosures meeting ``condition``, in transmission order."""
+    rows = conn.execute(
+        f"SELECT {_FACTS} FROM {_FROM} WHERE NOT d.withdrawn AND ({condition})"
+        " ORDER BY d.transmitted_at, d.event_id",
+        params,
+    ).fetchall()
+    return [_facts(r) for r in rows]
+
+
 def transmitted_between(
     conn: Connection,
     start: datetime,
@@ -57,28 +69,20 @@ def transmitted_between(
     """Current, not withdrawn disclosures transmitted from ``start`` up to (not at) ``end``
     (no end when None), to ``recipients`` when given; in transmission order."""
     wanted = None if recipients is None else sorted(set(recipients))
-    rows = conn.execute(
-        f"SELECT {_FACTS} FROM {_FROM}"
-        " WHERE NOT d.withdrawn AND d.transmitted_at >= %(s)s"
-        "   AND (%(e)s::timestamptz IS NULL OR d.transmitted_at < %(e)s)"
-        "   AND (%(r)s::text[] IS NULL OR d.recipient_agency = ANY(%(r)s))"
-        " ORDER BY d.transmitted_at, d.event_id",
+    return _standing(
+        conn,
+        "d.transmitted_at >= %(s)s"
+        " AND (%(e)s::timestamptz IS NULL OR d.transmitted_at < %(e)s)"
+        " AND (%(r)s::text[] IS NULL OR d.recipient_agency = ANY(%(r)s))",
         {"s": start, "e": end, "r": wanted},
-    ).fetchall()
-    return [_facts(r) for r in rows]
+    )
 
 
 def transmitted_within(conn: Connection, start: datetime, end: datetime) -> list[DisclosureFacts]:
     """Current, not withdrawn disclosures transmitted from ``start`` to ``end`` inclusive (a
     notice's planned window: hours), in transmission order; callers match the recipient by its
     canonical id, which no spelling in the table gives."""
-    rows = conn.execute(
-        f"SELECT {_FACTS} FROM {_FROM}"
-        " WHERE NOT d.withdrawn AND d.transmitted_at BETWEEN %s AND %s"
-        " ORDER BY d.transmitted_at, d.event_id",
-        (start, end),
-    ).fetchall()
-    return [_facts(r) for r in rows]
+    return _standing(conn, "d.transmitted_at BETWEEN %s AND %s", (start, end))
 
 
 def current_disclosure(conn: Connection, event_id: str) -> tuple[DisclosureFacts, bool] | None:
@@ -91,12 +95,7 @@ def current_disclosure(conn: Connection, event_id: str) -> tuple[DisclosureFacts
 
 def citing_request(conn: Connection, request_id: str) -> list[DisclosureFacts]:
     """Current, not withdrawn disclosures that cite ``request_id``, in transmission order."""
-    rows = conn.execute(
-        f"SELECT {_FACTS} FROM {_FROM} WHERE NOT d.withdrawn AND d.request_id = %s"
-        " ORDER BY d.transmitted_at, d.event_id",
-        (request_id,),
-    ).fetchall()
-    return [_facts(r) for r in rows]
+    return _standing(conn, "d.request_id = %s", (request_id,))
 
 
 def amended_event_id(conn: Connection, amended: DisclosureAmended) -> str | None:
