@@ -93,6 +93,12 @@ class VolumeBook:
         self._cum_records: dict[ScopeKey, list[int]] = defaultdict(lambda: [0])
         self._cum_disclosures: dict[ScopeKey, list[int]] = defaultdict(lambda: [0])
         self._valid: dict[ScopeKey, int] = defaultdict(int)
+        # A bound that spares working out the trailing windows (the hot path of a backlog):
+        # records only ever get added, so a window's prior year never shrinks and its records
+        # grow by at most what was added to the scope since. No window ending on ``day``
+        # exceeds while ``_added[key]`` stays at or below ``_limit[key][day]``.
+        self._added: dict[ScopeKey, int] = defaultdict(int)
+        self._limit: dict[ScopeKey, dict[date, int]] = defaultdict(dict)
 
     def _touch(self, key: ScopeKey, day: date) -> None:
         days = self.sorted_days[key]
@@ -121,6 +127,7 @@ class VolumeBook:
         totals = self.days[key].setdefault(day, DayTotals())
         totals.disclosures += 1
         totals.records += records
+        self._added[key] += records
         delta = self.deltas.setdefault((key, day), DayTotals())
         delta.disclosures += 1
         delta.records += records
@@ -194,10 +201,21 @@ class VolumeBook:
 
     def exceeding(self, key: ScopeKey, day: date) -> Trailing | None:
         """The shortest trailing window ending on ``day`` whose records exceed its prior year."""
+        added, limits = self._added[key], self._limit[key]
+        limit = limits.get(day)
+        if limit is not None and added <= limit:
+            return None
+        room: int | None = None  # how many more records the windows take without exceeding
         for days in WINDOW_DAYS:
             window = self.trailing(key, day, days)
             if window.exceeds:
                 return window
+            if not window.prior_disclosures:
+                return None  # an empty prior year can fill with a later event: no bound
+            slack = window.prior_records - window.records
+            room = slack if room is None else min(room, slack)
+        if room is not None:
+            limits[day] = added + room
         return None
 
     def sustained_start(self, key: ScopeKey, day: date) -> Trailing | None:
