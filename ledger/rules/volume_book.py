@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 PRIOR_DAYS = 365
 TRAILING_DAYS = 90
@@ -33,8 +33,7 @@ class DayTotals:
     records: int = 0
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     """What the rules need about one scope on one day, including the event just added."""
 
     key: ScopeKey
@@ -46,8 +45,7 @@ class Window:
     trailing_90: tuple[int, ...]  # oldest first: day-90 .. day-1
 
 
-@dataclass(frozen=True)
-class Trailing:
+class Trailing(NamedTuple):
     """A trailing window of ``days`` ending on ``day``, against the 365 days before it."""
 
     days: int
@@ -86,8 +84,9 @@ class VolumeBook:
         self.deltas: dict[tuple[ScopeKey, date], DayTotals] = {}
         # What depends only on the days before a date (prior sums, the 90-day baseline, the day
         # before's excess), by (what, date): fixed while events arrive in order; when one lands
-        # before the scope's latest day, the entries for dates after it are dropped.
+        # before a date something was worked out for, the entries for dates after it are dropped.
         self._before: dict[ScopeKey, dict[tuple[str, date], Any]] = defaultdict(dict)
+        self._remembered_until: dict[ScopeKey, date] = {}  # the latest date in _before[key]
         # Prefix sums over sorted_days: element i+1 sums days[0..i]; valid for the first
         # _valid[key] days (a change at index i cuts it to i).
         self._cum_records: dict[ScopeKey, list[int]] = defaultdict(lambda: [0])
@@ -104,16 +103,16 @@ class VolumeBook:
         days = self.sorted_days[key]
         if day not in self.days[key]:
             insort(days, day)
-        if days[-1] == day:
-            i = len(days) - 1
-        else:
-            i = bisect_left(days, day)
+        i = len(days) - 1 if days[-1] == day else bisect_left(days, day)
+        until = self._remembered_until.get(key)
+        if until is not None and until > day:
             # What was worked out for dates after ``day`` counted its days without this change;
             # what depends only on days before ``day`` still holds (a backlog arrives a few days
             # out of order across partitions: dropping everything made it recompute all of it).
             memo = self._before[key]
             for stale in [k for k in memo if k[1] > day]:
                 del memo[stale]
+            self._remembered_until[key] = day
         if i < self._valid[key]:
             self._valid[key] = i
 
@@ -143,18 +142,24 @@ class VolumeBook:
         for d in days[bisect_left(days, trailing_start) : bisect_left(days, day)]:
             trailing[(d - trailing_start).days] = by_day[d].records
         result = tuple(trailing)
-        memo[("trailing", day)] = result
+        self._remember(key, "trailing", day, result)
         return result
 
     def _prior_year(self, key: ScopeKey, day: date) -> tuple[int, int]:
         """(records, disclosures) of the 365 days before ``day``."""
-        memo = self._before[key]
-        cached: tuple[int, int] | None = memo.get(("prior", day))
+        cached: tuple[int, int] | None = self._before[key].get(("prior", day))
         if cached is None:
-            cached = memo[("prior", day)] = self.range_totals(
+            cached = self.range_totals(
                 key, day - timedelta(days=PRIOR_DAYS), day - timedelta(days=1)
             )
+            self._remember(key, "prior", day, cached)
         return cached
+
+    def _remember(self, key: ScopeKey, what: str, day: date, value: Any) -> None:
+        self._before[key][(what, day)] = value
+        until = self._remembered_until.get(key)
+        if until is None or day > until:
+            self._remembered_until[key] = day
 
     def window(self, key: ScopeKey, day: date, *, trailing: bool = True) -> Window:
         """The scope's day against its prior year; the 90-day baseline only when ``trailing``
@@ -205,16 +210,16 @@ class VolumeBook:
         limit = limits.get(day)
         if limit is not None and added <= limit:
             return None
-        room: int | None = None  # how many more records the windows take without exceeding
-        for days in WINDOW_DAYS:
+        bounded = True  # an empty prior year can fill with a later event: no bound then
+        room = 0  # how many more records the windows take without exceeding
+        for i, days in enumerate(WINDOW_DAYS):
             window = self.trailing(key, day, days)
             if window.exceeds:
                 return window
-            if not window.prior_disclosures:
-                return None  # an empty prior year can fill with a later event: no bound
             slack = window.prior_records - window.records
-            room = slack if room is None else min(room, slack)
-        if room is not None:
+            room = slack if i == 0 else min(room, slack)
+            bounded = bounded and window.prior_disclosures > 0
+        if bounded:
             limits[day] = added + room
         return None
 
@@ -226,7 +231,7 @@ class VolumeBook:
             return None
         memo = self._before[key]
         if ("excess", day) not in memo:
-            memo[("excess", day)] = self.exceeding(key, day - timedelta(days=1))
+            self._remember(key, "excess", day, self.exceeding(key, day - timedelta(days=1)))
         return None if memo[("excess", day)] is not None else window
 
     def days_between(self, key: ScopeKey, first: date, last: date) -> list[date]:

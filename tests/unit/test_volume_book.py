@@ -11,6 +11,7 @@ from ledger.rules.volume_book import WINDOW_DAYS, VolumeBook
 
 KEY = ("recipient", "IRS", "ICE")
 D0 = date(2025, 8, 7)
+ONE_DAY = timedelta(days=1)
 
 
 def test_prior_sum_covers_exactly_the_365_days_before() -> None:
@@ -143,3 +144,5 @@ def test_the_bound_that_spares_windows_never_hides_an_excess(
             found = book.exceeding(KEY, day)
             got = None if found is None else (found.days, found.records, found.prior_records)
             assert got == brute_exceeds(seen, day)
+            starts = book.sustained_start(KEY, day) is not None
+            assert starts == (got is not None and brute_exceeds(seen, day - ONE_DAY) is None)
