@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 PRIOR_DAYS = 365
 TRAILING_DAYS = 90
+ONE_DAY = timedelta(days=1)
 WINDOW_DAYS = (7, 30)  # sustained_over_prior_year's trailing windows, shortest first
 # How far from a batch's days the book must hold stored volume: the prior year of the longest
 # window ending the day before (the episode test looks at it).
@@ -257,10 +258,10 @@ class VolumeBook:
         one has that first day inside its own window. It qualifies when nothing else lies in its
         window before ``day``.
         """
-        later = self.later_days(key, day)
-        if not later:
-            return None
-        first = later[0]
         days = self.sorted_days[key]
+        at = bisect_left(days, day + ONE_DAY)  # the first day after ``day`` with volume
+        if at == len(days) or days[at] > day + timedelta(days=PRIOR_DAYS):
+            return None
+        first = days[at]
         lo, hi = bisect_left(days, first - timedelta(days=PRIOR_DAYS)), bisect_left(days, day)
         return first if lo == hi else None
