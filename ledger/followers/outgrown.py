@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from ledger.rules.lifecycle import OPEN, RESOLVED
 from ledger.rules.model import AlertDraft, DisclosureFacts, Scope, ScopeWindow
@@ -23,18 +24,23 @@ def scope_window(
     window: Window, own: bool = True, sustained: Trailing | None = None
 ) -> ScopeWindow:
     """The rules' view of a volume book window."""
-    kind, source, value = window.key
+    key, day, records, disclosures, prior_records, prior_disclosures, trailing = window
     return ScopeWindow(
-        scope=Scope(kind, source, value),
-        day=window.day,
-        day_records=window.day_records,
-        day_disclosures=window.day_disclosures,
-        prior_365_records=window.prior_365_records,
-        prior_365_disclosures=window.prior_365_disclosures,
-        trailing_90=list(window.trailing_90),
-        own=own,
-        sustained=sustained,
+        _scope(key),
+        day,
+        records,
+        disclosures,
+        prior_records,
+        prior_disclosures,
+        trailing,
+        own,
+        sustained,
     )
+
+
+@lru_cache(maxsize=4096)
+def _scope(key: ScopeKey) -> Scope:
+    return Scope(*key)  # a handful of scopes, asked for eight times a disclosure
 
 
 class OutgrownSpikes:

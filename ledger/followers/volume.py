@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from kafka import TopicPartition
@@ -43,11 +44,13 @@ from ledger.store.orders import orders_now
 log = logging.getLogger(__name__)
 
 
-def flow_keys(flow: Flow) -> tuple[list[ScopeKey], set[ScopeKey]]:
-    """Every scope a disclosure counts under, and which are its own recipient and authority."""
+@lru_cache(maxsize=4096)
+def flow_keys(flow: Flow) -> tuple[tuple[ScopeKey, ...], frozenset[ScopeKey]]:
+    """Every scope a disclosure counts under, and which are its own recipient and authority
+    (cached: a ledger sees a few hundred flows, each disclosure asks for its own)."""
     recipients, authorities = flow.recipient.chain, flow.authority.chain
-    keys = scope_keys(flow.source.id, recipients, authorities)
-    return keys, {keys[0], keys[len(recipients)]}
+    keys = tuple(scope_keys(flow.source.id, recipients, authorities))
+    return keys, frozenset((keys[0], keys[len(recipients)]))
 
 
 class VolumeFollower(Follower):
@@ -209,8 +212,8 @@ class VolumeFollower(Follower):
         self,
         book: VolumeBook,
         f: DisclosureFacts,
-        fkeys: list[ScopeKey],
-        own: set[ScopeKey],
+        fkeys: Sequence[ScopeKey],
+        own: frozenset[ScopeKey],
         coverage_start: date,
         coverage_moved: bool,
     ) -> list[AlertDraft]:
@@ -240,9 +243,8 @@ class VolumeFollower(Follower):
             if not cfg.on(SUSTAINED):
                 continue
             last = f.day + timedelta(days=max(WINDOW_DAYS))
-            for later in book.days_between(key, f.day + timedelta(days=1), last):
-                if warming_up(coverage_start, later, cfg.warmup_days):
-                    continue  # the rule is silent then: don't work out its windows
+            # The rule is silent while warming up: its windows are not worked out then.
+            for later in book.days_between(key, max(f.day + timedelta(days=1), on.warm_from), last):
                 start = book.sustained_start(key, later)
                 if start is not None:
                     window = scope_window(book.window(key, later), key in own, start)

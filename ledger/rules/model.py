@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from ledger.events import CourtOrderRecorded, DisclosureRecorded, NoticeFiled
@@ -88,15 +88,17 @@ class AlertDraft:
     message: str
 
 
-@dataclass(frozen=True)
-class ScopeWindow:
+class ScopeWindow(NamedTuple):
+    """One scope's day as the rules see it. A named tuple, not a frozen dataclass: eight are
+    built per disclosure, and a tuple is built in a third of the time."""
+
     scope: Scope
     day: date
     day_records: int  # including the event being evaluated
     day_disclosures: int
     prior_365_records: int  # day-365 .. day-1
     prior_365_disclosures: int
-    trailing_90: list[int] = field(default_factory=list)  # day-90 .. day-1, oldest first
+    trailing_90: tuple[int, ...] = ()  # day-90 .. day-1, oldest first
     own: bool = True  # the disclosure's own recipient/authority, not a parent agency or family
     sustained: Trailing | None = None  # a trailing window that starts exceeding its prior year
 

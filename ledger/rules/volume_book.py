@@ -15,10 +15,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 PRIOR_DAYS = 365
 TRAILING_DAYS = 90
+ONE_DAY = timedelta(days=1)
 WINDOW_DAYS = (7, 30)  # sustained_over_prior_year's trailing windows, shortest first
 # How far from a batch's days the book must hold stored volume: the prior year of the longest
 # window ending the day before (the episode test looks at it).
@@ -33,8 +34,7 @@ class DayTotals:
     records: int = 0
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     """What the rules need about one scope on one day, including the event just added."""
 
     key: ScopeKey
@@ -46,8 +46,7 @@ class Window:
     trailing_90: tuple[int, ...]  # oldest first: day-90 .. day-1
 
 
-@dataclass(frozen=True)
-class Trailing:
+class Trailing(NamedTuple):
     """A trailing window of ``days`` ending on ``day``, against the 365 days before it."""
 
     days: int
@@ -86,28 +85,35 @@ class VolumeBook:
         self.deltas: dict[tuple[ScopeKey, date], DayTotals] = {}
         # What depends only on the days before a date (prior sums, the 90-day baseline, the day
         # before's excess), by (what, date): fixed while events arrive in order; when one lands
-        # before the scope's latest day, the entries for dates after it are dropped.
+        # before a date something was worked out for, the entries for dates after it are dropped.
         self._before: dict[ScopeKey, dict[tuple[str, date], Any]] = defaultdict(dict)
+        self._remembered_until: dict[ScopeKey, date] = {}  # the latest date in _before[key]
         # Prefix sums over sorted_days: element i+1 sums days[0..i]; valid for the first
         # _valid[key] days (a change at index i cuts it to i).
         self._cum_records: dict[ScopeKey, list[int]] = defaultdict(lambda: [0])
         self._cum_disclosures: dict[ScopeKey, list[int]] = defaultdict(lambda: [0])
         self._valid: dict[ScopeKey, int] = defaultdict(int)
+        # A bound that spares working out the trailing windows (the hot path of a backlog):
+        # records only ever get added, so a window's prior year never shrinks and its records
+        # grow by at most what was added to the scope since. No window ending on ``day``
+        # exceeds while ``_added[key]`` stays at or below ``_limit[key][day]``.
+        self._added: dict[ScopeKey, int] = defaultdict(int)
+        self._limit: dict[ScopeKey, dict[date, int]] = defaultdict(dict)
 
     def _touch(self, key: ScopeKey, day: date) -> None:
         days = self.sorted_days[key]
         if day not in self.days[key]:
             insort(days, day)
-        if days[-1] == day:
-            i = len(days) - 1
-        else:
-            i = bisect_left(days, day)
+        i = len(days) - 1 if days[-1] == day else bisect_left(days, day)
+        until = self._remembered_until.get(key)
+        if until is not None and until > day:
             # What was worked out for dates after ``day`` counted its days without this change;
             # what depends only on days before ``day`` still holds (a backlog arrives a few days
             # out of order across partitions: dropping everything made it recompute all of it).
             memo = self._before[key]
             for stale in [k for k in memo if k[1] > day]:
                 del memo[stale]
+            self._remembered_until[key] = day
         if i < self._valid[key]:
             self._valid[key] = i
 
@@ -121,6 +127,7 @@ class VolumeBook:
         totals = self.days[key].setdefault(day, DayTotals())
         totals.disclosures += 1
         totals.records += records
+        self._added[key] += records
         delta = self.deltas.setdefault((key, day), DayTotals())
         delta.disclosures += 1
         delta.records += records
@@ -136,18 +143,24 @@ class VolumeBook:
         for d in days[bisect_left(days, trailing_start) : bisect_left(days, day)]:
             trailing[(d - trailing_start).days] = by_day[d].records
         result = tuple(trailing)
-        memo[("trailing", day)] = result
+        self._remember(key, "trailing", day, result)
         return result
 
     def _prior_year(self, key: ScopeKey, day: date) -> tuple[int, int]:
         """(records, disclosures) of the 365 days before ``day``."""
-        memo = self._before[key]
-        cached: tuple[int, int] | None = memo.get(("prior", day))
+        cached: tuple[int, int] | None = self._before[key].get(("prior", day))
         if cached is None:
-            cached = memo[("prior", day)] = self.range_totals(
+            cached = self.range_totals(
                 key, day - timedelta(days=PRIOR_DAYS), day - timedelta(days=1)
             )
+            self._remember(key, "prior", day, cached)
         return cached
+
+    def _remember(self, key: ScopeKey, what: str, day: date, value: Any) -> None:
+        self._before[key][(what, day)] = value
+        until = self._remembered_until.get(key)
+        if until is None or day > until:
+            self._remembered_until[key] = day
 
     def window(self, key: ScopeKey, day: date, *, trailing: bool = True) -> Window:
         """The scope's day against its prior year; the 90-day baseline only when ``trailing``
@@ -194,10 +207,21 @@ class VolumeBook:
 
     def exceeding(self, key: ScopeKey, day: date) -> Trailing | None:
         """The shortest trailing window ending on ``day`` whose records exceed its prior year."""
-        for days in WINDOW_DAYS:
+        added, limits = self._added[key], self._limit[key]
+        limit = limits.get(day)
+        if limit is not None and added <= limit:
+            return None
+        bounded = True  # an empty prior year can fill with a later event: no bound then
+        room = 0  # how many more records the windows take without exceeding
+        for i, days in enumerate(WINDOW_DAYS):
             window = self.trailing(key, day, days)
             if window.exceeds:
                 return window
+            slack = window.prior_records - window.records
+            room = slack if i == 0 else min(room, slack)
+            bounded = bounded and window.prior_disclosures > 0
+        if bounded:
+            limits[day] = added + room
         return None
 
     def sustained_start(self, key: ScopeKey, day: date) -> Trailing | None:
@@ -208,7 +232,7 @@ class VolumeBook:
             return None
         memo = self._before[key]
         if ("excess", day) not in memo:
-            memo[("excess", day)] = self.exceeding(key, day - timedelta(days=1))
+            self._remember(key, "excess", day, self.exceeding(key, day - timedelta(days=1)))
         return None if memo[("excess", day)] is not None else window
 
     def days_between(self, key: ScopeKey, first: date, last: date) -> list[date]:
@@ -234,10 +258,10 @@ class VolumeBook:
         one has that first day inside its own window. It qualifies when nothing else lies in its
         window before ``day``.
         """
-        later = self.later_days(key, day)
-        if not later:
-            return None
-        first = later[0]
         days = self.sorted_days[key]
+        at = bisect_left(days, day + ONE_DAY)  # the first day after ``day`` with volume
+        if at == len(days) or days[at] > day + timedelta(days=PRIOR_DAYS):
+            return None
+        first = days[at]
         lo, hi = bisect_left(days, first - timedelta(days=PRIOR_DAYS)), bisect_left(days, day)
         return first if lo == hi else None

@@ -7,7 +7,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from ledger.rules.config import RulesConfig
 from ledger.rules.model import AlertDraft, RuleContext, ScopeWindow, Severity, alert_id
@@ -64,6 +64,11 @@ class Judging:
     spike_on: bool = True
     new_on: bool = True
     new_critical_records: int = 10_000
+
+    @cached_property
+    def warm_from(self) -> date:
+        """The first day the prior-year rules speak (every window of a disclosure asks)."""
+        return self.coverage_start + timedelta(days=self.warmup_days)
 
     @classmethod
     def of(cls, config: RulesConfig, coverage_start: date, evidence: Sequence[str]) -> Judging:
@@ -129,7 +134,7 @@ class SpikeOverPriorYear(_WindowRule):
 
     def evaluate_window(self, window: ScopeWindow, on: Judging) -> list[AlertDraft]:
         scope = window.scope
-        if warming_up(on.coverage_start, window.day, on.warmup_days):
+        if window.day < on.warm_from:  # warming up
             return []  # `ledger alerts --first-seen` lists the scopes first seen meanwhile
         if window.prior_365_disclosures == 0:
             rule = NEW_SCOPE_RULES.get(scope.kind)
@@ -184,7 +189,7 @@ class SustainedOverPriorYear(_WindowRule):
 
     def evaluate_window(self, window: ScopeWindow, on: Judging) -> list[AlertDraft]:
         trailing = window.sustained
-        if trailing is None or warming_up(on.coverage_start, window.day, on.warmup_days):
+        if trailing is None or window.day < on.warm_from:  # or warming up
             return []
         if on.spike_on and spikes(window):
             return []  # the day alone says it: spike_over_prior_year fires instead

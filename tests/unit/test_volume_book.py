@@ -11,6 +11,7 @@ from ledger.rules.volume_book import WINDOW_DAYS, VolumeBook
 
 KEY = ("recipient", "IRS", "ICE")
 D0 = date(2025, 8, 7)
+ONE_DAY = timedelta(days=1)
 
 
 def test_prior_sum_covers_exactly_the_365_days_before() -> None:
@@ -119,3 +120,29 @@ def test_four_days_none_over_the_prior_year_together_over_it() -> None:
     # The day after still exceeds: the same episode, no second start.
     book.add(KEY, D0 + timedelta(days=4), 1)
     assert book.sustained_start(KEY, D0 + timedelta(days=4)) is None
+
+
+@settings(max_examples=80)
+@given(
+    st.lists(st.tuples(st.integers(0, 420), st.integers(1, 500)), min_size=1, max_size=60),
+    st.lists(st.integers(0, 450), min_size=1, max_size=8),
+)
+def test_the_bound_that_spares_windows_never_hides_an_excess(
+    events: list[tuple[int, int]], asked: list[int]
+) -> None:
+    """``exceeding`` skips the window sums while the records added since it last looked could
+    not have used up its headroom: asked again after late and in-order events alike, it answers
+    what the full sums answer."""
+    book = VolumeBook()
+    book.load(KEY, D0 - timedelta(days=1), 3, 200)  # a prior year, so bounds are kept
+    seen: list[tuple[date, int]] = [(D0 - timedelta(days=1), 200)]
+    for offset, records in events:
+        book.add(KEY, D0 + timedelta(days=offset), records)
+        seen.append((D0 + timedelta(days=offset), records))
+        for later in asked:
+            day = D0 + timedelta(days=later)
+            found = book.exceeding(KEY, day)
+            got = None if found is None else (found.days, found.records, found.prior_records)
+            assert got == brute_exceeds(seen, day)
+            starts = book.sustained_start(KEY, day) is not None
+            assert starts == (got is not None and brute_exceeds(seen, day - ONE_DAY) is None)
