@@ -139,7 +139,12 @@ def _shape(cls: type[LedgerEvent]) -> _Shape:
 def _recast(value: Any, sequence: type[list[Any]] | type[tuple[Any, ...]]) -> Any:
     """A container field's value with its array as ``sequence`` (lists in records, tuples in
     events) and its map as a plain dict; None (an optional field left out) as it is."""
-    if isinstance(value, list | tuple):
+    kind = type(value)  # exact types first: this runs for each container of every event
+    if kind is list or kind is tuple:
+        return sequence(value)
+    if kind is dict:
+        return dict(value)
+    if isinstance(value, (list, tuple)):  # subclasses: the same, the slower way
         return sequence(value)
     if isinstance(value, Mapping):
         return dict(value)
