@@ -21,7 +21,7 @@ from ledger.alert_events import alert_event
 from ledger.codec import EventCodec
 from ledger.errors import CodecError, LedgerError
 from ledger.events import LedgerEvent
-from ledger.rules.model import AlertDraft, LogScope, Severity, alert_id
+from ledger.rules.model import AlertDraft, LogScope, Severity
 from ledger.store import Connection
 from ledger.store.alerts import insert_new_alerts
 from ledger.store.dead_letters import insert_dead_letter
@@ -53,14 +53,13 @@ def malformed_alert(record: ConsumerRecord, reason: str) -> AlertDraft:
     scope = LogScope(record.topic, record.partition)
     day = kafka_time(record).date()
     where = f"{record.topic}/{record.partition}@{record.offset}"
-    return AlertDraft(
-        alert_id=alert_id(MALFORMED_RULE, scope, day, str(record.offset)),
-        rule=MALFORMED_RULE,
-        severity=Severity.WARNING,
-        scope=scope,
-        day=day,
+    return AlertDraft.about(
+        MALFORMED_RULE,
+        Severity.WARNING,
+        scope,
+        day,
+        str(record.offset),
         observed=1,
-        threshold=None,
         evidence=[where],
         legal_source=_ORDINARY_SOURCE,
         message=f"Message {where} is not a valid ledger event and went to the dead-letter topic: {reason}",

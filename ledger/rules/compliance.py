@@ -40,12 +40,14 @@ def _disclosure_alert(
     its id adds ``discriminator`` (e.g. the order) to the rule, scope, day and disclosure id."""
     d = ctx.disclosure
     scope = _recipient_scope(ctx)
-    return d.alert(
+    return AlertDraft.about(
         rule,
         Severity.CRITICAL,
         scope,
+        d.day,
         d.disclosure_id,
         *discriminator,
+        observed=d.record_count,
         evidence=evidence,
         legal_source=legal_source,
         message=message,
@@ -260,10 +262,12 @@ class UnknownRecipient:
         d = ctx.disclosure
         scope = _recipient_scope(ctx)
         return [
-            d.alert(
+            AlertDraft.about(
                 UNKNOWN_RECIPIENT,
                 Severity.WARNING,
                 scope,
+                d.day,
+                observed=d.record_count,
                 evidence=[d.event_id],
                 legal_source="26 U.S.C. 6103(p)(3)(A): accounting of disclosures by recipient",
                 message=(

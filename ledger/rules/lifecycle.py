@@ -170,12 +170,14 @@ def notice_use(
 def duplicate_alert(dup: DisclosureFacts, original_event_id: str) -> AlertDraft:
     """A second DisclosureRecorded of the same (source, disclosure id) under a new event id."""
     scope = Scope("recipient", dup.source_agency, dup.recipient_agency)
-    return dup.alert(
+    return AlertDraft.about(
         DUPLICATE,
         Severity.WARNING,
         scope,
+        dup.day,
         dup.disclosure_id,
         dup.event_id,
+        observed=dup.record_count,
         evidence=[dup.event_id, original_event_id],
         legal_source="26 U.S.C. 6103(p)(3)(A): an accurate accounting, each disclosure once",
         message=(

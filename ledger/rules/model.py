@@ -87,6 +87,35 @@ class AlertDraft:
     legal_source: str
     message: str
 
+    @classmethod
+    def about(
+        cls,
+        rule: str,
+        severity: Severity,
+        scope: Scope | LogScope,
+        day: date,
+        *discriminator: str,
+        observed: int,
+        threshold: int | None = None,
+        evidence: list[str],
+        legal_source: str,
+        message: str,
+    ) -> AlertDraft:
+        """The alert ``rule`` raises on ``scope`` and ``day``, its id derived from those and
+        ``discriminator`` (see alert_id): the one place a draft's id is worked out."""
+        return cls(
+            alert_id=alert_id(rule, scope, day, *discriminator),
+            rule=rule,
+            severity=severity,
+            scope=scope,
+            day=day,
+            observed=observed,
+            threshold=threshold,
+            evidence=evidence,
+            legal_source=legal_source,
+            message=message,
+        )
+
 
 class ScopeWindow(NamedTuple):
     """One scope's day as the rules see it. A named tuple, not a frozen dataclass: eight are
@@ -135,32 +164,6 @@ class DisclosureFacts:
     def from_record(cls, rec: Mapping[str, Any], tz: ZoneInfo) -> DisclosureFacts:
         """From a stored JSON rendering of the event (ISO 8601 times), for readers of the tables."""
         return cls.from_event(DisclosureRecorded.from_json(rec), tz)
-
-    def alert(
-        self,
-        rule: str,
-        severity: Severity,
-        scope: Scope,
-        *discriminator: str,
-        evidence: list[str],
-        legal_source: str,
-        message: str,
-        threshold: int | None = None,
-    ) -> AlertDraft:
-        """An alert about this disclosure on ``scope``: its day, its records observed; the id is
-        (rule, scope, day[, discriminator])."""
-        return AlertDraft(
-            alert_id=alert_id(rule, scope, self.day, *discriminator),
-            rule=rule,
-            severity=severity,
-            scope=scope,
-            day=self.day,
-            observed=self.record_count,
-            threshold=threshold,
-            evidence=evidence,
-            legal_source=legal_source,
-            message=message,
-        )
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from functools import cached_property, lru_cache
 
 from ledger.rules.config import RulesConfig
-from ledger.rules.model import AlertDraft, RuleContext, ScopeWindow, Severity, alert_id
+from ledger.rules.model import AlertDraft, RuleContext, ScopeWindow, Severity
 
 SPIKE = "spike_over_prior_year"
 SUSTAINED = "sustained_over_prior_year"
@@ -24,33 +24,6 @@ PRIOR_YEAR_LEGAL_SOURCE = (
 def warming_up(coverage_start: date, day: date, warmup_days: int = 365) -> bool:
     """DESIGN 4: the prior year means nothing until the ledger has seen a year of the source."""
     return day < coverage_start + timedelta(days=warmup_days)
-
-
-def _window_alert(
-    rule: str,
-    severity: Severity,
-    window: ScopeWindow,
-    *discriminator: str,
-    threshold: int,
-    evidence: list[str],
-    legal_source: str,
-    message: str,
-    observed: int | None = None,
-) -> AlertDraft:
-    """An alert about one scope's day: its id is (rule, scope, day[, discriminator]), it observes
-    the day's records unless told otherwise."""
-    return AlertDraft(
-        alert_id=alert_id(rule, window.scope, window.day, *discriminator),
-        rule=rule,
-        severity=severity,
-        scope=window.scope,
-        day=window.day,
-        observed=window.day_records if observed is None else observed,
-        threshold=threshold,
-        evidence=evidence,
-        legal_source=legal_source,
-        message=message,
-    )
 
 
 @dataclass(frozen=True)
@@ -87,12 +60,13 @@ def _over_prior_year(
 ) -> AlertDraft:
     """The critical alert of both prior-year rules: ``records`` (on a day, or over a trailing
     window, as ``when`` says) exceed the ``prior`` records of the 365 days before."""
-    return _window_alert(
+    return AlertDraft.about(
         rule,
         Severity.CRITICAL,
-        window,
-        threshold=prior,
+        window.scope,
+        window.day,
         observed=records,
+        threshold=prior,
         evidence=list(on.evidence),
         legal_source=PRIOR_YEAR_LEGAL_SOURCE,
         message=(
@@ -142,12 +116,14 @@ class SpikeOverPriorYear(_WindowRule):
                 return []
             big = window.day_records > on.new_critical_records
             return [
-                _window_alert(
+                AlertDraft.about(
                     rule,
                     Severity.CRITICAL if big else Severity.INFO,
-                    window,
+                    scope,
+                    window.day,
                     # A day that grows past the threshold raises a second, critical alert.
                     *(("critical",) if big else ()),
+                    observed=window.day_records,
                     threshold=on.new_critical_records if big else 0,
                     evidence=list(on.evidence),
                     legal_source="5 U.S.C. 552a(c); 26 U.S.C. 6103(p)(3)(A): accounting of disclosures",
@@ -240,10 +216,12 @@ class StatisticalAnomaly:
             return []
         scope = window.scope
         return [
-            _window_alert(
+            AlertDraft.about(
                 ANOMALY,
                 Severity.WARNING,
-                window,
+                scope,
+                window.day,
+                observed=window.day_records,
                 threshold=threshold,
                 evidence=[ctx.disclosure.event_id],
                 legal_source=self.legal_source,

@@ -37,7 +37,7 @@ def test_alerts_stored_before_005_get_their_scope_parts(ledger_settings) -> None
     admin = ledger_settings.database_url
     schema = f"t_mig005_{uuid.uuid4().hex[:8]}"
     before = [(v, text) for v, _, text in migration_files() if v < 5]
-    assert [v for v, _ in before] == [1, 2, 3, 4]
+    assert [v for v, _ in before] == [0, 1, 2, 3, 4]
     try:
         migrate_with(admin, schema, before)
         with connection(admin, schema) as conn:

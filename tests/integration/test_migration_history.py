@@ -1,8 +1,10 @@
-"""The migration files as rewritten (001 defines ledger_append_only, 001-004 call it) build the
-very schema the files before that change built, freshly and on top of a schema they migrated."""
+"""The migration files as they are now (000 defines the append-only functions, 001-009 call
+them) build the very schema older files built: freshly, and on top of a schema older files
+migrated part or all of the way (000 then comes late, and replaces what 001/006 defined)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import uuid
 from pathlib import Path
@@ -18,6 +20,8 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 BEFORE = "1a62b16"  # main before 001 defined ledger_append_only (it came in 006 then)
+BEFORE_000 = "496dfc7"  # main before 000: 001 defined both functions, 006 replaced one
+FOLDER = "ledger/store/migrations"
 
 # What a schema is made of, each row with the schema's own name replaced by '<schema>'.
 CATALOG = {
@@ -53,40 +57,51 @@ def catalog(admin: str, schema: str) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-def files_before(names: list[str]) -> list[tuple[int, str]]:
-    """The migration files as they were at BEFORE, read from git."""
-    texts = []
-    for name in names:
-        shown = subprocess.run(
-            ["git", "show", f"{BEFORE}:ledger/store/migrations/{name}"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-        )
-        if shown.returncode != 0:
-            pytest.skip(f"git cannot show the migrations of {BEFORE}: {shown.stderr.strip()}")
-        texts.append((int(name[:3]), shown.stdout))
-    return texts
+def git(*args: str) -> str:
+    shown = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+    if shown.returncode != 0:
+        pytest.skip(f"git cannot show the old migrations: {shown.stderr.strip()}")
+    return shown.stdout
 
 
-def test_the_rewritten_migrations_build_the_schema_the_old_ones_did(ledger_settings) -> None:
+def files_at(commit: str, upto: int = 999) -> list[tuple[int, str]]:
+    """The migration files up to version ``upto`` as they were at ``commit``, read from git."""
+    names = sorted(
+        name
+        for name in git("ls-tree", "--name-only", f"{commit}:{FOLDER}").split()
+        if re.fullmatch(r"\d{3}_[a-z0-9_]+\.sql", name) and int(name[:3]) <= upto
+    )
+    return [(int(name[:3]), git("show", f"{commit}:{FOLDER}/{name}")) for name in names]
+
+
+# (commit, last version migrated under that commit's files) -> the versions the files of now
+# still apply: 000 always, since no earlier commit had it.
+UPGRADES = [
+    ((BEFORE, 5), ["000", "006", "007", "008", "009"]),
+    ((BEFORE, 9), ["000"]),
+    ((BEFORE_000, 9), ["000"]),
+]
+
+
+def test_the_migrations_of_now_build_the_schema_the_old_ones_did(ledger_settings) -> None:
     admin = ledger_settings.database_url
-    names = [name for _, name, _ in migration_files()]
-    old = files_before(names)
+    assert [name[:3] for _, name, _ in migration_files()][:2] == ["000", "001"]
     tag = uuid.uuid4().hex[:8]
-    fresh, before, upgraded = (f"t_mighist_{kind}_{tag}" for kind in ("new", "old", "mixed"))
+    before, fresh = f"t_mighist_old_{tag}", f"t_mighist_new_{tag}"
+    upgraded = [f"t_mighist_{commit}_{upto}_{tag}" for (commit, upto), _ in UPGRADES]
     try:
-        migrate(admin, fresh)
-        migrate_with(admin, before, old)
-        migrate_with(admin, upgraded, [(v, text) for v, text in old if v <= 5])
-        assert [n[:3] for n in migrate(admin, upgraded)] == [n[:3] for n in names if n > "006"]
+        migrate_with(admin, before, files_at(BEFORE))
         expected = catalog(admin, before)
         assert expected["triggers"]  # the comparison sees the append-only guard at all
         assert ("schema_migrations_no_change", "schema_migrations", "reject_change") in {
             row[:3] for row in expected["triggers"]
         }
+        migrate(admin, fresh)
         assert catalog(admin, fresh) == expected
-        assert catalog(admin, upgraded) == expected
+        for schema, ((commit, upto), pending) in zip(upgraded, UPGRADES, strict=True):
+            migrate_with(admin, schema, files_at(commit, upto))
+            assert [name[:3] for name in migrate(admin, schema)] == pending, (commit, upto)
+            assert catalog(admin, schema) == expected, (commit, upto)
     finally:
-        for schema in (fresh, before, upgraded):
+        for schema in (before, fresh, *upgraded):
             drop_schema(admin, schema)

@@ -8,13 +8,15 @@ import psycopg
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaConnectionError, KafkaTimeoutError
 
 from ledger.codec import EventCodec
 from ledger.errors import CodecError, ServiceError, UnstorableEventError
 from ledger.events import from_record
-from ledger.followers.base import plain_reason
+from ledger.followers.base import malformed_alert, plain_reason
 from ledger.followers.runner import is_infrastructure
+from ledger.rules.model import LogScope
 from ledger.storable import COUNT_MAX, record_problems
 from ledger.store.connection import translate
 
@@ -135,3 +137,22 @@ _NAMES = st.sampled_from(["purpose", "record_count", "manifest_sha256", "status"
 @given(st.dictionaries(_NAMES, _VALUES, max_size=5))
 def test_the_fast_path_agrees_with_the_full_walk(record) -> None:
     assert record_problems(record) == _slow_problems(record)
+
+
+def test_a_bad_message_raises_one_alert_whose_id_is_its_place_in_the_log() -> None:
+    sent = int(datetime(2025, 8, 7, 19, 12, tzinfo=UTC).timestamp() * 1000)
+    record = ConsumerRecord(
+        "t.x.ledger.disclosures", 2, None, 41, sent, 0, None, b"\0", [], None, 0, 1, 0
+    )
+    alert = malformed_alert(record, "not Avro")
+    # Pinned: the same message dead-lettered by any consumer, on any replay, is one alert.
+    assert alert.alert_id == "4eb2ec6d-e2ec-5bee-b414-f2115ae14f79"
+    assert (alert.rule, alert.scope, alert.day, alert.observed, alert.threshold) == (
+        "malformed_event",
+        LogScope("t.x.ledger.disclosures", 2),
+        date(2025, 8, 7),
+        1,
+        None,
+    )
+    assert alert.evidence == ["t.x.ledger.disclosures/2@41"]
+    assert alert.message.endswith("went to the dead-letter topic: not Avro")

@@ -10,18 +10,3 @@ ALTER TABLE daily_volume ADD CONSTRAINT daily_volume_scope_kind_check
 ALTER TABLE alerts DROP CONSTRAINT alerts_scope_kind_check;
 ALTER TABLE alerts ADD CONSTRAINT alerts_scope_kind_check
     CHECK (scope_kind IN ('recipient', 'authority', 'pair', 'source'));
-
--- ledger_append_only as 001 defines it: a schema migrated up to 005 before 001 defined it
--- gets it here (the runner never re-reads an applied file); elsewhere this replaces it unchanged.
-CREATE OR REPLACE FUNCTION ledger_append_only(tables text[]) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY tables
-    LOOP
-        EXECUTE format('CREATE TRIGGER %2$I BEFORE UPDATE OR DELETE ON %1$I FOR EACH ROW'
-                       ' EXECUTE FUNCTION reject_change();'
-                       ' CREATE TRIGGER %3$I BEFORE TRUNCATE ON %1$I FOR EACH STATEMENT'
-                       ' EXECUTE FUNCTION reject_change()', t, t || '_no_change', t || '_no_truncate');
-    END LOOP;
-END;
-$$;
