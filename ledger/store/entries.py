@@ -141,6 +141,7 @@ def iter_entries(
             "SELECT seq, value, leaf_hash, chain_hash, kafka_topic, kafka_partition, kafka_offset"
             " FROM entries WHERE log_id = %s AND seq > %s ORDER BY seq LIMIT %s",
             (log_id, last, batch),
+            binary=True,  # bytea as bytes on the wire: no hex text for the server to write
         ).fetchall()
         if not rows:
             return
