@@ -43,6 +43,14 @@ def tree_cpu_seconds(root: int) -> float:
     return total
 
 
+def server_cpu_seconds(root: int) -> float:
+    """``tree_cpu_seconds`` plus what the children that already exited used (a server's closed
+    sessions: the kernel adds them to the parent once it reaps them)."""
+    f = _stat_fields(root)
+    reaped = (int(f[13]) + int(f[14])) / _CLK_TCK if f else 0.0
+    return tree_cpu_seconds(root) + reaped
+
+
 def peak_rss_mib(pid: int) -> float | None:
     """VmHWM (peak resident set) of a running process, in MiB."""
     try:
