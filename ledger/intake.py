@@ -46,6 +46,7 @@ LEDGER_EVENT_TYPES = frozenset(
 _NOT_FREE_TEXT = {"event_id", "amends_event_id", "manifest_sha256", "taxpayer_refs", "evidence"}
 # Agency-assigned identifiers may contain long digit runs; only one that *is* a TIN is refused.
 _IDENTIFIERS = {"disclosure_id", "request_id", "notice_id", "order_id", "alert_id"}
+_NOT_SCANNED = frozenset(_NOT_FREE_TEXT | _IDENTIFIERS)
 _DEFAULT_RECORDED_BY = "ledger emit"
 # A name typed where a schema or field name belongs may be echoed only if it cannot be data: an
 # event type of letters only; a field name shaped like an identifier that holds no TIN.
@@ -98,12 +99,28 @@ def _free_texts(name: str, value: Any) -> list[str]:
     return [t for t in texts if isinstance(t, str)]
 
 
+def _joined_free_text(record: Mapping[str, Any]) -> str:
+    """What ``_free_texts`` gives for every field, joined by NUL (one pass, no list per field)."""
+    texts: list[str] = []
+    for name, value in record.items():
+        if name in _NOT_SCANNED:
+            continue
+        if type(value) is str:
+            texts.append(value)
+        elif isinstance(value, list):
+            texts += [t for t in value if isinstance(t, str)]
+        elif isinstance(value, dict):
+            texts += [t for t in (*value.keys(), *value.values()) if isinstance(t, str)]
+        elif isinstance(value, str):
+            texts.append(value)
+    return "\x00".join(texts)
+
+
 def _check_privacy(record: Mapping[str, Any]) -> None:
     # One search over all free text joined by NUL (which is neither a digit nor a separator, and
     # which no stored string holds: storable refused it), so a TIN shape cannot span two values;
     # only when it finds one is each field searched again, to name it.
-    joined = "\x00".join(t for name, value in record.items() for t in _free_texts(name, value))
-    free_text_clean = not contains_tin_shape(joined)
+    free_text_clean = not contains_tin_shape(_joined_free_text(record))
     for name, value in record.items():
         if name == "taxpayer_refs":
             for ref in value or []:
@@ -157,8 +174,11 @@ def build_event(
     unknown = set(record) - set(schema.field_names)
     if unknown:
         raise EventValidationError(f"{event_type} has no field(s) {_shown_fields(unknown)}.")
-    record.setdefault("event_id", str(uuid.uuid4()))
-    record.setdefault("occurred_at", now or datetime.now(UTC))
+    # Not setdefault: its argument would be worked out (a uuid4, a clock read) for every line.
+    if "event_id" not in record:
+        record["event_id"] = str(uuid.uuid4())
+    if "occurred_at" not in record:
+        record["occurred_at"] = now or datetime.now(UTC)
     record.setdefault("recorded_by", _DEFAULT_RECORDED_BY)
     coerce_logical_types(schema, record)
     _validate(schema, record)
@@ -213,17 +233,19 @@ def parse_numbered_lines(
     registry: SchemaRegistry | None = None,
     *,
     allowed_types: Collection[str] | None = EMIT_EVENT_TYPES,
+    first_line: int = 1,
 ) -> list[tuple[int, LedgerEvent]]:
     """(line number, event) for every non-blank line, all validated before any is returned.
 
     ``allowed_types`` is what the sender may record (by default the agency and court types of
-    ``ledger emit``); None allows every type of the registry. Raises BatchValidationError
-    listing each bad line by number.
+    ``ledger emit``); None allows every type of the registry. ``first_line`` is the number of
+    the first of ``lines`` (a part of a file). Raises BatchValidationError listing each bad line
+    by number.
     """
     registry = registry or default_registry()
     events: list[tuple[int, LedgerEvent]] = []
     errors: list[LineError] = []
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(lines, start=first_line):
         if not line.strip():
             continue
         try:

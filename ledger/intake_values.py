@@ -180,6 +180,9 @@ def _check_for(avro_type: Any) -> Callable[[Any], bool]:
     """A predicate for one Avro type, on values already coerced by ``coerce_logical_types``."""
     if isinstance(avro_type, list):
         branches = [_check_for(b) for b in avro_type]
+        if len(avro_type) == 2 and "null" in avro_type:  # the usual optional field: one call
+            other = branches[1 - avro_type.index("null")]
+            return lambda v: v is None or other(v)
         return lambda v: any(check(v) for check in branches)
     if isinstance(avro_type, dict):
         logical = avro_type.get("logicalType")
@@ -192,6 +195,8 @@ def _check_for(avro_type: Any) -> Callable[[Any], bool]:
             symbols = frozenset(avro_type["symbols"])
             return lambda v: isinstance(v, str) and v in symbols
         if kind == "array":
+            if avro_type["items"] == "string":  # the common array, checked without a call per item
+                return lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)
             item = _check_for(avro_type["items"])
             return lambda v: isinstance(v, list) and all(item(x) for x in v)
         if kind == "map":
