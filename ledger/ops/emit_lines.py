@@ -15,7 +15,7 @@ from collections.abc import Collection, Sequence
 from ledger.codec import EventCodec
 from ledger.errors import EventValidationError
 from ledger.intake import BatchValidationError, LineError, parse_numbered_lines
-from ledger.kafka.producer import EncodedEvent
+from ledger.kafka.producer import GC_PAUSE_FROM, EncodedEvent, gc_paused
 from ledger.ops import workers
 
 # Below this many lines forking costs more than it saves (a fork and a pickled result per part).
@@ -30,6 +30,11 @@ _PartResult = _Columns | list[LineError] | EventValidationError
 
 
 def _prepare_part(lines: Sequence[str], first_line: int, allowed: Collection[str]) -> _PartResult:
+    with gc_paused(len(lines) >= GC_PAUSE_FROM):  # every event stays alive until the send
+        return _prepare(lines, first_line, allowed)
+
+
+def _prepare(lines: Sequence[str], first_line: int, allowed: Collection[str]) -> _PartResult:
     try:
         numbered = parse_numbered_lines(lines, allowed_types=allowed, first_line=first_line)
     except BatchValidationError as exc:
@@ -81,9 +86,10 @@ def prepare_lines(
             raise r
     numbers: list[int] = []
     messages: list[EncodedEvent] = []
-    for r in results:
-        assert isinstance(r, tuple)
-        part_numbers, ids, types, keys, values = r
-        numbers += part_numbers
-        messages += map(EncodedEvent, ids, types, keys, values)
+    with gc_paused(len(lines) >= GC_PAUSE_FROM):
+        for r in results:
+            assert isinstance(r, tuple)
+            part_numbers, ids, types, keys, values = r
+            numbers += part_numbers
+            messages += map(EncodedEvent, ids, types, keys, values)
     return numbers, messages
