@@ -162,7 +162,8 @@ class EventProducer:
             "partitioner": _KeyPartitioner(),
         }
         config.update(overrides)
-        self._partitioner = config["partitioner"]
+        chosen = config["partitioner"]  # a partitioner given in overrides is asked every time
+        self._partitioner = chosen if isinstance(chosen, _KeyPartitioner) else None
         self._headers: dict[str, list[tuple[str, bytes]]] = {}
         self.max_request_size = int(config["max_request_size"])
         try:
@@ -218,7 +219,8 @@ class EventProducer:
     def _send_all(
         self, messages: Sequence[EncodedEvent], progress: Callable[[int], None] | None
     ) -> list[SentEvent]:
-        self._partitioner.forget()
+        if self._partitioner is not None:
+            self._partitioner.forget()
         send, topic, headers_of = self._producer.send, self.topic, self._headers_of
         futures = [
             send(topic, value=m.value, key=m.key, headers=headers_of(m.event_type))
