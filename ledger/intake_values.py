@@ -7,6 +7,7 @@ because its own messages repeat the value, and a bad value may be a taxpayer ide
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
@@ -17,6 +18,7 @@ from ledger.schema_registry import SchemaVersion
 from ledger.storable import time_problem
 
 _TIMESTAMPS = ("timestamp-micros", "timestamp-millis")
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def logical_type(field_type: Any) -> str | None:
@@ -78,6 +80,8 @@ def parse_uuid(name: str, value: Any) -> str:
         return str(value)
     if not isinstance(value, str):
         raise EventValidationError(f"{name}: expected a UUID string.")
+    if type(value) is str and _CANONICAL_UUID.fullmatch(value):
+        return value  # what str(uuid.UUID(value)) gives back, in a tenth of the time
     try:
         return str(uuid.UUID(value))
     except ValueError as exc:

@@ -7,6 +7,7 @@ BatchValidationError, line for line, as ``parse_numbered_lines`` on the whole fi
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from ledger.intake import (
     _joined_free_text,
     parse_numbered_lines,
 )
+from ledger.intake_values import parse_uuid
 from ledger.kafka import producer
 from ledger.kafka.producer import _SIZE_SLACK, EncodedEvent, _KeyPartitioner, message_size
 from ledger.ops import emit_lines
@@ -174,3 +176,12 @@ values = st.one_of(
 def test_the_joined_free_text_is_every_fields_free_text(record: dict[str, Any]) -> None:
     joined = "\x00".join(t for name, value in record.items() for t in _free_texts(name, value))
     assert _joined_free_text(record) == joined
+
+
+@fuzz_settings(300)
+@given(st.uuids())
+def test_a_canonical_uuid_is_kept_and_any_other_spelling_made_canonical(value: uuid.UUID) -> None:
+    canonical = str(value)
+    assert parse_uuid("event_id", canonical) == canonical
+    for spelling in (canonical.upper(), value.hex, f"{{{canonical}}}", f"urn:uuid:{canonical}"):
+        assert parse_uuid("event_id", spelling) == canonical
