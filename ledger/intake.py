@@ -148,6 +148,30 @@ def _check_privacy(record: Mapping[str, Any]) -> None:
                 )
 
 
+# Worked out once per registry and per schema version, not for every line.
+_KNOWN: dict[int, tuple[SchemaRegistry, frozenset[str]]] = {}
+_FIELDS: dict[tuple[str, int], tuple[frozenset[str], tuple[str, ...]]] = {}
+
+
+def _known_types(registry: SchemaRegistry) -> frozenset[str]:
+    found = _KNOWN.get(id(registry))
+    if found is None or found[0] is not registry:
+        found = _KNOWN[id(registry)] = (registry, frozenset(registry.event_types))
+    return found[1]
+
+
+def _fields_of(schema: SchemaVersion) -> tuple[frozenset[str], tuple[str, ...]]:
+    """Every field name of the schema, and those without a default (in schema order)."""
+    key = (schema.event_type, schema.version)
+    if key not in _FIELDS:
+        fields = schema.parsed["fields"]
+        _FIELDS[key] = (
+            frozenset(f["name"] for f in fields),
+            tuple(f["name"] for f in fields if "default" not in f),
+        )
+    return _FIELDS[key]
+
+
 def build_event(
     obj: Mapping[str, Any], registry: SchemaRegistry | None = None, *, now: datetime | None = None
 ) -> LedgerEvent:
@@ -164,15 +188,16 @@ def build_event(
     event_type = obj.get("type")
     if not isinstance(event_type, str):
         raise EventValidationError('missing "type" naming the event, e.g. "DisclosureRecorded".')
-    if event_type not in registry.event_types:
+    if event_type not in _known_types(registry):
         known = ", ".join(registry.event_types)
         raise EventValidationError(
             f"Unknown event type {_shown_type(event_type)}; known types: {known}."
         )
     schema = registry.latest(event_type)
     record = {k: v for k, v in obj.items() if k != "type"}
-    unknown = set(record) - set(schema.field_names)
-    if unknown:
+    names, required = _fields_of(schema)
+    if not names.issuperset(record):
+        unknown = set(record) - names
         raise EventValidationError(f"{event_type} has no field(s) {_shown_fields(unknown)}.")
     # Not setdefault: its argument would be worked out (a uuid4, a clock read) for every line.
     if "event_id" not in record:
@@ -181,7 +206,7 @@ def build_event(
         record["occurred_at"] = now or datetime.now(UTC)
     record.setdefault("recorded_by", _DEFAULT_RECORDED_BY)
     coerce_logical_types(schema, record)
-    _validate(schema, record)
+    _validate(schema, record, required)
     problems = record_problems(record)
     if problems:
         raise EventValidationError(
@@ -197,10 +222,8 @@ def build_event(
     return event
 
 
-def _validate(schema: SchemaVersion, record: dict[str, Any]) -> None:
-    missing = [
-        f["name"] for f in schema.parsed["fields"] if f["name"] not in record and "default" not in f
-    ]
+def _validate(schema: SchemaVersion, record: dict[str, Any], required: tuple[str, ...]) -> None:
+    missing = [name for name in required if name not in record]
     if missing:
         raise EventValidationError(f"{schema.event_type} is missing {', '.join(missing)}.")
     wrong = mismatched_fields(schema, record)
