@@ -57,7 +57,7 @@ def _prepare(lines: Sequence[str], first_line: int, allowed: Collection[str]) ->
 def _processes(lines: int) -> int:
     if lines < PARALLEL_FROM_LINES:
         return 1
-    return max(1, min(os.cpu_count() or 1, MAX_PROCESSES, -(-lines // PART_LINES)))
+    return max(1, min(os.cpu_count() or 1, MAX_PROCESSES))
 
 
 def prepare_lines(
@@ -73,9 +73,10 @@ def prepare_lines(
     if processes == 1:
         results = [_prepare_part(lines, 1, allowed)]
     else:
+        size = min(PART_LINES, -(-len(lines) // processes))  # every worker gets a part
         parts = [
-            (lines[start : start + PART_LINES], start + 1, allowed)
-            for start in range(0, len(lines), PART_LINES)
+            (lines[start : start + size], start + 1, allowed)
+            for start in range(0, len(lines), size)
         ]
         results = workers.in_processes(_prepare_part, parts, processes)
     errors = [e for r in results if isinstance(r, list) for e in r]

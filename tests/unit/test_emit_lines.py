@@ -87,6 +87,24 @@ def test_bad_lines_in_several_parts_are_all_named_in_line_order(small_parts: Non
     assert str(parts.value) == str(one.value)
 
 
+def test_a_file_under_one_part_is_still_shared_by_the_workers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(emit_lines, "PARALLEL_FROM_LINES", 10)
+    monkeypatch.setattr(emit_lines.os, "cpu_count", lambda: 2)
+    seen: list[int] = []
+    real = emit_lines.workers.in_processes
+
+    def spy(fn: Any, calls: Any, workers: int) -> Any:
+        seen.extend(len(call[0]) for call in calls)
+        return real(fn, calls, workers)
+
+    monkeypatch.setattr(emit_lines.workers, "in_processes", spy)
+    lines = with_ids(lines_of(40))  # 41 lines with the final empty one: far under PART_LINES
+    assert emit_lines.prepare_lines(lines, EMIT_EVENT_TYPES) == expected(lines)
+    assert seen == [21, 20]
+
+
 def test_a_small_file_is_prepared_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
     def no_fork(*args: object) -> None:
         raise AssertionError("forked for a small file")
