@@ -46,6 +46,7 @@ LEDGER_EVENT_TYPES = frozenset(
 _NOT_FREE_TEXT = {"event_id", "amends_event_id", "manifest_sha256", "taxpayer_refs", "evidence"}
 # Agency-assigned identifiers may contain long digit runs; only one that *is* a TIN is refused.
 _IDENTIFIERS = {"disclosure_id", "request_id", "notice_id", "order_id", "alert_id"}
+_NOT_SCANNED = frozenset(_NOT_FREE_TEXT | _IDENTIFIERS)
 _DEFAULT_RECORDED_BY = "ledger emit"
 # A name typed where a schema or field name belongs may be echoed only if it cannot be data: an
 # event type of letters only; a field name shaped like an identifier that holds no TIN.
@@ -98,12 +99,28 @@ def _free_texts(name: str, value: Any) -> list[str]:
     return [t for t in texts if isinstance(t, str)]
 
 
+def _joined_free_text(record: Mapping[str, Any]) -> str:
+    """What ``_free_texts`` gives for every field, joined by NUL (one pass, no list per field)."""
+    texts: list[str] = []
+    for name, value in record.items():
+        if name in _NOT_SCANNED:
+            continue
+        if type(value) is str:
+            texts.append(value)
+        elif isinstance(value, list):
+            texts += [t for t in value if isinstance(t, str)]
+        elif isinstance(value, dict):
+            texts += [t for t in (*value.keys(), *value.values()) if isinstance(t, str)]
+        elif isinstance(value, str):
+            texts.append(value)
+    return "\x00".join(texts)
+
+
 def _check_privacy(record: Mapping[str, Any]) -> None:
     # One search over all free text joined by NUL (which is neither a digit nor a separator, and
     # which no stored string holds: storable refused it), so a TIN shape cannot span two values;
     # only when it finds one is each field searched again, to name it.
-    joined = "\x00".join(t for name, value in record.items() for t in _free_texts(name, value))
-    free_text_clean = not contains_tin_shape(joined)
+    free_text_clean = not contains_tin_shape(_joined_free_text(record))
     for name, value in record.items():
         if name == "taxpayer_refs":
             for ref in value or []:
@@ -131,6 +148,30 @@ def _check_privacy(record: Mapping[str, Any]) -> None:
                 )
 
 
+# Worked out once per registry and per schema version, not for every line.
+_KNOWN: dict[int, tuple[SchemaRegistry, frozenset[str]]] = {}
+_FIELDS: dict[tuple[str, int], tuple[frozenset[str], tuple[str, ...]]] = {}
+
+
+def _known_types(registry: SchemaRegistry) -> frozenset[str]:
+    found = _KNOWN.get(id(registry))
+    if found is None or found[0] is not registry:
+        found = _KNOWN[id(registry)] = (registry, frozenset(registry.event_types))
+    return found[1]
+
+
+def _fields_of(schema: SchemaVersion) -> tuple[frozenset[str], tuple[str, ...]]:
+    """Every field name of the schema, and those without a default (in schema order)."""
+    key = (schema.event_type, schema.version)
+    if key not in _FIELDS:
+        fields = schema.parsed["fields"]
+        _FIELDS[key] = (
+            frozenset(f["name"] for f in fields),
+            tuple(f["name"] for f in fields if "default" not in f),
+        )
+    return _FIELDS[key]
+
+
 def build_event(
     obj: Mapping[str, Any], registry: SchemaRegistry | None = None, *, now: datetime | None = None
 ) -> LedgerEvent:
@@ -147,21 +188,25 @@ def build_event(
     event_type = obj.get("type")
     if not isinstance(event_type, str):
         raise EventValidationError('missing "type" naming the event, e.g. "DisclosureRecorded".')
-    if event_type not in registry.event_types:
+    if event_type not in _known_types(registry):
         known = ", ".join(registry.event_types)
         raise EventValidationError(
             f"Unknown event type {_shown_type(event_type)}; known types: {known}."
         )
     schema = registry.latest(event_type)
     record = {k: v for k, v in obj.items() if k != "type"}
-    unknown = set(record) - set(schema.field_names)
-    if unknown:
+    names, required = _fields_of(schema)
+    if not names.issuperset(record):
+        unknown = set(record) - names
         raise EventValidationError(f"{event_type} has no field(s) {_shown_fields(unknown)}.")
-    record.setdefault("event_id", str(uuid.uuid4()))
-    record.setdefault("occurred_at", now or datetime.now(UTC))
+    # Not setdefault: its argument would be worked out (a uuid4, a clock read) for every line.
+    if "event_id" not in record:
+        record["event_id"] = str(uuid.uuid4())
+    if "occurred_at" not in record:
+        record["occurred_at"] = now or datetime.now(UTC)
     record.setdefault("recorded_by", _DEFAULT_RECORDED_BY)
     coerce_logical_types(schema, record)
-    _validate(schema, record)
+    _validate(schema, record, required)
     problems = record_problems(record)
     if problems:
         raise EventValidationError(
@@ -177,10 +222,8 @@ def build_event(
     return event
 
 
-def _validate(schema: SchemaVersion, record: dict[str, Any]) -> None:
-    missing = [
-        f["name"] for f in schema.parsed["fields"] if f["name"] not in record and "default" not in f
-    ]
+def _validate(schema: SchemaVersion, record: dict[str, Any], required: tuple[str, ...]) -> None:
+    missing = [name for name in required if name not in record]
     if missing:
         raise EventValidationError(f"{schema.event_type} is missing {', '.join(missing)}.")
     wrong = mismatched_fields(schema, record)
@@ -213,17 +256,19 @@ def parse_numbered_lines(
     registry: SchemaRegistry | None = None,
     *,
     allowed_types: Collection[str] | None = EMIT_EVENT_TYPES,
+    first_line: int = 1,
 ) -> list[tuple[int, LedgerEvent]]:
     """(line number, event) for every non-blank line, all validated before any is returned.
 
     ``allowed_types`` is what the sender may record (by default the agency and court types of
-    ``ledger emit``); None allows every type of the registry. Raises BatchValidationError
-    listing each bad line by number.
+    ``ledger emit``); None allows every type of the registry. ``first_line`` is the number of
+    the first of ``lines`` (a part of a file). Raises BatchValidationError listing each bad line
+    by number.
     """
     registry = registry or default_registry()
     events: list[tuple[int, LedgerEvent]] = []
     errors: list[LineError] = []
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(lines, start=first_line):
         if not line.strip():
             continue
         try:

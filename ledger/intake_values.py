@@ -7,6 +7,7 @@ because its own messages repeat the value, and a bad value may be a taxpayer ide
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
@@ -17,6 +18,7 @@ from ledger.schema_registry import SchemaVersion
 from ledger.storable import time_problem
 
 _TIMESTAMPS = ("timestamp-micros", "timestamp-millis")
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def logical_type(field_type: Any) -> str | None:
@@ -78,6 +80,8 @@ def parse_uuid(name: str, value: Any) -> str:
         return str(value)
     if not isinstance(value, str):
         raise EventValidationError(f"{name}: expected a UUID string.")
+    if type(value) is str and _CANONICAL_UUID.fullmatch(value):
+        return value  # what str(uuid.UUID(value)) gives back, in a tenth of the time
     try:
         return str(uuid.UUID(value))
     except ValueError as exc:
@@ -180,6 +184,9 @@ def _check_for(avro_type: Any) -> Callable[[Any], bool]:
     """A predicate for one Avro type, on values already coerced by ``coerce_logical_types``."""
     if isinstance(avro_type, list):
         branches = [_check_for(b) for b in avro_type]
+        if len(avro_type) == 2 and "null" in avro_type:  # the usual optional field: one call
+            other = branches[1 - avro_type.index("null")]
+            return lambda v: v is None or other(v)
         return lambda v: any(check(v) for check in branches)
     if isinstance(avro_type, dict):
         logical = avro_type.get("logicalType")
@@ -192,6 +199,8 @@ def _check_for(avro_type: Any) -> Callable[[Any], bool]:
             symbols = frozenset(avro_type["symbols"])
             return lambda v: isinstance(v, str) and v in symbols
         if kind == "array":
+            if avro_type["items"] == "string":  # the common array, checked without a call per item
+                return lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)
             item = _check_for(avro_type["items"])
             return lambda v: isinstance(v, list) and all(item(x) for x in v)
         if kind == "map":

@@ -18,9 +18,14 @@ from ledger.local_secrets import configured_or_local, generate_taxpayer_key
 # number, e.g. a latitude); phone numbers (3-3-4: "202 555 0143", "202.555.0143"); dates
 # ("2025-08-07", "07.08.2025"); ZIP+4 ("20001-1234"); docket numbers ("1:25-cv-01234").
 # \d is any Unicode decimal digit on purpose: full-width digits spell a TIN as well.
+# Written as "a digit not preceded by a digit or dash, then the rest of each shape" rather than
+# "(?<![\d-])(?:\d{3}SEP\d{2}SEP\d{4}|\d{2}[-\s]\d{7}|\d{9})(?![\d-])": the same matches (a
+# unit test holds them equal), but a pattern that starts with \d lets the regex engine skip to
+# the next digit in C instead of trying the lookbehind at every character: 3x faster on intake's
+# free text, where most characters are letters.
 _SEP = r"[-.\s]"
 _TIN_SHAPED = re.compile(
-    rf"(?<![\d-])(?:\d{{3}}{_SEP}\d{{2}}{_SEP}\d{{4}}|\d{{2}}[-\s]\d{{7}}|\d{{9}})(?![\d-])"
+    rf"\d(?<![\d-]\d)(?:\d{{2}}{_SEP}\d{{2}}{_SEP}\d{{4}}|\d[-\s]\d{{7}}|\d{{8}})(?![\d-])"
 )
 _TIN_SEPARATORS = re.compile(r"[-.\s]")
 _TAXPAYER_REF = re.compile(r"[0-9a-f]{64}")

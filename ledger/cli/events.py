@@ -36,6 +36,7 @@ def emit(
         OversizedEventsError,
         topic_message_limit,
     )
+    from ledger.ops.emit_lines import prepare_lines
     from ledger.runtime import open_ledger
 
     if file == "-":
@@ -48,8 +49,8 @@ def emit(
     # Lines end at \n only (str.splitlines would also split inside a JSON string at U+2028);
     # bytes that are not UTF-8 become lone surrogates, which validation names by line and field.
     lines = data.decode("utf-8", errors="surrogateescape").split("\n")
-    numbered = parse_numbered_lines(lines, allowed_types=EMIT_EVENT_TYPES)  # all before any send
-    events = [event for _, event in numbered]
+    # All parsed, validated and encoded (in worker processes) before any send.
+    numbers, messages = prepare_lines(lines, EMIT_EVENT_TYPES)
     ledger = open_ledger(settings())
     limit = topic_message_limit(ledger.bootstrap, ledger.topics.disclosures)
     # Batches no larger than one message may be, so the broker takes every batch whole.
@@ -57,14 +58,13 @@ def emit(
         ledger.bootstrap, ledger.topics.disclosures, batch_size=min(BATCH_SIZE, limit)
     ) as producer:
         try:
-            sent = producer.send(events, max_message_bytes=limit)
+            sent = producer.send_encoded(messages, max_message_bytes=limit)
         except OversizedEventsError as exc:
-            raise BatchValidationError(
-                [
-                    LineError(numbered[i][0], oversize_reason(events[i], size, exc.limit))
-                    for i, size in exc.oversized
-                ]
-            ) from None
+            errors = []
+            for i, size in exc.oversized:  # rare: read those lines again for the largest field
+                [(_, event)] = parse_numbered_lines([lines[numbers[i] - 1]], first_line=numbers[i])
+                errors.append(LineError(numbers[i], oversize_reason(event, size, exc.limit)))
+            raise BatchValidationError(errors) from None
     if json_out:
         print_json([s.__dict__ for s in sent])
     else:

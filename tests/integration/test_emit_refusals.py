@@ -28,6 +28,7 @@ from ledger.kafka.producer import (
     topic_message_limit,
 )
 from ledger.kafka.topics import TOPIC_CONFIG
+from ledger.ops.emit_lines import PART_LINES, _processes
 from ledger.runtime import Ledger, open_ledger
 from tests.integration.helpers import cli_env, disclosure, isolated_ledger
 
@@ -174,3 +175,32 @@ def test_a_valid_file_is_sent_whole(led: Ledger, tmp_path: Path) -> None:
     ok = run_emit(led, tmp_path, [disclosure(D, 10, "ICE"), "\n", manifest(5_000)])
     assert ok.returncode == 0, ok.stderr
     assert total(led) == before + 2
+
+
+def test_a_large_file_prepared_in_workers_is_refused_by_line_or_sent_whole(
+    led: Ledger, tmp_path: Path
+) -> None:
+    """A file of several parts is parsed in worker processes: a bad line and an oversized event
+    in later parts are named by their own line numbers, and nothing is sent."""
+    n = 2 * PART_LINES + 7
+    assert _processes(n) > 1
+    lines: list[Any] = [disclosure(D, 1, f"R{i % 7}") for i in range(n)]
+    before = total(led)
+    bad = [*lines]
+    bad[n - 3] = disclosure(D, -1, "ICE")  # line n-2
+    bad[PART_LINES + 1] = manifest(20_000)  # line PART_LINES + 2 (the second part), too large
+    err = refused(run_emit(led, tmp_path, bad), f"line {n - 2}: record_count")
+    assert f"line {PART_LINES + 2}" not in err  # validation first: oversize is not seen
+    assert total(led) == before
+    big = [*lines]
+    big[PART_LINES + 1] = manifest(20_000)
+    refused(
+        run_emit(led, tmp_path, big),
+        f"line {PART_LINES + 2}: the encoded DisclosureManifest is",
+        "taxpayer_refs",
+    )
+    assert total(led) == before
+    ok = run_emit(led, tmp_path, lines)
+    assert ok.returncode == 0, ok.stderr
+    assert f"Sent {n} event(s)" in ok.stdout
+    assert total(led) == before + n
