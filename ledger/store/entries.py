@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg
 
@@ -127,32 +129,46 @@ def copy_nodes(
 
 
 def log_ids(conn: psycopg.Connection) -> list[str]:
-    rows = conn.execute("SELECT DISTINCT log_id FROM entries ORDER BY log_id").fetchall()
+    # One index probe per log (a loose scan of the primary key), not a pass over every entry.
+    rows = conn.execute(
+        "WITH RECURSIVE logs(log_id) AS ("
+        " (SELECT log_id FROM entries ORDER BY log_id LIMIT 1)"
+        " UNION ALL"
+        " SELECT (SELECT e.log_id FROM entries e WHERE e.log_id > logs.log_id"
+        "         ORDER BY e.log_id LIMIT 1)"
+        " FROM logs WHERE logs.log_id IS NOT NULL)"
+        " SELECT log_id FROM logs WHERE log_id IS NOT NULL"
+    ).fetchall()
     return [r[0] for r in rows]
 
 
 def iter_entries(
     conn: psycopg.Connection, log_id: str, batch: int = 20000
 ) -> Iterator[tuple[StoredEntry, str, int, int]]:
-    """Yields (entry, topic, partition, kafka_offset) in seq order, keyset-paged."""
-    last = -1
-    while True:
-        rows = conn.execute(
-            "SELECT seq, value, leaf_hash, chain_hash, kafka_topic, kafka_partition, kafka_offset"
-            " FROM entries WHERE log_id = %s AND seq > %s ORDER BY seq LIMIT %s",
-            (log_id, last, batch),
-            binary=True,  # bytea as bytes on the wire: no hex text for the server to write
-        ).fetchall()
-        if not rows:
-            return
-        for seq, value, leaf, chain, topic, part, offset in rows:
-            yield (
-                StoredEntry(int(seq), bytes(value), bytes(leaf), bytes(chain)),
-                topic,
-                part,
-                offset,
-            )
-        last = int(rows[-1][0])
+    """Yields (entry, topic, partition, kafka_offset) in seq order, keyset-paged.
+
+    The next page is read in a thread while the caller works through this one (the verifier
+    hashes and reads Kafka meanwhile); ``conn`` is used by that thread alone until the last
+    page is in.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="entries-page") as reader:
+        page = reader.submit(_entries_page, conn, log_id, -1, batch)
+        while rows := page.result():
+            if len(rows) == batch:
+                page = reader.submit(_entries_page, conn, log_id, rows[-1][0], batch)
+            else:
+                page = reader.submit(list)  # the last page: nothing after it
+            for seq, value, leaf, chain, topic, part, offset in rows:
+                yield StoredEntry(seq, value, leaf, chain), topic, part, offset
+
+
+def _entries_page(conn: psycopg.Connection, log_id: str, after: int, batch: int) -> list[Any]:
+    return conn.execute(
+        "SELECT seq, value, leaf_hash, chain_hash, kafka_topic, kafka_partition, kafka_offset"
+        " FROM entries WHERE log_id = %s AND seq > %s ORDER BY seq LIMIT %s",
+        (log_id, after, batch),
+        binary=True,  # bytea as bytes on the wire: no hex text for the server to write
+    ).fetchall()
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 GENESIS = bytes(32)  # chain_hash[-1]: 32 zero bytes (DESIGN section 3)
 
@@ -18,9 +19,8 @@ def leaf_hash(value: bytes) -> bytes:
     return hashlib.sha256(b"\x00" + value).digest()
 
 
-@dataclass(frozen=True)
-class StoredEntry:
-    """What the verifier needs from one stored row."""
+class StoredEntry(NamedTuple):
+    """What the verifier needs from one stored row (a named tuple: one is built per entry)."""
 
     seq: int
     value: bytes
