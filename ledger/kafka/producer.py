@@ -73,6 +73,13 @@ class EncodedEvent(NamedTuple):
     value: bytes
 
 
+def encode_event(codec: EventCodec, event: LedgerEvent) -> EncodedEvent:
+    """The event's message bytes and key (the recipient agency: one agency, one partition)."""
+    return EncodedEvent(
+        event.event_id, event.event_type, event.key.encode("utf-8"), codec.encode(event)
+    )
+
+
 def message_size(value: bytes, key: bytes, headers: list[tuple[str, bytes]]) -> int:
     """Upper bound of the record batch holding just this record, as the broker measures it."""
     return int(DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers))
@@ -172,10 +179,7 @@ class EventProducer:
             raise ServiceError(f"Cannot reach Kafka at {bootstrap}: {exc}") from exc
 
     def encode(self, event: LedgerEvent) -> EncodedEvent:
-        """The event's message bytes and key (the recipient agency: one agency, one partition)."""
-        return EncodedEvent(
-            event.event_id, event.event_type, event.key.encode("utf-8"), self.codec.encode(event)
-        )
+        return encode_event(self.codec, event)
 
     def send(
         self,

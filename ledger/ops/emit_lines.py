@@ -15,7 +15,7 @@ from collections.abc import Collection, Sequence
 from ledger.codec import EventCodec
 from ledger.errors import EventValidationError
 from ledger.intake import BatchValidationError, LineError, parse_numbered_lines
-from ledger.kafka.producer import GC_PAUSE_FROM, EncodedEvent, gc_paused
+from ledger.kafka.producer import GC_PAUSE_FROM, EncodedEvent, encode_event, gc_paused
 from ledger.ops import workers
 
 # Below this many lines forking costs more than it saves (a fork and a pickled result per part).
@@ -44,11 +44,12 @@ def _prepare(lines: Sequence[str], first_line: int, allowed: Collection[str]) ->
     numbers, ids, types, keys, values = columns
     try:
         for number, event in numbered:
+            event_id, event_type, key, value = encode_event(codec, event)
             numbers.append(number)
-            ids.append(event.event_id)
-            types.append(event.event_type)
-            keys.append(event.key.encode("utf-8"))
-            values.append(codec.encode(event))
+            ids.append(event_id)
+            types.append(event_type)
+            keys.append(key)
+            values.append(value)
     except EventValidationError as exc:
         return exc
     return columns
