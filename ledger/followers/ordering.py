@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 
 from kafka import TopicPartition
@@ -17,8 +18,9 @@ class AppendTimeMerge:
     is what makes the order independent of how fetches happened to interleave.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = 20_000) -> None:
         self.buffers: dict[TopicPartition, list[ConsumerRecord]] = {}
+        self.limit = limit
 
     def add(self, polled: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         for tp, records in polled.items():
@@ -48,3 +50,29 @@ class AppendTimeMerge:
             self.buffers[tp] = keep
         out.sort(key=lambda r: (r.timestamp, r.partition, r.offset))
         return out
+
+    def spill(self) -> dict[TopicPartition, int]:
+        """Cuts each buffer back to about ``limit`` records; returns where to fetch each cut one again.
+
+        A partition whose fetches span more time than the others' (a sparse one: a fetch of the
+        same bytes reaches further ahead) is fetched as often as they are, but the merge can only
+        release it as far as the others have come, so without a bound its buffer grows with the
+        backlog. The cut falls where the append time changes (a record batch shares one time):
+        cutting inside a run of one time could leave a buffer that can never be released, since
+        release needs a later record from every partition. The caller seeks each returned
+        partition to the offset; nothing cut was released, so nothing is lost or repeated.
+        """
+        seeks: dict[TopicPartition, int] = {}
+        for tp, buffered in self.buffers.items():
+            if len(buffered) <= self.limit:
+                continue
+            last_kept = buffered[self.limit - 1].timestamp
+            cut = bisect_right(buffered, last_kept, lo=self.limit, key=_append_time)
+            if cut < len(buffered):
+                seeks[tp] = buffered[cut].offset
+                del buffered[cut:]
+        return seeks
+
+
+def _append_time(record: ConsumerRecord) -> int:
+    return int(record.timestamp)

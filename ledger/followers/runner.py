@@ -214,6 +214,8 @@ class FollowerRunner:
         if self.follower.merged:
             self.merge.add(polled)
             released = self.merge.release(sorted(self.consumer.assignment()), self.caught_up)
+            for tp, offset in self.merge.spill().items():
+                self.consumer.seek(tp, offset)
             n = apply_records(self.conn, self.follower, released) if released else 0
             if on_batch and n:
                 on_batch(n)

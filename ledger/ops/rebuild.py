@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.followers.base import Follower
 from ledger.followers.ordering import AppendTimeMerge
@@ -95,6 +97,8 @@ def _read_into(
         for tp in tps:
             consumer.seek(tp, 0)
 
+        counted = dict.fromkeys(tps, 0)
+
         def done(tp: TopicPartition) -> bool:
             return bool(consumer.position(tp) >= ends[tp])
 
@@ -108,13 +112,21 @@ def _read_into(
                     merge = merges[follower.name]
                     merge.add(polled)
                     released = merge.release(tps, done)
+                    for tp, offset in merge.spill().items():
+                        consumer.seek(tp, offset)
+                        consumer.resume(tp)  # it may have been paused as done
                     if released:
                         apply_records(conn, follower, released)
                 else:
                     for records in polled.values():
                         if records:
                             apply_records(conn, follower, records)
-            fetched = sum(len(r) for r in polled.values())
+            # a cut merge buffer is fetched again: count each offset once
+            fetched = 0
+            for tp, records in polled.items():
+                if records and records[-1].offset >= counted[tp]:
+                    fetched += len(records) - bisect_left(records, counted[tp], key=_offset)
+                    counted[tp] = records[-1].offset + 1
             total += fetched
             if progress and fetched:
                 progress(fetched)
@@ -129,6 +141,10 @@ def _read_into(
         consumer.close()
         conn.close()
     return total
+
+
+def _offset(record: ConsumerRecord) -> int:
+    return int(record.offset)
 
 
 # (table, key columns, compared columns); fired_at is wall-clock time and is not compared.
