@@ -90,13 +90,19 @@ def _shown_fields(unknown: Iterable[Any]) -> str:
     return ", ".join(safe)
 
 
-def _free_texts(name: str, value: Any) -> list[str]:
-    if name in _NOT_FREE_TEXT or name in _IDENTIFIERS or name == "taxpayer_refs":
-        return []
-    texts = value if isinstance(value, list) else [value]
+def _texts_in(value: Any) -> list[str]:
+    """The strings a value carries: itself, a list's items, or a map's keys and values."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [t for t in value if isinstance(t, str)]
     if isinstance(value, dict):
-        texts = [*value.keys(), *value.values()]
-    return [t for t in texts if isinstance(t, str)]
+        return [t for t in (*value.keys(), *value.values()) if isinstance(t, str)]
+    return []
+
+
+def _free_texts(name: str, value: Any) -> list[str]:
+    return [] if name in _NOT_SCANNED else _texts_in(value)
 
 
 def _joined_free_text(record: Mapping[str, Any]) -> str:
@@ -105,14 +111,10 @@ def _joined_free_text(record: Mapping[str, Any]) -> str:
     for name, value in record.items():
         if name in _NOT_SCANNED:
             continue
-        if type(value) is str:
+        if type(value) is str:  # most fields: no call
             texts.append(value)
-        elif isinstance(value, list):
-            texts += [t for t in value if isinstance(t, str)]
-        elif isinstance(value, dict):
-            texts += [t for t in (*value.keys(), *value.values()) if isinstance(t, str)]
-        elif isinstance(value, str):
-            texts.append(value)
+        else:
+            texts += _texts_in(value)
     return "\x00".join(texts)
 
 
@@ -148,30 +150,6 @@ def _check_privacy(record: Mapping[str, Any]) -> None:
                 )
 
 
-# Worked out once per registry and per schema version, not for every line.
-_KNOWN: dict[int, tuple[SchemaRegistry, frozenset[str]]] = {}
-_FIELDS: dict[tuple[str, int], tuple[frozenset[str], tuple[str, ...]]] = {}
-
-
-def _known_types(registry: SchemaRegistry) -> frozenset[str]:
-    found = _KNOWN.get(id(registry))
-    if found is None or found[0] is not registry:
-        found = _KNOWN[id(registry)] = (registry, frozenset(registry.event_types))
-    return found[1]
-
-
-def _fields_of(schema: SchemaVersion) -> tuple[frozenset[str], tuple[str, ...]]:
-    """Every field name of the schema, and those without a default (in schema order)."""
-    key = (schema.event_type, schema.version)
-    if key not in _FIELDS:
-        fields = schema.parsed["fields"]
-        _FIELDS[key] = (
-            frozenset(f["name"] for f in fields),
-            tuple(f["name"] for f in fields if "default" not in f),
-        )
-    return _FIELDS[key]
-
-
 def build_event(
     obj: Mapping[str, Any], registry: SchemaRegistry | None = None, *, now: datetime | None = None
 ) -> LedgerEvent:
@@ -188,14 +166,14 @@ def build_event(
     event_type = obj.get("type")
     if not isinstance(event_type, str):
         raise EventValidationError('missing "type" naming the event, e.g. "DisclosureRecorded".')
-    if event_type not in _known_types(registry):
+    if event_type not in registry.known_types:
         known = ", ".join(registry.event_types)
         raise EventValidationError(
             f"Unknown event type {_shown_type(event_type)}; known types: {known}."
         )
     schema = registry.latest(event_type)
     record = {k: v for k, v in obj.items() if k != "type"}
-    names, required = _fields_of(schema)
+    names = schema.field_name_set
     if not names.issuperset(record):
         unknown = set(record) - names
         raise EventValidationError(f"{event_type} has no field(s) {_shown_fields(unknown)}.")
@@ -206,7 +184,7 @@ def build_event(
         record["occurred_at"] = now or datetime.now(UTC)
     record.setdefault("recorded_by", _DEFAULT_RECORDED_BY)
     coerce_logical_types(schema, record)
-    _validate(schema, record, required)
+    _validate(schema, record)
     problems = record_problems(record)
     if problems:
         raise EventValidationError(
@@ -222,8 +200,8 @@ def build_event(
     return event
 
 
-def _validate(schema: SchemaVersion, record: dict[str, Any], required: tuple[str, ...]) -> None:
-    missing = [name for name in required if name not in record]
+def _validate(schema: SchemaVersion, record: dict[str, Any]) -> None:
+    missing = [name for name in schema.required_fields if name not in record]
     if missing:
         raise EventValidationError(f"{schema.event_type} is missing {', '.join(missing)}.")
     wrong = mismatched_fields(schema, record)

@@ -21,17 +21,6 @@ _TIMESTAMPS = ("timestamp-micros", "timestamp-millis")
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def logical_type(field_type: Any) -> str | None:
-    if isinstance(field_type, dict):
-        return field_type.get("logicalType")
-    if isinstance(field_type, list):
-        for branch in field_type:
-            found = logical_type(branch)
-            if found:
-                return found
-    return None
-
-
 def parse_timestamp(name: str, value: Any) -> datetime:
     if isinstance(value, datetime):
         ts = value
@@ -88,20 +77,8 @@ def parse_uuid(name: str, value: Any) -> str:
         raise EventValidationError(f"{name} is not a UUID.") from exc
 
 
-_LOGICAL: dict[tuple[str, int], tuple[tuple[str, str], ...]] = {}
-
-
-def _logical_fields(schema: SchemaVersion) -> tuple[tuple[str, str], ...]:
-    """(field, logical type) of the fields that have one, worked out once per schema."""
-    key = (schema.event_type, schema.version)
-    if key not in _LOGICAL:
-        found = ((f["name"], logical_type(f["type"])) for f in schema.parsed["fields"])
-        _LOGICAL[key] = tuple((name, logical) for name, logical in found if logical)
-    return _LOGICAL[key]
-
-
 def coerce_logical_types(schema: SchemaVersion, record: dict[str, Any]) -> None:
-    for name, logical in _logical_fields(schema):
+    for name, logical in schema.logical_fields:
         if record.get(name) is None:
             continue
         if logical in _TIMESTAMPS:
@@ -222,16 +199,19 @@ def _check_for(avro_type: Any) -> Callable[[Any], bool]:
 
 
 _FieldCheck = tuple[str, bool, Callable[[Any], bool]]
-_CHECKS: dict[tuple[str, int], tuple[_FieldCheck, ...]] = {}
+# Compiled once per schema version object. Keyed by identity, with the version kept beside its
+# checks: two registries (a test's, say) may hold different schemas under one type and number.
+_CHECKS: dict[int, tuple[SchemaVersion, tuple[_FieldCheck, ...]]] = {}
 
 
 def _field_checks(schema: SchemaVersion) -> tuple[_FieldCheck, ...]:
-    key = (schema.event_type, schema.version)
-    if key not in _CHECKS:
-        _CHECKS[key] = tuple(
+    found = _CHECKS.get(id(schema))
+    if found is None or found[0] is not schema:
+        checks = tuple(
             (f["name"], "default" in f, _check_for(f["type"])) for f in schema.parsed["fields"]
         )
-    return _CHECKS[key]
+        found = _CHECKS[id(schema)] = (schema, checks)
+    return found[1]
 
 
 def mismatched_fields(schema: SchemaVersion, record: Mapping[str, Any]) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +49,37 @@ class SchemaVersion:
     fingerprint: bytes  # 8 bytes, little-endian, as written in single-object encoding
     path: Path
 
-    @property
-    def field_names(self) -> list[str]:
-        return [f["name"] for f in self.parsed["fields"]]
+    # Worked out once per version (intake asks for every line). A cached_property writes the
+    # instance's __dict__ directly, which a frozen dataclass allows.
+    @cached_property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f["name"] for f in self.parsed["fields"])
+
+    @cached_property
+    def field_name_set(self) -> frozenset[str]:
+        return frozenset(self.field_names)
+
+    @cached_property
+    def required_fields(self) -> tuple[str, ...]:
+        """The fields without a default, in schema order."""
+        return tuple(f["name"] for f in self.parsed["fields"] if "default" not in f)
+
+    @cached_property
+    def logical_fields(self) -> tuple[tuple[str, str], ...]:
+        """(field, Avro logical type) of every field that has one (in a union: its branch's)."""
+        found = ((f["name"], logical_type(f["type"])) for f in self.parsed["fields"])
+        return tuple((name, logical) for name, logical in found if logical)
+
+
+def logical_type(field_type: Any) -> str | None:
+    if isinstance(field_type, dict):
+        return field_type.get("logicalType")
+    if isinstance(field_type, list):
+        for branch in field_type:
+            found = logical_type(branch)
+            if found:
+                return found
+    return None
 
 
 def schemas_dir() -> Path:
@@ -101,7 +129,11 @@ class SchemaRegistry:
 
     @property
     def event_types(self) -> list[str]:
-        return sorted({v.event_type for v in self.versions})
+        return sorted(self.known_types)
+
+    @cached_property
+    def known_types(self) -> frozenset[str]:
+        return frozenset(v.event_type for v in self.versions)
 
     def latest(self, event_type: str) -> SchemaVersion:
         found = self._latest.get(event_type)

@@ -400,3 +400,28 @@ def test_an_oversized_event_names_its_largest_field() -> None:
     assert f"{size:,} bytes" in reason
     assert "1,048,588" in reason
     assert "taxpayer_refs" in reason
+
+
+def test_checks_belong_to_the_schema_object_not_to_its_type_and_version(tmp_path) -> None:
+    # Two registries (a test's beside the package's, say) may publish different schemas under
+    # one type and version number; what intake compiles for one must not be used for the other.
+    from ledger.intake_values import coerce_logical_types, mismatched_fields
+    from ledger.schema_registry import SchemaRegistry
+
+    def registry(root: Any, count_type: Any) -> SchemaRegistry:
+        (root / "Probe").mkdir(parents=True)
+        fields = [{"name": "count", "type": count_type}, {"name": "note", "type": "string"}]
+        schema = {"type": "record", "name": "Probe", "fields": fields}
+        (root / "Probe" / "v1.avsc").write_text(json.dumps(schema), encoding="utf-8")
+        return SchemaRegistry.from_directory(root)
+
+    as_long = registry(tmp_path / "a", "long").latest("Probe")
+    as_day = registry(tmp_path / "b", {"type": "int", "logicalType": "date"}).latest("Probe")
+    assert (as_long.event_type, as_long.version) == (as_day.event_type, as_day.version)
+    assert mismatched_fields(as_long, {"count": 3, "note": "x"}) == []
+    assert mismatched_fields(as_day, {"count": 3, "note": "x"}) == ["count"]
+    assert as_long.logical_fields == ()
+    record: dict[str, Any] = {"count": "2026-12-06", "note": "x"}
+    coerce_logical_types(as_day, record)
+    assert record["count"] == date(2026, 12, 6)
+    assert as_day.required_fields == ("count", "note")
