@@ -8,6 +8,10 @@ from collections.abc import Callable, Sequence
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
+# Records a partition's buffer keeps: four polls' worth (max_poll_records is 5,000), so ordinary
+# interleaving is never cut, while a sparse partition cannot grow with the backlog.
+BUFFER_LIMIT = 20_000
+
 
 class AppendTimeMerge:
     """Releases buffered records of several partitions in (append time, partition, offset) order.
@@ -18,9 +22,9 @@ class AppendTimeMerge:
     is what makes the order independent of how fetches happened to interleave.
     """
 
-    def __init__(self, limit: int = 20_000) -> None:
+    def __init__(self, limit: int | None = None) -> None:
         self.buffers: dict[TopicPartition, list[ConsumerRecord]] = {}
-        self.limit = limit
+        self.limit = limit or BUFFER_LIMIT
 
     def add(self, polled: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         for tp, records in polled.items():

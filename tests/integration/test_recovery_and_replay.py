@@ -149,6 +149,55 @@ def test_replay_rebuilds_every_projection_equal_to_live_and_publishes_nothing(
     assert alert_topic_size(led) == published_before  # a replay sends nothing
 
 
+def test_a_live_merge_that_cuts_its_buffers_equals_a_replay_that_does_not(
+    ledger_settings, monkeypatch
+) -> None:
+    # A backlog of many small record batches (distinct append times), read by the live volume
+    # consumer with merge buffers of 8 records: partitions are cut back and fetched again many
+    # times. A replay with the usual bound (no cut at this size) must rebuild the same tables.
+    from ledger.followers import ordering
+    from ledger.followers.runner import FollowerRunner
+    from ledger.intake import build_event
+
+    led = isolated_ledger(ledger_settings, "mergecut")
+    events = [
+        build_event(disclosure(D - timedelta(days=d), 3 + d % 5, f"Recipient {d % 5}"))
+        for d in range(300, 0, -2)
+    ]
+    with EventProducer(led.bootstrap, led.topics.disclosures) as producer:
+        for start in range(0, len(events), 3):
+            producer.send(events[start : start + 3])
+            time.sleep(0.003)  # the next batch gets a later append time
+    cuts: list[int] = []
+    spill = ordering.AppendTimeMerge.spill
+
+    def counted(merge: ordering.AppendTimeMerge) -> dict[Any, int]:
+        seeks = spill(merge)
+        cuts.append(len(seeks))
+        return seeks
+
+    monkeypatch.setattr(ordering, "BUFFER_LIMIT", 8)
+    # polls of 20 records, so one partition's records arrive while the others have none yet
+    runner_init = FollowerRunner.__init__
+    monkeypatch.setattr(
+        FollowerRunner,
+        "__init__",
+        lambda self, *args, **kw: runner_init(self, *args, **{**kw, "max_poll_records": 20}),
+    )
+    monkeypatch.setattr(ordering.AppendTimeMerge, "spill", counted)
+    running = start_consumers(led)
+    try:
+        caught_up(led)
+    finally:
+        running.stop()
+    monkeypatch.undo()
+    assert sum(cuts) > 0, "the live merge never cut a buffer: the test shows nothing"
+    assert count(led) == len(events)
+    result = run_replay(led.settings, show_progress=False)
+    assert result.differences == []
+    assert result.equal
+
+
 def test_cli_emit_validates_everything_before_sending(ledger_settings, tmp_path) -> None:
     led = isolated_ledger(ledger_settings, "cli")
     import json
