@@ -49,8 +49,7 @@ def load_book(
             last_day + timedelta(days=PRIOR_DAYS),
         ),
     ).fetchall()
-    for kind, source, value, day, disclosures, records in rows:
-        book.load((kind, source, value), day, int(disclosures), int(records))
+    book.seed(((kind, source, value), day, d, r) for kind, source, value, day, d, r in rows)
     return book
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -146,3 +147,45 @@ def test_the_bound_that_spares_windows_never_hides_an_excess(
             assert got == brute_exceeds(seen, day)
             starts = book.sustained_start(KEY, day) is not None
             assert starts == (got is not None and brute_exceeds(seen, day - ONE_DAY) is None)
+
+
+@settings(max_examples=80)
+@given(
+    st.dictionaries(
+        st.tuples(st.sampled_from(["ICE", "FBI", "DHS"]), st.integers(-420, 60)),
+        st.tuples(st.integers(1, 5), st.integers(1, 500)),
+        max_size=60,
+    ),
+    st.lists(st.tuples(st.integers(-30, 30), st.integers(1, 800)), max_size=20),
+)
+def test_a_seeded_book_answers_as_one_loaded_day_by_day(
+    stored: dict[tuple[str, int], tuple[int, int]], events: list[tuple[int, int]]
+) -> None:
+    def key(recipient: str) -> tuple[str, str, str]:
+        return ("recipient", "IRS", recipient)
+
+    rows = [(key(r), D0 + timedelta(days=offset), d, n) for (r, offset), (d, n) in stored.items()]
+    loaded, seeded = VolumeBook(), VolumeBook()
+    for row in rows:
+        loaded.load(*row)
+    seeded.seed(iter(rows))
+    for offset, records in events:
+        day = D0 + timedelta(days=offset)
+        for book in (loaded, seeded):
+            book.add(key("ICE"), day, records)
+        for recipient in ("ICE", "FBI", "DHS"):
+            assert seeded.window(key(recipient), day, trailing=True) == loaded.window(
+                key(recipient), day, trailing=True
+            )
+            assert seeded.exceeding(key(recipient), day) == loaded.exceeding(key(recipient), day)
+            assert seeded.sustained_start(key(recipient), day) == loaded.sustained_start(
+                key(recipient), day
+            )
+    assert seeded.deltas == loaded.deltas
+
+
+def test_seed_only_fills_a_fresh_book() -> None:
+    book = VolumeBook()
+    book.add(KEY, D0, 1)
+    with pytest.raises(ValueError, match="fresh book"):
+        book.seed([(KEY, D0 - ONE_DAY, 1, 1)])
