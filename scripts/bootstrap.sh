@@ -25,6 +25,10 @@ command -v chromium >/dev/null 2>&1 || apt_install chromium
 pip_install() {  # a failing pip fails the script (pipefail); only pip's root warning is hidden
   python3 -m pip install -q --disable-pip-version-check "$@" 2>&1 | { grep -v "Running pip as the 'root' user" || true; }
 }
+# The build backend pyproject.toml names ([build-system]): the plain-install test builds the
+# checkout without build isolation, and a fresh machine's Python may have an older setuptools
+# and no wheel.
+pip_install "setuptools==84.2.1" "wheel==0.48.0"
 pip_install -r requirements.lock
 pip_install --no-deps -e .
 python3 -c "from ledger.localdev.kafka import classpath; classpath()"
