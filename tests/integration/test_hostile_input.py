@@ -244,13 +244,20 @@ def test_lost_database_connections_pause_then_resume_the_consumers(consume_proce
     ledger, proc = consume_process
     (before,) = emit(ledger, [disclosure(D, 1, "Before the cut")])
     wait_until(lambda: entry_landed(ledger, before.event_id), 60, "the first disclosure")
-    with connection(ledger.admin_url, ledger.schema, autocommit=True) as conn:
-        (cut,) = conn.execute(
-            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE application_name = %s",
-            (f"consume-{ledger.schema}",),
-        ).fetchone()
-    assert cut >= 2  # the audit-log and volume consumers' connections at least
+
+    def cut_connections() -> bool:
+        with connection(ledger.admin_url, ledger.schema, autocommit=True) as conn:
+            (cut,) = conn.execute(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = %s",
+                (f"consume-{ledger.schema}",),
+            ).fetchone()
+        return bool(cut >= 2)
+
+    # The audit-log and volume consumers' connections at least, cut at once. One of them may be
+    # between two connections (a consumer reopens its connection after a partition assignment,
+    # and a cut one is reopened after a pause): then try again.
+    wait_until(cut_connections, 60, "a moment when both consumers' connections could be cut")
     (after,) = emit(ledger, [disclosure(D, 1, "After the cut")])
     wait_until(lambda: entry_landed(ledger, after.event_id), 60, "the disclosure after the cut")
     assert proc.poll() is None, "ledger consume exited"
