@@ -95,12 +95,18 @@ class Harness:
         path = os.pathsep.join(p for p in (str(CHECKOUT), os.environ.get("PYTHONPATH")) if p)
         return {**os.environ, "PYTHONPATH": path, **self.ledger.environment()}
 
+    def local_env(self) -> dict[str, str]:
+        """As an operator's shell after `ledger up --brokers 3`: Kafka found from the data directory."""
+        env = {**self.env(), "LEDGER_BROKERS": str(len(self.ledger.bootstrap.split(",")))}
+        env.pop("LEDGER_KAFKA_BOOTSTRAP", None)
+        return env
+
     def spawn(self, name: str) -> subprocess.Popen[bytes]:
         assert self.log is not None
         with self.log.open("ab") as out:
             return subprocess.Popen(
                 [sys.executable, "-m", "ledger", "consume", "--only", name],
-                env=self.env(),
+                env=self.local_env(),
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
@@ -272,6 +278,40 @@ def pause_consumer(h: Harness) -> str:
     return f"SIGSTOP of an audit-log consumer for {SESSION_TIMEOUT_S + 5} s, then SIGCONT"
 
 
+def broker_1_down_consumers_restarted(h: Harness) -> str:
+    """Node 1 (first in every bootstrap list) down while every consumer process restarts.
+
+    Any broker of the list is enough: `ledger status` still reports Kafka running and the
+    restarted consumers (static members, same instance ids) catch up on the other two.
+    """
+    kafka, _ = localdev.local_services(h.settings)
+    node = kafka.nodes[0]
+    os.kill(node.pid() or 0, signal.SIGKILL)
+    time.sleep(2)
+    for name, procs in h.consumers.items():
+        for i, proc in enumerate(procs):
+            proc.kill()
+            proc.wait(30)
+            procs[i] = h.spawn(name)
+    status = subprocess.run(
+        [sys.executable, "-m", "ledger", "status", "--json"],
+        env=h.local_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    running = json.loads(status.stdout).get("kafka_running") if status.returncode == 0 else None
+    started = time.monotonic()
+    h.caught_up()
+    down_s = time.monotonic() - started
+    exited = [n for n, procs in h.consumers.items() for p in procs if p.poll() is not None]
+    kafka.start()  # node 1 rejoins
+    return (
+        f"node 1 SIGKILLed, every consumer restarted; status kafka_running={running}; "
+        f"caught up {down_s:.1f} s with node 1 down; consumers exited: {exited or 'none'}"
+    )
+
+
 def _line(event: DisclosureRecorded) -> dict[str, Any]:
     out: dict[str, Any] = {"type": event.event_type}
     for k, v in event.to_record().items():
@@ -288,6 +328,7 @@ FAULTS: list[tuple[str, Callable[[Harness], str]]] = [
     ("PostgreSQL restart", restart_postgres),
     ("no broker for 20 s", no_broker_for_20_s),
     ("consumer paused past session", pause_consumer),
+    ("broker 1 down, consumers restarted", broker_1_down_consumers_restarted),
 ]
 
 
@@ -315,12 +356,12 @@ def run(n: int, faults: list[tuple[str, Callable[[Harness], str]]] = FAULTS) -> 
     return rows
 
 
-HEADER = f"{'fault':<32} {'events':>8} {'lost':>5} {'dup':>4} {'recover s':>10} {'verify':>7} {'replay':>7}"
+HEADER = f"{'fault':<36} {'events':>8} {'lost':>5} {'dup':>4} {'recover s':>10} {'verify':>7} {'replay':>7}"
 
 
 def print_row(row: FaultRow) -> None:
     print(
-        f"{row.fault:<32} {row.events:>8} {row.lost:>5} {row.duplicated:>4} "
+        f"{row.fault:<36} {row.events:>8} {row.lost:>5} {row.duplicated:>4} "
         f"{row.recover_s:>10.1f} {row.verify:>7} {row.replay:>7}  {row.note}",
         flush=True,
     )

@@ -62,12 +62,12 @@ def status(json_out: JsonFlag = False) -> None:
 
 def migrate(json_out: JsonFlag = False) -> None:
     """Create topics, apply pending database migrations and (re)grant the ledger's roles."""
-    from ledger.runtime import open_ledger
+    from ledger.runtime import endpoints, open_ledger
     from ledger.store.migrate import migrate as apply
 
     s = settings()
-    ledger = open_ledger(s, prepare=False)
-    applied = apply(ledger.admin_url, ledger.schema)
+    # Migrations first: the roles' grants need the schema, which a fresh LEDGER_DB_SCHEMA lacks.
+    applied = apply(endpoints(s).database_url, s.db_schema)
     open_ledger(s)  # topics, and grants on any table the migrations added
     if json_out:
         print_json({"applied": applied})

@@ -127,6 +127,7 @@ class FollowerRunner:
         topic: str,
         group_prefix: str = "",
         max_poll_records: int = 5000,
+        instance_id: str | None = None,
     ) -> None:
         self.follower = follower
         self.topic = topic
@@ -135,9 +136,15 @@ class FollowerRunner:
         self.conn = connect(database_url, schema)
         self.stop = threading.Event()
         self.merge = AppendTimeMerge()
+        self.bootstrap = bootstrap
+        self.group_id = f"{group_prefix}ledger-{follower.name}"
+        # Static membership (ledger.followers.membership): a restarted process rejoins under the
+        # same id and gets its partitions back at once instead of after the session timeout.
+        self.instance_id = instance_id or None
         self.consumer = KafkaConsumer(
             **client_config(bootstrap),
-            group_id=f"{group_prefix}ledger-{follower.name}",
+            group_id=self.group_id,
+            group_instance_id=self.instance_id,
             client_id=f"ledger-{follower.name}",
             enable_auto_commit=False,  # offsets are stored in Postgres with the rows
             auto_offset_reset="earliest",
@@ -242,5 +249,34 @@ class FollowerRunner:
     def close(self) -> None:
         try:
             self.consumer.close(autocommit=False)
+            if self.instance_id:
+                leave_group(self.bootstrap, self.group_id, self.instance_id)
         finally:
             self.conn.close()
+
+
+def leave_group(bootstrap: str, group_id: str, instance_id: str, budget: float = 3.0) -> None:
+    """A clean stop hands the partitions on now: a static member never leaves by itself.
+
+    Only a crash leaves them waiting (for this process's restart, or the session timeout).
+    Best effort within ``budget`` seconds, so a stop with the brokers gone stays prompt: then
+    the session timeout decides, as for a crash.
+    """
+
+    def leave() -> None:
+        from kafka.admin import KafkaAdminClient, MemberToRemove
+
+        try:
+            admin = KafkaAdminClient(**client_config(bootstrap), request_timeout_ms=2000)
+        except KafkaError:
+            return
+        try:
+            admin.remove_group_members(group_id, [MemberToRemove(group_instance_id=instance_id)])
+        except KafkaError as exc:
+            log.info("%s: could not leave group %s: %s", instance_id, group_id, exc)
+        finally:
+            admin.close()
+
+    t = threading.Thread(target=leave, name="leave-group", daemon=True)
+    t.start()
+    t.join(budget)

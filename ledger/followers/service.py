@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from ledger.errors import ConfigError
 from ledger.followers.audit_log import AuditLogFollower
 from ledger.followers.base import Follower
+from ledger.followers.membership import Membership, claim_instance
 from ledger.followers.runner import FollowerRunner
 from ledger.followers.volume import VolumeFollower
 from ledger.kafka.producer import EventProducer
@@ -29,6 +30,7 @@ class RunningConsumers:
     runners: list[FollowerRunner]
     threads: list[threading.Thread]
     producers: list[EventProducer] = field(default_factory=list)
+    memberships: list[Membership] = field(default_factory=list)
     errors: list[BaseException] = field(default_factory=list)  # every failure, restarted or not
     stopping: threading.Event = field(default_factory=threading.Event)
     restarts: dict[str, int] = field(default_factory=dict)
@@ -47,6 +49,8 @@ class RunningConsumers:
             t.join(timeout)
         for p in self.producers:
             p.close()
+        for m in self.memberships:
+            m.release()
 
 
 def check_names(names: Sequence[str]) -> list[str]:
@@ -114,6 +118,10 @@ def start_consumers(
     on_batch: Callable[[str, int], None] | None = None,
 ) -> RunningConsumers:
     followers, producers = build_followers(ledger, only)
+    memberships = {
+        f.name: claim_instance(ledger.settings.data_dir, f"{ledger.topics.prefix}ledger-{f.name}")
+        for f in followers
+    }
 
     def runner_for(follower: Follower) -> FollowerRunner:
         return FollowerRunner(
@@ -123,10 +131,11 @@ def start_consumers(
             ledger.schema,
             topic_for(ledger, follower),
             group_prefix=ledger.topics.prefix,
+            instance_id=memberships[follower.name].instance_id,
         )
 
     runners = [runner_for(f) for f in followers]
-    running = RunningConsumers(runners, [], producers)
+    running = RunningConsumers(runners, [], producers, memberships=list(memberships.values()))
     if ledger.settings.witnesses and any(f.name == "audit_log" for f in followers):
         start_witnessing(ledger, running)
 

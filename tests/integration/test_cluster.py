@@ -10,6 +10,7 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,8 @@ from kafka.admin import KafkaAdminClient
 from ledger import localdev
 from ledger.config import Settings, Topics
 from ledger.kafka.topics import ensure_topics, topic_config
+from ledger.store.connection import connection
+from tests.integration.helpers import disclosure, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -71,6 +74,68 @@ def test_ledger_topics_are_replicated_three_times_with_two_in_sync(cluster: Sett
         admin.close()
     assert [len(p["replica_nodes"]) for p in described["partitions"]] == [3, 3, 3], described
     assert topic_config(bootstrap, topics.disclosures, "min.insync.replicas") == "2"
+
+
+def test_node_1_down_status_and_consumers_use_the_other_brokers(cluster: Settings) -> None:
+    """Any broker of the bootstrap list is enough: node 1 down is not "Kafka not running"."""
+    env = {
+        **os.environ,
+        "LEDGER_DATA_DIR": str(cluster.data_dir),
+        "LEDGER_BROKERS": "3",
+        "LEDGER_DATABASE_URL": cluster.database_url or "",
+        "LEDGER_TOPIC_PREFIX": "t.cluster_node1.",
+        "LEDGER_DB_SCHEMA": "t_cluster_node1",
+    }
+    env.pop("LEDGER_KAFKA_BOOTSTRAP", None)
+    ledger = shutil.which("ledger") or "ledger"
+    migrated = subprocess.run(
+        [ledger, "migrate"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    kafka, _ = localdev.local_services(cluster)
+    node1 = kafka.nodes[0]
+    os.kill(node1.pid() or 0, signal.SIGKILL)
+    consume = None
+    try:
+        wait_until(lambda: not node1.running(), 30, "node 1 to exit")
+        status = subprocess.run(
+            [ledger, "status", "--json"], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert status.returncode == 0, status.stderr
+        state = json.loads(status.stdout)
+        assert state["kafka_running"] is True
+        assert [b["running"] for b in state["kafka_brokers"]] == [False, True, True]
+        consume = subprocess.Popen(
+            [ledger, "consume", "--only", "audit_log"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        line = json.dumps(disclosure(date(2025, 8, 7), 5, "ICE"))
+        emitted = subprocess.run(
+            [ledger, "emit", "--file", "-"],
+            input=line,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert emitted.returncode == 0, emitted.stderr
+
+        def entries() -> int:
+            with connection(cluster.database_url or "", "t_cluster_node1") as conn:
+                row = conn.execute("SELECT count(*) FROM entries").fetchone()
+            return int(row[0]) if row else 0
+
+        wait_until(lambda: entries() == 1 or consume.poll() is not None, 120, "the entry")
+        assert consume.poll() is None, (consume.returncode, consume.stderr)
+        assert entries() == 1
+    finally:
+        if consume is not None and consume.poll() is None:
+            consume.send_signal(signal.SIGTERM)
+            consume.wait(30)
+        kafka.start()  # node 1 rejoins for the tests after this one
+    assert kafka.all_running()
 
 
 def test_a_killed_broker_loses_no_acknowledged_send(cluster: Settings) -> None:

@@ -170,3 +170,48 @@ def test_consume_runs_one_process_per_consumer_and_restarts_a_killed_one(own_kaf
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
     assert all(not Path(f"/proc/{pid}").exists() for pid in survivors), "a child outlived consume"
+
+
+def _instance_ids(ledger: Ledger, follower: str) -> list[str]:
+    from kafka.admin import KafkaAdminClient
+
+    group = f"{ledger.topics.prefix}ledger-{follower}"
+    admin = KafkaAdminClient(bootstrap_servers=ledger.bootstrap)
+    try:
+        described = admin.describe_groups([group])
+    finally:
+        admin.close()
+    info = described[group] if isinstance(described, dict) else described[0]
+    members = info["members"] if isinstance(info, dict) else info.members
+    return sorted(
+        (m["group_instance_id"] if isinstance(m, dict) else m.group_instance_id) or ""
+        for m in members
+    )
+
+
+def test_a_killed_consumer_rejoins_as_the_same_static_member(own_kafka) -> None:
+    """Static membership: the restarted process claims the dead one's slot, so the broker hands
+    it the same partitions at once instead of waiting out the session timeout."""
+    _, ledger = own_kafka
+    first = consume(ledger, "audit_log")
+    second = None
+    try:
+        emit(ledger, [disclosure(D, 1, f"Static {i}") for i in range(50)])
+        caught_up(ledger, ("audit_log",), timeout=120)
+        before = wait_until(lambda: _instance_ids(ledger, "audit_log"), 30, "a group member")
+        assert len(before) == 1, before  # one member...
+        assert before[0], before  # ...with an instance id
+        first.kill()
+        first.wait(10)
+        second = consume(ledger, "audit_log")
+        started = time.monotonic()
+        emit(ledger, [disclosure(D, 1, f"Static after {i}") for i in range(50)])
+        caught_up(ledger, ("audit_log",), timeout=120)
+        print(f"caught up {time.monotonic() - started:.1f} s after the restart")
+        assert _instance_ids(ledger, "audit_log") == before
+    finally:
+        for p in (first, second):
+            if p is not None and p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                p.wait(30)
+    assert_one_gapless_chain_per_log(ledger, 100)
