@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -66,11 +66,14 @@ class LineError:
 class BatchValidationError(EventValidationError):
     """One or more input lines are invalid; nothing was sent."""
 
-    def __init__(self, errors: list[LineError]) -> None:
-        self.errors = errors
+    def __init__(self, errors: list[LineError], *, more: int = 0) -> None:
+        self.errors = errors  # ``more`` bad lines were counted but not kept (a huge file)
         shown = "\n".join(str(e) for e in errors[:20])
-        more = f"\n... and {len(errors) - 20} more" if len(errors) > 20 else ""
-        super().__init__(f"{len(errors)} invalid line(s); nothing was sent.\n{shown}{more}")
+        hidden = len(errors) - 20 + more if len(errors) > 20 else more
+        more_text = f"\n... and {hidden} more" if hidden > 0 else ""
+        super().__init__(
+            f"{len(errors) + more} invalid line(s); nothing was sent.\n{shown}{more_text}"
+        )
 
 
 def _shown_type(name: str) -> str:
@@ -235,13 +238,15 @@ def parse_numbered_lines(
     *,
     allowed_types: Collection[str] | None = EMIT_EVENT_TYPES,
     first_line: int = 1,
+    defaults: Callable[[int], dict[str, Any]] | None = None,
 ) -> list[tuple[int, LedgerEvent]]:
     """(line number, event) for every non-blank line, all validated before any is returned.
 
     ``allowed_types`` is what the sender may record (by default the agency and court types of
     ``ledger emit``); None allows every type of the registry. ``first_line`` is the number of
-    the first of ``lines`` (a part of a file). Raises BatchValidationError listing each bad line
-    by number.
+    the first of ``lines`` (a part of a file). ``defaults(number)`` gives fields a line may
+    leave out (``ledger emit`` derives event ids from the file, so a resumed send repeats them).
+    Raises BatchValidationError listing each bad line by number.
     """
     registry = registry or default_registry()
     events: list[tuple[int, LedgerEvent]] = []
@@ -266,6 +271,8 @@ def parse_numbered_lines(
         if refused:
             errors.append(LineError(number, refused))
             continue
+        if defaults is not None and isinstance(obj, dict):  # what the line leaves out, by number
+            obj = {**defaults(number), **obj}
         try:
             events.append((number, build_event(obj, registry)))
         except EventValidationError as exc:

@@ -10,65 +10,83 @@ from typing import Annotated
 import typer
 
 from ledger.cli.common import JsonFlag, settings
-from ledger.cli.output import console, fail, print_json
+from ledger.cli.output import console, fail
 from ledger.errors import ExitCode
 
 
 def emit(
     file: Annotated[str, typer.Option("--file", "-f", help="JSON lines file, or - for stdin.")],
     json_out: JsonFlag = False,
+    resume_from: Annotated[
+        int,
+        typer.Option(
+            "--resume-from",
+            min=1,
+            help="Send from this line on (after a send that stopped part-way; it names the line).",
+        ),
+    ] = 1,
 ) -> None:
     """Validate every line of a JSON-lines file, then send them all (or none) to Kafka.
 
     Only agencies' and courts' event types are accepted (ledger.intake.EMIT_EVENT_TYPES), and
-    every event must fit one Kafka message on the topic, or nothing is sent.
+    every event must fit one Kafka message on the topic, or nothing is sent. A file of any size
+    is read in two streaming passes (ledger.ops.emit_file), so memory stays bounded.
     """
-    from ledger.intake import (
-        EMIT_EVENT_TYPES,
-        BatchValidationError,
-        LineError,
-        oversize_reason,
-        parse_numbered_lines,
-    )
-    from ledger.kafka.producer import (
-        BATCH_SIZE,
-        EventProducer,
-        OversizedEventsError,
-        topic_message_limit,
-    )
-    from ledger.ops.emit_lines import prepare_lines
+    from ledger.intake import EMIT_EVENT_TYPES
+    from ledger.kafka.producer import BATCH_SIZE, EventProducer, topic_message_limit
+    from ledger.ops import emit_file
     from ledger.runtime import open_ledger
 
-    if file == "-":
-        data = sys.stdin.buffer.read()
-    else:
-        path = Path(file)
-        if not path.is_file():
-            fail(f"{file}: no such file.", ExitCode.USAGE)
-        data = path.read_bytes()
-    # Lines end at \n only (str.splitlines would also split inside a JSON string at U+2028);
-    # bytes that are not UTF-8 become lone surrogates, which validation names by line and field.
-    lines = data.decode("utf-8", errors="surrogateescape").split("\n")
-    # All parsed, validated and encoded (in worker processes) before any send.
-    numbers, messages = prepare_lines(lines, EMIT_EVENT_TYPES)
-    ledger = open_ledger(settings())
-    limit = topic_message_limit(ledger.bootstrap, ledger.topics.disclosures)
-    # Batches no larger than one message may be, so the broker takes every batch whole.
-    with EventProducer(
-        ledger.bootstrap, ledger.topics.disclosures, batch_size=min(BATCH_SIZE, limit)
-    ) as producer:
-        try:
-            sent = producer.send_encoded(messages, max_message_bytes=limit)
-        except OversizedEventsError as exc:
-            errors = []
-            for i, size in exc.oversized:  # rare: read those lines again for the largest field
-                [(_, event)] = parse_numbered_lines([lines[numbers[i] - 1]], first_line=numbers[i])
-                errors.append(LineError(numbers[i], oversize_reason(event, size, exc.limit)))
-            raise BatchValidationError(errors) from None
+    s = settings()
+    with emit_file.temporary_spool() as spool:
+        spool_dir = Path(spool)
+        if file == "-":
+            path = emit_file.spool_stdin(sys.stdin.buffer, spool_dir)
+        else:
+            path = Path(file)
+            if not path.is_file():
+                fail(f"{file}: no such file.", ExitCode.USAGE)
+        scanned = emit_file.scan(path)
+        state = emit_file.ResumeState.load(s.data_dir, scanned.sha256) if resume_from > 1 else None
+        if state is not None and state.resume_from != resume_from:
+            state = None  # a different resume point: the acknowledged lines are not known
+        occurred_at = state.occurred_at if state else emit_file.now_text()
+        # Pass 1, in worker processes (forked: no Kafka client may be open yet).
+        checked = emit_file.check_file(scanned, EMIT_EVENT_TYPES, occurred_at, spool_dir)
+        ledger = open_ledger(s)
+        limit = topic_message_limit(ledger.bootstrap, ledger.topics.disclosures)
+        emit_file.refuse_oversized(scanned, checked, occurred_at, limit)
+        printed = 0
+
+        def shown(sent: object) -> None:
+            nonlocal printed
+            if json_out:
+                emit_file.write_json_array_item(printed == 0, sent.__dict__)
+            printed += 1
+
+        # Batches no larger than one message may be, so the broker takes every batch whole.
+        with EventProducer(
+            ledger.bootstrap, ledger.topics.disclosures, batch_size=min(BATCH_SIZE, limit)
+        ) as producer:
+            try:
+                sent = emit_file.send_file(
+                    producer,
+                    scanned,
+                    spool_dir,
+                    skip_before=resume_from,
+                    skip=state.acknowledged_after if state else (),
+                    on_sent=shown,
+                )
+            except emit_file.SendInterruptedError as exc:
+                exc.state.occurred_at = occurred_at
+                exc.state.save(s.data_dir)
+                if json_out:
+                    print("]" if printed else "[]")
+                raise
     if json_out:
-        print_json([s.__dict__ for s in sent])
+        print("\n]" if printed else "[]")
     else:
-        console.print(f"Sent {len(sent)} event(s) to {ledger.topics.disclosures}.")
+        console.print(f"Sent {sent} event(s) to {ledger.topics.disclosures}.")
 
 
 def consume(

@@ -91,6 +91,16 @@ def message_size(value: bytes, key: bytes, headers: list[tuple[str, bytes]]) -> 
 _SIZE_SLACK = 256
 
 
+def oversized_messages(messages: Sequence[EncodedEvent], limit: int) -> list[tuple[int, int]]:
+    """(index, size) of each message larger than ``limit`` once on the wire."""
+    return [
+        (i, size)
+        for i, m in enumerate(messages)
+        if len(m.value) + len(m.key) + len(m.event_type) + _SIZE_SLACK > limit
+        and (size := message_size(m.value, m.key, [("event_type", m.event_type.encode())])) > limit
+    ]
+
+
 # From this many events a send runs with the cyclic garbage collector paused (see gc_paused).
 GC_PAUSE_FROM = 5_000
 
@@ -209,12 +219,7 @@ class EventProducer:
         limit = self.max_request_size
         if max_message_bytes is not None:
             limit = min(limit, max_message_bytes)
-        oversized = [
-            (i, size)
-            for i, m in enumerate(messages)
-            if len(m.value) + len(m.key) + len(m.event_type) + _SIZE_SLACK > limit
-            and (size := message_size(m.value, m.key, self._headers_of(m.event_type))) > limit
-        ]
+        oversized = oversized_messages(messages, limit)
         if oversized:
             raise OversizedEventsError(oversized, limit)
         with gc_paused(len(messages) >= GC_PAUSE_FROM):
@@ -256,6 +261,34 @@ class EventProducer:
         if headers is None:
             headers = self._headers[event_type] = [("event_type", event_type.encode("ascii"))]
         return headers
+
+    def send_each(self, messages: Sequence[EncodedEvent]) -> list[SentEvent | KafkaError]:
+        """Sends every message and waits; per message, where it landed or why it did not.
+
+        For a resumable send (``ledger emit`` of a large file): the caller learns exactly which
+        messages the broker acknowledged, instead of only the first that it did not.
+        """
+        if self._partitioner is not None:
+            self._partitioner.forget()
+        send, topic, headers_of = self._producer.send, self.topic, self._headers_of
+        futures = [
+            send(topic, value=m.value, key=m.key, headers=headers_of(m.event_type))
+            for m in messages
+        ]
+        self._producer.flush()
+        results: list[SentEvent | KafkaError] = []
+        for m, future in zip(messages, futures, strict=True):
+            try:
+                meta = future.get(timeout=30) if not future.is_done else future.value
+                if future.exception is not None:
+                    raise future.exception
+            except KafkaError as exc:
+                results.append(exc)
+                continue
+            results.append(
+                SentEvent(m.event_id, m.event_type, meta.topic, meta.partition, meta.offset)
+            )
+        return results
 
     def send_raw(self, value: bytes, key: bytes, headers: list[tuple[str, bytes]]) -> None:
         """Sends bytes as they are (for tests of the dead-letter path and for tooling)."""
