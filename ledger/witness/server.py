@@ -5,15 +5,17 @@ nothing else. Checking a request against the stored latest checkpoint and storin
 happen under one lock, so two requests cannot roll the witness back (tlog-witness's race).
 
 Anyone can reach a witness, so what one request can cost is bounded: a body of at most 64 KiB,
-a socket timeout on every read and write (a stalled client is cut off), at most
-``max_connections`` connections served at once (one more is answered 503 at once, not given a
-thread), a listen backlog of 128, and a state that keeps only what the log's keys signed.
+a socket timeout on every read and write and a deadline on each connection (a stalled or
+trickling client is cut off), at most ``max_connections`` connections served at once (one more
+is answered 503 at once, not given a thread), a listen backlog of 128, and a state that keeps
+only what the log's keys signed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # 63 proof lines and a checkpoint with a few signatures fit many times
 MAX_NOTE = 8 * 1024  # a checkpoint and its log's signatures, as kept; a ledger's is < 1 KiB
 SOCKET_TIMEOUT = 10.0  # seconds a read or write may stall before the connection is dropped
+CONNECTION_DEADLINE = 30.0  # seconds a connection may last at all: a byte every 9 s is no request
 MAX_CONNECTIONS = 64
 BACKLOG = 128
 BUSY = (
@@ -189,10 +192,20 @@ class WitnessServer(ThreadingHTTPServer):
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
+        # Past the deadline the socket is shut down, so a blocked read returns and the thread ends.
+        deadline = threading.Timer(CONNECTION_DEADLINE, _cut, (request,))
+        deadline.daemon = True
+        deadline.start()
         try:
             super().process_request_thread(request, client_address)
         finally:
+            deadline.cancel()
             self.slots.release()
+
+
+def _cut(request: Any) -> None:
+    with contextlib.suppress(OSError):
+        request.shutdown(socket.SHUT_RDWR)
 
 
 def serve(

@@ -472,6 +472,17 @@ def test_witness_socket_timeout(lone_witness: int) -> None:
             pass
         assert closed, "the witness held a stalled connection open for 60 s"
         assert time.monotonic() - started < 45
+    # Nor does a byte every few seconds (under any per-read timeout) keep a connection forever.
+    with socket.create_connection(("127.0.0.1", lone_witness), timeout=60) as sock:
+        started = time.monotonic()
+        sock.sendall(b"POST /add-checkpoint HTTP/1.1\r\n")
+        try:
+            while time.monotonic() - started < 90:
+                sock.sendall(b"X-Trickle: 1\r\n")
+                time.sleep(3)
+        except OSError:
+            pass  # cut off: the write fails once the witness has shut the connection
+        assert time.monotonic() - started < 60, "a trickling client kept its connection 90 s"
 
 
 def test_witness_connection_cap(lone_witness: int) -> None:
