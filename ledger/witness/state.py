@@ -95,6 +95,8 @@ class WitnessState:
     def accept(self, origin: str, checkpoint: Checkpoint, cosigned_note: str) -> None:
         if self.full(origin):
             raise ValueError("the caller checks full() first")
+        if self.latest(origin) == Known(checkpoint.size, checkpoint.root_hash):
+            return  # the same checkpoint again: nothing new to remember, no write, no fsync
         self._append(
             {
                 "log": origin,
