@@ -3,7 +3,7 @@
 Run as root, initdb and the server run as `postgres`, which must be able to enter every directory
 above the cluster. A data directory under a private one (a `mktemp -d`, mode 0700, or a home
 directory) is out of its reach, so the cluster is then kept in the `postgres` user's own home
-(``~postgres/ledger/<hash of the data directory>``), and ``<data_dir>/postgres-home`` says where;
+(``~postgres/ledger/<hash of the data directory><random>``), and ``<data_dir>/postgres-home`` says where;
 the data directory's permissions are never loosened.
 """
 
@@ -105,7 +105,8 @@ class LocalPostgres:
             return
         with contextlib.suppress(OSError):
             self.home.rmdir()  # empty: nothing could be written there
-        tag = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:16]
+        # Unique per initdb: a data directory removed and made again never meets its old cluster.
+        tag = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:12] + secrets.token_hex(4)
         moved = Path(pwd.getpwnam("postgres").pw_dir) / "ledger" / tag
         moved.mkdir(parents=True, exist_ok=True)
         for made in (moved.parent, moved):

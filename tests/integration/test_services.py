@@ -79,17 +79,24 @@ def test_up_from_a_directory_postgres_cannot_enter() -> None:
         database_url=None,
     )
     pointer = data_dir / ".ledger" / "postgres-home"
+    moved: list[Path] = []
     try:
-        endpoints = localdev.up(settings)
-        with psycopg.connect(endpoints.database_url) as conn:
-            assert conn.execute("SELECT 1").fetchone() == (1,)
-        assert localdev.status(settings)["postgres_running"]
-        assert data_dir.stat().st_mode & 0o777 == 0o700
-        assert localdev.up(settings) == endpoints  # found again where it was put
+        for _ in range(2):  # the second time after `ledger down` and `rm -rf .ledger`
+            endpoints = localdev.up(settings)
+            moved.append(Path(pointer.read_text().strip()))
+            with psycopg.connect(endpoints.database_url) as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+            assert localdev.status(settings)["postgres_running"]
+            assert data_dir.stat().st_mode & 0o777 == 0o700
+            assert localdev.up(settings) == endpoints  # found again where it was put
+            localdev.down(settings)
+            assert not localdev.status(settings)["postgres_running"]
+            shutil.rmtree(data_dir / ".ledger")
+        assert moved[0] != moved[1]  # a new cluster, not the forgotten one's files
     finally:
         localdev.down(settings)
-        moved = Path(pointer.read_text().strip()) if pointer.exists() else None
+        if pointer.exists():
+            moved.append(Path(pointer.read_text().strip()))
         shutil.rmtree(data_dir, ignore_errors=True)
-        if moved is not None:
-            shutil.rmtree(moved, ignore_errors=True)
-    assert not localdev.status(settings)["postgres_running"]
+        for path in moved:
+            shutil.rmtree(path, ignore_errors=True)
