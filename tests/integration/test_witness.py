@@ -384,6 +384,9 @@ def test_bad_witness_arguments_get_one_line_and_exit_2(tmp_path: Path) -> None:
         ["witness", "--key", str(key), "--log-key", vkey, "--listen", "nowhere"],
         ["witness", "--key", str(tmp_path / "missing.key"), "--log-key", vkey],
         ["witness", "keygen", "--out", str(key)],  # never overwrites a key
+        ["witness", "--key", str(key), *["--log-key", vkey] * 17],  # at most 16 keys
+        ["witness", "--key", str(key), "--log-key", vkey, "--max-connections", "0"],
+        ["witness", "--key", str(key), "--log-key", "not-a-vkey"],
     ):
         bad = run_ledger(args, env)
         assert bad.returncode == 2, (args, bad.stderr)
