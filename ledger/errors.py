@@ -11,7 +11,7 @@ from typing import Any
 
 
 class ExitCode(IntEnum):
-    """Every documented exit status of `ledger` (README "Command line")."""
+    """Every documented exit status of `ledger` (docs/operator.md, "Exit codes")."""
 
     OK = 0
     ERROR = 1

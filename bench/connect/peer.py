@@ -1,6 +1,6 @@
 """The do-it-yourself peer: Kafka Connect 4.1.1 standalone + Debezium's JDBC sink 3.5.0.
 
-Adapted from ``/work/shared/peers/connect/`` (run.sh and bench.py): same pinned jars (pom.xml is
+Adapted from the peer's published harness (run.sh and bench.py): same pinned jars (pom.xml is
 an identical copy), same worker, broker and sink settings, same records, same DDL, same way of
 timing the sink (from connector + tasks RUNNING until every row is in the table, every row
 checked). What changed: every port is a free one chosen at start (no fixed 19092/55433), the
@@ -31,7 +31,7 @@ from ledger.localdev.postgres import bindir
 HERE = Path(__file__).resolve().parent
 TASKS, BATCH, JDBC_OPTS = 2, 5000, "?reWriteBatchedInserts=true"  # run.sh's defaults
 
-# --- as in shared/peers/connect/bench.py -------------------------------------------------------
+# --- as in the peer's bench.py -----------------------------------------------------------------
 FIELDS = [
     ("event_id", "string"),
     ("occurred_at", "string"),

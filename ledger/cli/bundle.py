@@ -91,7 +91,7 @@ def export(
     ):
         task = progress.add_task("export", total=None)
         result = export_bundle(conn, s, request, lambda n: progress.advance(task, n))
-    # Handing out evidence is itself recorded, as every query is (README "Every call is recorded").
+    # Handing out evidence is itself recorded, as every query is (docs/overseer.md, "Every call").
     given = {k: v for k, v in request.filters().items() if v not in (None, [])}
     params = {**given, "profile": profile, "out": str(out)}
     record_access(ledger, "cli", "export", params, result.entries)

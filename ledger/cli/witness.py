@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ledger.cli.output import console, fail
-from ledger.errors import ExitCode
+from ledger.errors import ExitCode, VerificationError
 
 if TYPE_CHECKING:
     from ledger.tlog.cosignature import Cosigner
+
+MAX_LOG_KEYS = 16  # each is tried on every request
 
 witness_app = typer.Typer(
     help="Run a witness that cosigns the ledger's checkpoints (C2SP tlog-witness).",
@@ -67,8 +69,14 @@ def witness(
     ] = None,
     state: Annotated[
         Path | None,
-        typer.Option(help="Where the witness keeps what it cosigned and fork evidence (JSON)."),
+        typer.Option(
+            help="Where the witness keeps what it cosigned and fork evidence (JSON lines)."
+        ),
     ] = None,
+    max_connections: Annotated[
+        int,
+        typer.Option(help="Connections served at once; more are answered 503 at once."),
+    ] = 64,
 ) -> None:
     """Serve POST /add-checkpoint: verify, check consistency, remember, cosign; refuse forks."""
     if ctx.invoked_subcommand is not None:
@@ -87,14 +95,21 @@ def witness(
             "--log-key VKEY is required: the ledger's public key (`ledger key public`).",
             ExitCode.USAGE,
         )
+    if len(log_key) > MAX_LOG_KEYS:
+        fail(f"At most {MAX_LOG_KEYS} --log-key values (one per key in rotation).", ExitCode.USAGE)
+    if not 1 <= max_connections <= 10_000:
+        fail("--max-connections must be between 1 and 10000.", ExitCode.USAGE)
     host, port = _listen(listen)
     cosigner = _load_cosigner(key)
-    verifiers = [Verifier.from_vkey(k) for k in log_key]
+    try:
+        verifiers = [Verifier.from_vkey(k) for k in log_key]
+    except VerificationError as exc:
+        fail(f"--log-key: {exc}", ExitCode.USAGE)
     state_path = state or key.with_name("witness-state.json")
     w = Witness(cosigner, verifiers, WitnessState(state_path), list(origin_prefix or []))
     logging.getLogger("ledger.witness").setLevel(logging.INFO)
     try:
-        server = serve(w, host, port)
+        server = serve(w, host, port, max_connections)
     except OSError as exc:
         fail(f"Cannot listen on {host}:{port}: {exc.strerror}.", ExitCode.SERVICE)
     print(
@@ -133,9 +148,12 @@ def evidence(
     from ledger.cli.output import print_json
     from ledger.witness.state import WitnessState
 
-    found = WitnessState(state).evidence()
+    kept = WitnessState(state)
+    found = kept.evidence()
     if not found:
         console.print("No fork seen.")
         return
     print_json(found)
+    if kept.dropped:
+        console.print(f"{kept.dropped} more fork records were counted but not kept.")
     raise typer.Exit(ExitCode.VERIFICATION)

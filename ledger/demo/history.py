@@ -1,6 +1,6 @@
 """A realistic, reproducible year of disclosures, then the day one transmission exceeds it.
 
-Figures follow the public JCT 6103(p)(3)(C) reports (../shared/domain/README.md): U.S. Attorneys
+Figures follow the Joint Committee on Taxation's public 6103(p)(3)(C) reports: U.S. Attorneys
 received 28,501 records under 6103(i)(1) and 14,640 under 6103(i)(2) in 2022; state tax agencies
 receive billions a year under 6103(d). On 7 August 2025 the IRS sent ICE last-known addresses for
 47,289 taxpayers under 6103(i)(2), more than all 6103(i) disclosures of a typical year.

@@ -32,8 +32,9 @@ class LedgerEvent:
 
     @property
     def key(self) -> str:
-        """The Kafka message key: the recipient agency where the event has one (DESIGN 2), so a
-        recipient's events stay in order on one partition; empty where there is nothing to key by."""
+        """The Kafka message key: the recipient agency where the event has one, so a recipient's
+        events stay in order on one partition (docs/design.md, 'Events and their encoding');
+        empty where there is nothing to key by."""
         recipient = getattr(self, "recipient_agency", None)
         return recipient if isinstance(recipient, str) else ""
 

@@ -1,8 +1,17 @@
-"""A local PostgreSQL cluster in the project's data directory, run as the `postgres` user."""
+"""A local PostgreSQL cluster in the project's data directory, run as the `postgres` user.
+
+Run as root, initdb and the server run as `postgres`, which must be able to enter every directory
+above the cluster. A data directory under a private one (a `mktemp -d`, mode 0700, or a home
+directory) is out of its reach, so the cluster is then kept in the `postgres` user's own home
+(``~postgres/ledger/<hash of the data directory><random>``), and ``<data_dir>/postgres-home`` says where;
+the data directory's permissions are never loosened.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import glob
+import hashlib
 import os
 import pwd
 import secrets
@@ -59,15 +68,57 @@ def _chown_postgres(path: Path) -> None:
         os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
+def _postgres_can_enter(path: Path) -> bool:
+    """Whether the `postgres` user can reach and write ``path`` (every directory above it)."""
+    if os.geteuid() != 0:
+        return True  # the server runs as the caller, who made the directory
+    probe = subprocess.run(
+        ["runuser", "-u", "postgres", "--", "test", "-w", str(path), "-a", "-x", str(path)],
+        capture_output=True,
+        check=False,
+    )
+    return probe.returncode == 0
+
+
 class LocalPostgres:
-    """Files under ``<data_dir>/postgres``: data/, server.log, and the admin password (root only)."""
+    """Files under ``<data_dir>/postgres`` (or where ``<data_dir>/postgres-home`` points): data/,
+    server.log; the admin password stays in the data directory (root only)."""
 
     def __init__(self, data_dir: Path, port: int) -> None:
-        self.home = data_dir / "postgres"
-        self.data = self.home / "data"
+        self.data_dir = data_dir
+        self.pointer = data_dir / "postgres-home"
+        home = self.pointer.read_text().strip() if self.pointer.exists() else ""
+        self._place(Path(home) if home else data_dir / "postgres")
         self.port = port
-        self.log_file = self.home / "server.log"
         self.password_file = data_dir / "postgres-admin.password"
+
+    def _place(self, home: Path) -> None:
+        self.home = home
+        self.data = home / "data"
+        self.log_file = home / "server.log"
+
+    def _reachable_home(self) -> None:
+        """Moves the cluster into the `postgres` user's home when it cannot enter ours."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        _chown_postgres(self.home)
+        if _postgres_can_enter(self.home):
+            return
+        with contextlib.suppress(OSError):
+            self.home.rmdir()  # empty: nothing could be written there
+        # Unique per initdb: a data directory removed and made again never meets its old cluster.
+        tag = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:12] + secrets.token_hex(4)
+        moved = Path(pwd.getpwnam("postgres").pw_dir) / "ledger" / tag
+        moved.mkdir(parents=True, exist_ok=True)
+        for made in (moved.parent, moved):
+            _chown_postgres(made)
+        if not _postgres_can_enter(moved):
+            raise ServiceError(
+                f"PostgreSQL's `postgres` user cannot enter {self.data_dir} nor its own home: "
+                "set LEDGER_DATA_DIR to a directory every user can traverse (e.g. under /srv)."
+            )
+        (moved / "ledger-data-dir").write_text(f"{self.data_dir}\n")
+        self.pointer.write_text(f"{moved}\n")
+        self._place(moved)
 
     @property
     def url(self) -> str:
@@ -96,7 +147,7 @@ class LocalPostgres:
 
     def init(self) -> None:
         bins = bindir()
-        self.home.mkdir(parents=True, exist_ok=True)
+        self._reachable_home()
         os.chmod(self.home, 0o700)
         _chown_postgres(self.home)
         pwfile = self.home / "initdb.pw"

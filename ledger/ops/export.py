@@ -1,4 +1,4 @@
-"""`ledger export`: a bundle a court's expert can check offline (README "Export a bundle").
+"""`ledger export`: a bundle a court's expert can check offline (docs/expert.md, "Verify an export bundle").
 
 Entries stream from a server-side cursor into the Avro file; each batch's inclusion proofs are
 computed from the stored tree nodes that batch needs (one query per batch), so memory is bounded

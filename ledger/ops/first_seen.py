@@ -1,5 +1,6 @@
 """The scopes first seen while their source warmed up: what new_recipient / new_authority would
-have said had they not been silent (DESIGN 4: a fresh ledger raises nothing on its first day)."""
+have said had they not been silent (a fresh ledger raises nothing on its first day: see
+docs/design.md, "History and warm-up")."""
 
 from __future__ import annotations
 

@@ -89,7 +89,7 @@ def _read_into(
     total = 0
     try:
         # assign + seek, never the group's offsets (kafka-python ignores auto_offset_reset once a
-        # group has committed; DESIGN section 9).
+        # group has committed; see docs/design.md, 'Followers and offsets').
         tps = sorted(tp for tp, end in ends.items() if end > 0)
         if not tps:
             return 0

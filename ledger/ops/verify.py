@@ -2,7 +2,7 @@
 
 Each kind of failure is its own finding with its own exit code, so a script can tell a
 rewritten chain from altered bytes, a gap, a bad checkpoint or a database that disagrees with
-the Kafka log (DESIGN section 9, "verifier output that can't tell failures apart").
+the Kafka log (see docs/design.md, "Verifier findings").
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ PRIOR_YEAR_LEGAL_SOURCE = (
 
 
 def warming_up(coverage_start: date, day: date, warmup_days: int = 365) -> bool:
-    """DESIGN 4: the prior year means nothing until the ledger has seen a year of the source."""
+    """The prior year means nothing until the ledger has seen a year of the source (see
+    docs/design.md, 'History and warm-up')."""
     return day < coverage_start + timedelta(days=warmup_days)
 
 
@@ -193,7 +194,8 @@ def _median_and_mad(values: tuple[int, ...]) -> tuple[float, float]:
 class StatisticalAnomaly:
     """A (source, recipient) day far outside its robust baseline: median + k * MAD of 90 days.
 
-    An early warning well below the prior-year rule (DESIGN 4); no legal threshold of its own.
+    An early warning well below the prior-year rule (docs/design.md, 'Rules'); no legal threshold
+    of its own.
     The baseline is taken over the days that had disclosures (weekends and idle days are not
     "normal zero" days for a flow that transmits on business days), and the rule is silent until
     the window holds ``min_history_days`` such days.

@@ -229,7 +229,8 @@ def alert_counts(
 
 
 def warming_up_sources(conn: Connection, days: int = 365) -> list[dict[str, Any]]:
-    """Sources whose latest day is still within a year of their coverage start (DESIGN 4)."""
+    """Sources whose latest day is still within a year of their coverage start (see
+    docs/design.md, 'History and warm-up')."""
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             "SELECT source_agency, min(day) AS coverage_start, max(day) AS latest_day,"

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-GENESIS = bytes(32)  # chain_hash[-1]: 32 zero bytes (DESIGN section 3)
+GENESIS = bytes(32)  # chain_hash[-1]: 32 zero bytes (docs/design.md, 'Leaf and chain hashes')
 
 
 def chain_hash(previous: bytes, leaf: bytes) -> bytes:

@@ -2,8 +2,10 @@
 
 Spec: https://github.com/C2SP/C2SP/blob/main/tlog-witness.md. The body is ``old <size>``, up to
 63 base64 consistency-proof lines, a blank line, then the signed checkpoint. Each refusal is an
-error carrying the HTTP status the spec assigns; the two that are evidence of a forked log
-(same size with another root, or a consistency proof that fails) say so in ``fork``.
+error carrying the HTTP status the spec assigns. Only one refusal is evidence of a forked log,
+and says so in ``fork``: two validly signed checkpoints of the same size with different roots. A
+consistency proof that fails (422) shows only that the proof is wrong: anyone can send a garbage
+proof with a public checkpoint, so it is refused and never kept as evidence.
 """
 
 from __future__ import annotations
@@ -51,9 +53,8 @@ class ForkedRootError(WitnessRefusalError, http_status=409):
 
 
 class InconsistentProofError(WitnessRefusalError, http_status=422):
-    """The consistency proof from the witness's latest checkpoint does not verify."""
-
-    fork = True
+    """The consistency proof from the witness's latest checkpoint does not verify: a bad
+    request, not evidence (a fork needs two signed checkpoints that cannot both hold)."""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from ledger.tlog.cosignature import CosignatureVerifier
 from ledger.tlog.witness_protocol import AddCheckpoint
 
 TIMEOUT = 5.0  # seconds; a slow witness is asked again next round, never waited on longer
+MAX_ANSWER = 64 * 1024  # a cosignature line is ~150 bytes; more is not read
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,9 @@ def add_checkpoint(endpoint: WitnessEndpoint, request: AddCheckpoint) -> Witness
     )
     try:
         with urllib.request.urlopen(http, timeout=TIMEOUT) as response:  # noqa: S310
-            return WitnessAnswer(response.status, response.read().decode("utf-8", "replace"))
+            body = response.read(MAX_ANSWER)
+            return WitnessAnswer(response.status, body.decode("utf-8", "replace"))
     except urllib.error.HTTPError as exc:
-        return WitnessAnswer(exc.code, exc.read().decode("utf-8", "replace"))
+        return WitnessAnswer(exc.code, exc.read(MAX_ANSWER).decode("utf-8", "replace"))
     except (urllib.error.URLError, OSError) as exc:
         return WitnessAnswer(0, str(getattr(exc, "reason", exc)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -64,3 +65,38 @@ def test_status_reports_configured_endpoints_without_starting_anything(tmp_path:
     assert state["kafka_bootstrap"] == "kafka.example:9092"
     assert state["database_url"] == "postgresql://x@db/ledger"
     assert not (tmp_path / "localdev.json").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the `postgres` user only matters when run as root")
+def test_up_from_a_directory_postgres_cannot_enter() -> None:
+    """`ledger up` as root from a `mktemp -d` (mode 0700): initdb, run as `postgres`, cannot
+    enter it, so the cluster is kept where that user can reach it, and the directory stays 0700."""
+    data_dir = Path(tempfile.mkdtemp(prefix="ledger-private-"))
+    assert data_dir.stat().st_mode & 0o777 == 0o700
+    settings = dataclasses.replace(
+        Settings.from_env({"LEDGER_DATA_DIR": str(data_dir / ".ledger")}),
+        kafka_bootstrap="127.0.0.1:1",  # configured, so only PostgreSQL is started
+        database_url=None,
+    )
+    pointer = data_dir / ".ledger" / "postgres-home"
+    moved: list[Path] = []
+    try:
+        for _ in range(2):  # the second time after `ledger down` and `rm -rf .ledger`
+            endpoints = localdev.up(settings)
+            moved.append(Path(pointer.read_text().strip()))
+            with psycopg.connect(endpoints.database_url) as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+            assert localdev.status(settings)["postgres_running"]
+            assert data_dir.stat().st_mode & 0o777 == 0o700
+            assert localdev.up(settings) == endpoints  # found again where it was put
+            localdev.down(settings)
+            assert not localdev.status(settings)["postgres_running"]
+            shutil.rmtree(data_dir / ".ledger")
+        assert moved[0] != moved[1]  # a new cluster, not the forgotten one's files
+    finally:
+        localdev.down(settings)
+        if pointer.exists():
+            moved.append(Path(pointer.read_text().strip()))
+        shutil.rmtree(data_dir, ignore_errors=True)
+        for path in moved:
+            shutil.rmtree(path, ignore_errors=True)

@@ -3,11 +3,14 @@ counts its cosignatures."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
 import shutil
+import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -28,6 +31,7 @@ from ledger.tlog import merkle
 from ledger.tlog.cosignature import Cosignature, CosignatureVerifier, cosignatures_on
 from ledger.tlog.note import Signer
 from ledger.tlog.witness_protocol import AddCheckpoint
+from ledger.witness.state import WitnessState
 from tests.integration.helpers import (
     caught_up,
     cli_env,
@@ -129,10 +133,10 @@ def test_the_witness_cosigns_a_growing_log(witnessed: Witnessed) -> None:
     wait_until(lambda: checkpoint_size(led) == 25, what="checkpoint of 25")
     wait_until(lambda: 25 in cosigned_sizes(led), what="a cosignature on size 25")
     # The witness went from 10 to 25 on a consistency proof, and remembers 25.
-    state = json.loads(witnessed.state.read_text())
+    state = WitnessState(witnessed.state)
     origin = origin_for(led.settings, witnessed.log_id)
-    assert state["logs"][origin]["size"] == 25
-    assert state.get("evidence", []) == []
+    assert state.latest(origin).size == 25  # type: ignore[union-attr]
+    assert state.evidence() == []
     # The checkpoint the ledger serves carries the cosignature, and it verifies.
     with connection(led.reader_url, led.schema) as conn:
         proof = inclusion_proof_json(
@@ -216,12 +220,71 @@ def post(url: str, body: bytes) -> tuple[int, str]:
     return response.status_code, response.text
 
 
+def witness_evidence(state: Path) -> tuple[int, str]:
+    shown = run_ledger(["witness", "evidence", "--state", str(state)], checkout_env())
+    return shown.returncode, shown.stdout
+
+
+def padded(note: str, size: int = 60_000) -> str:
+    """The note with junk signature lines from no known key (ignored when verifying) up to
+    ``size`` bytes: what anyone holding a public checkpoint can send."""
+    junk = "\u2014 junk " + base64.b64encode(bytes(68)).decode() + "\n"
+    return note + junk * ((size - len(note)) // len(junk.encode()))
+
+
+def test_bad_consistency_proof_is_4xx_not_fork_evidence(witnessed: Witnessed) -> None:
+    """A failing proof shows only that the proof is wrong, not that the log forked: two
+    checkpoints of different sizes are never by themselves inconsistent."""
+    led = witnessed.ledger
+    wait_until(lambda: 25 in cosigned_sizes(led), what="a cosignature on size 25")
+    signer = load_signers(signing_key_path(led.settings))[0]
+    origin = origin_for(led.settings, witnessed.log_id)
+    known = WitnessState(witnessed.state).latest(origin)
+    assert known is not None
+    before = witness_evidence(witnessed.state)
+    fake = [merkle.leaf_hash(str(i).encode()) for i in range(known.size + 5)]
+    grown = tlog.Checkpoint(origin, known.size + 5, merkle.root_from_leaf_hashes(fake))
+    proof = merkle.consistency_proof(fake, known.size, known.size + 5)
+    for body in (
+        AddCheckpoint(known.size, proof, tlog.sign(grown, [signer])).to_bytes(),
+        AddCheckpoint(known.size, [bytes(32)], tlog.sign(grown, [signer])).to_bytes(),
+    ):
+        status, text = post(witnessed.url, body)
+        assert status == 422, text
+    assert witness_evidence(witnessed.state) == before
+    assert WitnessState(witnessed.state).latest(origin) == known
+
+
+def test_witness_state_is_bounded(witnessed: Witnessed) -> None:
+    """Requests anyone can make (a public checkpoint, padded, resent; or with a bad proof) leave
+    the state file small: only what the log's key signed is kept, and no proof."""
+    led = witnessed.ledger
+    wait_until(lambda: 25 in cosigned_sizes(led), what="a cosignature on size 25")
+    origin = origin_for(led.settings, witnessed.log_id)
+    state = WitnessState(witnessed.state)
+    known, note = state.latest(origin), state.latest_note(origin)
+    assert known is not None
+    assert note is not None
+    grown = tlog.Checkpoint(origin, known.size + 1, hashlib.sha256(b"x").digest())
+    signer = load_signers(signing_key_path(led.settings))[0]
+    bad = padded(tlog.sign(grown, [signer]))
+    for _ in range(100):
+        status, text = post(witnessed.url, AddCheckpoint(known.size, [bytes(32)], bad).to_bytes())
+        assert status == 422, text
+        status, text = post(witnessed.url, AddCheckpoint(known.size, [], padded(note)).to_bytes())
+        assert status == 200, text
+    assert witnessed.state.stat().st_size < 128 * 1024
+    assert WitnessState(witnessed.state).latest(origin) == known
+
+
 def test_the_witness_refuses_a_forked_log_and_keeps_the_evidence(witnessed: Witnessed) -> None:
     led = witnessed.ledger
     wait_until(lambda: 25 in cosigned_sizes(led), what="a cosignature on size 25")
     signer = load_signers(signing_key_path(led.settings))[0]
     origin = origin_for(led.settings, witnessed.log_id)
-    known = json.loads(witnessed.state.read_text())["logs"][origin]["size"]
+    latest = WitnessState(witnessed.state).latest(origin)
+    assert latest is not None
+    known = latest.size
     # The same size with another root: 409, and not a size (so no client retries from it).
     forged = tlog.Checkpoint(origin, known, hashlib.sha256(b"forged").digest())
     status, text = post(
@@ -245,10 +308,11 @@ def test_the_witness_refuses_a_forked_log_and_keeps_the_evidence(witnessed: Witn
     status, _ = post(witnessed.url, AddCheckpoint(0, [], tlog.sign(grown, [stranger])).to_bytes())
     assert status == 403
     assert post(witnessed.url, b"old x\n\n")[0] == 400
-    # The witness kept both refusals as evidence, and still stands at the size it cosigned.
-    state = json.loads(witnessed.state.read_text())
-    assert [e["kind"] for e in state["evidence"]] == ["ForkedRoot", "InconsistentProof"]
-    assert state["logs"][origin]["size"] >= known
+    # The witness kept the fork (two signed checkpoints, one size, two roots) as evidence, not
+    # the failed proof, and still stands at the size it cosigned.
+    kept = WitnessState(witnessed.state)
+    assert [e["kind"] for e in kept.evidence()] == ["ForkedRoot"]
+    assert kept.latest(origin).size >= known  # type: ignore[union-attr]
     shown = run_ledger(["witness", "evidence", "--state", str(witnessed.state)], checkout_env())
     assert shown.returncode == 6
     assert "ForkedRoot" in shown.stdout
@@ -320,6 +384,9 @@ def test_bad_witness_arguments_get_one_line_and_exit_2(tmp_path: Path) -> None:
         ["witness", "--key", str(key), "--log-key", vkey, "--listen", "nowhere"],
         ["witness", "--key", str(tmp_path / "missing.key"), "--log-key", vkey],
         ["witness", "keygen", "--out", str(key)],  # never overwrites a key
+        ["witness", "--key", str(key), *["--log-key", vkey] * 17],  # at most 16 keys
+        ["witness", "--key", str(key), "--log-key", vkey, "--max-connections", "0"],
+        ["witness", "--key", str(key), "--log-key", "not-a-vkey"],
     ):
         bad = run_ledger(args, env)
         assert bad.returncode == 2, (args, bad.stderr)
@@ -370,3 +437,80 @@ def test_a_witness_that_is_down_blocks_nothing_and_is_asked_again(
         if server is not None:
             server.terminate()
             server.wait(10)
+
+
+@pytest.fixture
+def lone_witness(tmp_path: Path) -> Iterator[int]:
+    """A `ledger witness` on its own (no ledger needed to hold sockets open): its port."""
+    env = checkout_env()
+    key = tmp_path / "w.key"
+    assert run_ledger(["witness", "keygen", "--out", str(key)], env).returncode == 0
+    port = free_port()
+    args = ["witness", "--key", str(key), "--listen", f"127.0.0.1:{port}"]
+    server = subprocess.Popen(
+        [LEDGER, *args, "--log-key", Signer.generate("log").vkey, "--state", str(tmp_path / "s")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: port_open(port) or server.poll() is not None, 30, "the witness")
+        assert server.poll() is None
+        yield port
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_witness_socket_timeout(lone_witness: int) -> None:
+    """A client that opens a connection and stops mid-request is cut off, not waited on."""
+    with socket.create_connection(("127.0.0.1", lone_witness), timeout=60) as sock:
+        sock.sendall(b"POST /add-checkpoint HTTP/1.1\r\nContent-Length: 100\r\n\r\nold 1\n")
+        started = time.monotonic()
+        closed = False
+        try:
+            while not closed:
+                closed = sock.recv(4096) == b""  # an answer (408) may come first
+        except TimeoutError:
+            pass
+        assert closed, "the witness held a stalled connection open for 60 s"
+        assert time.monotonic() - started < 45
+    # Nor does a byte every few seconds (under any per-read timeout) keep a connection forever.
+    with socket.create_connection(("127.0.0.1", lone_witness), timeout=60) as sock:
+        started = time.monotonic()
+        sock.sendall(b"POST /add-checkpoint HTTP/1.1\r\n")
+        try:
+            while time.monotonic() - started < 90:
+                sock.sendall(b"X-Trickle: 1\r\n")
+                time.sleep(3)
+        except OSError:
+            pass  # cut off: the write fails once the witness has shut the connection
+        assert time.monotonic() - started < 60, "a trickling client kept its connection 90 s"
+
+
+def test_witness_connection_cap(lone_witness: int) -> None:
+    """Past its cap (64 by default) a witness answers 503 at once instead of starting one more
+    thread per connection, and it listens with a real backlog (not socketserver's 5)."""
+    held = [socket.create_connection(("127.0.0.1", lone_witness), timeout=30) for _ in range(64)]
+    try:
+        time.sleep(1)  # the witness accepts them all and waits for their requests
+        with socket.create_connection(("127.0.0.1", lone_witness), timeout=5) as extra:
+            try:
+                answer = extra.recv(4096)
+            except TimeoutError:
+                answer = b"(nothing within 5 s)"
+        assert answer.startswith(b"HTTP/1.1 503"), answer
+    finally:
+        for sock in held:
+            sock.close()
+    # The held connections are gone, so the next request is served.
+    wait_until(
+        lambda: httpx.get(f"http://127.0.0.1:{lone_witness}/add-checkpoint").status_code == 405,
+        30,
+        "the witness serving again",
+    )
+    listening = subprocess.run(
+        ["ss", "-ltnH", f"sport = :{lone_witness}"], capture_output=True, text=True, check=False
+    )
+    if listening.returncode == 0 and listening.stdout.split():
+        assert int(listening.stdout.split()[2]) >= 64, listening.stdout  # Send-Q: the backlog

@@ -90,10 +90,68 @@ def test_refuses_forks_and_keeps_the_evidence(witness: Witness) -> None:
     with pytest.raises(InconsistentProofError) as bad_proof:
         witness.add_checkpoint(request(10, grown))
     assert bad_proof.value.http_status == 422
+    # Only the fork is evidence: the failed proof shows nothing about the log.
     kinds = [e["kind"] for e in witness.state.evidence()]
-    assert kinds == ["ForkedRoot", "InconsistentProof"]
+    assert kinds == ["ForkedRoot"]
     assert all(e["cosigned_note"] and e["request"] for e in witness.state.evidence())
     assert witness.state.latest(ORIGIN).size == 10  # type: ignore[union-attr]
+    with pytest.raises(ForkedRootError):  # the same fork again is not kept twice
+        witness.add_checkpoint(request(10, other))
+    assert len(witness.state.evidence()) == 1
+
+
+def test_state_is_a_bounded_journal(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    w = Witness(Cosigner.generate("w"), [LOG.verifier], WitnessState(path, max_logs=2))
+    hashes = leaves(40)
+    for n in range(1, 40):
+        w.add_checkpoint(request(n - 1, hashes[:n]))
+    size = path.stat().st_size
+    assert size < 40 * 1024  # compacted: one line per log, not one per request
+    other = tlog.Checkpoint("ledger.example.gov/other", 1, hashes[0])
+    w.add_checkpoint(AddCheckpoint(0, [], tlog.sign(other, [LOG])).to_bytes())
+    third = tlog.Checkpoint("ledger.example.gov/third", 1, hashes[0])
+    with pytest.raises(UnknownLogError, match="limit"):
+        w.add_checkpoint(AddCheckpoint(0, [], tlog.sign(third, [LOG])).to_bytes())
+    reopened = WitnessState(path)
+    assert reopened.latest(ORIGIN).size == 39  # type: ignore[union-attr]
+    assert len(reopened.logs) == 2
+    # A line torn by a crash mid-append was never answered: dropped on reading.
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write('{"log": "ledger.example.gov/disclosures/t/0", "si')
+    assert WitnessState(path).latest(ORIGIN).size == 39  # type: ignore[union-attr]
+
+
+def test_padding_and_the_evidence_cap_do_not_grow_the_state(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    w = Witness(Cosigner.generate("w"), [LOG.verifier], WitnessState(path, max_evidence=2))
+    hashes = leaves(10)
+    w.add_checkpoint(request(0, hashes))
+    junk = "\u2014 junk " + "A" * 92 + "\n"
+    junk *= 500
+    w.add_checkpoint(AddCheckpoint(10, [], note_for(hashes) + junk).to_bytes())
+    assert "junk" not in (w.state.latest_note(ORIGIN) or "")
+    for i in range(5):
+        with pytest.raises(ForkedRootError):
+            w.add_checkpoint(request(10, hashes[:9] + leaves(1, f"forged{i}")))
+    assert len(w.state.evidence()) == 2
+    assert WitnessState(path).dropped == 3
+    assert path.stat().st_size < 16 * 1024
+
+
+def test_reads_a_state_file_in_the_older_format(tmp_path: Path) -> None:
+    import base64
+    import json
+
+    path = tmp_path / "s.json"
+    hashes = leaves(4)
+    root = base64.b64encode(merkle.root_from_leaf_hashes(hashes)).decode()
+    old = {"logs": {ORIGIN: {"size": 4, "root_hash": root, "note": note_for(hashes), "at": 1}}}
+    path.write_text(json.dumps(old, indent=1))
+    w = Witness(Cosigner.generate("w"), [LOG.verifier], WitnessState(path))
+    w.add_checkpoint(request(4, leaves(6)))
+    assert WitnessState(path).latest(ORIGIN).size == 6  # type: ignore[union-attr]
+    assert path.read_text().startswith('{"witness_state":1}\n')
 
 
 def test_unknown_log_and_untrusted_key(witness: Witness) -> None:
