@@ -15,7 +15,9 @@ from ledger.rules.config import load_registry, load_rules_config
 from ledger.rules.registry import agency_key
 
 REGISTRY = load_registry()
-JCT = Path("/work/shared/domain/jct_6103p3C_total_1995_2022.csv")
+# The Joint Committee on Taxation's (p)(3)(C) disclosure totals by 6103 subsection, 1995-2022
+# (a copy kept with the tests: docs/design.md, "Canonical scopes").
+JCT = Path(__file__).resolve().parents[1] / "assets" / "jct_6103p3C_total_1995_2022.csv"
 JCT_SUBSECTIONS = [
     "(c)", "(d)", "(i)(1)", "(i)(2)", "(i)(3)", "(i)(3)(A)", "(i)(3)(B)", "(i)(3)(C)",
     "(i)(7)(A)", "(i)(7)(C)", "(i)(8)", "(j)(1)(A)", "(l)(6)", "(l)(21)",
@@ -23,9 +25,7 @@ JCT_SUBSECTIONS = [
 
 
 def jct_rows() -> list[str]:
-    """The JCT (p)(3)(C) table's subsections; the copy in this list when the CSV is absent."""
-    if not JCT.exists():
-        return JCT_SUBSECTIONS
+    """The JCT (p)(3)(C) table's subsections."""
     with JCT.open(newline="") as f:
         return [
             r["IRC Section 6103 subsection"]
