@@ -58,13 +58,22 @@ async def _send_json(
 
 def _matching_route(scope: Scope) -> Any:
     """The route a call refused before routing (429) was for, so its record names it."""
-    app = scope.get("app")
-    for route in getattr(getattr(app, "router", None), "routes", ()):
-        match, child = route.matches(scope)
-        if match == Match.FULL:
-            scope.setdefault("path_params", child.get("path_params", {}))
-            return route
-    return None
+
+    def walk(routes: Any) -> Any:
+        for route in routes:
+            inner = getattr(route, "original_router", None)  # FastAPI's included routers
+            if inner is not None:
+                found = walk(inner.routes)
+                if found is not None:
+                    return found
+            elif isinstance(getattr(route, "path", None), str):
+                match, child = route.matches(scope)
+                if match == Match.FULL:
+                    scope.setdefault("path_params", child.get("path_params", {}))
+                    return route
+        return None
+
+    return walk(getattr(getattr(scope.get("app"), "router", None), "routes", ()))
 
 
 def client_address(scope: Scope) -> str:

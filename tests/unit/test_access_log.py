@@ -278,3 +278,24 @@ def test_limits_come_from_the_environment_and_bad_ones_are_refused() -> None:
 def test_reserved_and_empty_token_names_are_refused(name: str) -> None:
     with pytest.raises(ConfigError):
         check_name(name)
+
+
+def test_a_call_over_the_limit_is_429_and_named_in_its_count() -> None:
+    from ledger.api import create_app
+    from ledger.config import Settings
+    from ledger.runtime import Ledger
+
+    log = CollectingLog()
+    ledger = Ledger(
+        Settings.from_env({}), "127.0.0.1:1", "", "", "postgresql://unused@127.0.0.1:1/x"
+    )
+    app = create_app(ledger, access_log=log, limits=ApiLimits(address_per_minute=2))
+    assert [get(app, "/api/alerts").status_code for _ in range(3)] == [401, 401, 429]
+    limited = get(app, "/api/alerts")
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) >= 1
+    assert "address" in limited.json()["error"]
+    assert limited.headers["x-frame-options"] == "DENY"
+    anyio.run(partial(record_due, app.state.refusals, log, time.time(), everything=True))
+    counted = sorted((e.status, e.action, e.query["refused_calls"]) for e in log.sent)
+    assert counted == [(401, "GET /api/alerts", "2"), (429, "GET /api/alerts", "2")]
