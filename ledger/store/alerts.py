@@ -12,7 +12,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from ledger.rules import alert_flood
-from ledger.rules.model import AlertDraft, LogScope, Scope
+from ledger.rules.model import AlertDraft, LogScope, Scope, alert_id
 from ledger.store.connection import Connection
 from ledger.store.event_rows import column_arrays
 
@@ -47,6 +47,13 @@ def _floods(conn: Connection, fresh: Sequence[AlertDraft]) -> list[AlertDraft]:
         scope = alert_flood.flood_scope(d.scope)
         _, evidence = groups.setdefault((str(scope), d.day), (scope, []))
         evidence.extend(d.evidence[:1])
+    if groups:  # a flood already raised is not counted again (a day of a flood has many)
+        ids = {alert_id(alert_flood.RULE, scope, key[1]): key for key, (scope, _) in groups.items()}
+        raised = conn.execute(
+            "SELECT alert_id::text FROM alerts WHERE alert_id = ANY(%s::uuid[])", (list(ids),)
+        ).fetchall()
+        for (found,) in raised:
+            del groups[ids[found]]
     if not groups:
         return []
     keys = list(groups)
