@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -73,10 +74,19 @@ def buried(ledger_settings: Any) -> Iterator[Buried]:
         running.stop()
 
 
+def fetch(b: Buried, path: str) -> httpx.Response:
+    """GET as the overseer; a 503 (Kafka did not acknowledge the access record in time, which a
+    loaded test machine sees) is answered as documented: try again shortly."""
+    for _ in range(10):
+        r = httpx.get(f"{b.url}{path}", headers={"authorization": f"Bearer {b.token}"}, timeout=60)
+        if r.status_code != 503:
+            return r
+        time.sleep(2)
+    return r
+
+
 def api(b: Buried, query: str) -> dict[str, Any]:
-    r = httpx.get(
-        f"{b.url}/api/alerts?{query}", headers={"authorization": f"Bearer {b.token}"}, timeout=60
-    )
+    r = fetch(b, f"/api/alerts?{query}")
     assert r.status_code == 200, r.text
     found: dict[str, Any] = r.json()
     return found
@@ -85,9 +95,13 @@ def api(b: Buried, query: str) -> dict[str, Any]:
 def ledger_cli(led: Ledger, *args: str) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("ledger")
     assert exe, "the ledger console script is not installed"
-    return subprocess.run(
-        [exe, *args], env=cli_env(led), capture_output=True, text=True, check=False, timeout=180
-    )
+    for _ in range(5):  # exit 3: Kafka did not acknowledge the access record in time; again
+        done = subprocess.run(
+            [exe, *args], env=cli_env(led), capture_output=True, text=True, check=False, timeout=180
+        )
+        if done.returncode != 3:
+            break
+    return done
 
 
 def raised_on_topic(led: Ledger) -> list[AlertRaised]:
@@ -132,11 +146,7 @@ def test_new_spike_is_listed_first_after_600_alerts(buried: Buried) -> None:
         seen += [a["alert_id"] for a in page["alerts"]]
         cursor = page.get("next_cursor")
     assert len(seen) == len(set(seen)) == stored
-    bad = httpx.get(
-        f"{buried.url}/api/alerts?cursor=not-a-cursor",
-        headers={"authorization": f"Bearer {buried.token}"},
-        timeout=30,
-    )
+    bad = fetch(buried, "/api/alerts?cursor=not-a-cursor")
     assert bad.status_code == 422
     assert "cursor" in bad.json()["error"]
 
@@ -163,9 +173,7 @@ def test_new_spike_is_listed_first_after_600_alerts(buried: Buried) -> None:
     assert "cursor" in refused.stderr
 
     # The dashboard: the spike is the first row of its alerts table, and the cut says so.
-    page = httpx.get(
-        f"{buried.url}/", headers={"authorization": f"Bearer {buried.token}"}, timeout=60
-    )
+    page = fetch(buried, "/")
     assert page.status_code == 200
     table_html = page.text.split("<h2 id=alerts>", 1)[1]
     first_row = table_html.split("<tr class='alert-row", 2)[1]
