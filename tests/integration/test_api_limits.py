@@ -120,6 +120,7 @@ def test_anonymous_422s_are_recorded_compactly(
         return found if sum(_counted(b) for b, _ in found) >= calls else []
 
     found = wait_until(all_counted, 90, f"{calls} refused calls on record")
+    print(f"{calls} refused calls: {len(found)} entries, {sum(n for _, n in found)} bytes")
     assert sum(_counted(b) for b, _ in found) == calls
     # One entry when a (client, status) first shows up in a window, one count when it closes:
     # the 200 calls fit in one or two windows of 3 seconds.
