@@ -117,4 +117,7 @@ async def record_forever(counter: RefusalCounter, audit: AccessLog, every: float
     while True:
         await asyncio.sleep(every)
         if len(counter):
-            await record_due(counter, audit, time.time())
+            try:
+                await record_due(counter, audit, time.time())
+            except Exception:  # the counts must keep being recorded whatever one round met
+                log.exception("recording refused calls failed")
