@@ -7,6 +7,7 @@ routers (routes/). Every request passes ``check_parameters`` (params.py) first.
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +29,8 @@ from ledger.api.routes import ROUTERS
 from ledger.runtime import Ledger
 from ledger.store.pool import ReaderPool
 
+log = logging.getLogger(__name__)
+
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,6 +46,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await recorder
         await record_due(refusals, ctx.audit, time.time(), everything=True)
+        if len(refusals):  # Kafka did not take them: the server log is the last place to say so
+            log.error("%d counts of refused calls could not be recorded", len(refusals))
         await anyio.to_thread.run_sync(ctx.audit.close)
         await anyio.to_thread.run_sync(ctx.pool.close)
 
