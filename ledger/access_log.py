@@ -116,8 +116,10 @@ class AccessLog:
         query: Mapping[str, Any] | Iterable[tuple[str, Any]],
         returned: int,
         status: int = 200,
+        token_id: str | None = None,
     ) -> LedgerAccessed:
-        """The LedgerAccessed event for one access; never raises for what the caller sent."""
+        """The LedgerAccessed event for one access (by the token ``token_id``, when one was
+        presented and known); never raises for what the caller sent."""
         pairs = query.items() if isinstance(query, Mapping) else query
         item: dict[str, Any] = {
             "type": "LedgerAccessed",
@@ -128,6 +130,7 @@ class AccessLog:
             "query": recordable_query((k, v) for k, v in pairs if v is not None),
             "records_returned": max(0, min(int(returned), 2**53)),
             "status": int(status),
+            "token_id": token_id,
         }
         try:
             event = build_event(item)

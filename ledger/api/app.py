@@ -5,6 +5,10 @@ ledger/api/context.py), the access recorder (access.py), the error handlers (err
 routers (routes/). Every request passes ``check_parameters`` (params.py) first.
 """
 
+import asyncio
+import contextlib
+import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -17,26 +21,44 @@ from ledger.api.access import AccessRecorder
 from ledger.api.auth import identify_token
 from ledger.api.context import ApiContext
 from ledger.api.errors import ERRORS, install_error_handlers
+from ledger.api.headers import SecurityHeaders
+from ledger.api.limits import ApiLimits, RateLimiter
 from ledger.api.params import check_parameters
+from ledger.api.refusals import RefusalCounter, record_due, record_forever
 from ledger.api.routes import ROUTERS
 from ledger.runtime import Ledger
 from ledger.store.pool import ReaderPool
+
+log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     ctx: ApiContext = app.state.context
+    refusals: RefusalCounter = app.state.refusals
     ctx.pool.open()
     await anyio.to_thread.run_sync(ctx.audit.connect)  # a first request need not wait for it
+    recorder = asyncio.create_task(record_forever(refusals, ctx.audit))
     try:
         yield
     finally:
+        recorder.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await recorder
+        await record_due(refusals, ctx.audit, time.time(), everything=True)
+        if len(refusals):  # Kafka did not take them: the server log is the last place to say so
+            log.error("%d counts of refused calls could not be recorded", len(refusals))
         await anyio.to_thread.run_sync(ctx.audit.close)
         await anyio.to_thread.run_sync(ctx.pool.close)
 
 
-def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
+def create_app(
+    ledger: Ledger, access_log: AccessLog | None = None, limits: ApiLimits | None = None
+) -> FastAPI:
+    """The app; ``limits`` default to the environment's (LEDGER_API_TOKEN_RATE and others)."""
     audit = access_log or AccessLog(ledger.bootstrap, ledger.topics.disclosures)
+    limits = limits or ApiLimits.from_env()
+    refusals = RefusalCounter(limits.refused_window)
     pool = ReaderPool(ledger.reader_url, ledger.schema)
     app = FastAPI(
         lifespan=lifespan,
@@ -51,7 +73,15 @@ def create_app(ledger: Ledger, access_log: AccessLog | None = None) -> FastAPI:
     app.state.context = ApiContext(ledger, pool, audit)
     app.state.access_log = audit
     app.state.pool = pool
-    app.add_middleware(AccessRecorder, audit=audit, identify_token=partial(identify_token, pool))
+    app.state.refusals = refusals
+    app.add_middleware(
+        AccessRecorder,
+        audit=audit,
+        identify_token=partial(identify_token, pool),
+        limiter=RateLimiter(limits),
+        refusals=refusals,
+    )
+    app.add_middleware(SecurityHeaders)  # added last: the outermost, so on every response
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -40,9 +40,10 @@ def identified(state: dict[str, Any], info: TokenInfo | None) -> None:
     if info is None:
         state["accessor"], state["accessor_role"] = "unknown-token", "none"
         return
+    state["token_id"] = info.token_id
     status = info.status()
     if status == "active":
-        state["principal"] = Principal(info.name, info.role)
+        state["principal"] = Principal(info.name, info.role, info.token_id)
     else:  # an expired or revoked token still tells whose it was; the call is refused
         state["accessor"], state["accessor_role"] = info.name, info.role
         state["token_status"] = status

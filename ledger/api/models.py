@@ -85,11 +85,14 @@ class FirstSeen(BaseModel):
 
 
 class Alerts(BaseModel):
-    """``counts`` (rule -> alerts) for the public role; ``alerts`` for overseers and auditors,
+    """``counts`` (rule -> alerts) for the public role; ``alerts`` for overseers and auditors
+    (open critical first, then newest first; ``more`` follow, from ``?cursor=next_cursor``),
     or with ``first_seen=true`` the scopes first seen while their source warmed up."""
 
     counts: dict[str, int] | None = None
     alerts: list[Alert] | None = None
+    more: int | None = None  # alerts after this page
+    next_cursor: str | None = None  # absent on the last page
     first_seen: list[FirstSeen] | None = None
 
 

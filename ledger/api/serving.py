@@ -7,6 +7,8 @@ are other commands, run with the administrative URL.
 
 from __future__ import annotations
 
+import secrets
+
 import uvicorn
 from rich.console import Console
 
@@ -42,7 +44,8 @@ def serve(ledger: Ledger, host: str = "127.0.0.1", port: int = 8000) -> None:
 def serve_dashboard(ledger: Ledger, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Creates an auditor token for the person at the keyboard, prints it once, and serves."""
     with connection(ledger.admin_url, ledger.schema) as conn:  # only the admin role adds tokens
-        token = create_token(conn, "auditor", "demo-console")
+        # Token names are unique: each run's console token has its own.
+        token = create_token(conn, "auditor", f"demo-console-{secrets.token_hex(3)}")
     console.rule("[bold]Dashboard")
     console.print(f"Open http://{host}:{port}/?token={token}", soft_wrap=True, highlight=False)
     console.print(f"API token (auditor, shown once): {token}", soft_wrap=True, highlight=False)

@@ -148,13 +148,19 @@ def alerts(
     status: Annotated[
         AlertStatus, typer.Option(help="open, resolved, or all (the default) alerts.")
     ] = AlertStatus.all,
+    cursor: Annotated[
+        str | None,
+        typer.Option(help="Start after the page that gave this cursor (its next_cursor)."),
+    ] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Alerts with rule, scope, status, observed value, threshold, time fired and delivery."""
+    """Alerts with rule, scope, status, observed value, threshold, time fired and delivery:
+    open critical alerts first, then newest first, --limit at a time (--cursor for the next)."""
     if ctx.invoked_subcommand is not None:
         return
     from ledger.runtime import open_ledger
     from ledger.store import queries
+    from ledger.store.alert_pages import AlertFilter, Place, alert_page
     from ledger.store.connection import connection
 
     if kind is not None and kind not in SCOPE_KINDS:
@@ -162,18 +168,36 @@ def alerts(
     if first_seen:
         _first_seen(json_out)
         return
+    if cursor is not None:
+        Place.of(cursor)  # a bad cursor is a usage error before anything is opened
     value = None if scope is None else registry().scope_value(kind or "recipient", scope)
     ledger = open_ledger(settings(), prepare=False)
     with connection(ledger.reader_url, ledger.schema) as conn:
         day = parse_day(since, "--since")
-        rows = queries.alerts(conn, rule, day, limit, kind, value, status.value)
+        wanted = AlertFilter(rule, day, kind, value, status.value)
+        page = alert_page(conn, wanted, limit, cursor)
         warming = queries.warming_up_sources(conn)
+    rows = page.alerts
     params = {"rule": rule, "since": since, "kind": kind, "scope": scope, "status": status.value}
-    record_access(ledger, "cli", "alerts", params, len(rows))
+    record_access(ledger, "cli", "alerts", params | {"cursor": cursor}, len(rows))
     if json_out:
-        print_json({"alerts": rows, "warming_up": warming})
+        print_json(
+            {
+                "alerts": rows,
+                "more": page.more,
+                "next_cursor": page.next_cursor,
+                "warming_up": warming,
+            }
+        )
         return
-    print_records(f"Alerts ({len(rows)})", ALERT_TABLE, rows)
+    print_records(f"Alerts ({len(rows)}; open critical first, then newest)", ALERT_TABLE, rows)
+    if page.next_cursor:
+        console.print(
+            f"{page.more:,} more: `ledger alerts --cursor {page.next_cursor}` (same filters)"
+            " lists the next page.",
+            soft_wrap=True,
+            highlight=False,
+        )
     for w in warming:
         console.print(
             f"The volume rules are still warming up for {w['source_agency']}: coverage starts "

@@ -19,6 +19,7 @@ class LedgerAccessed(LedgerEvent):
     query: Mapping[str, str] = field(default_factory=dict)
     records_returned: int
     status: int = 200
+    token_id: str | None = None  # the API token's id; None for the CLI and unauthenticated calls
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,13 +23,43 @@ def _defaults() -> dict[str, Any]:
     return _shipped("default_rules.toml")
 
 
-def _read_toml(path: Path, what: str) -> dict[str, Any]:
+FILE_MAX = 1024 * 1024  # bytes: a rules or registry file is a few kilobytes
+
+
+def _read_text(path: Path, what: str) -> str:
+    """A regular file's text, at most FILE_MAX bytes: never a FIFO (which would hang start-up),
+    a device (/dev/zero would fill memory) or a directory. A symbolic link to a regular file is
+    read (configuration is often mounted that way)."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise ConfigError(f"Cannot read {what} {path}: {exc.strerror}.") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError(f"The {what} {path} is not a regular file.")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(FILE_MAX + 1)
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {what} {path}: {exc.strerror}.") from exc
+    finally:
+        os.close(fd)
+    if len(data) > FILE_MAX:
+        raise ConfigError(f"The {what} {path} is over {FILE_MAX // 1024} KiB.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"The {what} {path} is not UTF-8 text.") from None
+
+
+def _read_toml(path: Path, what: str) -> dict[str, Any]:
+    text = _read_text(path, what)
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{what.capitalize()} {path} is not valid TOML: {exc}.") from exc
+    except RecursionError:
+        raise ConfigError(f"{what.capitalize()} {path} is nested too deeply.") from None
 
 
 def load_registry(
@@ -93,11 +125,36 @@ class RulesConfig:
         return self.registry.authority(citation).known
 
 
+# (section, key) -> the closed range its value must lie in: a negative warm-up would make the
+# prior-year rules speak before a year was seen, a k of 0 would fire on every wobble.
+RANGES: dict[tuple[str, str], tuple[float, float]] = {
+    ("spike_over_prior_year", "warmup_days"): (0, 3650),
+    ("new_scope", "critical_records"): (1, 10**12),
+    ("statistical_anomaly", "k"): (0.5, 1000),
+    ("statistical_anomaly", "min_history_days"): (1, 90),
+    ("statistical_anomaly", "mad_floor_fraction"): (0, 1),
+}
+
+
+def _check_ranges(data: dict[str, Any]) -> None:
+    for (section, key), (low, high) in RANGES.items():
+        value = data[section][key]
+        if isinstance(value, bool) or not low <= value <= high:
+            raise ConfigError(
+                f"Rules setting '{section}.{key}' = {value!r} is out of range: it must be a"
+                f" number from {low:g} to {high:g}."
+            )
+    for name, section in data.items():
+        if isinstance(section, dict) and not isinstance(section.get("enabled", True), bool):
+            raise ConfigError(f"Rules setting '{name}.enabled' must be true or false.")
+
+
 def load_rules_config(path: Path | None = None, registry_path: Path | None = None) -> RulesConfig:
     """The rules (LEDGER_RULES_FILE over the defaults) and the registry (LEDGER_REGISTRY_FILE)."""
     data = _defaults()
     if path is not None:
         data = _merge(data, _read_toml(path, "rules file"))
+        _check_ranges(data)
     registry = load_registry(registry_path, data["authorities"])
     coverage = {}
     for source, start in data["coverage_start"].items():

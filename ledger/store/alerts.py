@@ -1,4 +1,6 @@
-"""Stores alerts once each (deterministic ids) and reads them back for people and scripts."""
+"""Stores alerts once each (deterministic ids), raises ``alert_flood`` when one source's alerts
+of a day pass its threshold (ledger/rules/alert_flood.py), and reads them back for people and
+scripts (the listing itself, newest first and paged: ledger/store/alert_pages.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ from typing import Any
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from ledger.rules.model import AlertDraft, LogScope, Scope
+from ledger.rules import alert_flood
+from ledger.rules.model import AlertDraft, LogScope, Scope, alert_id
 from ledger.store.connection import Connection
 from ledger.store.event_rows import column_arrays
 
@@ -27,7 +30,55 @@ def _parts(scope: Scope | LogScope) -> tuple[str | None, str | None, str | None]
 
 
 def insert_new_alerts(conn: Connection, drafts: Sequence[AlertDraft]) -> list[AlertDraft]:
-    """Inserts the drafts in one statement; returns only those not stored before (redelivery, replay)."""
+    """Inserts the drafts in one statement; returns only those not stored before (redelivery,
+    replay), with the ``alert_flood`` alerts they caused, stored too."""
+    fresh = _insert(conn, drafts)
+    floods = _insert(conn, _floods(conn, fresh))
+    return fresh + floods
+
+
+def _floods(conn: Connection, fresh: Sequence[AlertDraft]) -> list[AlertDraft]:
+    """The flood alerts due now: one per (source or log, day) of ``fresh`` whose stored alerts
+    number more than the threshold (``_insert`` drops those raised before)."""
+    groups: dict[tuple[str, date], tuple[Scope | LogScope, list[str]]] = {}
+    for d in fresh:
+        if d.rule == alert_flood.RULE:
+            continue
+        scope = alert_flood.flood_scope(d.scope)
+        _, evidence = groups.setdefault((str(scope), d.day), (scope, []))
+        evidence.extend(d.evidence[:1])
+    if groups:  # a flood already raised is not counted again (a day of a flood has many)
+        ids = {alert_id(alert_flood.RULE, scope, key[1]): key for key, (scope, _) in groups.items()}
+        raised = conn.execute(
+            "SELECT alert_id::text FROM alerts WHERE alert_id = ANY(%s::uuid[])", (list(ids),)
+        ).fetchall()
+        for (found,) in raised:
+            del groups[ids[found]]
+    if not groups:
+        return []
+    keys = list(groups)
+    # A volume scope's source is in scope_source; a log scope is its own text (no parts).
+    counted = conn.execute(
+        "SELECT g.i, (SELECT count(*) FROM alerts a WHERE a.day = g.d AND a.rule <> %s"
+        "   AND (CASE WHEN g.by_source THEN a.scope_source = g.s ELSE a.scope = g.s END))"
+        " FROM unnest(%s::int[], %s::text[], %s::date[], %s::bool[]) AS g(i, s, d, by_source)",
+        (
+            alert_flood.RULE,
+            list(range(len(keys))),
+            [s.source if isinstance(s, Scope) else str(s) for s, _ in (groups[k] for k in keys)],
+            [k[1] for k in keys],
+            [isinstance(groups[k][0], Scope) for k in keys],
+        ),
+    ).fetchall()
+    out = []
+    for i, count in counted:
+        if count > alert_flood.FLOOD_THRESHOLD:
+            scope, evidence = groups[keys[i]]
+            out.append(alert_flood.flood_alert(scope, keys[i][1], int(count), evidence))
+    return out
+
+
+def _insert(conn: Connection, drafts: Sequence[AlertDraft]) -> list[AlertDraft]:
     if not drafts:
         return []
     unique = {d.alert_id: d for d in drafts}

@@ -28,10 +28,16 @@ _DURATION = re.compile(r"^\s*(\d{1,6})\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
+# Names the access log gives callers that are not token holders: a token by one of these names
+# would make its calls indistinguishable from theirs in the record (compared case-insensitively).
+RESERVED_NAMES = frozenset({"anonymous", "unknown-token"})
+
+
 @dataclass(frozen=True)
 class Principal:
     name: str
     role: str
+    token_id: str | None = None  # the API token's; None for a principal not from a token
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,26 @@ def check_name(name: str) -> str:
         raise ConfigError(f"The token name {problem}.")
     if contains_tin_shape(name):
         raise ConfigError("The token name contains something shaped like an SSN, ITIN or EIN.")
+    if name.casefold() in RESERVED_NAMES:
+        raise ConfigError(
+            f"The token name {name!r} is reserved for callers without a token; choose another."
+        )
     return name
+
+
+def _check_unused(conn: psycopg.Connection, name: str) -> None:
+    """Token names are unique (case-insensitively, revoked tokens included): access records name
+    the accessor, and one name must mean one token holder for as long as the log is kept."""
+    # Serialises token creation: two `ledger token create` runs cannot both pass the check.
+    conn.execute("LOCK TABLE api_tokens IN SHARE ROW EXCLUSIVE MODE")
+    taken = conn.execute(
+        "SELECT token_id::text FROM api_tokens WHERE lower(name) = lower(%s) LIMIT 1", (name,)
+    ).fetchone()
+    if taken is not None:
+        conn.rollback()
+        raise ConfigError(
+            f"A token named {name!r} exists already (token {taken[0]}); token names are unique."
+        )
 
 
 def parse_expiry(
@@ -123,6 +148,7 @@ def issue_token(
     if role not in ROLES:
         raise ConfigError(f"Role {role!r} is not one of {', '.join(ROLES)}.")
     name = check_name(name)
+    _check_unused(conn, name)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token_id = uuid.uuid4()
     conn.execute(
@@ -160,7 +186,7 @@ def lookup(conn: psycopg.Connection, token: str) -> Principal | None:
     info = identify(conn, token)
     if info is None or info.status() != "active":
         return None
-    return Principal(info.name, info.role)
+    return Principal(info.name, info.role, info.token_id)
 
 
 def list_tokens(conn: psycopg.Connection) -> list[TokenInfo]:

@@ -15,10 +15,12 @@ from ledger.rules.config import load_registry
 from ledger.rules.registry import Registry
 from ledger.store import Connection, queries
 from ledger.store import dashboard as store
+from ledger.store.alert_pages import AlertFilter, AlertPage, alert_page
 from ledger.store.alerts import alerts_in_scope
 from ledger.web.chart import SPIKE, chart
 from ledger.web.notices import load_notice_rows, notice_table
-from ledger.web.page import page, table_head
+from ledger.web.page import page as html_page
+from ledger.web.page import table_head
 
 # Every list on the page is capped; a cut list says so.
 SERIES_MAX = 4000  # days in the chart (about eleven years)
@@ -65,14 +67,14 @@ def _form(
     )
 
 
-def _alerts_table(alerts: list[dict[str, Any]]) -> str:
+def _alerts_table(page: AlertPage, link: dict[str, str]) -> str:
     out = [
-        "<h2 id=alerts>Alerts</h2>",
+        "<h2 id=alerts>Alerts</h2><p class=muted>Open critical alerts first, then the newest.</p>",
         table_head(
             "day", "rule", "scope", "status", "observed", "threshold", "delivery", "acknowledged"
         ),
     ]
-    for a in reversed(alerts):
+    for a in page.alerts:
         severity = {"critical": "crit", "warning": "warn"}.get(a["severity"], "")
         threshold = "" if a["threshold"] is None else f"{a['threshold']:,}"
         status = escape(a.get("status", "open"))  # the row's class too: open or resolved
@@ -86,6 +88,12 @@ def _alerts_table(alerts: list[dict[str, Any]]) -> str:
             f"<td>{escape(a['acknowledged_by'] or '-')}</td></tr>"
         )
     out.append("</table>")
+    if page.next_cursor:
+        after = escape(urlencode({**link, "cursor": page.next_cursor}))
+        out.append(
+            f"<p class=more>{page.more:,} more alerts: <a href='/?{after}#alerts'>next"
+            f" {ROWS_MAX}</a></p>"
+        )
     return "".join(out)
 
 
@@ -133,10 +141,11 @@ def render_dashboard(
     since: date | None = None,
     until: date | None = None,
     registry: Registry | None = None,
+    cursor: str | None = None,
 ) -> tuple[str, int]:
     """The page, and how many rows it shows (for the access record); ``registry`` (the rules'
     one, by default the shipped one) resolves scopes and decides which notice orders cover which
-    disclosures."""
+    disclosures; ``cursor`` (a "more alerts" link's) pages the alerts table."""
     registry = registry or load_registry()
     scope = scope or _default_scope(conn, kind)
     series = (
@@ -146,7 +155,11 @@ def render_dashboard(
     )
     cut_series = len(series) > SERIES_MAX
     series = series[:SERIES_MAX]
-    alerts = queries.alerts(conn, None, None, ROWS_MAX)
+    page = alert_page(conn, AlertFilter(), ROWS_MAX, cursor)
+    # The chart marks the days of this scope's own alerts, whichever page the table shows.
+    marked = (
+        alert_page(conn, AlertFilter(kind=kind, value=scope), SERIES_MAX).alerts if scope else []
+    )
     link = {"kind": kind, "scope": scope or ""}
     link |= {k: v.isoformat() for k, v in (("since", since), ("until", until)) if v}
     body = [
@@ -155,7 +168,7 @@ def render_dashboard(
         " itself recorded in the ledger.</p>\n",
         _form(conn, kind, scope, since, until),
         f"<h2>Daily volume: {escape(kind)} {escape(scope or '')}</h2>",
-        chart(series, _alert_days(alerts, kind, scope), link),
+        chart(series, _alert_days(marked, kind, scope), link),
     ]
     if cut_series:
         body.append(
@@ -164,6 +177,6 @@ def render_dashboard(
         )
     if day:
         body.append(_drilldown(conn, kind, scope, day, link, registry))
-    body.append(_alerts_table(alerts))
+    body.append(_alerts_table(page, link))
     body.append(notice_table(*load_notice_rows(conn, ROWS_MAX, registry)))
-    return page("Disclosure Ledger", "".join(body)), len(series) + len(alerts)
+    return html_page("Disclosure Ledger", "".join(body)), len(series) + len(page.alerts)

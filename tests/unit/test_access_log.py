@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +24,9 @@ from ledger.access_log import (
     recordable,
     recordable_query,
 )
+from ledger.api.limits import ApiLimits, Buckets, RateLimiter
 from ledger.api.refs import withhold_refs
+from ledger.api.refusals import record_due
 from ledger.errors import ConfigError
 from ledger.events import LedgerAccessed
 from ledger.privacy import contains_tin_shape
@@ -201,19 +205,97 @@ def test_unexpected_errors_and_refusals_are_recorded_without_services() -> None:
     assert get(app, "/api/alerts?rule=%00").status_code == 422
     big = get(app, "/login", method="POST", content=b"token=" + b"x" * 17_000)
     assert big.status_code == 413
+    # A server error is recorded at once, with its parameters; refusals of callers without a
+    # valid token are counted, and recorded per (address, status, window) when it closes.
     assert [(e.action, e.status, e.accessor) for e in log.sent] == [
         ("GET /boom", 500, "anonymous"),
-        ("GET /api/alerts", 401, "anonymous"),
-        ("GET /api/alerts", 422, "anonymous"),
-        ("POST /login", 413, "anonymous"),
     ]
-    assert log.sent[2].query == {"rule": "[redacted: contains a NUL character]"}
-    assert log.sent[3].query == {}  # the login form holds a token: never recorded
+    assert get(app, "/api/alerts?rule=s").status_code == 401
+    anyio.run(partial(record_due, app.state.refusals, log, time.time(), everything=True))
+    counted = sorted(
+        (e.status, e.action, e.accessor, e.query["refused_calls"]) for e in log.sent[1:]
+    )
+    assert counted == [
+        (401, "GET /api/alerts", "anonymous", "2"),
+        (413, "POST /login", "anonymous", "1"),
+        (422, "GET /api/alerts", "anonymous", "1"),
+    ]
+    for e in log.sent[1:]:
+        assert set(e.query) == {
+            "client",
+            "refused_calls",
+            "window_start",
+            "window_seconds",
+            "actions",
+        }
+        assert e.records_returned == 0
 
 
 def test_no_acknowledgement_no_answer() -> None:
-    app = app_with(CollectingLog(fail=True))
-    for path in ("/api/alerts", "/boom", "/nowhere"):
-        r = get(app, path)
-        assert r.status_code == 503
-        assert "access log is unavailable" in r.json()["error"]
+    log = CollectingLog(fail=True)
+    app = app_with(log)
+    r = get(app, "/boom")
+    assert r.status_code == 503
+    assert "access log is unavailable" in r.json()["error"]
+    # A refusal without a valid token serves nothing: it is counted, and its count waits for
+    # Kafka (put back, not lost) when the window's entry cannot be recorded.
+    assert get(app, "/nowhere").status_code == 404
+    anyio.run(partial(record_due, app.state.refusals, log, time.time(), everything=True))
+    assert len(app.state.refusals) == 1
+
+
+def test_a_bucket_refills_evenly_and_a_refused_call_takes_nothing() -> None:
+    b = Buckets(60)  # one a second
+    for _ in range(60):
+        assert b.wait("k", 0.0) == 0.0
+        b.take("k", 0.0)
+    assert b.wait("k", 0.0) == pytest.approx(1.0)
+    assert b.wait("k", 0.5) == pytest.approx(0.5)  # asking took nothing
+    assert b.wait("k", 1.0) == 0.0
+    assert b.wait("other", 0.0) == 0.0
+
+
+def test_the_limiter_refuses_by_token_then_by_address_and_says_when() -> None:
+    limiter = RateLimiter(ApiLimits(token_per_minute=2, address_per_minute=3))
+    assert limiter.check("t1", "a", 0.0) is None
+    assert limiter.check("t1", "a", 0.0) is None
+    assert limiter.check("t1", "a", 0.0) == ("token", 30)
+    assert limiter.check("t2", "a", 0.0) is None
+    assert limiter.check("t2", "a", 0.0) == ("address", 20)
+    assert limiter.check(None, "b", 0.0) is None
+
+
+def test_limits_come_from_the_environment_and_bad_ones_are_refused() -> None:
+    assert ApiLimits.from_env({}) == ApiLimits()
+    got = ApiLimits.from_env({"LEDGER_API_TOKEN_RATE": "5", "LEDGER_API_REFUSED_WINDOW": "3"})
+    assert (got.token_per_minute, got.refused_window) == (5, 3)
+    for bad in ("0", "-1", "ten", "99999999"):
+        with pytest.raises(ConfigError):
+            ApiLimits.from_env({"LEDGER_API_ADDRESS_RATE": bad})
+
+
+@pytest.mark.parametrize("name", ["anonymous", "Anonymous ", "unknown-token", "  "])
+def test_reserved_and_empty_token_names_are_refused(name: str) -> None:
+    with pytest.raises(ConfigError):
+        check_name(name)
+
+
+def test_a_call_over_the_limit_is_429_and_named_in_its_count() -> None:
+    from ledger.api import create_app
+    from ledger.config import Settings
+    from ledger.runtime import Ledger
+
+    log = CollectingLog()
+    ledger = Ledger(
+        Settings.from_env({}), "127.0.0.1:1", "", "", "postgresql://unused@127.0.0.1:1/x"
+    )
+    app = create_app(ledger, access_log=log, limits=ApiLimits(address_per_minute=2))
+    assert [get(app, "/api/alerts").status_code for _ in range(3)] == [401, 401, 429]
+    limited = get(app, "/api/alerts")
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) >= 1
+    assert "address" in limited.json()["error"]
+    assert limited.headers["x-frame-options"] == "DENY"
+    anyio.run(partial(record_due, app.state.refusals, log, time.time(), everything=True))
+    counted = sorted((e.status, e.action, e.query["refused_calls"]) for e in log.sent)
+    assert counted == [(401, "GET /api/alerts", "2"), (429, "GET /api/alerts", "2")]

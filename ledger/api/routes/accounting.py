@@ -36,6 +36,10 @@ async def accounting_request(request: Request, who: Auditor) -> AccountingReques
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         data = None
+    except RecursionError:  # "[[[[..." within the 16 KiB cap: a named refusal, not a 500
+        raise HTTPException(
+            422, 'body: JSON nested too deeply (the body is {"tin": "..."})'
+        ) from None
     if not isinstance(data, dict):
         raise RequestValidationError([{"loc": ("body",), "msg": "invalid", "type": "json"}])
     try:

@@ -1,4 +1,5 @@
-"""/api/alerts: counts per rule for the public role, the alerts themselves for the others."""
+"""/api/alerts: counts per rule for the public role, the alerts themselves for the others: open
+critical ones first, then newest first, a page at a time (``cursor``, ``next_cursor``, ``more``)."""
 
 from typing import Annotated, Any, Literal
 
@@ -10,6 +11,7 @@ from ledger.api.models import Alerts
 from ledger.api.params import Day, Limit
 from ledger.ops.first_seen import first_seen as scopes_first_seen
 from ledger.store import queries
+from ledger.store.alert_pages import CURSOR_MAX, AlertFilter, alert_page
 
 router = APIRouter()
 
@@ -26,6 +28,7 @@ def alerts(
     scope: str | None = None,
     first_seen: bool = False,
     status: Literal["open", "resolved", "all"] = "all",
+    cursor: Annotated[str | None, Query(max_length=CURSOR_MAX)] = None,
 ) -> dict[str, Any]:
     if not at_least(who, "overseer"):  # aggregate counts only, over every alert
         counts = queries.alert_counts(conn, rule, since, status)
@@ -38,6 +41,9 @@ def alerts(
     value = (
         None if scope is None else context(request).registry.scope_value(kind or "recipient", scope)
     )
-    rows = queries.alerts(conn, rule, since, limit, kind, value, status)
-    returned(request, len(rows))
-    return {"alerts": rows}
+    page = alert_page(conn, AlertFilter(rule, since, kind, value, status), limit, cursor)
+    returned(request, len(page.alerts))
+    listed: dict[str, Any] = {"alerts": page.alerts, "more": page.more}
+    if page.next_cursor:
+        listed["next_cursor"] = page.next_cursor
+    return listed

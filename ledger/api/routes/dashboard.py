@@ -6,16 +6,18 @@ and only for a token that is valid now; the token itself is never recorded.
 
 from datetime import date
 from functools import partial
+from typing import Annotated
 from urllib.parse import parse_qs
 
 import anyio.to_thread
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ledger.api.auth import at_least, identified, principal, set_token_cookie
 from ledger.api.context import Db, context, returned
 from ledger.api.params import Day, bounded_day
 from ledger.store import Connection
+from ledger.store.alert_pages import CURSOR_MAX
 from ledger.store.tokens import identify
 from ledger.web.dashboard import KINDS, render_dashboard
 from ledger.web.page import login_page
@@ -59,6 +61,7 @@ def dashboard(
     since: str | None = None,
     until: str | None = None,
     token: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=CURSOR_MAX)] = None,
 ) -> Response:
     if token:  # a link with ?token= sets the cookie once and drops the token from the URL
         return sign_in(request, conn, token)
@@ -80,7 +83,7 @@ def dashboard(
         )
     kind = kind if kind in KINDS else "recipient"
     html, count = render_dashboard(
-        conn, kind, scope, day, since_day, until_day, context(request).registry
+        conn, kind, scope, day, since_day, until_day, context(request).registry, cursor
     )
     returned(request, count)
     return HTMLResponse(html)

@@ -24,6 +24,10 @@ from ledger.tlog import tiles
 router = APIRouter(prefix="/tiles/{topic}/{partition}", tags=["tiles"])
 _TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 _PARTITION = re.compile(r"^(0|[1-9][0-9]{0,8})$")
+# The longest tile path a log of 2^63 entries has is under 50 characters ("entries/x036/.../
+# 123.p/255"); anything longer is refused before it is parsed (1,500 elements made a 4,500-digit
+# index that Python refuses to convert: a 500, where the caller deserves one line).
+PATH_MAX = 64
 IMMUTABLE = "max-age=31536000, immutable"
 SHORT = "max-age=5"
 OCTETS: dict[int | str, dict[str, Any]] = {
@@ -59,6 +63,11 @@ def checkpoint(request: Request, topic: str, partition: str, who: Public, conn: 
 def tile(
     request: Request, topic: str, partition: str, path: str, who: Public, conn: Db
 ) -> Response:
+    if len(path) > PATH_MAX:
+        raise tiles.TilePathError(
+            f"a tile path has at most {PATH_MAX} characters: tile/<L>/<N>[.p/<W>] with N in"
+            " three-digit elements (e.g. x001/x234/067)"
+        )
     wanted = tiles.parse_path(path)
     if wanted.level == tiles.ENTRIES and not at_least(who, "auditor"):
         raise HTTPException(
