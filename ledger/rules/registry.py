@@ -8,8 +8,9 @@ ids; the raw text stays in the event and the disclosures table.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from ledger.errors import ConfigError
@@ -120,6 +121,17 @@ class Registry:
         deepest = max(chains, key=len)
         return deepest[0] if all(c[0] in deepest for c in chains) else None
 
+    def could_be(self, named: str, recipient: str) -> bool:
+        """Whether data sent to ``recipient`` may reach the agency an order names: the recipient
+        is it or part of it (ICE under an order naming DHS), the recipient contains it (data
+        sent to DHS headquarters may be routed on to ICE), or the recipient is not in the
+        registry (it could be any agency until a person maps it)."""
+        found = self.agency(recipient)
+        if not found.known:
+            return True
+        target = self.agency(named)
+        return target.id in found.chain or found.id in target.chain
+
     def related(self, agency_id: str) -> set[str]:
         """The agency, the agencies it is part of and those part of it: one line of the
         registry's tree, whose history the ledger has seen under any of these names."""
@@ -128,6 +140,15 @@ class Registry:
         found = set(self._ancestors(agency_id))
         found.update(a for a in self.agencies if agency_id in self._ancestors(a))
         return found
+
+    def history_of(self, source_id: str) -> set[str]:
+        """The sources whose first day in the ledger starts ``source_id``'s coverage: its line of
+        the tree (the Treasury's history includes the IRS's), or, for a source the registry does
+        not know, every registered agency (the ledger has watched since it first held any of
+        them, and saw nothing under this name): a new spelling starts no silent warm-up year."""
+        if source_id in self.agencies:
+            return self.related(source_id)
+        return {source_id, *self.agencies}
 
     def authority(self, citation: str) -> Resolved:
         """A citation's canonical id and families; known when it is registered, or a family is and
@@ -216,3 +237,16 @@ def registry_from_tables(tables: Mapping[str, Any]) -> Registry:
         chain = citation_family(citation)
         authorities[chain[0] if chain else normalize_authority(citation)] = description
     return Registry(agencies, authorities)
+
+
+def coverage_starts(
+    first_days: Mapping[str, date], sources: Iterable[str], registry: Registry
+) -> dict[str, date]:
+    """Each source's coverage start: the first day of any source in its history
+    (``Registry.history_of``), from ``first_days`` (what the ledger holds, by source id)."""
+    found = {}
+    for source in sources:
+        days = [first_days[s] for s in registry.history_of(source) if s in first_days]
+        if days:
+            found[source] = min(days)
+    return found
