@@ -14,6 +14,7 @@ import pytest
 from ledger.errors import EventValidationError
 from ledger.followers.service import start_consumers
 from ledger.intake import build_event
+from ledger.ops.replay_command import run_replay
 from ledger.runtime import Ledger
 from tests.integration.helpers import at, caught_up, disclosure, emit, isolated_ledger, rows
 
@@ -93,9 +94,12 @@ def t(day: date, hour: int = 12) -> datetime:
     return datetime.fromisoformat(at(day, hour))
 
 
-def run(ledger_settings: Any, name: str, *batches: list[dict[str, Any]]) -> tuple[Ledger, list]:
+def run(
+    ledger_settings: Any, name: str, *batches: list[dict[str, Any]], replay: bool = False
+) -> tuple[Ledger, list]:
     """Emits each batch in turn (a batch after the one before is consumed) and returns the
-    ledger with the events sent."""
+    ledger with the events sent; with ``replay``, checks that a replay from offset 0 rebuilds
+    every projection equal to the live one (same alerts, volumes and statuses)."""
     led = isolated_ledger(ledger_settings, name)
     sent = []
     running = start_consumers(led)
@@ -105,6 +109,10 @@ def run(ledger_settings: Any, name: str, *batches: list[dict[str, Any]]) -> tupl
             caught_up(led)
     finally:
         running.stop()
+    if replay:
+        result = run_replay(led.settings, show_progress=False)
+        assert result.differences == []
+        assert result.equal
     return led, sent
 
 
@@ -187,7 +195,7 @@ def test_new_source_spelling_is_not_a_new_warmup_year(ledger_settings) -> None:
             spike_day + timedelta(days=1), 200_000, ICE, source="Department of the Treasury"
         ),
     ]
-    led, sent = run(ledger_settings, "newspelling", _year_of_irs(spike_day), big)
+    led, sent = run(ledger_settings, "newspelling", _year_of_irs(spike_day), big, replay=True)
     irs_ci, treasury = sent[-2], sent[-1]
     # IRS-CI is the IRS: its records count against the IRS's prior year.
     assert alerts_on(led, "spike_over_prior_year", irs_ci.event_id)
@@ -215,7 +223,7 @@ def test_unknown_source_alerts_the_day_it_appears(ledger_settings) -> None:
 def test_duplicate_matches_canonical_source(ledger_settings) -> None:
     first = disclosure(D, 700, ICE, source="IRS")
     again = {**first, "source_agency": "Internal Revenue Service"}
-    led, sent = run(ledger_settings, "dupcanon", [first], [again])
+    led, sent = run(ledger_settings, "dupcanon", [first], [again], replay=True)
     assert alerts_on(led, "duplicate_disclosure", sent[1].event_id)
     counted = rows(
         led,
@@ -273,7 +281,7 @@ def test_ten_transmissions_of_999_in_a_day_are_bulk(ledger_settings) -> None:
         disclosure(D, 999, ICE, when=datetime.fromisoformat(at(D, 8 + n)).isoformat())
         for n in range(10)
     ]
-    led, sent = run(ledger_settings, "bulk999", [_notice_order()], sends)
+    led, sent = run(ledger_settings, "bulk999", [_notice_order()], sends, replay=True)
     flagged = [e for e in sent[1:] if alerts_on(led, "bulk_without_notice", e.event_id)]
     # The first 999 is under the threshold; from the second on the day is at or above it.
     assert len(flagged) == 9
@@ -333,7 +341,7 @@ def test_late_request_does_not_clear_request_incomplete(ledger_settings) -> None
         tax_periods=["2019", "2020", "2021", "2022", "2023", "2024"],
     )
     late = request("R-late", sent_at + timedelta(days=12))
-    led, sent = run(ledger_settings, "laterequest", [send], [late])
+    led, sent = run(ledger_settings, "laterequest", [send], [late], replay=True)
     found = alerts_on(led, "request_incomplete", sent[0].event_id)
     assert found
     assert all(status == "open" for _, status in found), found
