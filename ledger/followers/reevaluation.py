@@ -257,7 +257,7 @@ class Lifecycle:
         """Records each notice for ``d``'s recipient covered before ``d``: stored transmissions
         and ``arrived`` (earlier ones of the batch, not stored yet)."""
         registry = self.config.registry
-        if not notices or not needs_notice(d, orders, registry):
+        if not notices or not (needs_notice(d, orders, registry) or may_split(d, orders, registry)):
             return {}
         start = min(n.planned_start for n in notices)
         end = max(n.planned_end for n in notices)
@@ -283,9 +283,7 @@ class Lifecycle:
         start = datetime.combine(d.day, time.min, self.tz)
         end = datetime.combine(d.day + timedelta(days=1), time.min, self.tz)
         return [
-            r
-            for r in corrections.transmitted_between(conn, start, end)
-            if r.event_id not in unseen
+            r for r in corrections.transmitted_between(conn, start, end) if r.event_id not in unseen
         ]
 
     def notices_by_agency(

@@ -6,8 +6,8 @@ was filed; it is served on the court and the plaintiffs (not a blank, not the re
 covers the transmissions in the window it announced (a window of at most MAX_NOTICE_WINDOW: a
 notice announces a transmission, it is not a standing permission) up to the records it
 announced; a transmission that cites a notice is judged by that notice alone; and the records of
-one day's transmissions to a recipient are summed against the bulk threshold, so ten
-transmissions of 999 are bulk under a threshold of 1,000.
+one day's transmissions to a recipient, and those in one notice's window, are summed against
+the bulk threshold, so ten transmissions of 999 are bulk under a threshold of 1,000.
 """
 
 from __future__ import annotations
@@ -146,6 +146,28 @@ def day_records(
     )
 
 
+def window_records(
+    d: DisclosureFacts,
+    notices: Iterable[NoticeFacts],
+    notice_use: Mapping[str, int],
+    registry: Registry,
+) -> int:
+    """The records of ``d`` with those before it in the window of a notice that announced it
+    (``notice_use``): a transfer announced as one is held against the threshold as one, over
+    however many days it is spread."""
+    recipient = registry.agency(d.recipient_agency).id
+    return max(
+        (
+            notice_use.get(n.notice_id, 0) + d.record_count
+            for n in notices
+            if registry.agency(n.recipient_agency).id == recipient
+            and n.planned_start <= d.transmitted_at <= n.planned_end
+            and notice_authority_covers(n, d, registry)
+        ),
+        default=d.record_count,
+    )
+
+
 def may_split(
     d: DisclosureFacts,
     orders: Iterable[CourtOrderFacts],
@@ -196,7 +218,8 @@ def bulk_notice_checks(
 ) -> list[NoticeCheck]:
     """Every notice order in force at the transmission that covers it (its recipient, the
     agency that asked for it, parent routing; ``ledger.rules.orders.reaches``) and its size with
-    the day's earlier transmissions (``same_day``), with the verdict on the notices: what
+    the day's earlier transmissions (``same_day``) or those in the window of a notice that
+    announced it (``window_records``), with the verdict on the notices: what
     bulk_without_notice alerts on and the dashboard shows. ``orders`` and ``notices`` may hold
     any others; they are passed over. ``notice_use`` gives the records each notice already
     covered before this transmission; ``requests`` the requests transmissions cite."""
@@ -209,9 +232,11 @@ def bulk_notice_checks(
             or not reaches(order, d, registry, requests)
         ):
             continue
-        if (
-            order.bulk_threshold is not None
-            and day_records(d, order, same_day, registry) < order.bulk_threshold
+        if order.bulk_threshold is not None and (
+            max(
+                day_records(d, order, same_day, registry), window_records(d, notices, use, registry)
+            )
+            < order.bulk_threshold
         ):
             continue
         checks.append(_judged(d, order, notices, registry, use))
