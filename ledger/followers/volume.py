@@ -148,8 +148,12 @@ class VolumeFollower(Follower):
         scoped = [flow_keys(flow) for flow in flows]
         keys = sorted({k for fkeys, _ in scoped for k in fkeys})
         book = store.load_book(conn, keys, min(f.day for f in facts), max(f.day for f in facts))
-        history = {s for source in sources for s in registry.history_of(source)}
-        coverage = coverage_starts(store.first_days(conn, history), sources, registry)
+        history = {s: registry.history_of(s) for s in sources}
+        coverage = coverage_starts(
+            store.first_days(conn, set().union(*history.values())), sources, registry
+        )
+        # The batch's sources whose coverage another's disclosure starts (IRS for the Treasury).
+        heirs = {s: [t for t in sources if t != s and s in history[t]] for s in sources}
         for source, start in self.config.coverage_start.items():
             if source in sources:
                 coverage[source] = start
@@ -174,6 +178,9 @@ class VolumeFollower(Follower):
                 known = coverage.get(source)
                 coverage[source] = f.day if known is None else min(known, f.day)
                 coverage_moved = known is not None and f.day < known
+            for other in heirs[source]:  # as a store read after f would say (replay = live)
+                if other not in self.config.coverage_start:
+                    coverage[other] = min(coverage.get(other, f.day), f.day)
             for key in fkeys:
                 book.add(key, f.day, f.record_count)
             # The trailing windows are asked for only when the rule may fire (the hot path).

@@ -5,6 +5,9 @@ dodge, named after it."""
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -14,9 +17,18 @@ import pytest
 from ledger.errors import EventValidationError
 from ledger.followers.service import start_consumers
 from ledger.intake import build_event
+from ledger.kafka.offsets import log_end_offsets
 from ledger.ops.replay_command import run_replay
 from ledger.runtime import Ledger
-from tests.integration.helpers import at, caught_up, disclosure, emit, isolated_ledger, rows
+from tests.integration.helpers import (
+    at,
+    caught_up,
+    cli_env,
+    disclosure,
+    emit,
+    isolated_ledger,
+    rows,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -164,7 +176,7 @@ def test_ice_ero_and_dhs_ice_are_ice(ledger_settings) -> None:
     assert counted == [("DHS", 30), ("ICE", 30)]
 
 
-def test_blank_recipient_is_refused(ledger_settings) -> None:
+def test_blank_recipient_is_refused(ledger_settings, tmp_path) -> None:
     for blank in ("", "   ", "\u200b", "\u200b \ufeff\u2060"):
         with pytest.raises(EventValidationError, match="recipient_agency"):
             build_event(disclosure(D, 10, blank))
@@ -174,12 +186,25 @@ def test_blank_recipient_is_refused(ledger_settings) -> None:
         build_event(notice("N-blank", t(D), t(D), t(D), 1, recipient=" "))
     with pytest.raises(EventValidationError, match="requesting_agency"):
         build_event(request("R-blank", t(D), requesting_agency="\u00a0"))
-    # Nothing blank reached the log of a real ledger either: what is sent is read back whole.
-    led, sent = run(ledger_settings, "blank", [disclosure(D, 10, ICE)])
-    assert rows(led, "SELECT count(*) FROM disclosures WHERE btrim(recipient_agency) = ''") == [
-        (0,)
-    ]
-    assert len(sent) == 1
+    # `ledger emit` against a real ledger: the line is refused by number, nothing is sent.
+    led = isolated_ledger(ledger_settings, "blank")
+    path = tmp_path / "blank.jsonl"
+    lines = [disclosure(D, 10, ICE), disclosure(D, 10, "\u200b")]
+    path.write_text("".join(json.dumps(o) + "\n" for o in lines))
+    cli = shutil.which("ledger")
+    assert cli, "the ledger console script is not installed"
+    result = subprocess.run(
+        [cli, "emit", "--file", str(path)],
+        env=cli_env(led),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 5, result.stderr
+    assert "line 2: recipient_agency is blank" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sum(log_end_offsets(led.bootstrap, led.topics.disclosures).values()) == 0
 
 
 def _year_of_irs(end: date) -> list[dict[str, Any]]:
