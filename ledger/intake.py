@@ -19,6 +19,7 @@ from ledger.events import DisclosureAmended, LedgerEvent, from_record
 from ledger.intake_values import coerce_logical_types, describe_mismatch, mismatched_fields
 from ledger.privacy import contains_tin_shape, is_taxpayer_ref, is_tin_shaped
 from ledger.rules.amendments import parse_changes
+from ledger.rules.names import is_blank
 from ledger.schema_registry import SchemaRegistry, SchemaVersion, default_registry
 from ledger.storable import record_problems
 
@@ -153,6 +154,21 @@ def _check_privacy(record: Mapping[str, Any]) -> None:
                 )
 
 
+# Agency names the rules resolve: one that shows nothing (blank, spaces, zero-width or other
+# invisible characters only) names no one, and is refused rather than counted as a new agency.
+_AGENCY_FIELDS = ("source_agency", "recipient_agency", "requesting_agency", "recipients")
+
+
+def _check_names(record: Mapping[str, Any]) -> None:
+    for name in _AGENCY_FIELDS:
+        value = record.get(name)
+        texts = value if isinstance(value, list | tuple) else [value] if value is not None else []
+        if any(isinstance(t, str) and is_blank(t) for t in texts):
+            raise EventValidationError(
+                f"{name} is blank (or holds only spaces or invisible characters); name the agency."
+            )
+
+
 def build_event(
     obj: Mapping[str, Any], registry: SchemaRegistry | None = None, *, now: datetime | None = None
 ) -> LedgerEvent:
@@ -194,6 +210,7 @@ def build_event(
             "; ".join(f"{path} {problem}" for path, problem in problems[:3]) + "."
         )
     _check_privacy(record)
+    _check_names(record)
     event = from_record(event_type, record)
     contradictions = event.problems()
     if contradictions:

@@ -12,8 +12,8 @@ result depends only on the log's order, not on how it was batched: a replay give
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from kafka.consumer.fetcher import ConsumerRecord
@@ -50,6 +50,7 @@ from ledger.rules.model import (
     DisclosureFacts,
     NoticeFacts,
 )
+from ledger.rules.notices import may_split
 from ledger.rules.orders import OrderChange, current_orders
 from ledger.rules.requests import RequestFacts
 from ledger.rules.volume_book import PRIOR_DAYS, DayTotals, ScopeKey, scope_keys
@@ -147,18 +148,22 @@ class Lifecycle:
         self.rejudge_spikes(conn, rec, amended.event_id, [old, new], reason)
 
     def first_recordings(self, conn: Connection, run: Sequence[Recorded]) -> list[Recorded]:
-        """The run without second recordings of a (source, disclosure id) under a new event id:
-        those are not counted, and each raises duplicate_disclosure naming both event ids. The
-        same event redelivered is kept (storing it again is a no-op)."""
-        first = corrections.recorded_event_ids(
-            conn, {(f.source_agency, f.disclosure_id) for _, _, f in run}
-        )
+        """The run without second recordings of a (source, disclosure id) under a new event id,
+        the source compared by registry id: those are not counted, and each raises
+        duplicate_disclosure naming both event ids. The same event redelivered is kept (storing
+        it again is a no-op)."""
+        source = self.config.registry.agency  # 'IRS' and 'Internal Revenue Service' are one
+        first: dict[tuple[str, str], str] = {}
+        for text, disclosure_id, event_id in corrections.recordings_of(
+            conn, {f.disclosure_id for _, _, f in run}
+        ):
+            first.setdefault((source(text).id, disclosure_id), event_id)
         kept: list[Recorded] = []
         drafts: list[AlertDraft] = []
         seen: set[str] = set()
         for item in run:
             f = item[2]
-            original = first.setdefault((f.source_agency, f.disclosure_id), f.event_id)
+            original = first.setdefault((source(f.source_agency).id, f.disclosure_id), f.event_id)
             if f.event_id in seen:
                 continue  # the same event twice in one batch (redelivered): counted once
             seen.add(f.event_id)
@@ -196,7 +201,8 @@ class Lifecycle:
         for d in affected:
             mine = notices.get(agency(d.recipient_agency).id, [])
             use = self.notice_use(conn, d, orders, mine, ())
-            due.extend(disclosure_verdicts(d, orders, mine, self.config, use, requests))
+            day = self.same_day(conn, d, orders, requests)
+            due.extend(disclosure_verdicts(d, orders, mine, self.config, use, requests, day))
         rules = [r for r in DISCLOSURE_RULES if self.config.on(r)]
         self.settle(conn, rec, cause, reconcile(due, alerts_about(conn, rules, subjects), reason))
 
@@ -251,7 +257,7 @@ class Lifecycle:
         """Records each notice for ``d``'s recipient covered before ``d``: stored transmissions
         and ``arrived`` (earlier ones of the batch, not stored yet)."""
         registry = self.config.registry
-        if not notices or not needs_notice(d, orders, registry):
+        if not notices or not (needs_notice(d, orders, registry) or may_split(d, orders, registry)):
             return {}
         start = min(n.planned_start for n in notices)
         end = max(n.planned_end for n in notices)
@@ -260,6 +266,25 @@ class Lifecycle:
             r for r in corrections.transmitted_within(conn, start, end) if r.event_id not in pending
         ]
         return notice_use(d, notices, [*stored, *arrived], registry)
+
+    def same_day(
+        self,
+        conn: Connection,
+        d: DisclosureFacts,
+        orders: Sequence[CourtOrderFacts],
+        requests: Mapping[str, RequestFacts],
+        unseen: Collection[str] = (),
+    ) -> list[DisclosureFacts]:
+        """The stored transmissions of ``d``'s day, when a notice order may sum them with ``d``
+        (``ledger.rules.notices.may_split``), less ``unseen`` (those of the batch that arrived
+        after ``d``: the verdict depends on the log's order alone, as a replay sees it)."""
+        if not may_split(d, orders, self.config.registry, requests):
+            return []
+        start = datetime.combine(d.day, time.min, self.tz)
+        end = datetime.combine(d.day + timedelta(days=1), time.min, self.tz)
+        return [
+            r for r in corrections.transmitted_between(conn, start, end) if r.event_id not in unseen
+        ]
 
     def notices_by_agency(
         self, conn: Connection, agencies: set[str]

@@ -31,7 +31,7 @@ from ledger.rules.model import (
     AlertDraft,
     DisclosureFacts,
 )
-from ledger.rules.registry import Flow
+from ledger.rules.registry import Flow, coverage_starts
 from ledger.rules.requests import RequestFacts
 from ledger.rules.volume_book import WINDOW_DAYS, ScopeKey, VolumeBook, scope_keys
 from ledger.rules.volume_rules import SUSTAINED, Judging, warming_up
@@ -148,7 +148,12 @@ class VolumeFollower(Follower):
         scoped = [flow_keys(flow) for flow in flows]
         keys = sorted({k for fkeys, _ in scoped for k in fkeys})
         book = store.load_book(conn, keys, min(f.day for f in facts), max(f.day for f in facts))
-        coverage = store.first_days(conn, sources)
+        history = {s: registry.history_of(s) for s in sources}
+        coverage = coverage_starts(
+            store.first_days(conn, set().union(*history.values())), sources, registry
+        )
+        # The batch's sources whose coverage another's disclosure starts (IRS for the Treasury).
+        heirs = {s: [t for t in sources if t != s and s in history[t]] for s in sources}
         for source, start in self.config.coverage_start.items():
             if source in sources:
                 coverage[source] = start
@@ -163,6 +168,8 @@ class VolumeFollower(Follower):
 
         drafts: list[AlertDraft] = []
         done: list[DisclosureFacts] = []  # added before f: notices they used count for f
+        batch = {f.event_id for f in facts}  # stored already; those after f are unseen for f
+        seen_ids: set[str] = set()
         seen = 0  # drafts already shown to ``outgrown``
         for f, flow, (fkeys, own) in zip(facts, flows, scoped, strict=True):
             source = flow.source.id
@@ -171,6 +178,9 @@ class VolumeFollower(Follower):
                 known = coverage.get(source)
                 coverage[source] = f.day if known is None else min(known, f.day)
                 coverage_moved = known is not None and f.day < known
+            for other in heirs[source]:  # as a store read after f would say (replay = live)
+                if other not in self.config.coverage_start:
+                    coverage[other] = min(coverage.get(other, f.day), f.day)
             for key in fkeys:
                 book.add(key, f.day, f.record_count)
             # The trailing windows are asked for only when the rule may fire (the hot path).
@@ -195,6 +205,7 @@ class VolumeFollower(Follower):
                 flow=flow,
                 requests=requests,
                 notice_use=self.lifecycle.notice_use(conn, f, orders, notices, done),
+                same_day=self.lifecycle.same_day(conn, f, orders, requests, batch - seen_ids),
             )
             drafts.extend(evaluate_all(ctx))
             drafts.extend(
@@ -204,6 +215,7 @@ class VolumeFollower(Follower):
             seen = len(drafts)
             outgrown.check(book, f, fkeys)
             done.append(f)
+            seen_ids.add(f.event_id)
         store.write_deltas(conn, book.deltas)
         self.raise_alerts(conn, drafts)
         self.lifecycle.resolve(conn, outgrown.changes)

@@ -11,6 +11,7 @@ from ledger.rules.compliance import (
     MissingLegalAuthority,
     RequestIncomplete,
     UnknownRecipient,
+    UnknownSource,
 )
 from ledger.rules.model import AlertDraft, RuleContext
 from ledger.rules.volume_rules import (
@@ -35,6 +36,7 @@ def default_rules() -> list[Rule]:
         MissingLegalAuthority(),
         RequestIncomplete(),
         UnknownRecipient(),
+        UnknownSource(),
     ]
 
 
@@ -61,6 +63,7 @@ __all__ = [
     "StatisticalAnomaly",
     "SustainedOverPriorYear",
     "UnknownRecipient",
+    "UnknownSource",
     "default_rules",
     "evaluate_all",
     "warming_up",

@@ -12,13 +12,15 @@ from ledger.rules.model import (
     Severity,
 )
 from ledger.rules.notices import bulk_notice_checks
-from ledger.rules.requests import RequestFacts, missing_elements
+from ledger.rules.orders import reaches
+from ledger.rules.requests import RequestFacts, coverage_problems, missing_elements
 
 BULK = "bulk_without_notice"
 STAY = "disclosure_during_stay"
 MISSING_AUTHORITY = "missing_legal_authority"
 INCOMPLETE = "request_incomplete"
 UNKNOWN_RECIPIENT = "unknown_recipient"
+UNKNOWN_SOURCE = "unknown_source"
 INCOMPLETE_ADDRESS = {"PLACEHOLDER", "ZIP_ONLY", "MISSING", "NOT_COMPARED"}
 
 
@@ -61,9 +63,12 @@ class BulkWithoutNotice:
     Legal source: the court's order (e.g. Center for Taxpayer Rights v. IRS, No. 1:25-cv-00457-CKK,
     D.D.C., September 2025: 24 hours' notice to the court and plaintiffs before any transmission).
     A NoticeFiled for the recipient must be filed at least ``notice_hours`` before transmitted_at
-    (23h59m fires, 24h00m does not), in the order's case, for the cited authority and served on
-    the parties; its planned window must contain transmitted_at, and its expected_record_count
-    must not be exceeded by this transmission together with the earlier ones it covered.
+    (23h59m fires, 24h00m does not), in the order's case while the order was in force, for the
+    cited authority and served on the court and the plaintiffs; its planned window (at most a
+    week) must contain transmitted_at, and its expected_record_count must not be exceeded by
+    this transmission together with the earlier ones it covered. The cited notice alone decides;
+    a day's transmissions to a recipient are summed against the threshold
+    (``ledger.rules.notices``).
     """
 
     def evaluate(self, ctx: RuleContext) -> list[AlertDraft]:
@@ -72,7 +77,13 @@ class BulkWithoutNotice:
         d = ctx.disclosure
         drafts = []
         checks = bulk_notice_checks(
-            d, ctx.orders_in_force, ctx.notices, ctx.config.registry, ctx.notice_use
+            d,
+            ctx.orders_in_force,
+            ctx.notices,
+            ctx.config.registry,
+            ctx.notice_use,
+            ctx.requests,
+            ctx.same_day,
         )
         for check in checks:
             if check.complied:
@@ -123,7 +134,7 @@ class DisclosureDuringStay:
             )
             for o in ctx.orders_in_force
             if o.order_type in ("STAY", "INJUNCTION")
-            and o.covers(d.recipient_agency, d.legal_authority, ctx.config.registry)
+            and reaches(o, d, ctx.config.registry, ctx.requests)
         ]
 
 
@@ -180,16 +191,18 @@ def address_problems(d: DisclosureFacts) -> list[str]:
 
 
 def request_problems(d: DisclosureFacts, requests: Mapping[str, RequestFacts]) -> list[str]:
-    """What is wrong with the request the disclosure cites: unseen, or elements missing."""
+    """What is wrong with the request the disclosure cites: unseen, elements missing, received
+    after the transmission, or not covering its taxpayers and tax periods."""
     if not d.request_id:
         return []  # nothing cited: the ledger cannot tell which request it answered
     request = requests.get(d.request_id)
     if request is None:
         return [f"its request {d.request_id} is not in the ledger"]
     missing = missing_elements(request)
-    if not missing:
-        return []
-    return [f"request {d.request_id} does not set forth {', '.join(missing)}"]
+    problems = coverage_problems(request, d.transmitted_at, d.record_count, d.tax_periods)
+    if missing:
+        problems.insert(0, f"request {d.request_id} does not set forth {', '.join(missing)}")
+    return problems
 
 
 class RequestIncomplete:
@@ -249,7 +262,8 @@ def _request_evidence(d: DisclosureFacts, requests: Mapping[str, RequestFacts]) 
 
 class UnknownRecipient:
     """The recipient agency is not in the registry: its volume is counted under its own text, so
-    it has no parent agency and court orders naming an agency do not reach it.
+    it has no parent agency; it could be any agency, so every court order naming an agency
+    covers it until a person maps it.
 
     A data-quality warning, once per recipient and day; add the agency (or an alias) to the
     registry (LEDGER_REGISTRY_FILE) to count it with its own agency.
@@ -272,7 +286,40 @@ class UnknownRecipient:
                 legal_source="26 U.S.C. 6103(p)(3)(A): accounting of disclosures by recipient",
                 message=(
                     f"Disclosure {d.disclosure_id} names recipient {d.recipient_agency!r}, which "
-                    "is not in the registry of agencies; it is counted under that name alone."
+                    "is not in the registry of agencies; it is counted under that name alone and"
+                    " every court order naming an agency covers it until it is mapped."
+                ),
+            )
+        ]
+
+
+class UnknownSource:
+    """The source agency is not in the registry: a spelling the ledger cannot place.
+
+    Critical, the day it appears (once per source and day): its volume has no history under
+    that name, so the prior-year rules could not speak for it; its coverage starts with the
+    ledger's, not on its first day (ledger.rules.registry.Registry.history_of). Add the agency
+    or an alias (IRS-CI is the IRS) to the registry (LEDGER_REGISTRY_FILE).
+    """
+
+    def evaluate(self, ctx: RuleContext) -> list[AlertDraft]:
+        source = ctx.resolved.source
+        if not ctx.config.on(UNKNOWN_SOURCE) or source.known:
+            return []
+        d = ctx.disclosure
+        return [
+            AlertDraft.about(
+                UNKNOWN_SOURCE,
+                Severity.CRITICAL,
+                Scope("source", source.id, ""),
+                d.day,
+                observed=d.record_count,
+                evidence=[d.event_id],
+                legal_source="26 U.S.C. 6103(p)(3)(A): accounting of disclosures by the agency",
+                message=(
+                    f"Disclosure {d.disclosure_id} of {d.record_count:,} records names source"
+                    f" {d.source_agency!r}, which is not in the registry of agencies; map it to"
+                    " its agency so its volume is judged against that agency's history."
                 ),
             )
         ]

@@ -106,6 +106,7 @@ def disclosure_verdicts(
     config: RulesConfig,
     notice_use: Mapping[str, int] | None = None,
     requests: Mapping[str, RequestFacts] | None = None,
+    same_day: Sequence[DisclosureFacts] = (),
 ) -> list[AlertDraft]:
     """What the disclosure rules say about ``d`` now, under ``orders`` (current terms) and
     ``notices``; ``notice_use`` is the records of earlier transmissions each notice covered,
@@ -119,6 +120,7 @@ def disclosure_verdicts(
         config=config,
         notice_use=dict(notice_use or {}),
         requests=dict(requests or {}),
+        same_day=list(same_day),
     )
     drafts: list[AlertDraft] = []
     for rule in _DISCLOSURE_RULES:

@@ -149,6 +149,7 @@ class DisclosureFacts:
     # Match quality as counts (DisclosureRecorded v2), sorted (category, records) pairs.
     match_counts: tuple[tuple[str, int], ...] = ()
     address_counts: tuple[tuple[str, int], ...] = ()
+    tax_periods: tuple[str, ...] = ()  # what a request must have set forth
 
     @classmethod
     def from_event(cls, event: DisclosureRecorded, tz: ZoneInfo) -> DisclosureFacts:
@@ -221,11 +222,12 @@ class CourtOrderFacts:
 
     def covers(self, recipient: str, authority: str, registry: Registry) -> bool:
         """By canonical id and ancestry: an order naming DHS covers ICE, one naming 6103(i)
-        covers 6103(i)(2)(A); spelling does not matter."""
-        recipients = registry.agency(recipient).chain
+        covers 6103(i)(2)(A); spelling does not matter. An order naming ICE also covers data sent
+        to DHS (routed through the parent), and an unknown recipient could be any agency, so
+        every order covers it until the registry maps it (``Registry.could_be``)."""
         authorities = registry.authority(authority).chain
         recipient_ok = not self.recipients or any(
-            registry.agency(r).id in recipients for r in self.recipients
+            registry.could_be(r, recipient) for r in self.recipients
         )
         authority_ok = not self.authorities or any(
             registry.authority(a).id in authorities for a in self.authorities
@@ -252,6 +254,9 @@ class RuleContext:
     # Records of earlier transmissions each notice (by notice_id) already covered: a notice
     # covers only the record count it announced, summed over its transmissions.
     notice_use: dict[str, int] = field(default_factory=dict)
+    # Earlier transmissions of the same day (ledger time zone), loaded by the follower when a
+    # notice order may count the day's records together (ledger.rules.notices.day_records).
+    same_day: list[DisclosureFacts] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.flow is None:

@@ -9,10 +9,12 @@ Pure: no I/O.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from ledger.events import CourtOrderAmended, CourtOrderVacated
-from ledger.rules.model import CourtOrderFacts
+from ledger.rules.model import CourtOrderFacts, DisclosureFacts
+from ledger.rules.registry import Registry
+from ledger.rules.requests import RequestFacts
 
 OrderChange = CourtOrderAmended | CourtOrderVacated
 
@@ -51,3 +53,29 @@ def current_orders(
         if current is not None:
             result.append(current)
     return result
+
+
+def routed_to(d: DisclosureFacts, requests: Mapping[str, RequestFacts]) -> list[str]:
+    """Every agency a transmission is for: its recipient, and the agency that asked for it (and
+    the recipient the request names) when it cites a request the ledger holds. Data sent to DHS
+    headquarters on an ICE request is for ICE too."""
+    names = [d.recipient_agency]
+    request = requests.get(d.request_id) if d.request_id else None
+    if request is not None:
+        names.append(request.requesting_agency)
+        if request.recipient_agency:
+            names.append(request.recipient_agency)
+    return names
+
+
+def reaches(
+    order: CourtOrderFacts,
+    d: DisclosureFacts,
+    registry: Registry,
+    requests: Mapping[str, RequestFacts] | None = None,
+) -> bool:
+    """Whether ``order`` covers transmission ``d``: its authority, and any agency it is for
+    (``routed_to``), by canonical id, ancestry and parent routing (``CourtOrderFacts.covers``)."""
+    return any(
+        order.covers(name, d.legal_authority, registry) for name in routed_to(d, requests or {})
+    )

@@ -8,12 +8,14 @@ ids; the raw text stays in the event and the disclosures table.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from ledger.errors import ConfigError
-from ledger.rules.authorities import citation_family, normalize_authority
+from ledger.rules.authorities import citation_family, in_statute, normalize_authority
+from ledger.rules.names import fold, name_key
 
 
 @dataclass(frozen=True)
@@ -45,16 +47,18 @@ class Flow:
 
 
 def agency_key(text: str) -> str:
-    """'U.S. Attorneys'' Offices' and 'us attorneys offices' match: case, punctuation, spacing."""
-    text = text.casefold().replace("&", " and ").replace("-", " ")
+    """'U.S. Attorneys'' Offices' and 'us attorneys offices' match: case, punctuation, spacing;
+    and so do 'I\u200bCE', full-width 'ＩＣＥ' and 'IСE' with a Cyrillic letter, by their folded
+    confusable skeleton (ledger.rules.names)."""
+    text = name_key(text).replace("&", " and ").replace("-", " ").replace("/", " ")
     text = re.sub(r"[.,'’()\"]", "", text)
     text = re.sub(r"\s+", " ", text).strip()
     return text.removeprefix("the ")
 
 
 def display_text(text: str) -> str:
-    """How an unknown name is counted: its words, single-spaced."""
-    return re.sub(r"\s+", " ", text).strip()
+    """How an unknown name is counted: its folded words (no invisible characters), single-spaced."""
+    return re.sub(r"\s+", " ", fold(text)).strip()
 
 
 @dataclass
@@ -97,7 +101,7 @@ class Registry:
         """An agency's id and parents; an unknown one is its own single-spaced text."""
         found = self._agency_cache.get(text)
         if found is None:
-            agency_id = self._by_key.get(agency_key(text))
+            agency_id = self._by_key.get(agency_key(text)) or self._compound(text)
             if agency_id is None:
                 shown = display_text(text)
                 found = Resolved(shown, False, (shown,))
@@ -106,13 +110,58 @@ class Registry:
             self._agency_cache[text] = found
         return found
 
+    def _compound(self, text: str) -> str | None:
+        """'DHS/ICE', 'Treasury / IRS': parts that each name a registered agency, all on one line
+        of descent, name the most specific of them."""
+        parts = [p for p in re.split(r"\s*[/|>]\s*", fold(text)) if p.strip()]
+        ids = [self._by_key.get(agency_key(p)) for p in parts]
+        if len(ids) < 2 or any(i is None for i in ids):
+            return None
+        chains = [self._ancestors(i) for i in ids if i is not None]
+        deepest = max(chains, key=len)
+        return deepest[0] if all(c[0] in deepest for c in chains) else None
+
+    def could_be(self, named: str, recipient: str) -> bool:
+        """Whether data sent to ``recipient`` may reach the agency an order names: the recipient
+        is it or part of it (ICE under an order naming DHS), the recipient contains it (data
+        sent to DHS headquarters may be routed on to ICE), or the recipient is not in the
+        registry (it could be any agency until a person maps it)."""
+        found = self.agency(recipient)
+        if not found.known:
+            return True
+        target = self.agency(named)
+        return target.id in found.chain or found.id in target.chain
+
+    def related(self, agency_id: str) -> set[str]:
+        """The agency, the agencies it is part of and those part of it: one line of the
+        registry's tree, whose history the ledger has seen under any of these names."""
+        if agency_id not in self.agencies:
+            return {agency_id}
+        found = set(self._ancestors(agency_id))
+        found.update(a for a in self.agencies if agency_id in self._ancestors(a))
+        return found
+
+    def history_of(self, source_id: str) -> set[str]:
+        """The sources whose first day in the ledger starts ``source_id``'s coverage: its line of
+        the tree (the Treasury's history includes the IRS's), or, for a source the registry does
+        not know, every registered agency (the ledger has watched since it first held any of
+        them, and saw nothing under this name): a new spelling starts no silent warm-up year."""
+        if source_id in self.agencies:
+            return self.related(source_id)
+        return {source_id, *self.agencies}
+
     def authority(self, citation: str) -> Resolved:
-        """A citation's canonical id and families; known when it or a family is registered."""
+        """A citation's canonical id and families; known when it is registered, or a family is and
+        the provision exists in 26 U.S.C. 6103 (ledger/rules/data/statute_6103.toml)."""
         found = self._authority_cache.get(citation)
         if found is None:
             chain = citation_family(citation)
             canonical = chain[0] if chain else normalize_authority(citation)
-            known = any(a in self.authorities for a in chain) or canonical in self.authorities
+            # A registered family does not make a paragraph the statute lacks real; one
+            # registered itself is (an operator's file adds a paragraph the statute gained).
+            known = canonical in self.authorities or (
+                any(a in self.authorities for a in chain) and in_statute(canonical)
+            )
             found = Resolved(canonical, known, chain or (canonical,))
             self._authority_cache[citation] = found
         return found
@@ -188,3 +237,16 @@ def registry_from_tables(tables: Mapping[str, Any]) -> Registry:
         chain = citation_family(citation)
         authorities[chain[0] if chain else normalize_authority(citation)] = description
     return Registry(agencies, authorities)
+
+
+def coverage_starts(
+    first_days: Mapping[str, date], sources: Iterable[str], registry: Registry
+) -> dict[str, date]:
+    """Each source's coverage start: the first day of any source in its history
+    (``Registry.history_of``), from ``first_days`` (what the ledger holds, by source id)."""
+    found = {}
+    for source in sources:
+        days = [first_days[s] for s in registry.history_of(source) if s in first_days]
+        if days:
+            found[source] = min(days)
+    return found

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ledger.events.requests import DisclosureRequested
@@ -79,3 +79,29 @@ def missing_elements(r: RequestFacts) -> list[str]:
     if _blank(r.reasons):
         missing.append("the specific reasons")
     return missing
+
+
+def coverage_problems(
+    r: RequestFacts, transmitted_at: datetime, record_count: int, tax_periods: Sequence[str]
+) -> list[str]:
+    """What a disclosure takes that request ``r`` did not ask for: a request received after the
+    transmission (whatever it says, it could not have been the ground for it), more taxpayers'
+    records than it set forth, or tax periods it did not name (26 U.S.C. 6103(i)(2)(B)(ii))."""
+    problems = []
+    if r.received_at > transmitted_at:
+        late = r.received_at - transmitted_at
+        problems.append(f"request {r.request_id} was received {_span(late)} after the transmission")
+    if record_count > r.taxpayer_count:
+        problems.append(
+            f"request {r.request_id} names {r.taxpayer_count:,} taxpayers, not {record_count:,}"
+        )
+    asked = {p.strip() for p in r.tax_periods}
+    beyond = sorted({p.strip() for p in tax_periods} - asked)
+    if beyond:
+        problems.append(f"request {r.request_id} does not name tax period(s) {', '.join(beyond)}")
+    return problems
+
+
+def _span(delta: timedelta) -> str:
+    hours = int(delta.total_seconds() // 3600)
+    return f"{hours // 24} days {hours % 24} hours" if hours >= 24 else f"{hours} hours"

@@ -20,7 +20,7 @@ from ledger.store.event_rows import event_json
 _FACTS = (
     "d.event_id::text, d.disclosure_id, d.source_agency, d.recipient_agency, d.legal_authority,"
     " d.transmitted_at, d.day, d.record_count, d.match_method, d.address_verification,"
-    " d.notice_id, d.withdrawn, d.request_id, x.match_counts, x.address_counts"
+    " d.notice_id, d.withdrawn, d.request_id, x.match_counts, x.address_counts, x.tax_periods"
 )
 _FROM = "current_disclosures d LEFT JOIN disclosure_details x USING (event_id)"
 
@@ -45,6 +45,7 @@ def _facts(row: Sequence[Any]) -> DisclosureFacts:
         request_id=row[12],
         match_counts=_counts(row[13]),
         address_counts=_counts(row[14]),
+        tax_periods=tuple(str(p) for p in row[15] or ()),
     )
 
 
@@ -146,19 +147,15 @@ def insert_amendment(
     return row is not None
 
 
-def recorded_event_ids(
-    conn: Connection, keys: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], str]:
-    """The event id already recorded for each (source agency, disclosure id), where there is one."""
-    pairs = sorted(set(keys))
-    if not pairs:
-        return {}
+def recordings_of(conn: Connection, disclosure_ids: Iterable[str]) -> list[tuple[str, str, str]]:
+    """(source agency as sent, disclosure id, event id) of every stored recording of these
+    disclosure ids, first recorded first (log, offset): the caller compares sources by id."""
+    ids = sorted(set(disclosure_ids))
+    if not ids:
+        return []
     rows = conn.execute(
-        "SELECT DISTINCT ON (d.source_agency, d.disclosure_id)"
-        " d.source_agency, d.disclosure_id, d.event_id::text FROM disclosures d"
-        " JOIN unnest(%s::text[], %s::text[]) AS k(source, id)"
-        "   ON d.source_agency = k.source AND d.disclosure_id = k.id"
-        " ORDER BY d.source_agency, d.disclosure_id, d.log_id, d.kafka_offset",
-        ([p[0] for p in pairs], [p[1] for p in pairs]),
+        "SELECT source_agency, disclosure_id, event_id::text FROM disclosures"
+        " WHERE disclosure_id = ANY(%s) ORDER BY log_id, kafka_offset",
+        (ids,),
     ).fetchall()
-    return {(r[0], r[1]): r[2] for r in rows}
+    return [(r[0], r[1], r[2]) for r in rows]

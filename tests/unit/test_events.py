@@ -95,10 +95,27 @@ def test_each_class_has_its_newest_schemas_fields_types_and_defaults(event_type:
             assert field.default_factory is dataclasses.MISSING, field.name
 
 
+def vector_event(vector: dict[str, Any]) -> Any:
+    """The vector's event: built by intake, or, for one intake now refuses (a blank agency
+    name, as older messages may hold), read back from its bytes."""
+    if vector["input"].get("recipient_agency") == "":
+        return CODEC.decode(bytes.fromhex(vector["value"])).event
+    return build_event(vector["input"])
+
+
 @pytest.mark.parametrize(
     "vector", VECTORS["vectors"], ids=lambda v: f"{v['input']['type']}-{v['value'][-8:]}"
 )
 def test_the_same_input_gives_the_same_key_and_bytes_as_before(vector: dict[str, Any]) -> None:
+    if vector["input"].get("recipient_agency") == "":
+        # Intake now refuses a blank agency name; a message already in a log still reads back
+        # to the same event, key and bytes.
+        with pytest.raises(EventValidationError, match="recipient_agency is blank"):
+            build_event(vector["input"])
+        old = CODEC.decode(bytes.fromhex(vector["value"])).event
+        assert old.key == vector["key"]
+        assert CODEC.encode(old).hex() == vector["value"]
+        return
     event = build_event(vector["input"])
     assert type(event) is EVENT_CLASSES[vector["input"]["type"]]
     assert event.key == vector["key"]
@@ -115,7 +132,7 @@ def test_bytes_written_with_disclosure_recorded_v1_still_decode_to_the_same_even
     for vector in older:
         decoded = CODEC.decode(bytes.fromhex(vector["v1_value"]))
         assert decoded.writer_version == 1
-        assert decoded.event == build_event(vector["input"])
+        assert decoded.event == vector_event(vector)
         assert isinstance(decoded.event, DisclosureRecorded)
         assert decoded.event.match_counts == {}
         assert decoded.event.address_counts == {}
@@ -144,7 +161,7 @@ def test_an_alert_event_gives_the_same_bytes_as_before() -> None:
 def test_the_kafka_key_is_the_recipient_then_the_source_then_the_scope() -> None:
     """The rule intake.Event.key applied to records, now one property per class."""
     for vector in VECTORS["vectors"]:
-        event = build_event(vector["input"])
+        event = vector_event(vector)
         record = event.to_record()
         old = record.get("recipient_agency") or record.get("source_agency") or record.get("scope")
         assert event.key == str(old or "")
@@ -152,7 +169,7 @@ def test_the_kafka_key_is_the_recipient_then_the_source_then_the_scope() -> None
 
 def test_a_stored_json_rendering_reads_back_to_the_same_event() -> None:
     for vector in VECTORS["vectors"]:
-        event = build_event(vector["input"])
+        event = vector_event(vector)
         stored = json.loads(render_json(event.to_record()))
         assert type(event).from_json(stored) == event
 

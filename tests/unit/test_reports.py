@@ -124,8 +124,14 @@ def test_an_order_report_lists_covered_transmissions_with_lead_and_counts() -> N
         notice_id="N-2",
         record_count=7000,
     )
-    small = facts(event_id="e3", disclosure_id="D-small", record_count=10)  # below the threshold
-    other = facts(event_id="e4", disclosure_id="D-other", recipient_agency="Elsewhere")
+    # Below the threshold, alone on its day and outside every notice's window.
+    small = facts(
+        event_id="e3",
+        disclosure_id="D-small",
+        record_count=10,
+        transmitted_at=SENT + timedelta(hours=3),
+    )
+    other = facts(event_id="e4", disclosure_id="D-other", recipient_agency="FBI")
     next_day = SENT + timedelta(days=1)
     notices = [
         notice(timedelta(hours=25)),

@@ -195,8 +195,8 @@ def test_facts_from_an_event_and_from_its_stored_json_agree() -> None:
         address_verification="VALID",
     )
     stored = json.loads(render_json(event.to_record()))
-    assert DisclosureFacts.from_event(event, NY) == facts()
-    assert DisclosureFacts.from_record(stored, NY) == facts()
+    assert DisclosureFacts.from_event(event, NY) == facts(tax_periods=("2024",))
+    assert DisclosureFacts.from_record(stored, NY) == facts(tax_periods=("2024",))
     order = CourtOrderRecorded(
         event_id="o1",
         occurred_at=ORDER.effective_at,
@@ -220,7 +220,7 @@ def test_facts_from_an_event_and_from_its_stored_json_agree() -> None:
         notice_id="N-1",
         case_reference="1:25-cv-00457-CKK",
         filed_at=SENT - timedelta(hours=25),
-        served_on=("court",),
+        served_on=("Court", "Plaintiffs"),
         recipient_agency="ICE",
         legal_authority=I2,
         planned_transmission_start=SENT - timedelta(hours=1),
@@ -282,7 +282,7 @@ def notice(
     lead: timedelta, start=SENT - timedelta(hours=1), end=SENT + timedelta(hours=1), expected=10_000
 ) -> NoticeFacts:
     return NoticeFacts(
-        "n1", "N-1", "1:25-cv-00457-CKK", SENT - lead, "ICE", I2, start, end, expected, ("court",)
+        "n1", "N-1", "1:25-cv-00457-CKK", SENT - lead, "ICE", I2, start, end, expected, ("Court", "Plaintiffs")
     )
 
 
