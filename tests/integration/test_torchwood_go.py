@@ -44,8 +44,10 @@ def ask(program: Path, requests: list[dict[str, object]]) -> list[dict[str, obje
 def trees(rnd: random.Random) -> list[dict[bytes, bytes]]:
     """Hashed 32-byte keys as the taxpayer index uses, plus short keys that hit the padding."""
     hashed = {hashlib.sha256(b"k%d" % i).digest(): rnd.randbytes(32) for i in range(300)}
-    short = {bytes(rnd.choice([0, 1, 0xAB, 0xFF]) for _ in range(rnd.randrange(4))): b"v%d" % i
-             for i in range(40)}
+    short = {
+        bytes(rnd.choice([0, 1, 0xAB, 0xFF]) for _ in range(rnd.randrange(4))): b"v%d" % i
+        for i in range(40)
+    }
     return [{}, {b"only": b"one"}, hashed, short]
 
 
@@ -84,8 +86,13 @@ def test_torchwood_verifies_our_lookup_and_prefix_proofs(program: Path) -> None:
             requests.append({"op": "proveprefix", "prefix": prefix.hex(), "path": path.hex()})
             expected.append({"hash": subtree.hex(), "proof": proof.hex()})
             requests.append(
-                {"op": "prefix", "snap": snap.hex(), "prefix": prefix.hex(),
-                 "hash": subtree.hex(), "proof": proof.hex()}
+                {
+                    "op": "prefix",
+                    "snap": snap.hex(),
+                    "prefix": prefix.hex(),
+                    "hash": subtree.hex(),
+                    "proof": proof.hex(),
+                }
             )
             expected.append({"ok": True})
     answers = ask(program, requests)
