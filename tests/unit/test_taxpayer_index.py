@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -121,3 +122,22 @@ def test_the_snapshot_leaf_names_the_snapshot_and_the_checkpoints_it_covers() ->
     assert lines[4] == ""
     with pytest.raises(ValueError, match="spaces"):
         snapshot_leaf(b"", [("a b", 1, b"")])
+
+
+def test_the_vector_in_docs_mpt_md() -> None:
+    """docs/mpt.md prints this vector for implementers; the test keeps docs and code together."""
+    key32 = bytes(range(32))
+    ref = taxpayer_ref(key32, "123-45-6789")
+    assert ref == "a2fb4a2e5d7a21b17d1213d493a97fffd9c65f4f57dcd304c0b8bc58d310027f"
+    key = index_key(key32, ref)
+    assert key.hex() == "5007312ce39836dd61a9a16c049fbcf2cb1f4148f5c4327d6ab6c58f871a8c14"
+    listed = [Position("ledger.disclosures/0", 7), Position("ledger.disclosures/0", 300)]
+    docs = Path(__file__).resolve().parents[2] / "docs" / "mpt.md"
+    text = docs.read_text()
+    for line in (
+        ref,
+        key.hex(),
+        encode_positions(listed).hex(),
+        index_value(key32, key, listed).hex(),
+    ):
+        assert line in text
