@@ -11,11 +11,18 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import httpx
 import pytest
 
+from ledger.api import create_app
 from ledger.followers.service import start_consumers
 from ledger.keys import load_signers, signing_key_path
 from ledger.runtime import Ledger
+from ledger.store.connection import connection
+from ledger.store.tokens import create_token
+from ledger.tlog.offline import check_proof_file
+from ledger.tlog.tlog_proof import TlogProofError
+from tests.fixtures_scenario import served
 from tests.integration.helpers import (
     caught_up,
     cli_env,
@@ -30,6 +37,7 @@ from tests.integration.torchwood_go import build
 pytestmark = pytest.mark.integration
 D = date(2025, 8, 7)
 N = 12
+WITH_REFS = 3  # the entry whose message carries a taxpayer ref
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +45,9 @@ def ledger(ledger_settings) -> Iterator[Ledger]:
     led = isolated_ledger(ledger_settings, "tlogproof", partitions=1)
     running = start_consumers(led)
     try:
-        emit(led, [disclosure(D, i + 1, "Proof recipient") for i in range(N)])
+        objs = [disclosure(D, i + 1, "Proof recipient") for i in range(N)]
+        objs[WITH_REFS]["taxpayer_refs"] = [hashlib.sha256(b"a ref").hexdigest()]
+        emit(led, objs)
         caught_up(led)
         wait_until(
             lambda: rows(led, "SELECT max(tree_size) FROM checkpoints")[0][0] == N,
@@ -95,3 +105,36 @@ def test_torchwood_verifyproof_accepts_a_tlog_proof_from_the_ledger(
     assert ours.returncode == 6, ours.stderr
     assert ours.stderr.startswith("error:")
     assert "Traceback" not in ours.stderr
+
+
+def test_the_api_serves_tlog_proofs_with_the_bytes_only_where_the_role_sees_them(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    event_id, value = rows(
+        ledger, "SELECT event_id::text, value FROM entries WHERE seq = %s", (WITH_REFS,)
+    )[0]
+    vkeys = [s.vkey for s in load_signers(signing_key_path(ledger.settings))]
+    with connection(ledger.admin_url, ledger.schema) as conn:
+        tokens = {role: create_token(conn, role, f"t-{role}") for role in ("overseer", "auditor")}
+    with served(create_app(ledger.reader_only())) as url:
+
+        def get(role: str, fmt: str) -> httpx.Response:
+            auth = {"authorization": f"Bearer {tokens[role]}"}
+            path = f"{url}/api/entries/{event_id}/proof?format={fmt}"
+            return httpx.get(path, headers=auth, timeout=60)
+
+        auditor, overseer = get("auditor", "tlog-proof"), get("overseer", "tlog-proof")
+        bogus = get("auditor", "xml")
+    assert auditor.status_code == overseer.status_code == 200, overseer.text
+    assert bogus.status_code == 422
+    assert auditor.headers["content-disposition"].endswith('.tlog-proof"')
+    assert auditor.text.split("\n")[1].startswith("extra ")
+    assert overseer.text.split("\n")[1] == f"index {WITH_REFS}"  # the bytes are withheld
+    (tmp_path / "a.tlog-proof").write_text(auditor.text)
+    (tmp_path / "o.tlog-proof").write_text(overseer.text)
+    assert check_proof_file(tmp_path / "a.tlog-proof", vkeys).kind == "inclusion"
+    with pytest.raises(TlogProofError, match="--entry"):
+        check_proof_file(tmp_path / "o.tlog-proof", vkeys)
+    assert (
+        check_proof_file(tmp_path / "o.tlog-proof", vkeys, entry=bytes(value)).kind == "inclusion"
+    )
