@@ -1,7 +1,7 @@
 """The taxpayer index's Merkle Patricia Tree: lookup-with-proof latency, update rate, proof size,
 beside torchwood's own Go benchmarks (filippo.io/torchwood v0.10.0, mpt) run in the same run.
 
-    python -m bench.mpt [--sizes 100000,1000000] [--no-go]
+    python -m bench.mpt [--sizes 100000,1000000] [--no-go | --go-only]
 
 Per size N: N taxpayers' index keys and values (docs/mpt.md's derivation, synthetic refs) built
 into ledger.tlog.mpt_tree in one sorted pass; then lookups with proof (path + prove_lookup, the
@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -92,6 +93,7 @@ def python_figures(n: int) -> dict[str, float]:
         "proof_bytes_max": max(sizes["present"] + sizes["absent"]),
         "set1k_ms": set1k * 1e3,
         "updates_per_s": 1000 / set1k,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
 
@@ -119,8 +121,9 @@ def go_figures(sizes: list[int]) -> str:
                 path.write_text(text.replace("//go:build ignore\n", "", 1))
         which = "|".join(f"BenchmarkSet1K_{s}|BenchmarkProofIn{s}" for s in names)
         run = subprocess.run(
-            [go, "test", "-run", "^$", "-bench", f"^({which})$/^impl=mem$", "-benchmem", "./mpt/"],
-            cwd=module, env=env, capture_output=True, text=True, check=False, timeout=3600,
+            [go, "test", "-run", "^$", "-bench", f"^({which})$/^impl=mem$", "-benchmem",
+             "-timeout", "3h", "./mpt/"],
+            cwd=module, env=env, capture_output=True, text=True, check=False, timeout=3 * 3600,
         )  # fmt: skip
         lines = [ln for ln in run.stdout.splitlines() if ln.startswith(("Benchmark", "cpu:"))]
         if run.returncode != 0 or not lines:
@@ -132,9 +135,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--no-go", action="store_true")
+    parser.add_argument("--go-only", action="store_true")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    for n in sizes:
+    for n in [] if args.go_only else sizes:
         figures = python_figures(n)
         print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
                        for k, v in figures.items()))  # fmt: skip
