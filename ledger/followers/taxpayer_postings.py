@@ -2,9 +2,8 @@
 
 A DisclosureRecorded concerns every ref it lists, a DisclosureManifest chunk every ref in the
 chunk, and a DisclosureAmended every taxpayer of the disclosure it amends (taxpayer refs are
-not amendable, so a change or a withdrawal concerns exactly the disclosure's taxpayers). Feed
-entries in log order; a batch's changed refs are what the index's MPT must update. The index
-follower that keeps this in PostgreSQL is not written yet (docs/mpt.md, "What remains").
+not amendable, so a change or a withdrawal concerns exactly the disclosure's taxpayers). Lists
+are kept by index key (docs/mpt.md), never by ref; feed entries in log order.
 """
 
 from __future__ import annotations
@@ -12,30 +11,36 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ledger.events import DisclosureAmended, DisclosureManifest, DisclosureRecorded, LedgerEvent
-from ledger.tlog.taxpayer_index import Position, index_entries
+from ledger.tlog.taxpayer_index import Position, index_key, index_value
 
 
 class Postings:
-    def __init__(self) -> None:
-        self.by_ref: dict[str, set[Position]] = {}
-        self.refs_of: dict[str, set[str]] = {}  # disclosure id -> its taxpayers' refs
+    def __init__(self, taxpayer_key: bytes) -> None:
+        self.taxpayer_key = taxpayer_key
+        self.by_key: dict[bytes, set[Position]] = {}
+        self.keys_of: dict[str, set[bytes]] = {}  # disclosure id -> its taxpayers' index keys
 
-    def apply(self, position: Position, event: LedgerEvent) -> set[str]:
-        """Add the entry at ``position``; the refs whose lists it changed."""
+    def key(self, ref: str) -> bytes:
+        return index_key(self.taxpayer_key, ref)
+
+    def apply(self, position: Position, event: LedgerEvent) -> set[bytes]:
+        """Add the entry at ``position``; the index keys whose lists it changed."""
         if isinstance(event, DisclosureRecorded | DisclosureManifest):
-            refs = set(event.taxpayer_refs)
-            self.refs_of.setdefault(event.disclosure_id, set()).update(refs)
+            keys = {self.key(r) for r in event.taxpayer_refs}
+            self.keys_of.setdefault(event.disclosure_id, set()).update(keys)
         elif isinstance(event, DisclosureAmended):
-            refs = set(self.refs_of.get(event.disclosure_id, ()))
+            keys = set(self.keys_of.get(event.disclosure_id, ()))
         else:
             return set()
-        for ref in refs:
-            self.by_ref.setdefault(ref, set()).add(position)
-        return refs
+        for key in keys:
+            self.by_key.setdefault(key, set()).add(position)
+        return keys
 
-    def positions(self, ref: str) -> list[Position]:
-        return sorted(self.by_ref.get(ref, ()))
+    def positions(self, key: bytes) -> list[Position]:
+        return sorted(self.by_key.get(key, ()))
 
-    def entries(self, taxpayer_key: bytes, refs: Iterable[str]) -> list[tuple[bytes, bytes]]:
-        """The MPT (key, value) pairs of ``refs`` (e.g. a batch's changed ones), sorted."""
-        return index_entries(taxpayer_key, {r: self.by_ref.get(r, set()) for r in refs})
+    def entries(self, keys: Iterable[bytes]) -> list[tuple[bytes, bytes]]:
+        """The MPT (key, value) pairs of ``keys`` (e.g. a batch's changed ones), sorted."""
+        return sorted(
+            (k, index_value(self.taxpayer_key, k, self.by_key.get(k, ()))) for k in set(keys)
+        )

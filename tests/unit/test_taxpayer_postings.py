@@ -26,7 +26,8 @@ def recorded(did: str, refs: list[str]) -> dict[str, object]:
 
 
 def test_disclosures_chunks_and_amendments_are_listed_and_change_the_snapshot() -> None:
-    postings = Postings()
+    postings = Postings(K)
+    a, b, c = (postings.key(r) for r in (A, B, C))
     log = [
         recorded("D-1", [A]),
         recorded("D-2", []),
@@ -35,24 +36,24 @@ def test_disclosures_chunks_and_amendments_are_listed_and_change_the_snapshot() 
         recorded("D-3", [B]),
     ]  # fmt: skip
     changed = [postings.apply(Position("d/0", i), build_event(o)) for i, o in enumerate(log)]
-    assert changed == [{A}, set(), {B, C}, {B}]
-    assert postings.positions(A) == [Position("d/0", 0)]
-    assert postings.positions(B) == [Position("d/0", 2), Position("d/0", 3)]
-    tree = Tree.from_sorted(postings.entries(K, postings.by_ref))
+    assert changed == [{a}, set(), {b, c}, {b}]
+    assert postings.positions(a) == [Position("d/0", 0)]
+    assert postings.positions(b) == [Position("d/0", 2), Position("d/0", 3)]
+    tree = Tree.from_sorted(postings.entries(postings.by_key))
     before = tree.snapshot()
 
     withdraw = {"type": "DisclosureAmended", "disclosure_id": "D-2", "recipient_agency": "ICE",
                 "changes": {"withdrawn": "true"}, "reason": "sent in error"}  # fmt: skip
-    assert postings.apply(Position("d/0", 4), build_event(withdraw)) == {B, C}
-    for key, value in postings.entries(K, {B, C}):
+    assert postings.apply(Position("d/0", 4), build_event(withdraw)) == {b, c}
+    for key, value in postings.entries({b, c}):
         tree.set(key, value)
     assert tree.snapshot() != before
-    assert postings.positions(C) == [Position("d/0", 2), Position("d/0", 4)]
-    assert tree.snapshot() == Tree.from_sorted(postings.entries(K, postings.by_ref)).snapshot()
+    assert postings.positions(c) == [Position("d/0", 2), Position("d/0", 4)]
+    assert tree.snapshot() == Tree.from_sorted(postings.entries(postings.by_key)).snapshot()
     for ref in (A, B, C):
         key = index_key(K, ref)
         value, proof = mpt.prove_lookup(key, tree.path(key))
-        check_answer(tree.snapshot(), key, value, proof, postings.positions(ref), K, ref)
+        check_answer(tree.snapshot(), key, value, proof, postings.positions(key), K, ref)
     never = taxpayer_ref(K, "444-44-4444")
     key = index_key(K, never)
     value, proof = mpt.prove_lookup(key, tree.path(key))

@@ -1,0 +1,83 @@
+"""The taxpayer index for officials: update it, rebuild it from the log and compare, answer a
+lookup with its MPT proof and the listed entries' inclusion proofs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.followers.taxpayer_index import TaxpayerIndexer, rebuild
+from ledger.keys import origin_for
+from ledger.ops.proofs import inclusion_proof_json
+from ledger.privacy import load_taxpayer_key, taxpayer_key_path
+from ledger.runtime import Ledger
+from ledger.store import Connection
+from ledger.store import taxpayer_index as store
+from ledger.store.connection import connection, transaction
+from ledger.tlog import mpt
+
+
+def indexer_for(ledger: Ledger) -> TaxpayerIndexer:
+    key = load_taxpayer_key(taxpayer_key_path(ledger.settings))
+    return TaxpayerIndexer(
+        key, ledger.topics.disclosures, lambda log_id: origin_for(ledger.settings, log_id)
+    )
+
+
+def update_index(
+    ledger: Ledger, indexer: TaxpayerIndexer | None = None
+) -> store.StoredSnapshot | None:
+    """One update in one transaction: the new snapshot, or None when no checkpoint moved."""
+    indexer = indexer or indexer_for(ledger)
+    with connection(ledger.writer_url, ledger.schema) as conn, transaction(conn):
+        return indexer.update(conn)
+
+
+@dataclass(frozen=True)
+class IndexMismatch:
+    snapshot_seq: int
+    what: str
+
+
+def verify_index(ledger: Ledger) -> IndexMismatch | None:
+    """Rebuild the index from the log, snapshot by snapshot: the first stored snapshot (index
+    log leaf) that differs, or stored postings that differ from the rebuilt ones."""
+    indexer = indexer_for(ledger)
+    fresh = TaxpayerIndexer(indexer.taxpayer_key, ledger.topics.disclosures, indexer.origin_of)
+    last = None
+    with connection(ledger.reader_url, ledger.schema) as conn:
+        for stored, snapshot, leaf in rebuild(conn, fresh):
+            if snapshot != stored.snapshot:
+                return IndexMismatch(stored.seq, "its snapshot hash is not the log's")
+            if leaf != stored.leaf:
+                return IndexMismatch(stored.seq, "its leaf is not the log's")
+            last = stored.seq
+        indexer.load(conn)
+    if last is not None and indexer.postings.by_key != fresh.postings.by_key:
+        return IndexMismatch(last, "the stored postings are not the log's")
+    return None
+
+
+def index_answer(conn: Connection, indexer: TaxpayerIndexer, ref: str) -> dict[str, Any]:
+    """The index's answer for one taxpayer (by stored ref) at its latest snapshot: key, value
+    (None when absent), the MPT proof, and each listed entry's inclusion proof."""
+    if not indexer.loaded:
+        indexer.load(conn)
+    key = indexer.postings.key(ref)
+    value, proof = mpt.prove_lookup(key, indexer.tree.path(key))
+    positions = indexer.postings.positions(key) if value is not None else []
+    entries = []
+    for p in positions:
+        event_id = store.event_id_at(conn, p.log, p.index)
+        entries.append(
+            {"log": p.log, "index": p.index, "proof": inclusion_proof_json(conn, event_id)}
+        )
+    latest = indexer.latest
+    return {
+        "snapshot": indexer.tree.snapshot().hex(),
+        "snapshot_seq": None if latest is None else latest.seq,
+        "key": key.hex(),
+        "value": None if value is None else value.hex(),
+        "proof": proof.hex(),
+        "entries": entries,
+    }

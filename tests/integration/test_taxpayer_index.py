@@ -1,0 +1,144 @@
+"""The taxpayer index on the real ledger: a taxpayer in a DisclosureRecorded and one in a
+manifest chunk get presence proofs listing exactly their entries, a never-disclosed TIN an
+absence proof, a withdrawal shows in the next snapshot, a restart computes the same index, and
+the rebuild from the log catches rows changed behind the triggers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from ledger.followers.service import start_consumers
+from ledger.keys import load_signers, signing_key_path
+from ledger.ops.taxpayer_index import index_answer, indexer_for, update_index, verify_index
+from ledger.privacy import load_taxpayer_key, taxpayer_key_path, taxpayer_ref
+from ledger.runtime import Ledger
+from ledger.store.connection import connection
+from ledger.tlog import mpt
+from ledger.tlog.note import Verifier
+from ledger.tlog.offline import check_inclusion
+from ledger.tlog.taxpayer_index import Position, check_answer
+from tests.integration.helpers import caught_up, disclosure, emit, isolated_ledger, rows, wait_until
+
+pytestmark = pytest.mark.integration
+D = date(2025, 8, 7)
+TIN_A, TIN_B, TIN_C, NEVER = "111-11-1111", "222-22-2222", "333-33-3333", "999-99-9999"
+
+
+def checkpointed(led: Ledger, size: int) -> None:
+    wait_until(
+        lambda: rows(led, "SELECT coalesce(max(tree_size), 0) FROM checkpoints")[0][0] >= size,
+        what=f"checkpoint of {size}",
+    )
+
+
+@pytest.fixture(scope="module")
+def led(ledger_settings) -> Iterator[Ledger]:
+    led = isolated_ledger(ledger_settings, "taxindex", partitions=1)
+    key = load_taxpayer_key(taxpayer_key_path(led.settings))
+    a, b, c = (taxpayer_ref(key, t) for t in (TIN_A, TIN_B, TIN_C))
+    objs = [disclosure(D, 1, "ICE", taxpayer_refs=[a]), disclosure(D, 2, "ICE")]
+    objs[1]["disclosure_id"] = "D-bulk"
+    objs.append(
+        {"type": "DisclosureManifest", "disclosure_id": "D-bulk", "recipient_agency": "ICE",
+         "chunk_index": 0, "chunk_count": 1, "taxpayer_refs": [b, c]}
+    )  # fmt: skip
+    objs += [disclosure(D, 3, "Other recipient") for _ in range(5)]
+    running = start_consumers(led)
+    try:
+        emit(led, objs)
+        caught_up(led)
+        checkpointed(led, len(objs))
+        yield led
+    finally:
+        running.stop()
+
+
+def answer(led: Ledger, tin: str) -> tuple[dict, bytes, str]:
+    key = load_taxpayer_key(taxpayer_key_path(led.settings))
+    ref = taxpayer_ref(key, tin)
+    with connection(led.reader_url, led.schema) as conn:
+        found = index_answer(conn, indexer_for(led), ref)
+    return found, key, ref
+
+
+def check(found: dict, key: bytes, ref: str) -> list[Position]:
+    positions = [Position(e["log"], e["index"]) for e in found["entries"]]
+    value = None if found["value"] is None else bytes.fromhex(found["value"])
+    snap, k, proof = (bytes.fromhex(found[n]) for n in ("snapshot", "key", "proof"))
+    check_answer(snap, k, value, proof, positions, key, ref)
+    return positions
+
+
+def test_presence_absence_withdrawal_restart_and_rebuild(led: Ledger) -> None:
+    first = update_index(led)
+    assert first is not None
+    assert first.seq == 0
+    log_id = rows(led, "SELECT DISTINCT log_id FROM entries")[0][0]
+    vkeys = [Verifier.from_vkey(s.vkey) for s in load_signers(signing_key_path(led.settings))]
+
+    found, key, ref = answer(led, TIN_A)
+    assert found["snapshot"] == first.snapshot.hex()
+    assert check(found, key, ref) == [Position(log_id, 0)]
+    for entry in found["entries"]:
+        check_inclusion(entry["proof"], vkeys)
+    for tin in (TIN_B, TIN_C):
+        found, key, ref = answer(led, tin)
+        assert check(found, key, ref) == [Position(log_id, 2)]  # the manifest chunk
+    found, key, ref = answer(led, NEVER)
+    assert found["value"] is None
+    assert found["entries"] == []
+    check(found, key, ref)
+    # Another taxpayer's answer does not pass as this one's.
+    other, _, _ = answer(led, TIN_A)
+    with pytest.raises(mpt.VerificationError):
+        check(other, key, ref)
+
+    assert update_index(led) is None  # no checkpoint moved
+    emit(
+        led,
+        [{"type": "DisclosureAmended", "disclosure_id": "D-bulk", "recipient_agency": "ICE",
+          "changes": {"withdrawn": "true"}, "reason": "sent in error"}],
+    )  # fmt: skip
+    caught_up(led)
+    checkpointed(led, 9)
+    second = update_index(led)
+    assert second is not None
+    assert second.seq == 1
+    assert second.snapshot != first.snapshot
+    found, key, ref = answer(led, TIN_B)
+    assert check(found, key, ref) == [Position(log_id, 2), Position(log_id, 8)]
+    found, key, ref = answer(led, TIN_A)
+    assert check(found, key, ref) == [Position(log_id, 0)]  # untouched by the amendment
+
+    restarted = indexer_for(led)  # a new process: loads the rows, same tree
+    with connection(led.reader_url, led.schema) as conn:
+        restarted.load(conn)
+    assert restarted.tree.snapshot() == second.snapshot
+    assert verify_index(led) is None
+
+
+def test_verify_index_catches_a_row_changed_behind_the_triggers(led: Ledger) -> None:
+    if not rows(led, "SELECT count(*) FROM taxpayer_index_snapshots")[0][0]:
+        update_index(led)
+    assert verify_index(led) is None
+    with connection(led.admin_url, led.schema) as conn:
+        conn.execute("SET session_replication_role = replica")  # a superuser: triggers off
+        conn.execute("UPDATE taxpayer_index_postings SET seq = seq + 1 WHERE seq = 0")
+        conn.commit()
+    found = verify_index(led)
+    assert found is not None
+    assert "postings" in found.what
+    with connection(led.admin_url, led.schema) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("UPDATE taxpayer_index_postings SET seq = seq - 1 WHERE seq = 1")
+        conn.execute(
+            "UPDATE taxpayer_index_snapshots SET snapshot = sha256(snapshot) WHERE snapshot_seq = 0"
+        )
+        conn.commit()
+    found = verify_index(led)
+    assert found is not None
+    assert found.snapshot_seq == 0
+    assert "snapshot hash" in found.what
