@@ -19,6 +19,8 @@ from ledger.followers.taxpayer_postings import Postings
 from ledger.store import Connection
 from ledger.store import taxpayer_index as store
 from ledger.store.entries import entry_values
+from ledger.tlog.checkpoint import Checkpoint
+from ledger.tlog.merkle import leaf_hash, root_from_leaf_hashes
 from ledger.tlog.mpt_tree import Tree
 from ledger.tlog.taxpayer_index import Position, snapshot_leaf
 
@@ -32,8 +34,13 @@ class TaxpayerIndexer:
         disclosure_topic: str,
         origin_of: Callable[[str], str],
         codec: EventCodec | None = None,
+        *,
+        index_origin: str = "",
+        sign: Callable[[Checkpoint], str] | None = None,
     ) -> None:
         self.taxpayer_key = taxpayer_key
+        self.index_origin = index_origin
+        self.sign = sign
         self.log_prefix = disclosure_topic + "/"
         self.origin_of = origin_of
         self.codec = codec or EventCodec()
@@ -112,8 +119,17 @@ class TaxpayerIndexer:
         seq = 0 if self.latest is None else self.latest.seq + 1
         snap = store.StoredSnapshot(seq, snapshot, self._leaf(snapshot, covered), tuple(covered))
         store.insert_snapshot(conn, snap)
+        if self.sign is not None:
+            self._checkpoint(conn, seq + 1, self.sign)
         self.latest, self.loaded = snap, True
         return snap
+
+    def _checkpoint(self, conn: Connection, size: int, sign: Callable[[Checkpoint], str]) -> None:
+        """Sign the index log at ``size`` leaves. It rehashes every leaf: one leaf per disclosure
+        checkpoint keeps the log small; stored tree nodes are for when it is not."""
+        hashes = [leaf_hash(leaf) for leaf in store.leaves(conn, size)]
+        root = root_from_leaf_hashes(hashes)
+        store.insert_checkpoint(conn, size, root, sign(Checkpoint(self.index_origin, size, root)))
 
 
 def rebuild(

@@ -3,24 +3,42 @@ lookup with its MPT proof and the listed entries' inclusion proofs."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any
 
 from ledger.followers.taxpayer_index import TaxpayerIndexer, rebuild
-from ledger.keys import origin_for
-from ledger.ops.proofs import inclusion_proof_json
+from ledger.keys import load_signers, origin_for, signing_key_path
+from ledger.ops.proofs import ProofUnavailableError, inclusion_proof_json
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path
 from ledger.runtime import Ledger
 from ledger.store import Connection
 from ledger.store import taxpayer_index as store
 from ledger.store.connection import connection, transaction
-from ledger.tlog import mpt
+from ledger.tlog import checkpoint, merkle, mpt
+
+
+class IndexUnavailableError(ProofUnavailableError):
+    """No signed snapshot of the taxpayer index yet."""
+
+
+def index_origin(ledger: Ledger) -> str:
+    return f"{ledger.settings.log_origin}/index"
 
 
 def indexer_for(ledger: Ledger) -> TaxpayerIndexer:
     key = load_taxpayer_key(taxpayer_key_path(ledger.settings))
+
+    # Loaded when a snapshot is signed, not before: `ledger accounting` only reads the index.
+    def sign(cp: checkpoint.Checkpoint) -> str:
+        return checkpoint.sign(cp, load_signers(signing_key_path(ledger.settings)))
+
     return TaxpayerIndexer(
-        key, ledger.topics.disclosures, lambda log_id: origin_for(ledger.settings, log_id)
+        key,
+        ledger.topics.disclosures,
+        lambda log_id: origin_for(ledger.settings, log_id),
+        index_origin=index_origin(ledger),
+        sign=sign,
     )
 
 
@@ -73,11 +91,24 @@ def index_answer(conn: Connection, indexer: TaxpayerIndexer, ref: str) -> dict[s
             {"log": p.log, "index": p.index, "proof": inclusion_proof_json(conn, event_id)}
         )
     latest = indexer.latest
+    signed = store.latest_index_checkpoint(conn)
+    if latest is None or signed is None or signed[0] != latest.seq + 1:
+        raise IndexUnavailableError("The taxpayer index has no signed snapshot yet.")
+    leaves = store.leaves(conn, signed[0])
+    hashes = [merkle.leaf_hash(leaf) for leaf in leaves]
     return {
         "snapshot": indexer.tree.snapshot().hex(),
-        "snapshot_seq": None if latest is None else latest.seq,
         "key": key.hex(),
         "value": None if value is None else value.hex(),
         "proof": proof.hex(),
         "entries": entries,
+        "index_log": {
+            "leaf_index": latest.seq,
+            "leaf": base64.b64encode(leaves[latest.seq]).decode("ascii"),
+            "hashes": [
+                base64.b64encode(h).decode("ascii")
+                for h in merkle.inclusion_proof(hashes, latest.seq, signed[0])
+            ],
+            "checkpoint": signed[1],
+        },
     }

@@ -115,3 +115,26 @@ def event_id_at(conn: Connection, log_id: str, seq: int) -> str:
     if row is None:
         raise LookupError(f"No entry {seq} in {log_id}.")
     return str(row[0])
+
+
+def leaves(conn: Connection, size: int) -> list[bytes]:
+    """The index log's first ``size`` leaves (snapshot leaves, in snapshot order)."""
+    rows = conn.execute(
+        "SELECT leaf FROM taxpayer_index_snapshots WHERE snapshot_seq < %s ORDER BY snapshot_seq",
+        (size,),
+    ).fetchall()
+    return [bytes(r[0]) for r in rows]
+
+
+def insert_checkpoint(conn: Connection, size: int, root: bytes, note: str) -> None:
+    conn.execute(
+        "INSERT INTO taxpayer_index_checkpoints (tree_size, root_hash, note) VALUES (%s, %s, %s)",
+        (size, root, note),
+    )
+
+
+def latest_index_checkpoint(conn: Connection) -> tuple[int, str] | None:
+    row = conn.execute(
+        "SELECT tree_size, note FROM taxpayer_index_checkpoints ORDER BY tree_size DESC LIMIT 1"
+    ).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]))

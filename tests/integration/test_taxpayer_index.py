@@ -5,8 +5,12 @@ the rebuild from the log catches rows changed behind the triggers."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +24,15 @@ from ledger.tlog import mpt
 from ledger.tlog.note import Verifier
 from ledger.tlog.offline import check_inclusion
 from ledger.tlog.taxpayer_index import Position, check_answer
-from tests.integration.helpers import caught_up, disclosure, emit, isolated_ledger, rows, wait_until
+from tests.integration.helpers import (
+    caught_up,
+    cli_env,
+    disclosure,
+    emit,
+    isolated_ledger,
+    rows,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 D = date(2025, 8, 7)
@@ -118,6 +130,78 @@ def test_presence_absence_withdrawal_restart_and_rebuild(led: Ledger) -> None:
         restarted.load(conn)
     assert restarted.tree.snapshot() == second.snapshot
     assert verify_index(led) is None
+
+
+def ledger_cli(led: Ledger, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ledger", *argv],
+        env=cli_env(led),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+def test_verify_accounting_passes_each_answer_and_names_each_tampering(
+    led: Ledger, tmp_path: Path
+) -> None:
+    made = ledger_cli(led, "index", "update")
+    assert made.returncode == 0, made.stderr
+    vkey = load_signers(signing_key_path(led.settings))[0].vkey
+    key_file = str(taxpayer_key_path(led.settings))
+    answers = {}
+    for tin in (TIN_A, TIN_B, NEVER):
+        (tmp_path / "tin").write_text(tin)
+        out = ledger_cli(
+            led, "accounting", "--tin-file", str(tmp_path / "tin"), "--json", "--index-proof"
+        )
+        assert out.returncode == 0, out.stderr
+        answers[tin] = json.loads(out.stdout)
+        path = tmp_path / f"{tin}.json"
+        path.write_text(out.stdout)
+        ok = ledger_cli(
+            led, "verify-accounting", str(path), "--key", vkey,
+            "--taxpayer-key", key_file, "--tin-file", str(tmp_path / "tin"),
+        )  # fmt: skip
+        assert ok.returncode == 0, (tin, ok.stderr)
+        assert ("absence" in ok.stdout) == (tin == NEVER), ok.stdout
+    assert len(answers[TIN_A]["disclosures"]) == 1
+    assert len(answers[TIN_A]["index_proof"]["entries"]) == 1
+
+    def refused(answer: dict, tin: str, named: str) -> None:
+        (tmp_path / "tin").write_text(tin)
+        (tmp_path / "bad.json").write_text(json.dumps(answer))
+        bad = ledger_cli(
+            led, "verify-accounting", str(tmp_path / "bad.json"), "--key", vkey,
+            "--taxpayer-key", key_file, "--tin-file", str(tmp_path / "tin"),
+        )  # fmt: skip
+        assert bad.returncode == 6, (named, bad.stderr)
+        assert bad.stderr.startswith("error:"), bad.stderr
+        assert "Traceback" not in bad.stderr
+        assert named in bad.stderr, (named, bad.stderr)
+
+    def flip_hex(text: str, at: int) -> str:
+        return text[:at] + ("1" if text[at] == "0" else "0") + text[at + 1 :]
+
+    base = answers[TIN_B]["index_proof"]
+    cases = {
+        "MPT proof": {**base, "proof": flip_hex(base["proof"], 10)},
+        "snapshot": {**base, "snapshot": flip_hex(base["snapshot"], 0)},
+        "index log's checkpoint": {
+            **base,
+            "index_log": {
+                **base["index_log"],
+                "checkpoint": base["index_log"]["checkpoint"].replace("\n", "\n ", 1),
+            },
+        },
+        "listed entries": {**base, "entries": base["entries"][:1]},
+    }
+    for named, proof in cases.items():
+        refused({"index_proof": proof}, TIN_B, named)
+    refused(answers[TIN_B], TIN_A, "another")  # B's answer offered as A's
+    absent = answers[NEVER]["index_proof"]
+    refused({"index_proof": {**absent, "proof": flip_hex(absent["proof"], 70)}}, NEVER, "MPT")
 
 
 def test_verify_index_catches_a_row_changed_behind_the_triggers(led: Ledger) -> None:

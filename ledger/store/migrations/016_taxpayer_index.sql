@@ -34,20 +34,31 @@ CREATE TABLE taxpayer_index_coverage (
     PRIMARY KEY (snapshot_seq, log_id)
 );
 
+-- The index log: leaf n is snapshot n's leaf; one signed checkpoint (origin
+-- <LEDGER_LOG_ORIGIN>/index) per size, the note exactly as signed.
+CREATE TABLE taxpayer_index_checkpoints (
+    tree_size  bigint      PRIMARY KEY CHECK (tree_size > 0),
+    root_hash  bytea       NOT NULL CHECK (length(root_hash) = 32),
+    note       text        NOT NULL,
+    signed_at  timestamptz NOT NULL DEFAULT now()
+);
+
 SELECT ledger_append_only(ARRAY[
     'taxpayer_index_postings', 'taxpayer_index_disclosures',
-    'taxpayer_index_snapshots', 'taxpayer_index_coverage'
+    'taxpayer_index_snapshots', 'taxpayer_index_coverage', 'taxpayer_index_checkpoints'
 ]);
 
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ledger_writer') THEN
         GRANT SELECT, INSERT ON taxpayer_index_postings, taxpayer_index_disclosures,
-            taxpayer_index_snapshots, taxpayer_index_coverage TO ledger_writer;
+            taxpayer_index_snapshots, taxpayer_index_coverage, taxpayer_index_checkpoints
+            TO ledger_writer;
     END IF;
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ledger_reader') THEN
         GRANT SELECT ON taxpayer_index_postings, taxpayer_index_disclosures,
-            taxpayer_index_snapshots, taxpayer_index_coverage TO ledger_reader;
+            taxpayer_index_snapshots, taxpayer_index_coverage, taxpayer_index_checkpoints
+            TO ledger_reader;
     END IF;
 END;
 $$;
