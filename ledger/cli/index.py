@@ -16,16 +16,29 @@ index_app = typer.Typer(help="The taxpayer index and its log.", no_args_is_help=
 
 
 @index_app.command("update")
-def index_update() -> None:
+def index_update(
+    every: Annotated[
+        float | None,
+        typer.Option(min=0.1, help="Keep running: look for new checkpoints every N seconds."),
+    ] = None,
+) -> None:
     """Index the disclosure logs up to their newest checkpoints; sign the index log."""
-    from ledger.ops.taxpayer_index import update_index
+    import time
+
+    from ledger.ops.taxpayer_index import indexer_for, update_index
     from ledger.runtime import open_ledger
 
-    snap = update_index(open_ledger(settings(), prepare=False))
-    if snap is None:
-        console.print("The index already covers the newest checkpoints.")
-    else:
-        console.print(f"Snapshot {snap.seq}: {snap.snapshot.hex()}.")
+    ledger = open_ledger(settings(), prepare=False)
+    indexer = indexer_for(ledger)  # one process keeps its tree between updates
+    while True:
+        snap = update_index(ledger, indexer)
+        if snap is not None:
+            console.print(f"Snapshot {snap.seq}: {snap.snapshot.hex()}.")
+        elif every is None:
+            console.print("The index already covers the newest checkpoints.")
+        if every is None:
+            return
+        time.sleep(every)
 
 
 @index_app.command("verify")

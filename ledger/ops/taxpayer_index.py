@@ -16,6 +16,7 @@ from ledger.store import Connection
 from ledger.store import taxpayer_index as store
 from ledger.store.connection import connection, transaction
 from ledger.tlog import checkpoint, merkle, mpt
+from ledger.tlog.tlog_proof import from_inclusion_json
 
 
 class IndexUnavailableError(ProofUnavailableError):
@@ -86,10 +87,10 @@ def index_answer(conn: Connection, indexer: TaxpayerIndexer, ref: str) -> dict[s
     positions = indexer.postings.positions(key) if value is not None else []
     entries = []
     for p in positions:
-        event_id = store.event_id_at(conn, p.log, p.index)
-        entries.append(
-            {"log": p.log, "index": p.index, "proof": inclusion_proof_json(conn, event_id)}
-        )
+        inclusion = inclusion_proof_json(conn, store.event_id_at(conn, p.log, p.index))
+        # The same proof as a C2SP tlog-proof@v1 file's text, for tools that read that form.
+        text = from_inclusion_json(inclusion).to_text()
+        entries.append({"log": p.log, "index": p.index, "proof": inclusion, "tlog_proof": text})
     latest = indexer.latest
     signed = store.latest_index_checkpoint(conn)
     if latest is None or signed is None or signed[0] != latest.seq + 1:

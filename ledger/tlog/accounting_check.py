@@ -14,7 +14,7 @@ from ledger.codec import EventCodec
 from ledger.errors import CodecError, VerificationError
 from ledger.events import DisclosureAmended, DisclosureManifest, DisclosureRecorded
 from ledger.tlog import checkpoint as tlog
-from ledger.tlog import merkle, mpt
+from ledger.tlog import merkle, mpt, tlog_proof
 from ledger.tlog.cosignature import check_cosignatures
 from ledger.tlog.note import Verifier
 from ledger.tlog.offline import check_inclusion
@@ -98,6 +98,14 @@ def _concerns(values: list[bytes], ref: str) -> bool:
     return all(d in disclosures for d in amended)
 
 
+def _tlog_differs(text: str, inclusion: dict[str, Any]) -> bool:
+    try:
+        given = tlog_proof.parse(text)
+    except VerificationError:
+        return True
+    return given != tlog_proof.from_inclusion_json(inclusion)
+
+
 def check_index_proof(
     proof: dict[str, Any],
     verifiers: list[Verifier],
@@ -135,6 +143,8 @@ def check_index_proof(
             raise AccountingProofError(f"Entry {n}'s inclusion proof is for another entry.")
         if position.index >= sizes.get(checked.origin, 0):
             raise AccountingProofError(f"Entry {n} is not covered by the snapshot.")
+        if "tlog_proof" in entry and _tlog_differs(str(entry["tlog_proof"]), entry_proof):
+            raise AccountingProofError(f"Entry {n}'s tlog-proof is not its inclusion proof.")
         positions.append(position)
         if "value" in entry_proof:
             values.append(_bytes(entry_proof["value"], f"entry {n} value", hexed=False))

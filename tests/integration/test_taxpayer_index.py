@@ -168,6 +168,9 @@ def test_verify_accounting_passes_each_answer_and_names_each_tampering(
         assert ("absence" in ok.stdout) == (tin == NEVER), ok.stdout
     assert len(answers[TIN_A]["disclosures"]) == 1
     assert len(answers[TIN_A]["index_proof"]["entries"]) == 1
+    assert answers[TIN_A]["index_proof"]["entries"][0]["tlog_proof"].startswith(
+        "c2sp.org/tlog-proof@v1\n"
+    )
 
     def refused(answer: dict, tin: str, named: str) -> None:
         (tmp_path / "tin").write_text(tin)
@@ -196,6 +199,13 @@ def test_verify_accounting_passes_each_answer_and_names_each_tampering(
             },
         },
         "listed entries": {**base, "entries": base["entries"][:1]},
+        "tlog-proof": {
+            **base,
+            "entries": [
+                {**base["entries"][0], "tlog_proof": base["entries"][1]["tlog_proof"]},
+                base["entries"][1],
+            ],
+        },
     }
     for named, proof in cases.items():
         refused({"index_proof": proof}, TIN_B, named)
