@@ -21,8 +21,11 @@ from ledger.tlog.tlog_proof import SUFFIX, from_inclusion_json
 router = APIRouter()
 PROOF_FILE: dict[int | str, dict[str, Any]] = {
     200: {
-        "content": {"application/json": {"schema": InclusionProof.model_json_schema()}},
-        "description": "The inclusion proof as a file to keep",
+        "content": {
+            "application/json": {"schema": InclusionProof.model_json_schema()},
+            "text/plain": {"schema": {"type": "string"}},  # ?format=tlog-proof
+        },
+        "description": "The inclusion proof as a file to keep (JSON, or C2SP tlog-proof@v1)",
     }
 }
 
