@@ -148,6 +148,8 @@ def check_index_proof(
         positions.append(position)
         if "value" in entry_proof:
             values.append(_bytes(entry_proof["value"], f"entry {n} value", hexed=False))
+    if positions != sorted(set(positions)):  # as served: each entry once, in (log, index) order
+        raise AccountingProofError("The listed entries are out of order or repeat one.")
     value = proof.get("value")
     try:
         check_answer(
