@@ -12,18 +12,23 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import httpx
 import pytest
 
+from ledger.api import create_app
 from ledger.followers.service import start_consumers
 from ledger.keys import load_signers, signing_key_path
 from ledger.ops.taxpayer_index import index_answer, indexer_for, update_index, verify_index
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path, taxpayer_ref
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
+from ledger.store.tokens import create_token
 from ledger.tlog import mpt
+from ledger.tlog.accounting_check import check_index_proof
 from ledger.tlog.note import Verifier
 from ledger.tlog.offline import check_inclusion
 from ledger.tlog.taxpayer_index import Position, check_answer
+from tests.fixtures_scenario import served
 from tests.integration.helpers import (
     caught_up,
     cli_env,
@@ -212,6 +217,30 @@ def test_verify_accounting_passes_each_answer_and_names_each_tampering(
     refused(answers[TIN_B], TIN_A, "another")  # B's answer offered as A's
     absent = answers[NEVER]["index_proof"]
     refused({"index_proof": {**absent, "proof": flip_hex(absent["proof"], 70)}}, NEVER, "MPT")
+
+
+def test_the_api_answers_with_an_index_proof_that_verifies(led: Ledger) -> None:
+    update_index(led)
+    key = load_taxpayer_key(taxpayer_key_path(led.settings))
+    verifiers = [Verifier.from_vkey(s.vkey) for s in load_signers(signing_key_path(led.settings))]
+    with connection(led.admin_url, led.schema) as conn:
+        token = create_token(conn, "auditor", "t-index")
+    auth = {"authorization": f"Bearer {token}"}
+    with served(create_app(led.reader_only())) as url:
+        plain = httpx.post(f"{url}/api/accounting", json={"tin": TIN_B}, headers=auth, timeout=60)
+        proven = httpx.post(
+            f"{url}/api/accounting",
+            json={"tin": TIN_B, "index_proof": True},
+            headers=auth,
+            timeout=120,
+        )
+    assert plain.status_code == proven.status_code == 200, proven.text
+    assert plain.json()["index_proof"] is None
+    answer = proven.json()
+    assert answer["disclosures"] == plain.json()["disclosures"]
+    ref = taxpayer_ref(key, TIN_B)
+    checked = check_index_proof(answer["index_proof"], verifiers, taxpayer_key=key, ref=ref)
+    assert checked.entries == 2  # the manifest chunk and the withdrawal
 
 
 def test_verify_index_catches_a_row_changed_behind_the_triggers(led: Ledger) -> None:
