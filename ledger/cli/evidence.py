@@ -23,8 +23,18 @@ key_app = typer.Typer(help="The checkpoint signing key.", no_args_is_help=True)
 proof_app = typer.Typer(help="Inclusion and consistency proofs.", no_args_is_help=True)
 
 
-def verify(json_out: JsonFlag = False) -> None:
+def verify(
+    json_out: JsonFlag = False,
+    index: Annotated[
+        bool, typer.Option("--index", help="Instead: rebuild the taxpayer index and compare.")
+    ] = False,
+) -> None:
     """Recompute every log's hashes from the stored bytes and compare with Kafka and checkpoints."""
+    if index:  # docs/mpt.md: the same as `ledger index verify`
+        from ledger.cli.index import index_verify
+
+        index_verify()
+        return
     from rich.progress import Progress
 
     from ledger.ops.verify import verify_ledger

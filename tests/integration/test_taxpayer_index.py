@@ -247,6 +247,8 @@ def test_verify_index_catches_a_row_changed_behind_the_triggers(led: Ledger) -> 
     if not rows(led, "SELECT count(*) FROM taxpayer_index_snapshots")[0][0]:
         update_index(led)
     assert verify_index(led) is None
+    clean = ledger_cli(led, "verify", "--index")
+    assert clean.returncode == 0, clean.stderr
     with connection(led.admin_url, led.schema) as conn:
         conn.execute("SET session_replication_role = replica")  # a superuser: triggers off
         conn.execute("UPDATE taxpayer_index_postings SET seq = seq + 1 WHERE seq = 0")
@@ -265,3 +267,6 @@ def test_verify_index_catches_a_row_changed_behind_the_triggers(led: Ledger) -> 
     assert found is not None
     assert found.snapshot_seq == 0
     assert "snapshot hash" in found.what
+    cli = ledger_cli(led, "verify", "--index")
+    assert cli.returncode == 6, cli.stderr
+    assert cli.stderr.startswith("error: Index log leaf 0: its snapshot hash"), cli.stderr
