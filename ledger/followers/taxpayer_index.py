@@ -25,6 +25,7 @@ from ledger.tlog.mpt_tree import Tree
 from ledger.tlog.taxpayer_index import Position, snapshot_leaf
 
 log = logging.getLogger(__name__)
+PAGE = 10_000  # entries read per query
 
 
 class TaxpayerIndexer:
@@ -68,7 +69,7 @@ class TaxpayerIndexer:
         changed: set[bytes] = set()
         postings: list[tuple[bytes, str, int]] = []
         disclosures: list[tuple[str, bytes]] = []
-        for seq, value in enumerate(entry_values(conn, log_id, start, end), start):
+        for seq, value in self._values(conn, log_id, start, end):
             try:
                 event = self.codec.decode(value).event
             except CodecError:  # the audit log stored it, so it decoded once; never guess
@@ -84,6 +85,13 @@ class TaxpayerIndexer:
             store.insert_postings(conn, postings)
             store.insert_disclosures(conn, disclosures)
         return changed
+
+    @staticmethod
+    def _values(conn: Connection, log_id: str, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+        """(seq, message bytes) of entries [start, end), read a page at a time: a first run over
+        a long log must not hold all of it in memory."""
+        for first in range(start, end, PAGE):
+            yield from enumerate(entry_values(conn, log_id, first, min(first + PAGE, end)), first)
 
     def _done(self) -> dict[str, int]:
         return {c.log_id: c.tree_size for c in (self.latest.covered if self.latest else ())}

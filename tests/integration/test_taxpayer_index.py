@@ -89,7 +89,10 @@ def check(found: dict, key: bytes, ref: str) -> list[Position]:
     return positions
 
 
-def test_presence_absence_withdrawal_restart_and_rebuild(led: Ledger) -> None:
+def test_presence_absence_withdrawal_restart_and_rebuild(
+    led: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ledger.followers.taxpayer_index.PAGE", 2)  # entries read in pages
     first = update_index(led)
     assert first is not None
     assert first.seq == 0
