@@ -155,6 +155,7 @@ class EntryWithProof(BaseModel):
 
 class AccountingRequest(BaseModel):
     tin: str
+    index_proof: bool = False  # docs/mpt.md: add the taxpayer index's proof
 
 
 class AccountingRow(BaseModel):
@@ -173,6 +174,7 @@ class AccountingRow(BaseModel):
 
 class Accounting(BaseModel):
     disclosures: list[AccountingRow]
+    index_proof: dict[str, Any] | None = None
 
 
 class P3CLine(BaseModel):

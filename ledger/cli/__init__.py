@@ -14,6 +14,7 @@ import typer
 import typer._click.exceptions as cli_errors  # typer vendors click; its errors live here
 
 from ledger.cli import api, bundle, demo, events, evidence, queries, reports, services, witness
+from ledger.cli import index as index_cli
 from ledger.cli.output import fail
 from ledger.errors import ExitCode, LedgerError
 
@@ -43,6 +44,7 @@ for command in (
     services.migrate,
     api.serve,
     queries.accounting,
+    index_cli.verify_accounting,  # `verify-accounting`
 ):
     app.command()(command)
 app.add_typer(evidence.key_app, name="key")
@@ -51,6 +53,7 @@ app.add_typer(queries.alerts_app, name="alerts")
 app.add_typer(api.token_app, name="token")
 app.add_typer(reports.report_app, name="report")
 app.add_typer(witness.witness_app, name="witness")
+app.add_typer(index_cli.index_app, name="index")
 
 
 def _unexpected(exc: Exception) -> str:

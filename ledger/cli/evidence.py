@@ -23,8 +23,18 @@ key_app = typer.Typer(help="The checkpoint signing key.", no_args_is_help=True)
 proof_app = typer.Typer(help="Inclusion and consistency proofs.", no_args_is_help=True)
 
 
-def verify(json_out: JsonFlag = False) -> None:
+def verify(
+    json_out: JsonFlag = False,
+    index: Annotated[
+        bool, typer.Option("--index", help="Instead: rebuild the taxpayer index and compare.")
+    ] = False,
+) -> None:
     """Recompute every log's hashes from the stored bytes and compare with Kafka and checkpoints."""
+    if index:  # docs/mpt.md: the same as `ledger index verify`
+        from ledger.cli.index import index_verify
+
+        index_verify()
+        return
     from rich.progress import Progress
 
     from ledger.ops.verify import verify_ledger
@@ -159,13 +169,21 @@ def proof_inclusion(
         int | None, typer.Option(help="Prove against this checkpoint size.")
     ] = None,
     json_out: JsonFlag = True,
+    tlog_proof: Annotated[
+        bool, typer.Option("--tlog-proof", help="Write a C2SP tlog-proof@v1 instead of JSON.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file (.tlog-proof: that form).")
+    ] = None,
 ) -> None:
     """Proof that an event is in its log, with the signed checkpoint it verifies against."""
+    import json
     import uuid
 
     from ledger.ops.proofs import inclusion_proof_json
     from ledger.runtime import open_ledger
     from ledger.store.connection import connection
+    from ledger.tlog.tlog_proof import SUFFIX, from_inclusion_json
 
     try:
         uuid.UUID(event_id)
@@ -173,7 +191,18 @@ def proof_inclusion(
         fail(f"--event-id {event_id!r} is not a UUID.", ExitCode.USAGE)
     ledger = open_ledger(settings(), prepare=False)
     with connection(ledger.reader_url, ledger.schema) as conn:
-        print_json(inclusion_proof_json(conn, event_id, tree_size))
+        proof = inclusion_proof_json(conn, event_id, tree_size)
+    if tlog_proof or (out is not None and out.suffix == SUFFIX):
+        text = from_inclusion_json(proof).to_text()
+    else:
+        text = json.dumps(proof, indent=2) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"Cannot write {out}: {exc.strerror}.", ExitCode.ERROR)
 
 
 @proof_app.command("consistency")
@@ -194,15 +223,23 @@ def proof_consistency(
 
 
 def verify_proof(
-    file: Annotated[Path, typer.Argument(help="A saved proof JSON file.")],
+    file: Annotated[Path, typer.Argument(help="A saved proof: JSON or .tlog-proof.")],
     key: VerifierKeys,
     witness_key: WitnessKeys = None,
     min_witnesses: MinWitnesses = None,
+    entry: Annotated[
+        Path | None,
+        typer.Option(help="The entry's bytes, for a .tlog-proof that does not carry them."),
+    ] = None,
 ) -> None:
-    """Check a saved proof offline: no database, no Kafka, only the proof and the public key."""
+    """Check a saved proof (JSON or C2SP tlog-proof) offline: only the proof and public keys."""
     from ledger.tlog.offline import check_proof_file
 
     witnesses = witness_key or []
     minimum = witness_minimum(witnesses, min_witnesses)
-    result = check_proof_file(file, key, witnesses, minimum)
+    try:
+        entry_bytes = None if entry is None else entry.read_bytes()
+    except OSError as exc:
+        fail(f"Cannot read {entry}: {exc.strerror}.", ExitCode.USAGE)
+    result = check_proof_file(file, key, witnesses, minimum, entry_bytes)
     console.print(f"[green]OK[/] {result.kind} proof for {result.origin}: {result.detail}.")

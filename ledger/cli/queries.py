@@ -262,6 +262,9 @@ def accounting(
         ),
     ],
     json_out: JsonFlag = False,
+    index_proof: Annotated[
+        bool, typer.Option("--index-proof", help="With --json: add the taxpayer index's proof.")
+    ] = False,
 ) -> None:
     """Privacy Act accounting: every disclosure that included one taxpayer (by keyed hash)."""
     from ledger.local_secrets import configured_or_existing
@@ -270,6 +273,8 @@ def accounting(
     from ledger.store import queries
     from ledger.store.connection import connection
 
+    if index_proof and not json_out:
+        fail("--index-proof goes with --json.", ExitCode.USAGE)
     try:
         tin = tin_file.read_text().strip()
     except OSError as exc:
@@ -282,6 +287,10 @@ def accounting(
     ledger = open_ledger(s, prepare=False)
     with connection(ledger.reader_url, ledger.schema) as conn:
         found = queries.accounting(conn, ref)
+        if index_proof:  # docs/mpt.md: {"disclosures": [...], "index_proof": {...}}
+            from ledger.ops.taxpayer_index import index_answer, indexer_for
+
+            proven = index_answer(conn, indexer_for(ledger), ref)
     rows = [
         (
             r["day"],
@@ -298,7 +307,8 @@ def accounting(
     # Only that an accounting was made: never the TIN, nor its ref.
     record_access(ledger, "auditor", "accounting", {"kind": "privacy-act-accounting"}, len(rows))
     if json_out:
-        print_json([dict(zip(ACCOUNTING_COLUMNS, r, strict=True)) for r in rows])
+        listed = [dict(zip(ACCOUNTING_COLUMNS, r, strict=True)) for r in rows]
+        print_json({"disclosures": listed, "index_proof": proven} if index_proof else listed)
     else:
         print_table(
             f"Disclosures including this taxpayer ({len(rows)})",

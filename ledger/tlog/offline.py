@@ -11,7 +11,7 @@ from typing import Any
 
 from ledger.errors import VerificationError
 from ledger.tlog import checkpoint as tlog
-from ledger.tlog import merkle
+from ledger.tlog import merkle, tlog_proof
 from ledger.tlog.cosignature import check_cosignatures
 from ledger.tlog.note import Verifier
 
@@ -96,10 +96,23 @@ def check_witnesses(
 
 
 def check_proof_file(
-    path: Path, vkeys: list[str], witness_vkeys: list[str] | None = None, min_witnesses: int = 0
+    path: Path,
+    vkeys: list[str],
+    witness_vkeys: list[str] | None = None,
+    min_witnesses: int = 0,
+    entry: bytes | None = None,
 ) -> ProofCheck:
+    """Check a proof in the ledger's JSON or a C2SP tlog-proof (``entry``: the entry's bytes,
+    for a tlog-proof that does not carry them)."""
     try:
-        proof = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        if tlog_proof.is_tlog_proof(text):
+            leaf = None if entry is None else merkle.leaf_hash(entry)
+            proof = tlog_proof.to_inclusion_json(tlog_proof.parse(text), leaf)
+            if entry is not None and merkle.leaf_hash(entry) != _b64(proof["leaf_hash"], "extra"):
+                raise VerificationError("--entry is not the entry the tlog-proof carries.")
+        else:
+            proof = json.loads(text)
     except (OSError, UnicodeDecodeError) as exc:
         raise VerificationError(f"Cannot read {path}: {exc}") from exc
     except json.JSONDecodeError as exc:

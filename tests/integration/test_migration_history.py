@@ -83,8 +83,13 @@ UPGRADES = [
 ]
 
 
-def test_the_migrations_of_now_build_the_schema_the_old_ones_did(ledger_settings) -> None:
+def test_the_migrations_of_now_build_the_schema_the_old_ones_did(
+    ledger_settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     admin = ledger_settings.database_url
+    # The history compared is 000-009's: later migrations add tables the old files never had.
+    now = [f for f in migration_files() if f[0] <= 9]
+    monkeypatch.setattr("ledger.store.migrate.migration_files", lambda: now)
     assert [name[:3] for _, name, _ in migration_files()][:2] == ["000", "001"]
     tag = uuid.uuid4().hex[:8]
     before, fresh = f"t_mighist_old_{tag}", f"t_mighist_new_{tag}"

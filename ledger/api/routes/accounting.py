@@ -16,6 +16,7 @@ from ledger.api.context import Db, context, returned
 from ledger.api.models import Accounting, AccountingRequest
 from ledger.errors import LedgerError
 from ledger.local_secrets import configured_or_existing
+from ledger.ops.taxpayer_index import index_answer, indexer_for
 from ledger.privacy import load_taxpayer_key, taxpayer_ref
 from ledger.store import queries
 
@@ -64,4 +65,7 @@ def accounting(
         raise HTTPException(exc.http_status, exc.diagnostics()) from None
     rows = queries.accounting(conn, ref)
     returned(request, len(rows))
-    return {"disclosures": rows}
+    if not body.index_proof:
+        return {"disclosures": rows}
+    ledger = context(request).ledger
+    return {"disclosures": rows, "index_proof": index_answer(conn, indexer_for(ledger), ref)}

@@ -16,12 +16,16 @@ from ledger.ops.proofs import inclusion_proof_json
 from ledger.store import Connection, queries
 from ledger.store.checkpoints import latest_per_log
 from ledger.store.tokens import Principal
+from ledger.tlog.tlog_proof import SUFFIX, from_inclusion_json
 
 router = APIRouter()
 PROOF_FILE: dict[int | str, dict[str, Any]] = {
     200: {
-        "content": {"application/json": {"schema": InclusionProof.model_json_schema()}},
-        "description": "The inclusion proof as a file to keep",
+        "content": {
+            "application/json": {"schema": InclusionProof.model_json_schema()},
+            "text/plain": {"schema": {"type": "string"}},  # ?format=tlog-proof
+        },
+        "description": "The inclusion proof as a file to keep (JSON, or C2SP tlog-proof@v1)",
     }
 }
 
@@ -66,9 +70,19 @@ def entry(request: Request, event_id: str, who: Overseer, conn: Db) -> dict[str,
 
 
 @router.get("/api/entries/{event_id}/proof", response_class=Response, responses=PROOF_FILE)
-def proof_download(request: Request, event_id: str, who: Overseer, conn: Db) -> Response:
+def proof_download(
+    request: Request, event_id: str, who: Overseer, conn: Db, format: str = "json"
+) -> Response:
+    if format not in ("json", "tlog-proof"):
+        raise HTTPException(422, "format: must be json or tlog-proof")
     proof = entry_and_proof(conn, event_id, who)["proof"]
     returned(request, 1)
+    if format == "tlog-proof":  # C2SP tlog-proof@v1; withheld bytes stay out of its extra line
+        return Response(
+            from_inclusion_json(proof).to_text(),
+            media_type="text/plain; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="proof-{event_id}{SUFFIX}"'},
+        )
     return Response(
         json.dumps(proof, indent=2),
         media_type="application/json",

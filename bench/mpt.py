@@ -1,0 +1,150 @@
+"""The taxpayer index's Merkle Patricia Tree: lookup-with-proof latency, update rate, proof size,
+beside torchwood's own Go benchmarks (filippo.io/torchwood v0.10.0, mpt) run in the same run.
+
+    python -m bench.mpt [--sizes 100000,1000000] [--no-go | --go-only]
+
+Per size N: N taxpayers' index keys and values (docs/mpt.md's derivation, synthetic refs) built
+into ledger.tlog.mpt_tree in one sorted pass; then lookups with proof (path + prove_lookup, the
+work `ledger accounting` adds per taxpayer) for random present and absent taxpayers, p50/p99;
+verification; the proof sizes; and "Set1K" as torchwood measures it (1,000 new keys set, then
+the snapshot hash). torchwood's mpt is `//go:build ignore` in v0.10.0, so its module is copied
+from the Go module cache to a temporary directory and the tag removed to run its benchmarks
+(BenchmarkSet1K_<N>, BenchmarkProofIn<N>, in-memory tree) with GOTOOLCHAIN=go1.27.3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from ledger.tlog import mpt
+from ledger.tlog.mpt_tree import Tree
+from ledger.tlog.taxpayer_index import Position, index_key, index_value
+
+K = b"bench taxpayer key, 32 bytes ...."
+SAMPLES = 2000
+GO_NAMES = {100_000: "100K", 1_000_000: "1M", 10_000_000: "10M"}
+
+
+def _pairs(n: int) -> list[tuple[bytes, bytes]]:
+    out = []
+    for i in range(n):
+        key = index_key(K, hashlib.sha256(b"ref %d" % i).digest())
+        out.append((key, index_value(K, key, [Position("disclosures/0", i)])))
+    out.sort()
+    return out
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def python_figures(n: int) -> dict[str, float]:
+    rnd = random.Random(n)
+    t0 = time.perf_counter()
+    pairs = _pairs(n)
+    t1 = time.perf_counter()
+    tree = Tree.from_sorted(pairs)
+    t2 = time.perf_counter()
+    # A long-lived index moves its nodes out of the cyclic collector's view once loaded (they
+    # hold no cycles); without this, full collections over millions of nodes are the p99.
+    gc.collect()
+    gc.freeze()
+    snap = tree.snapshot()
+    present = [pairs[rnd.randrange(n)][0] for _ in range(SAMPLES // 2)]
+    absent = [hashlib.sha256(b"absent %d" % i).digest() for i in range(SAMPLES // 2)]
+    lookups, verifies, sizes = [], [], {"present": [0], "absent": [0]}
+    for key in present + absent:
+        a = time.perf_counter()
+        val, proof = mpt.prove_lookup(key, tree.path(key))
+        b = time.perf_counter()
+        mpt.verify_lookup(snap, key, val, proof)
+        c = time.perf_counter()
+        lookups.append((b - a) * 1e3)
+        verifies.append((c - b) * 1e3)
+        sizes["absent" if val is None else "present"].append(len(proof))
+    new = [(hashlib.sha256(b"new %d" % i).digest(), b"v" * 32) for i in range(1000)]
+    d = time.perf_counter()
+    for key, val in new:
+        tree.set(key, val)
+    tree.snapshot()
+    set1k = time.perf_counter() - d
+    return {
+        "keys": n,
+        "derive_s": t1 - t0,
+        "build_s": t2 - t1,
+        "lookup_proof_p50_ms": _pct(lookups, 0.50),
+        "lookup_proof_p99_ms": _pct(lookups, 0.99),
+        "verify_p99_ms": _pct(verifies, 0.99),
+        "proof_bytes_present_mean": statistics.mean(sizes["present"][1:]),
+        "proof_bytes_absent_mean": statistics.mean(sizes["absent"][1:]),
+        "proof_bytes_max": max(sizes["present"] + sizes["absent"]),
+        "set1k_ms": set1k * 1e3,
+        "updates_per_s": 1000 / set1k,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def go_figures(sizes: list[int]) -> str:
+    """torchwood's benchmark lines for the sizes it has, or why they did not run."""
+    go = shutil.which("go")
+    names = [GO_NAMES[n] for n in sizes if n in GO_NAMES]
+    if go is None or not names:
+        return "torchwood: not run (no Go toolchain, or no size torchwood benchmarks)"
+    env = {**os.environ, "GOTOOLCHAIN": "go1.27.3"}
+    got = subprocess.run(
+        [go, "mod", "download", "-json", "filippo.io/torchwood@v0.10.0"],
+        cwd=tempfile.gettempdir(), env=env, capture_output=True, text=True, check=False,
+        timeout=600,
+    )  # fmt: skip
+    if got.returncode != 0:
+        return f"torchwood: not run (module not fetched: {got.stderr.strip()[-200:]})"
+    with tempfile.TemporaryDirectory() as tmp:
+        module = Path(tmp) / "torchwood"
+        shutil.copytree(json.loads(got.stdout)["Dir"], module)
+        for path in (module / "mpt").glob("*.go"):
+            text = path.read_text()
+            if "\npackage mpt\n" in text:  # mptload.go is a command: it stays ignored
+                path.chmod(0o644)
+                path.write_text(text.replace("//go:build ignore\n", "", 1))
+        which = "|".join(f"BenchmarkSet1K_{s}|BenchmarkProofIn{s}" for s in names)
+        run = subprocess.run(
+            [go, "test", "-run", "^$", "-bench", f"^({which})$/^impl=mem$", "-benchmem",
+             "-timeout", "3h", "./mpt/"],
+            cwd=module, env=env, capture_output=True, text=True, check=False, timeout=3 * 3600,
+        )  # fmt: skip
+        lines = [ln for ln in run.stdout.splitlines() if ln.startswith(("Benchmark", "cpu:"))]
+        if run.returncode != 0 or not lines:
+            return f"torchwood: benchmarks failed: {(run.stdout + run.stderr).strip()[-400:]}"
+        return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--no-go", action="store_true")
+    parser.add_argument("--go-only", action="store_true")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    for n in [] if args.go_only else sizes:
+        figures = python_figures(n)
+        print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in figures.items()))  # fmt: skip
+    if not args.no_go:
+        print(go_figures(sizes))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""The taxpayer index's follower: after new checkpoints of the disclosure logs, index the entries
+they cover and store a snapshot of the index's MPT with the checkpoints it covers.
+
+It follows the disclosure logs' checkpoints, not Kafka: an entry's position is its leaf index,
+which only the audit log assigns, and a snapshot is only worth committing for entries a signed
+checkpoint covers. State is PostgreSQL's (migration 016); the MPT is held in memory, loaded
+from the postings on start, so a restart or a second process computes the same snapshots, and
+a rebuild from the log (``rebuild``) replays each stored snapshot's coverage to compare.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+
+from ledger.codec import EventCodec
+from ledger.errors import CodecError
+from ledger.followers.taxpayer_postings import Postings
+from ledger.store import Connection
+from ledger.store import taxpayer_index as store
+from ledger.store.entries import entry_values
+from ledger.tlog.checkpoint import Checkpoint
+from ledger.tlog.merkle import leaf_hash, root_from_leaf_hashes
+from ledger.tlog.mpt_tree import Tree
+from ledger.tlog.taxpayer_index import Position, snapshot_leaf
+
+log = logging.getLogger(__name__)
+PAGE = 10_000  # entries read per query
+
+
+class TaxpayerIndexer:
+    def __init__(
+        self,
+        taxpayer_key: bytes,
+        disclosure_topic: str,
+        origin_of: Callable[[str], str],
+        codec: EventCodec | None = None,
+        *,
+        index_origin: str = "",
+        sign: Callable[[Checkpoint], str] | None = None,
+    ) -> None:
+        self.taxpayer_key = taxpayer_key
+        self.index_origin = index_origin
+        self.sign = sign
+        self.log_prefix = disclosure_topic + "/"
+        self.origin_of = origin_of
+        self.codec = codec or EventCodec()
+        self.postings = Postings(taxpayer_key)
+        self.tree = Tree()
+        self.latest: store.StoredSnapshot | None = None
+        self.loaded = False
+
+    def load(self, conn: Connection) -> None:
+        """The in-memory state from the stored rows (on start, and after a failed update)."""
+        self.postings = Postings(self.taxpayer_key)
+        for key, log_id, seq in store.postings(conn):
+            self.postings.by_key.setdefault(key, set()).add(Position(log_id, seq))
+        for disclosure_id, key in store.disclosures(conn):
+            self.postings.keys_of.setdefault(disclosure_id, set()).add(key)
+        self.tree = Tree.from_sorted(self.postings.entries(self.postings.by_key))
+        self.latest = store.latest_snapshot(conn)
+        self.loaded = True
+
+    def _index(
+        self, conn: Connection, log_id: str, start: int, end: int, write: bool
+    ) -> set[bytes]:
+        """Apply entries [start, end) of a log (and store their postings when ``write``). The
+        keys they changed."""
+        changed: set[bytes] = set()
+        postings: list[tuple[bytes, str, int]] = []
+        disclosures: list[tuple[str, bytes]] = []
+        for seq, value in self._values(conn, log_id, start, end):
+            try:
+                event = self.codec.decode(value).event
+            except CodecError:  # the audit log stored it, so it decoded once; never guess
+                log.warning("taxpayer index: entry %s of %s does not decode", seq, log_id)
+                continue
+            keys = self.postings.apply(Position(log_id, seq), event)
+            postings += [(k, log_id, seq) for k in keys]
+            disclosure_id = getattr(event, "disclosure_id", None)
+            if keys and disclosure_id is not None:
+                disclosures += [(disclosure_id, k) for k in keys]
+            changed |= keys
+        if write:
+            store.insert_postings(conn, postings)
+            store.insert_disclosures(conn, disclosures)
+        return changed
+
+    @staticmethod
+    def _values(conn: Connection, log_id: str, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+        """(seq, message bytes) of entries [start, end), read a page at a time: a first run over
+        a long log must not hold all of it in memory."""
+        for first in range(start, end, PAGE):
+            yield from enumerate(entry_values(conn, log_id, first, min(first + PAGE, end)), first)
+
+    def _done(self) -> dict[str, int]:
+        return {c.log_id: c.tree_size for c in (self.latest.covered if self.latest else ())}
+
+    def _advance(self, conn: Connection, target: list[store.Covered], write: bool) -> bytes:
+        """Index each log from where the latest snapshot left it up to ``target``."""
+        done = self._done()
+        changed: set[bytes] = set()
+        for cp in target:
+            if cp.tree_size > done.get(cp.log_id, 0):
+                start = done.get(cp.log_id, 0)
+                changed |= self._index(conn, cp.log_id, start, cp.tree_size, write)
+        for key, value in self.postings.entries(changed):
+            self.tree.set(key, value)
+        return self.tree.snapshot()
+
+    def _leaf(self, snapshot: bytes, covered: list[store.Covered]) -> bytes:
+        return snapshot_leaf(
+            snapshot, [(self.origin_of(c.log_id), c.tree_size, c.root_hash) for c in covered]
+        )
+
+    def update(self, conn: Connection) -> store.StoredSnapshot | None:
+        """Index up to the disclosure logs' newest checkpoints and store the snapshot; None when
+        no checkpoint moved. Run it in a transaction; if it fails, the next call reloads."""
+        if not self.loaded:
+            self.load(conn)
+        covered = store.latest_checkpoints(conn, self.log_prefix)  # sorted by log id
+        done = self._done()
+        if all(done.get(c.log_id, 0) >= c.tree_size for c in covered):
+            return None
+        self.loaded = False  # until the snapshot is stored
+        snapshot = self._advance(conn, covered, write=True)
+        seq = 0 if self.latest is None else self.latest.seq + 1
+        snap = store.StoredSnapshot(seq, snapshot, self._leaf(snapshot, covered), tuple(covered))
+        store.insert_snapshot(conn, snap)
+        if self.sign is not None:
+            self._checkpoint(conn, seq + 1, self.sign)
+        self.latest, self.loaded = snap, True
+        return snap
+
+    def _checkpoint(self, conn: Connection, size: int, sign: Callable[[Checkpoint], str]) -> None:
+        """Sign the index log at ``size`` leaves. It rehashes every leaf: one leaf per disclosure
+        checkpoint keeps the log small; stored tree nodes are for when it is not."""
+        hashes = [leaf_hash(leaf) for leaf in store.leaves(conn, size)]
+        root = root_from_leaf_hashes(hashes)
+        store.insert_checkpoint(conn, size, root, sign(Checkpoint(self.index_origin, size, root)))
+
+
+def rebuild(
+    conn: Connection, fresh: TaxpayerIndexer
+) -> Iterator[tuple[store.StoredSnapshot, bytes, bytes]]:
+    """Replay the log into ``fresh`` (a new, empty indexer), one stored snapshot's coverage at a
+    time, writing nothing: each stored snapshot with the snapshot hash and leaf the log gives."""
+    fresh.loaded = True
+    for stored in store.snapshots(conn):
+        snapshot = fresh._advance(conn, list(stored.covered), write=False)
+        yield stored, snapshot, fresh._leaf(snapshot, list(stored.covered))
+        fresh.latest = stored

@@ -1,0 +1,115 @@
+"""The taxpayer index for officials: update it, rebuild it from the log and compare, answer a
+lookup with its MPT proof and the listed entries' inclusion proofs."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.followers.taxpayer_index import TaxpayerIndexer, rebuild
+from ledger.keys import load_signers, origin_for, signing_key_path
+from ledger.ops.proofs import ProofUnavailableError, inclusion_proof_json
+from ledger.privacy import load_taxpayer_key, taxpayer_key_path
+from ledger.runtime import Ledger
+from ledger.store import Connection
+from ledger.store import taxpayer_index as store
+from ledger.store.connection import connection, transaction
+from ledger.tlog import checkpoint, merkle, mpt
+from ledger.tlog.tlog_proof import from_inclusion_json
+
+
+class IndexUnavailableError(ProofUnavailableError):
+    """No signed snapshot of the taxpayer index yet."""
+
+
+def index_origin(ledger: Ledger) -> str:
+    return f"{ledger.settings.log_origin}/index"
+
+
+def indexer_for(ledger: Ledger) -> TaxpayerIndexer:
+    key = load_taxpayer_key(taxpayer_key_path(ledger.settings))
+
+    # Loaded when a snapshot is signed, not before: `ledger accounting` only reads the index.
+    def sign(cp: checkpoint.Checkpoint) -> str:
+        return checkpoint.sign(cp, load_signers(signing_key_path(ledger.settings)))
+
+    return TaxpayerIndexer(
+        key,
+        ledger.topics.disclosures,
+        lambda log_id: origin_for(ledger.settings, log_id),
+        index_origin=index_origin(ledger),
+        sign=sign,
+    )
+
+
+def update_index(
+    ledger: Ledger, indexer: TaxpayerIndexer | None = None
+) -> store.StoredSnapshot | None:
+    """One update in one transaction: the new snapshot, or None when no checkpoint moved."""
+    indexer = indexer or indexer_for(ledger)
+    with connection(ledger.writer_url, ledger.schema) as conn, transaction(conn):
+        return indexer.update(conn)
+
+
+@dataclass(frozen=True)
+class IndexMismatch:
+    snapshot_seq: int
+    what: str
+
+
+def verify_index(ledger: Ledger) -> IndexMismatch | None:
+    """Rebuild the index from the log, snapshot by snapshot: the first stored snapshot (index
+    log leaf) that differs, or stored postings that differ from the rebuilt ones."""
+    indexer = indexer_for(ledger)
+    fresh = TaxpayerIndexer(indexer.taxpayer_key, ledger.topics.disclosures, indexer.origin_of)
+    last = None
+    with connection(ledger.reader_url, ledger.schema) as conn:
+        for stored, snapshot, leaf in rebuild(conn, fresh):
+            if snapshot != stored.snapshot:
+                return IndexMismatch(stored.seq, "its snapshot hash is not the log's")
+            if leaf != stored.leaf:
+                return IndexMismatch(stored.seq, "its leaf is not the log's")
+            last = stored.seq
+        indexer.load(conn)
+    if last is not None and indexer.postings.by_key != fresh.postings.by_key:
+        return IndexMismatch(last, "the stored postings are not the log's")
+    return None
+
+
+def index_answer(conn: Connection, indexer: TaxpayerIndexer, ref: str) -> dict[str, Any]:
+    """The index's answer for one taxpayer (by stored ref) at its latest snapshot: key, value
+    (None when absent), the MPT proof, and each listed entry's inclusion proof."""
+    if not indexer.loaded:
+        indexer.load(conn)
+    key = indexer.postings.key(ref)
+    value, proof = mpt.prove_lookup(key, indexer.tree.path(key))
+    positions = indexer.postings.positions(key) if value is not None else []
+    entries = []
+    for p in positions:
+        inclusion = inclusion_proof_json(conn, store.event_id_at(conn, p.log, p.index))
+        # The same proof as a C2SP tlog-proof@v1 file's text, for tools that read that form.
+        text = from_inclusion_json(inclusion).to_text()
+        entries.append({"log": p.log, "index": p.index, "proof": inclusion, "tlog_proof": text})
+    latest = indexer.latest
+    signed = store.latest_index_checkpoint(conn)
+    if latest is None or signed is None or signed[0] != latest.seq + 1:
+        raise IndexUnavailableError("The taxpayer index has no signed snapshot yet.")
+    leaves = store.leaves(conn, signed[0])
+    hashes = [merkle.leaf_hash(leaf) for leaf in leaves]
+    return {
+        "snapshot": indexer.tree.snapshot().hex(),
+        "key": key.hex(),
+        "value": None if value is None else value.hex(),
+        "proof": proof.hex(),
+        "entries": entries,
+        "index_log": {
+            "leaf_index": latest.seq,
+            "leaf": base64.b64encode(leaves[latest.seq]).decode("ascii"),
+            "hashes": [
+                base64.b64encode(h).decode("ascii")
+                for h in merkle.inclusion_proof(hashes, latest.seq, signed[0])
+            ],
+            "checkpoint": signed[1],
+        },
+    }

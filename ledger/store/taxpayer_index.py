@@ -1,0 +1,140 @@
+"""The taxpayer index's rows (migration 016): postings, disclosures' taxpayers, snapshots and
+the disclosure-log checkpoints each snapshot covers. All append-only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ledger.store.connection import Connection
+
+
+@dataclass(frozen=True)
+class Covered:
+    log_id: str
+    tree_size: int
+    root_hash: bytes
+
+
+@dataclass(frozen=True)
+class StoredSnapshot:
+    seq: int
+    snapshot: bytes
+    leaf: bytes
+    covered: tuple[Covered, ...]
+
+
+def postings(conn: Connection) -> list[tuple[bytes, str, int]]:
+    rows = conn.execute("SELECT index_key, log_id, seq FROM taxpayer_index_postings").fetchall()
+    return [(bytes(k), str(log), int(seq)) for k, log, seq in rows]
+
+
+def disclosures(conn: Connection) -> list[tuple[str, bytes]]:
+    rows = conn.execute("SELECT disclosure_id, index_key FROM taxpayer_index_disclosures")
+    return [(str(d), bytes(k)) for d, k in rows.fetchall()]
+
+
+def insert_postings(conn: Connection, rows: Sequence[tuple[bytes, str, int]]) -> None:
+    if rows:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO taxpayer_index_postings (index_key, log_id, seq) VALUES (%s, %s, %s)"
+                " ON CONFLICT DO NOTHING",
+                rows,
+            )
+
+
+def insert_disclosures(conn: Connection, rows: Sequence[tuple[str, bytes]]) -> None:
+    if rows:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO taxpayer_index_disclosures (disclosure_id, index_key) VALUES (%s, %s)"
+                " ON CONFLICT DO NOTHING",
+                rows,
+            )
+
+
+def latest_checkpoints(conn: Connection, log_prefix: str) -> list[Covered]:
+    """The newest checkpoint of every log whose id starts with ``log_prefix``."""
+    rows = conn.execute(
+        "SELECT DISTINCT ON (log_id) log_id, tree_size, root_hash FROM checkpoints"
+        " WHERE starts_with(log_id, %s) ORDER BY log_id, tree_size DESC",
+        (log_prefix,),
+    ).fetchall()
+    return [Covered(str(log), int(size), bytes(root)) for log, size, root in rows]
+
+
+def _covered(conn: Connection, seq: int) -> tuple[Covered, ...]:
+    rows = conn.execute(
+        "SELECT log_id, tree_size, root_hash FROM taxpayer_index_coverage"
+        " WHERE snapshot_seq = %s ORDER BY log_id",
+        (seq,),
+    ).fetchall()
+    return tuple(Covered(str(log), int(size), bytes(root)) for log, size, root in rows)
+
+
+def snapshots(conn: Connection, after: int = -1) -> list[StoredSnapshot]:
+    """Every snapshot after ``after``, oldest first."""
+    rows = conn.execute(
+        "SELECT snapshot_seq, snapshot, leaf FROM taxpayer_index_snapshots"
+        " WHERE snapshot_seq > %s ORDER BY snapshot_seq",
+        (after,),
+    ).fetchall()
+    return [
+        StoredSnapshot(int(s), bytes(h), bytes(leaf), _covered(conn, int(s))) for s, h, leaf in rows
+    ]
+
+
+def latest_snapshot(conn: Connection) -> StoredSnapshot | None:
+    row = conn.execute(
+        "SELECT snapshot_seq, snapshot, leaf FROM taxpayer_index_snapshots"
+        " ORDER BY snapshot_seq DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return None
+    return StoredSnapshot(int(row[0]), bytes(row[1]), bytes(row[2]), _covered(conn, int(row[0])))
+
+
+def insert_snapshot(conn: Connection, snap: StoredSnapshot) -> None:
+    conn.execute(
+        "INSERT INTO taxpayer_index_snapshots (snapshot_seq, snapshot, leaf) VALUES (%s, %s, %s)",
+        (snap.seq, snap.snapshot, snap.leaf),
+    )
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO taxpayer_index_coverage (snapshot_seq, log_id, tree_size, root_hash)"
+            " VALUES (%s, %s, %s, %s)",
+            [(snap.seq, c.log_id, c.tree_size, c.root_hash) for c in snap.covered],
+        )
+
+
+def event_id_at(conn: Connection, log_id: str, seq: int) -> str:
+    row = conn.execute(
+        "SELECT event_id::text FROM entries WHERE log_id = %s AND seq = %s", (log_id, seq)
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"No entry {seq} in {log_id}.")
+    return str(row[0])
+
+
+def leaves(conn: Connection, size: int) -> list[bytes]:
+    """The index log's first ``size`` leaves (snapshot leaves, in snapshot order)."""
+    rows = conn.execute(
+        "SELECT leaf FROM taxpayer_index_snapshots WHERE snapshot_seq < %s ORDER BY snapshot_seq",
+        (size,),
+    ).fetchall()
+    return [bytes(r[0]) for r in rows]
+
+
+def insert_checkpoint(conn: Connection, size: int, root: bytes, note: str) -> None:
+    conn.execute(
+        "INSERT INTO taxpayer_index_checkpoints (tree_size, root_hash, note) VALUES (%s, %s, %s)",
+        (size, root, note),
+    )
+
+
+def latest_index_checkpoint(conn: Connection) -> tuple[int, str] | None:
+    row = conn.execute(
+        "SELECT tree_size, note FROM taxpayer_index_checkpoints ORDER BY tree_size DESC LIMIT 1"
+    ).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]))
