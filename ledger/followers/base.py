@@ -25,6 +25,7 @@ from ledger.rules.model import AlertDraft, LogScope, Severity
 from ledger.store import Connection
 from ledger.store.alerts import insert_new_alerts
 from ledger.store.dead_letters import insert_dead_letter
+from ledger.store.deliveries import hold_publishing
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class FollowerStats:
 
 
 MALFORMED_RULE = "malformed_event"
+UNAUTHORIZED_RULE = "unauthorized_event"
 _ORDINARY_SOURCE = "26 U.S.C. 6103(p)(3)(A) (a permanent, complete system of records)"
 
 
@@ -63,6 +65,24 @@ def malformed_alert(record: ConsumerRecord, reason: str) -> AlertDraft:
         evidence=[where],
         legal_source=_ORDINARY_SOURCE,
         message=f"Message {where} is not a valid ledger event and went to the dead-letter topic: {reason}",
+    )
+
+
+def unauthorized_alert(record: ConsumerRecord, reason: str) -> AlertDraft:
+    """A decodable record its topic's writer may not have written (see docs/design.md, 'The
+    topics are a trust boundary'): critical, since someone wrote where only another may."""
+    scope = LogScope(record.topic, record.partition)
+    where = f"{record.topic}/{record.partition}@{record.offset}"
+    return AlertDraft.about(
+        UNAUTHORIZED_RULE,
+        Severity.CRITICAL,
+        scope,
+        kafka_time(record).date(),
+        str(record.offset),
+        observed=1,
+        evidence=[where],
+        legal_source=_ORDINARY_SOURCE,
+        message=f"Message {where} was refused and went to the dead-letter topic: {reason}",
     )
 
 
@@ -119,14 +139,17 @@ class Follower(ABC):
     def raise_alerts(self, conn: Connection, drafts: Sequence[AlertDraft]) -> None:
         self.outbox.extend(insert_new_alerts(conn, drafts))
 
-    def dead_letter(self, conn: Connection, rec: ConsumerRecord, reason: str) -> None:
-        """Records why ``rec`` cannot be applied, raises ``malformed_event`` and queues the DLQ copy."""
+    def dead_letter(
+        self, conn: Connection, rec: ConsumerRecord, reason: str, alert: AlertDraft | None = None
+    ) -> None:
+        """Records why ``rec`` cannot be applied, raises ``alert`` (by default
+        ``malformed_event``) and queues the DLQ copy."""
         self.stats.bump("dead_letters")
         log.warning(
             "%s: dead letter %s/%s@%s: %s", self.name, rec.topic, rec.partition, rec.offset, reason
         )
         insert_dead_letter(conn, self.name, rec.topic, rec.partition, rec.offset, reason, rec.value)
-        self.raise_alerts(conn, [malformed_alert(rec, reason)])
+        self.raise_alerts(conn, [alert or malformed_alert(rec, reason)])
         if self.dlq_publisher is not None:
             self.dlq_outbox.append(
                 DeadLetter(
@@ -140,6 +163,11 @@ class Follower(ABC):
                     ],
                 )
             )
+
+    def refuse(self, conn: Connection, rec: ConsumerRecord, reason: str) -> None:
+        """A well-formed record from a writer who may not write it: dead letter, critical alert."""
+        self.stats.bump("refused")
+        self.dead_letter(conn, rec, reason, unauthorized_alert(rec, reason))
 
     def decoded(
         self, conn: Connection, records: Sequence[ConsumerRecord]
@@ -173,11 +201,18 @@ class Follower(ABC):
             for letter in self.dlq_outbox:
                 self.dlq_publisher.send_raw(letter.value, letter.key, letter.headers)
         if self.publisher is not None and (self.outbox or self.event_outbox):
+            hold_publishing(conn)  # until the commit: these alerts are not visible yet
             raised = [alert_event(d, f"ledger/{self.name}") for d in self.outbox]
             self.publisher.send([*raised, *self.event_outbox])
         self.outbox = []
         self.dlq_outbox = []
         self.event_outbox = []
+
+    def started(self, database_url: str, schema: str) -> None:
+        """The runner is about to consume: start helpers that need their own connection."""
+
+    def close(self) -> None:
+        """The runner stopped: stop those helpers."""
 
     def after_commit(self) -> None:
         """Work that may only follow a durable commit (e.g. signing a checkpoint)."""

@@ -184,6 +184,7 @@ class FollowerRunner:
         reconnects, seeks every assigned partition back to its stored offset and goes on.
         """
         self._wait_for_topic_metadata()
+        self.follower.started(self.database_url, self.schema)
         self.consumer.subscribe([self.topic], listener=_SeekToStored(self))
         failures = 0
         try:
@@ -241,6 +242,7 @@ class FollowerRunner:
 
     def close(self) -> None:
         try:
+            self.follower.close()
             self.consumer.close(autocommit=False)
         finally:
             self.conn.close()

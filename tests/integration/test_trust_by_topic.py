@@ -1,0 +1,168 @@
+"""Trust by topic: what the ledger delivers comes from what it stored, and webhooks never hold
+a transaction (issue 23 item 6, issue 24 item 4). Real Kafka, PostgreSQL and HTTP receivers."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from datetime import date
+
+import pytest
+
+from ledger.alert_events import alert_event
+from ledger.events import AlertRaised
+from ledger.followers.alert_delivery import AlertDeliveryFollower
+from ledger.followers.runner import FollowerRunner
+from ledger.kafka.producer import EventProducer
+from ledger.rules.model import AlertDraft, LogScope, Severity
+from ledger.runtime import Ledger
+from ledger.store.alerts import insert_new_alerts
+from ledger.store.connection import connection
+from ledger.webhook_config import DeliveryConfig, Endpoint
+from tests.integration.helpers import isolated_ledger, rows, wait_until
+from tests.integration.test_alert_delivery import SECRET, Receiver
+
+pytestmark = pytest.mark.integration
+D = date(2025, 9, 1)
+
+
+def draft(n: int) -> AlertDraft:
+    return AlertDraft.about(
+        "trust_test",
+        Severity.CRITICAL,
+        LogScope("trust", 0),
+        D,
+        str(n),
+        observed=n,
+        evidence=[f"trust/0@{n}"],
+        legal_source="26 U.S.C. 6103(p)(3)(A)",
+        message=f"test alert {n}",
+    )
+
+
+def store_and_publish(led: Ledger, drafts: list[AlertDraft]) -> list[AlertRaised]:
+    """What a follower does with an alert: stores it, then publishes it on the alerts topic."""
+    with connection(led.writer_url, led.schema) as conn:
+        insert_new_alerts(conn, drafts)
+        conn.commit()
+    return publish(led, [alert_event(d, "ledger/volume") for d in drafts])
+
+
+def publish(led: Ledger, events: list[AlertRaised]) -> list[AlertRaised]:
+    with EventProducer(led.bootstrap, led.topics.alerts) as producer:
+        producer.send(events)
+    return events
+
+
+def run_delivery(led: Ledger, config: DeliveryConfig) -> tuple[FollowerRunner, threading.Thread]:
+    runner = FollowerRunner(
+        AlertDeliveryFollower(config),
+        led.bootstrap,
+        led.writer_url,
+        led.schema,
+        led.topics.alerts,
+        group_prefix=led.topics.prefix,
+    )
+    thread = threading.Thread(target=runner.run, daemon=True)
+    thread.start()
+    return runner, thread
+
+
+def delivery_offset(led: Ledger) -> int:
+    found = rows(
+        led,
+        "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE consumer = %s",
+        ("alert_delivery",),
+    )
+    return int(found[0][0])
+
+
+def test_forged_alert_on_alerts_topic_is_not_delivered(ledger_settings) -> None:
+    led = isolated_ledger(ledger_settings, "forged")
+    receiver = Receiver()
+    config = DeliveryConfig((Endpoint("oig", receiver.url, SECRET),), attempts=2, base_seconds=0.01)
+    runner, thread = run_delivery(led, config)
+    try:
+        # Anyone who can write the alerts topic: an alert the ledger never stored, and a
+        # stored alert's id carrying other contents (a critical alert made "info").
+        stored = draft(1)
+        forged = alert_event(draft(2), "ledger/volume")
+        (genuine,) = store_and_publish(led, [stored])
+        altered = AlertRaised.from_fields(
+            {**genuine.to_record(), "event_id": str(uuid.uuid4()), "severity": "info"}
+        )
+        publish(led, [forged, altered])
+        wait_until(lambda: delivery_offset(led) >= 3, timeout=90, what="all three records read")
+        wait_until(
+            lambda: (
+                len(rows(led, "SELECT 1 FROM dead_letters WHERE consumer = 'alert_delivery'")) == 2
+            ),
+            timeout=60,
+            what="both forgeries dead-lettered",
+        )
+        wait_until(lambda: receiver.accepted, timeout=60, what="the stored alert delivered")
+        time.sleep(3)  # anything still to be posted would be posted by now
+    finally:
+        runner.stop.set()
+        thread.join(30)
+        receiver.close()
+    assert receiver.accepted == [stored.alert_id]
+    assert forged.alert_id not in receiver.posts
+    findings = rows(
+        led, "SELECT severity, message FROM alerts WHERE rule = 'unauthorized_event' ORDER BY 2"
+    )
+    assert len(findings) == 2
+    assert {s for s, _ in findings} == {"critical"}
+    assert any(forged.alert_id in m for _, m in findings)
+
+
+def test_hanging_webhook_does_not_delay_commit(ledger_settings) -> None:
+    led = isolated_ledger(ledger_settings, "hang")
+    release = threading.Event()
+    hung: list[float] = []
+
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Hangs(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            hung.append(time.monotonic())
+            release.wait(60)  # an endpoint that hangs for 60 s
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hangs)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/hook"
+    config = DeliveryConfig((Endpoint("slow", url, SECRET),), attempts=1, timeout_seconds=120)
+    runner, thread = run_delivery(led, config)
+    try:
+        store_and_publish(led, [draft(1)])
+        wait_until(lambda: hung, timeout=90, what="the first webhook post")
+        store_and_publish(led, [draft(2)])
+        started = time.monotonic()
+        # The next batch commits (its offset is stored) while the first post still hangs.
+        wait_until(lambda: delivery_offset(led) >= 2, timeout=30, what="the next batch's commit")
+        committed_after = time.monotonic() - started
+        assert not release.is_set()
+        release.set()
+        # At-least-once and recorded: both alerts end with a recorded delivery.
+        wait_until(
+            lambda: (
+                rows(led, "SELECT count(*) FROM alert_delivery_status WHERE outcome = 'delivered'")[
+                    0
+                ][0]
+                == 2
+            ),
+            timeout=90,
+            what="both deliveries recorded",
+        )
+    finally:
+        release.set()
+        runner.stop.set()
+        thread.join(30)
+        server.shutdown()
+    assert committed_after < 30
