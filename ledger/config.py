@@ -25,11 +25,21 @@ class Topics:
         return f"{self.prefix}ledger.alerts"
 
     @property
+    def court(self) -> str:
+        """Court events (orders, amendments, vacaturs, notices): only the clerk's principal
+        writes it; the same event types on the disclosures topic are refused."""
+        return f"{self.prefix}ledger.court"
+
+    @property
     def dlq(self) -> str:
         return f"{self.prefix}ledger.disclosures.dlq"
 
-    def all(self) -> tuple[str, str, str]:
-        return (self.disclosures, self.alerts, self.dlq)
+    def logged(self) -> tuple[str, str]:
+        """The topics whose records enter the signed audit log, one log per partition each."""
+        return (self.disclosures, self.court)
+
+    def all(self) -> tuple[str, ...]:
+        return (self.disclosures, self.court, self.alerts, self.dlq)
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,9 @@ class Settings:
     registry_file: Path | None = None
     public_min_count: int = 10  # public export bundles suppress counts below this
     witnesses: str = ""  # LEDGER_WITNESSES: 'URL VKEY' pairs the checkpointer asks to cosign
+    # LEDGER_KAFKA_ACLS=1: `ledger up` starts its brokers with SASL/PLAIN principals (ledger,
+    # agency, court) and the StandardAuthorizer, and ledger clients log in as LEDGER_KAFKA_PRINCIPAL.
+    kafka_acls: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -98,4 +111,5 @@ class Settings:
             ),
             public_min_count=int(raw_min),
             witnesses=e.get("LEDGER_WITNESSES", ""),
+            kafka_acls=e.get("LEDGER_KAFKA_ACLS", "") in ("1", "true", "yes"),
         )
