@@ -11,7 +11,7 @@ from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.codec import EventCodec
-from ledger.events import AlertAcknowledged, AlertRaised, AlertResolved
+from ledger.events import AlertRaised, AlertResolved
 from ledger.followers.base import Follower
 from ledger.followers.webhook_sender import WebhookSenders, stored_raised
 from ledger.store import Connection
@@ -72,16 +72,7 @@ class AlertDeliveryFollower(Follower):
         self, conn: Connection, tp: TopicPartition, records: Sequence[ConsumerRecord]
     ) -> None:
         for rec, event in self.decoded(conn, records):
-            if isinstance(event, AlertAcknowledged):
-                store.insert_acknowledgement(
-                    conn,
-                    event.event_id,
-                    event.alert_id,
-                    event.acknowledged_by,
-                    event.note,
-                    event.occurred_at,
-                )
-            elif isinstance(event, AlertRaised):
+            if isinstance(event, AlertRaised):
                 problem = self._raised_problem(conn, event)
                 if problem:
                     self.refuse(conn, rec, problem)

@@ -4,11 +4,11 @@ and its senders record them; and the lock that tells a forged alert from one not
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from psycopg.rows import dict_row
 
+from ledger.events import AlertAcknowledged
 from ledger.store.connection import Connection
 
 # Advisory lock (class, object) around "published an alert, not committed yet": a follower takes
@@ -121,11 +121,9 @@ def wait_for_publishers(conn: Connection) -> None:
     )
 
 
-def insert_acknowledgement(
-    conn: Connection, event_id: str, alert_id: str, by: str, note: str, at: datetime
-) -> None:
+def store_acknowledgement(conn: Connection, ack: AlertAcknowledged) -> None:
     conn.execute(
         "INSERT INTO acknowledgements (event_id, alert_id, acknowledged_by, note, acknowledged_at)"
         " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-        (event_id, alert_id, by, note, at),
+        (ack.event_id, ack.alert_id, ack.acknowledged_by, ack.note, ack.occurred_at),
     )

@@ -166,3 +166,63 @@ def test_hanging_webhook_does_not_delay_commit(ledger_settings) -> None:
         thread.join(30)
         server.shutdown()
     assert committed_after < 30
+
+
+def test_ack_records_authenticated_identity(ledger_settings, tmp_path) -> None:
+    import getpass
+    import subprocess
+
+    from ledger.followers.service import start_consumers
+    from ledger.store.tokens import create_token
+    from tests.integration.helpers import caught_up, cli_env
+
+    led = isolated_ledger(ledger_settings, "ack")
+    first, second = draft(1), draft(2)
+    with connection(led.writer_url, led.schema) as conn:
+        insert_new_alerts(conn, [first, second])
+        conn.commit()
+    with connection(led.admin_url, led.schema) as conn:
+        token = create_token(conn, "overseer", "oig duty desk")
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    env = cli_env(led)
+    env.pop("LEDGER_TOKEN_FILE", None)
+    ack = ["ledger", "alerts", "ack", "--by", "Inspector General", "--note", "seen"]
+    as_os_user = subprocess.run(
+        [*ack, first.alert_id], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert as_os_user.returncode == 0, as_os_user.stderr
+    as_token = subprocess.run(
+        [*ack, second.alert_id, "--token-file", str(token_file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert as_token.returncode == 0, as_token.stderr
+    running = start_consumers(led, ["audit_log", "volume"])
+    try:
+        caught_up(led)
+    finally:
+        running.stop()
+    stored = dict(
+        rows(led, "SELECT alert_id::text, acknowledged_by || ' | ' || note FROM acknowledgements")
+    )
+    assert stored == {
+        first.alert_id: f'os:{getpass.getuser()} | [as "Inspector General"] seen',
+        second.alert_id: 'token:oig duty desk | [as "Inspector General"] seen',
+    }
+    # Each acknowledgement is an entry of the signed log.
+    logged = rows(led, "SELECT count(*) FROM entries WHERE event_type = 'AlertAcknowledged'")
+    assert logged == [(2,)]
+    # A token that is not an active overseer's is refused with one line, no traceback.
+    token_file.write_text("ldg_not-a-token\n")
+    refused = subprocess.run(
+        [*ack, first.alert_id, "--token-file", str(token_file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode != 0
+    assert "Traceback" not in refused.stderr
