@@ -19,6 +19,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.alert_events import alert_event
 from ledger.codec import EventCodec
+from ledger.config import COURT_EVENT_TYPES, COURT_TOPIC, is_court_topic
 from ledger.errors import CodecError, LedgerError
 from ledger.events import LedgerEvent
 from ledger.rules.model import AlertDraft, LogScope, Severity
@@ -84,6 +85,17 @@ def unauthorized_alert(record: ConsumerRecord, reason: str) -> AlertDraft:
         legal_source=_ORDINARY_SOURCE,
         message=f"Message {where} was refused and went to the dead-letter topic: {reason}",
     )
+
+
+def misplaced(topic: str, event_type: str) -> str:
+    """Why an event of ``event_type`` may not come from ``topic`` ("" if it may): court events
+    come only from the court topic, whose one writer is the court's principal, and that topic
+    carries nothing else."""
+    if event_type in COURT_EVENT_TYPES and not is_court_topic(topic):
+        return f"a {event_type} is accepted only from the court topic ({COURT_TOPIC})"
+    if is_court_topic(topic) and event_type not in COURT_EVENT_TYPES:
+        return f"a {event_type} does not belong on the court topic"
+    return ""
 
 
 def plain_reason(exc: BaseException) -> str:
@@ -172,12 +184,17 @@ class Follower(ABC):
     def decoded(
         self, conn: Connection, records: Sequence[ConsumerRecord]
     ) -> Iterator[tuple[ConsumerRecord, LedgerEvent]]:
-        """Each record with its typed event; a record that does not decode is dead-lettered."""
+        """Each record with its typed event; a record that does not decode is dead-lettered, one
+        its topic's writer may not write (``misplaced``) is refused."""
         for rec in records:
             try:
                 event = self.codec.decode(rec.value).event
             except CodecError as exc:
                 self.dead_letter(conn, rec, exc.diagnostics())
+                continue
+            problem = misplaced(rec.topic, event.event_type)
+            if problem:
+                self.refuse(conn, rec, problem)
                 continue
             yield rec, event
 

@@ -124,12 +124,15 @@ class FollowerRunner:
         bootstrap: str,
         database_url: str,
         schema: str,
-        topic: str,
+        topic: str | Sequence[str],
         group_prefix: str = "",
         max_poll_records: int = 5000,
     ) -> None:
         self.follower = follower
-        self.topic = topic
+        # Several topics for a follower of more than one writer's topic (disclosures and court):
+        # a merged follower reads all their partitions in one append-time order.
+        self.topics = (topic,) if isinstance(topic, str) else tuple(topic)
+        self.topic = self.topics[0]
         self.database_url = database_url
         self.schema = schema
         self.conn = connect(database_url, schema)
@@ -169,12 +172,13 @@ class FollowerRunner:
         its next metadata refresh; asking here makes the first assignment the right one.
         """
         deadline = time.monotonic() + timeout
-        while not self.consumer.partitions_for_topic(self.topic):
-            if time.monotonic() > deadline:
-                raise ServiceError(
-                    f"Kafka does not list topic {self.topic}; run `ledger up` or check the topic prefix."
-                )
-            time.sleep(0.2)
+        for topic in self.topics:
+            while not self.consumer.partitions_for_topic(topic):
+                if time.monotonic() > deadline:
+                    raise ServiceError(
+                        f"Kafka does not list topic {topic}; run `ledger up` or check the topic prefix."
+                    )
+                time.sleep(0.2)
 
     def run(self, on_batch: Callable[[int], None] | None = None) -> None:
         """Polls and applies until ``stop``; rides out database and broker outages.
@@ -185,7 +189,7 @@ class FollowerRunner:
         """
         self._wait_for_topic_metadata()
         self.follower.started(self.database_url, self.schema)
-        self.consumer.subscribe([self.topic], listener=_SeekToStored(self))
+        self.consumer.subscribe(list(self.topics), listener=_SeekToStored(self))
         failures = 0
         try:
             while not self.stop.is_set():

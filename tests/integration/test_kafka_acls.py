@@ -84,4 +84,3 @@ def test_agency_principal_refused_on_court_and_ledger_topics(acl_kafka, monkeypa
         (COURT, topics.alerts),
     ]:
         assert "Authorization" in outcomes[refused], (refused, outcomes[refused])
-

@@ -226,3 +226,89 @@ def test_ack_records_authenticated_identity(ledger_settings, tmp_path) -> None:
     )
     assert refused.returncode != 0
     assert "Traceback" not in refused.stderr
+
+
+def test_court_event_on_disclosures_topic_is_refused(ledger_settings) -> None:
+    from datetime import timedelta
+
+    from ledger.codec import EventCodec
+    from ledger.followers.service import start_consumers
+    from ledger.intake import build_event
+    from ledger.ops.replay_command import run_replay
+    from tests.integration.helpers import caught_up, disclosure, emit
+    from tests.integration.test_alert_lifecycle import order, statuses, utc
+
+    led = isolated_ledger(ledger_settings, "court")
+    day = date(2025, 9, 23)
+    stayed = f"Stayed Agency {uuid.uuid4().hex[:6]}"
+    running = start_consumers(led, ["audit_log", "volume"])
+    try:
+        early, late = (
+            e.event_id
+            for e in emit(
+                led,
+                [
+                    disclosure(day - timedelta(days=2), 10, stayed),
+                    disclosure(day + timedelta(days=2), 10, stayed),
+                ],
+            )
+        )
+        stay = order(
+            "STAY",
+            stayed,
+            utc(day - timedelta(days=5)),
+            expires_at=utc(day + timedelta(days=5)).isoformat(),
+        )
+        [recorded] = emit(led, [stay])  # `ledger emit`'s producer: to the court topic
+        caught_up(led)
+        assert statuses(led, "disclosure_during_stay", early) == [("open", None, None)]
+        # An agency writes a vacatur of the order on its own (disclosures) topic.
+        forged = build_event(
+            {
+                "type": "CourtOrderVacated",
+                "order_id": stay["order_id"],
+                "vacated_at": utc(day).isoformat(),
+                "reason": "vacated, says the agency",
+                "ab_initio": True,
+            }
+        )
+        with EventProducer(led.bootstrap, led.topics.disclosures) as producer:
+            producer.send_raw(
+                EventCodec().encode(forged),
+                forged.key.encode(),
+                [("event_type", b"CourtOrderVacated")],
+            )
+        caught_up(led)
+        assert statuses(led, "disclosure_during_stay", early) == [("open", None, None)]
+        assert statuses(led, "disclosure_during_stay", late) == [("open", None, None)]
+        refused = rows(
+            led,
+            "SELECT kafka_topic, reason FROM dead_letters WHERE consumer = 'volume'",
+        )
+        assert [t for t, _ in refused] == [led.topics.disclosures]
+        assert "court topic" in refused[0][1]
+        finding = rows(led, "SELECT severity FROM alerts WHERE rule = 'unauthorized_event'")
+        assert finding == [("critical",)]
+        # The court's own record is an entry of the signed log, in a log of the court topic.
+        [(log_id,)] = rows(
+            led, "SELECT log_id FROM entries WHERE event_id = %s", (recorded.event_id,)
+        )
+        assert log_id.startswith(f"{led.topics.court}/")
+        # The court's vacatur, on the court topic, is accepted.
+        emit(
+            led,
+            [
+                {
+                    "type": "CourtOrderVacated",
+                    "order_id": stay["order_id"],
+                    "vacated_at": utc(day).isoformat(),
+                    "reason": "on appeal",
+                }
+            ],
+        )
+        caught_up(led)
+        assert statuses(led, "disclosure_during_stay", late)[0][0] == "resolved"
+    finally:
+        running.stop()
+    # A replay reads both topics in one append-time order and computes the same.
+    assert run_replay(led.settings, show_progress=False).differences == []
