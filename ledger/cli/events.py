@@ -68,7 +68,8 @@ def emit(
     if json_out:
         print_json([s.__dict__ for s in sent])
     else:
-        console.print(f"Sent {len(sent)} event(s) to {ledger.topics.disclosures}.")
+        topics = sorted({s.topic for s in sent}) or [ledger.topics.disclosures]  # court: its own
+        console.print(f"Sent {len(sent)} event(s) to {' and '.join(topics)}.")
 
 
 def consume(
