@@ -126,7 +126,7 @@ class Follower(ABC):
     runner rewinds together with the savepoint.
 
     A follower whose state spans partitions (``merged = True``) gets the records of all its
-    partitions in one total order, (broker append time, partition, offset), so that live
+    partitions in one total order, (broker append time, partition, topic, offset), so that live
     processing and a replay from offset 0 see the same sequence and compute the same results.
     """
 
