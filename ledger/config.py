@@ -9,6 +9,27 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ledger.errors import ConfigError
 
+# Court events: accepted only from the court topic, whose one writer is the court's principal
+# (the same types on the agencies' disclosures topic are refused: dead letter and alert).
+COURT_EVENT_TYPES = frozenset(
+    {"CourtOrderRecorded", "CourtOrderAmended", "CourtOrderVacated", "NoticeFiled"}
+)
+DISCLOSURES_TOPIC = "ledger.disclosures"
+COURT_TOPIC = "ledger.court"
+
+
+def is_court_topic(topic: str) -> bool:
+    """Whether ``topic`` is a court topic, whatever its tenant prefix."""
+    return topic.endswith(COURT_TOPIC)
+
+
+def topic_for_event(topic: str, event_type: str) -> str:
+    """Where an event sent "to the disclosures topic" goes: court events to the court topic of
+    the same prefix, everything else where it was sent."""
+    if event_type in COURT_EVENT_TYPES and topic.endswith(DISCLOSURES_TOPIC):
+        return topic[: -len(DISCLOSURES_TOPIC)] + COURT_TOPIC
+    return topic
+
 
 @dataclass(frozen=True)
 class Topics:
@@ -18,18 +39,28 @@ class Topics:
 
     @property
     def disclosures(self) -> str:
-        return f"{self.prefix}ledger.disclosures"
+        return f"{self.prefix}{DISCLOSURES_TOPIC}"
 
     @property
     def alerts(self) -> str:
         return f"{self.prefix}ledger.alerts"
 
     @property
+    def court(self) -> str:
+        """Court events (orders, amendments, vacaturs, notices): only the clerk's principal
+        writes it; the same event types on the disclosures topic are refused."""
+        return f"{self.prefix}{COURT_TOPIC}"
+
+    @property
     def dlq(self) -> str:
         return f"{self.prefix}ledger.disclosures.dlq"
 
-    def all(self) -> tuple[str, str, str]:
-        return (self.disclosures, self.alerts, self.dlq)
+    def logged(self) -> tuple[str, str]:
+        """The topics whose records enter the signed audit log, one log per partition each."""
+        return (self.disclosures, self.court)
+
+    def all(self) -> tuple[str, ...]:
+        return (self.disclosures, self.court, self.alerts, self.dlq)
 
 
 @dataclass(frozen=True)
@@ -49,6 +80,9 @@ class Settings:
     registry_file: Path | None = None
     public_min_count: int = 10  # public export bundles suppress counts below this
     witnesses: str = ""  # LEDGER_WITNESSES: 'URL VKEY' pairs the checkpointer asks to cosign
+    # LEDGER_KAFKA_ACLS=1: `ledger up` starts its brokers with SASL/PLAIN principals (ledger,
+    # agency, court) and the StandardAuthorizer, and ledger clients log in as LEDGER_KAFKA_PRINCIPAL.
+    kafka_acls: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -98,4 +132,5 @@ class Settings:
             ),
             public_min_count=int(raw_min),
             witnesses=e.get("LEDGER_WITNESSES", ""),
+            kafka_acls=e.get("LEDGER_KAFKA_ACLS", "") in ("1", "true", "yes"),
         )

@@ -33,7 +33,7 @@ def emit(
     is read in two streaming passes (ledger.ops.emit_file), so memory stays bounded.
     """
     from ledger.intake import EMIT_EVENT_TYPES
-    from ledger.kafka.producer import BATCH_SIZE, EventProducer, topic_message_limit
+    from ledger.kafka.producer import BATCH_SIZE, EventProducer, SentEvent, topic_message_limit
     from ledger.ops import emit_file
     from ledger.runtime import open_ledger
 
@@ -57,12 +57,14 @@ def emit(
         limit = topic_message_limit(ledger.bootstrap, ledger.topics.disclosures)
         emit_file.refuse_oversized(scanned, checked, occurred_at, limit)
         printed = 0
+        topics: set[str] = set()
 
-        def shown(sent: object) -> None:
+        def shown(sent: SentEvent) -> None:
             nonlocal printed
             if json_out:
                 emit_file.write_json_array_item(printed == 0, sent.__dict__)
             printed += 1
+            topics.add(sent.topic)  # court events go to the court topic
 
         # Batches no larger than one message may be, so the broker takes every batch whole.
         with EventProducer(
@@ -86,7 +88,8 @@ def emit(
     if json_out:
         print("\n]" if printed else "[]")
     else:
-        console.print(f"Sent {sent} event(s) to {ledger.topics.disclosures}.")
+        shown_topics = sorted(topics) or [ledger.topics.disclosures]
+        console.print(f"Sent {sent} event(s) to {' and '.join(shown_topics)}.")
 
 
 def consume(

@@ -231,15 +231,27 @@ def _first_seen(json_out: bool) -> None:
 @alerts_app.command("ack")
 def alerts_ack(
     alert_id: Annotated[str, typer.Argument(help="The alert id.")],
-    by: Annotated[str, typer.Option("--by", help="Who acknowledges it.")],
+    by: Annotated[
+        str, typer.Option("--by", help="A display name kept in the note (not the identity).")
+    ] = "",
     note: Annotated[str, typer.Option(help="Optional note.")] = "",
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--token-file",
+            envvar="LEDGER_TOKEN_FILE",
+            help="File holding your overseer or auditor token: the acknowledgement carries its "
+            "name (default: your operating-system login).",
+        ),
+    ] = None,
 ) -> None:
-    """Record that a person acknowledged an alert (an AlertAcknowledged event)."""
+    """Record that you acknowledged an alert (an AlertAcknowledged entry of the signed log)."""
     from ledger.ops.acknowledge import acknowledge
     from ledger.runtime import open_ledger
 
-    event_id = acknowledge(open_ledger(settings(), prepare=False), alert_id, by, note)
-    console.print(f"Acknowledged {alert_id} by {by} (event {event_id}).")
+    ledger = open_ledger(settings(), prepare=False)
+    event_id, who = acknowledge(ledger, alert_id, note, display=by, token_file=token_file)
+    console.print(f"Acknowledged {alert_id} as {who} (event {event_id}).")
 
 
 ACCOUNTING_COLUMNS = (

@@ -37,7 +37,11 @@ console = Console()  # what the terminal shows; the CLI's own helpers sit above 
 
 def wait_caught_up(ledger: Ledger, running: RunningConsumers, timeout: float = 120) -> None:
     """Waits for the consumers to store offsets at the log's end; a consumer's failure ends it."""
-    ends = log_end_offsets(ledger.bootstrap, ledger.topics.disclosures)
+    ends = {
+        tp: end
+        for topic in ledger.topics.logged()  # the disclosures and the court topic
+        for tp, end in log_end_offsets(ledger.bootstrap, topic).items()
+    }
     names = [r.follower.name for r in running.runners if r.topic == ledger.topics.disclosures]
     deadline = time.monotonic() + timeout
     while not wait_for_live(ledger.admin_url, ledger.schema, names, ends, 1.0):

@@ -1,35 +1,49 @@
-"""The alert-delivery follower: POSTs each alert to every webhook, with retries, recorded in Postgres."""
+"""The alert-delivery follower: queues a webhook for each alert the ledger stored, never for a
+record merely found on the alerts topic; senders post them after commit (webhook_sender)."""
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from functools import partial
+from collections.abc import Sequence
 from typing import Any
 
-import httpx
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.codec import EventCodec
-from ledger.events import AlertAcknowledged, AlertRaised, AlertResolved
+from ledger.events import AlertRaised, AlertResolved
 from ledger.followers.base import Follower
+from ledger.followers.webhook_sender import WebhookSenders, stored_raised
 from ledger.store import Connection
 from ledger.store import deliveries as store
-from ledger.webhook_config import DeliveryConfig, Endpoint
-from ledger.webhooks import alert_payload, backoff_delays, headers, resolution_payload
+from ledger.webhook_config import DeliveryConfig
 
 log = logging.getLogger(__name__)
 
+# The fields of an AlertRaised that must equal the stored alert's for it to be the ledger's own.
+_ALERT_FIELDS = (
+    "alert_id",
+    "rule",
+    "severity",
+    "scope",
+    "day",
+    "observed",
+    "threshold",
+    "evidence",
+    "legal_source",
+    "message",
+)
+
 
 class AlertDeliveryFollower(Follower):
-    """At-least-once delivery keyed by alert id; a failure after the last retry is recorded.
+    """Reads the alerts topic; what it delivers comes from the ledger's own tables.
 
-    An alert already delivered (or already given up on) for an endpoint is never sent again,
-    so a redelivered Kafka message or a restarted consumer does not repeat a delivered alert.
-    The offset advances only after every alert of the batch ended delivered or failed.
+    An AlertRaised is queued for every endpoint only when the ledger stored that alert with the
+    same contents; an AlertResolved only when the ledger stored that status change. Anything
+    else on the topic (a record written by someone who could write the topic, not by the
+    ledger) is dead-lettered with a critical ``unauthorized_event`` alert and never posted.
+    The queue (``webhook_outbox``) commits with the offset; posting happens after the commit in
+    sender threads (at-least-once, each attempt recorded in ``webhook_attempts``).
     """
 
     name = "alert_delivery"
@@ -39,72 +53,68 @@ class AlertDeliveryFollower(Follower):
         config: DeliveryConfig,
         codec: EventCodec | None = None,
         *,
-        sleep: Callable[[float], None] = time.sleep,
         publisher: Any = None,
         dlq_publisher: Any = None,
     ) -> None:
         super().__init__(publisher=publisher, dlq_publisher=dlq_publisher)
         self.config = config
         self.codec = codec or EventCodec()
-        self.sleep = sleep
-        self.client = httpx.Client(timeout=config.timeout_seconds)
+        self.senders = WebhookSenders(config)
+        self.endpoints = [e.name for e in config.endpoints]
+
+    def started(self, database_url: str, schema: str) -> None:
+        self.senders.start(database_url, schema)
+
+    def close(self) -> None:
+        self.senders.close()
 
     def process(
         self, conn: Connection, tp: TopicPartition, records: Sequence[ConsumerRecord]
     ) -> None:
-        for _, event in self.decoded(conn, records):
-            if isinstance(event, AlertAcknowledged):
-                self._acknowledge(conn, event)
-            elif isinstance(event, AlertRaised):
-                for endpoint in self.config.endpoints:
-                    self._deliver(conn, endpoint, event.alert_id, partial(alert_payload, event))
+        for rec, event in self.decoded(conn, records):
+            if isinstance(event, AlertRaised):
+                problem = self._raised_problem(conn, event)
+                if problem:
+                    self.refuse(conn, rec, problem)
+                else:
+                    store.queue(conn, event.alert_id, "raised", event.alert_id, self.endpoints)
+                    self.stats.bump("queued")
             elif isinstance(event, AlertResolved):
-                # Its own webhook id (the AlertResolved event's), so it is not taken for a
-                # repeat of the alert it resolves.
-                body = partial(resolution_payload, event)
-                for endpoint in self.config.endpoints:
-                    self._deliver(conn, endpoint, event.event_id, body)
+                problem = self._resolved_problem(conn, event)
+                if problem:
+                    self.refuse(conn, rec, problem)
+                else:
+                    # Its own webhook id (the AlertResolved event's), so it is not taken for a
+                    # repeat of the alert it resolves.
+                    store.queue(conn, event.event_id, "resolved", event.alert_id, self.endpoints)
+                    self.stats.bump("queued")
+            else:
+                self.refuse(conn, rec, f"a {event.event_type} does not belong on the alerts topic")
 
-    def _acknowledge(self, conn: Connection, ack: AlertAcknowledged) -> None:
-        store.insert_acknowledgement(
-            conn, ack.event_id, ack.alert_id, ack.acknowledged_by, ack.note, ack.occurred_at
-        )
+    def _raised_problem(self, conn: Connection, event: AlertRaised) -> str:
+        stored = store.stored_alert(conn, event.alert_id)
+        if stored is None:  # perhaps published by a transaction that is still committing
+            store.wait_for_publishers(conn)
+            stored = store.stored_alert(conn, event.alert_id)
+        if stored is None:
+            return f"alert {event.alert_id} was never stored by the ledger"
+        mine = stored_raised(stored).to_record()
+        theirs = event.to_record()
+        differ = [f for f in _ALERT_FIELDS if mine[f] != theirs[f]]
+        if differ:
+            return f"alert {event.alert_id} differs from the stored alert in {', '.join(differ)}"
+        return ""
 
-    def _deliver(
-        self, conn: Connection, endpoint: Endpoint, alert_id: str, payload: Callable[[int], bytes]
-    ) -> None:
-        """Delivers one message (``alert_id`` is its webhook id) until delivered or given up."""
-        state = store.delivery_state(conn, alert_id, endpoint.name)
-        previous = state.attempts
-        if state.finished:
-            self.stats.bump("already_delivered")
-            return
-        delays = backoff_delays(self.config.attempts, self.config.base_seconds, self.config.factor)
-        for attempt in range(previous + 1, previous + 1 + self.config.attempts):
-            timestamp = int(datetime.now(UTC).timestamp())
-            body = payload(timestamp)
-            status, error = None, None
-            try:
-                response = self.client.post(
-                    endpoint.url,
-                    content=body,
-                    headers=headers(alert_id, timestamp, body, endpoint.secret),
-                )
-                status = response.status_code
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"[:500]
-            delivered = status is not None and 200 <= status < 300
-            last = attempt == previous + self.config.attempts
-            outcome = "delivered" if delivered else ("failed" if last else "retrying")
-            store.insert_attempt(conn, alert_id, endpoint.name, attempt, outcome, status, error)
-            self.stats.bump(outcome)
-            if outcome != "retrying":
-                if outcome == "failed":
-                    log.error(
-                        "alert %s could not be delivered to %s after %d attempts",
-                        alert_id,
-                        endpoint.name,
-                        self.config.attempts,
-                    )
-                return
-            self.sleep(delays[attempt - previous - 1])
+    def _resolved_problem(self, conn: Connection, event: AlertResolved) -> str:
+        stored = store.stored_resolution(conn, event.event_id)
+        if stored is None:
+            store.wait_for_publishers(conn)
+            stored = store.stored_resolution(conn, event.event_id)
+        if stored is None or stored["alert_id"] != event.alert_id:
+            return f"resolution {event.event_id} of alert {event.alert_id} was never stored"
+        if stored["reason"][:2000] != event.reason or stored["caused_by"] != event.resolved_by:
+            return f"resolution {event.event_id} differs from the stored status change"
+        return ""
+
+    def after_commit(self) -> None:
+        self.senders.wake()

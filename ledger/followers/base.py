@@ -19,12 +19,14 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.alert_events import alert_event
 from ledger.codec import EventCodec
+from ledger.config import COURT_EVENT_TYPES, COURT_TOPIC, is_court_topic
 from ledger.errors import CodecError, LedgerError
 from ledger.events import LedgerEvent
 from ledger.rules.model import AlertDraft, LogScope, Severity
 from ledger.store import Connection
 from ledger.store.alerts import insert_new_alerts
 from ledger.store.dead_letters import insert_dead_letter
+from ledger.store.deliveries import hold_publishing
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ class FollowerStats:
 
 
 MALFORMED_RULE = "malformed_event"
+UNAUTHORIZED_RULE = "unauthorized_event"
 _ORDINARY_SOURCE = "26 U.S.C. 6103(p)(3)(A) (a permanent, complete system of records)"
 
 
@@ -64,6 +67,35 @@ def malformed_alert(record: ConsumerRecord, reason: str) -> AlertDraft:
         legal_source=_ORDINARY_SOURCE,
         message=f"Message {where} is not a valid ledger event and went to the dead-letter topic: {reason}",
     )
+
+
+def unauthorized_alert(record: ConsumerRecord, reason: str) -> AlertDraft:
+    """A decodable record its topic's writer may not have written (see docs/design.md, 'The
+    topics are a trust boundary'): critical, since someone wrote where only another may."""
+    scope = LogScope(record.topic, record.partition)
+    where = f"{record.topic}/{record.partition}@{record.offset}"
+    return AlertDraft.about(
+        UNAUTHORIZED_RULE,
+        Severity.CRITICAL,
+        scope,
+        kafka_time(record).date(),
+        str(record.offset),
+        observed=1,
+        evidence=[where],
+        legal_source=_ORDINARY_SOURCE,
+        message=f"Message {where} was refused and went to the dead-letter topic: {reason}",
+    )
+
+
+def misplaced(topic: str, event_type: str) -> str:
+    """Why an event of ``event_type`` may not come from ``topic`` ("" if it may): court events
+    come only from the court topic, whose one writer is the court's principal, and that topic
+    carries nothing else."""
+    if event_type in COURT_EVENT_TYPES and not is_court_topic(topic):
+        return f"a {event_type} is accepted only from the court topic ({COURT_TOPIC})"
+    if is_court_topic(topic) and event_type not in COURT_EVENT_TYPES:
+        return f"a {event_type} does not belong on the court topic"
+    return ""
 
 
 def plain_reason(exc: BaseException) -> str:
@@ -94,7 +126,7 @@ class Follower(ABC):
     runner rewinds together with the savepoint.
 
     A follower whose state spans partitions (``merged = True``) gets the records of all its
-    partitions in one total order, (broker append time, partition, offset), so that live
+    partitions in one total order, (broker append time, partition, topic, offset), so that live
     processing and a replay from offset 0 see the same sequence and compute the same results.
     """
 
@@ -119,14 +151,17 @@ class Follower(ABC):
     def raise_alerts(self, conn: Connection, drafts: Sequence[AlertDraft]) -> None:
         self.outbox.extend(insert_new_alerts(conn, drafts))
 
-    def dead_letter(self, conn: Connection, rec: ConsumerRecord, reason: str) -> None:
-        """Records why ``rec`` cannot be applied, raises ``malformed_event`` and queues the DLQ copy."""
+    def dead_letter(
+        self, conn: Connection, rec: ConsumerRecord, reason: str, alert: AlertDraft | None = None
+    ) -> None:
+        """Records why ``rec`` cannot be applied, raises ``alert`` (by default
+        ``malformed_event``) and queues the DLQ copy."""
         self.stats.bump("dead_letters")
         log.warning(
             "%s: dead letter %s/%s@%s: %s", self.name, rec.topic, rec.partition, rec.offset, reason
         )
         insert_dead_letter(conn, self.name, rec.topic, rec.partition, rec.offset, reason, rec.value)
-        self.raise_alerts(conn, [malformed_alert(rec, reason)])
+        self.raise_alerts(conn, [alert or malformed_alert(rec, reason)])
         if self.dlq_publisher is not None:
             self.dlq_outbox.append(
                 DeadLetter(
@@ -141,15 +176,25 @@ class Follower(ABC):
                 )
             )
 
+    def refuse(self, conn: Connection, rec: ConsumerRecord, reason: str) -> None:
+        """A well-formed record from a writer who may not write it: dead letter, critical alert."""
+        self.stats.bump("refused")
+        self.dead_letter(conn, rec, reason, unauthorized_alert(rec, reason))
+
     def decoded(
         self, conn: Connection, records: Sequence[ConsumerRecord]
     ) -> Iterator[tuple[ConsumerRecord, LedgerEvent]]:
-        """Each record with its typed event; a record that does not decode is dead-lettered."""
+        """Each record with its typed event; a record that does not decode is dead-lettered, one
+        its topic's writer may not write (``misplaced``) is refused."""
         for rec in records:
             try:
                 event = self.codec.decode(rec.value).event
             except CodecError as exc:
                 self.dead_letter(conn, rec, exc.diagnostics())
+                continue
+            problem = misplaced(rec.topic, event.event_type)
+            if problem:
+                self.refuse(conn, rec, problem)
                 continue
             yield rec, event
 
@@ -173,11 +218,18 @@ class Follower(ABC):
             for letter in self.dlq_outbox:
                 self.dlq_publisher.send_raw(letter.value, letter.key, letter.headers)
         if self.publisher is not None and (self.outbox or self.event_outbox):
+            hold_publishing(conn)  # until the commit: these alerts are not visible yet
             raised = [alert_event(d, f"ledger/{self.name}") for d in self.outbox]
             self.publisher.send([*raised, *self.event_outbox])
         self.outbox = []
         self.dlq_outbox = []
         self.event_outbox = []
+
+    def started(self, database_url: str, schema: str) -> None:
+        """The runner is about to consume: start helpers that need their own connection."""
+
+    def close(self) -> None:
+        """The runner stopped: stop those helpers."""
 
     def after_commit(self) -> None:
         """Work that may only follow a durable commit (e.g. signing a checkpoint)."""

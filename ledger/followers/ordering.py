@@ -1,4 +1,5 @@
-"""One total order for records of several partitions: (broker append time, partition, offset)."""
+"""One total order for records of several partitions, of one topic or several:
+(broker append time, partition, topic, offset)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ BUFFER_LIMIT = 20_000
 
 
 class AppendTimeMerge:
-    """Releases buffered records of several partitions in (append time, partition, offset) order.
+    """Releases buffered records of several partitions in (append time, partition, topic, offset)
+    order. The topic breaks ties between partitions of the same number in different topics (the
+    disclosures and court topics), so the order never depends on which was fetched first; with one
+    topic it is the (append time, partition, offset) order it always was.
 
     Topics use LogAppendTime, so each partition's timestamps never go backwards. A record is
     released once every other assigned partition has either buffered a later record or is
@@ -52,7 +56,7 @@ class AppendTimeMerge:
             keep = [r for r in buffered if r.timestamp >= watermark]
             out.extend(r for r in buffered if r.timestamp < watermark)
             self.buffers[tp] = keep
-        out.sort(key=lambda r: (r.timestamp, r.partition, r.offset))
+        out.sort(key=lambda r: (r.timestamp, r.partition, r.topic, r.offset))
         return out
 
     def spill(self) -> dict[TopicPartition, int]:

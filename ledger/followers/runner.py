@@ -124,13 +124,16 @@ class FollowerRunner:
         bootstrap: str,
         database_url: str,
         schema: str,
-        topic: str,
+        topic: str | Sequence[str],
         group_prefix: str = "",
         max_poll_records: int = 5000,
         instance_id: str | None = None,
     ) -> None:
         self.follower = follower
-        self.topic = topic
+        # Several topics for a follower of more than one writer's topic (disclosures and court):
+        # a merged follower reads all their partitions in one append-time order.
+        self.topics = (topic,) if isinstance(topic, str) else tuple(topic)
+        self.topic = self.topics[0]
         self.database_url = database_url
         self.schema = schema
         self.conn = connect(database_url, schema)
@@ -176,12 +179,13 @@ class FollowerRunner:
         its next metadata refresh; asking here makes the first assignment the right one.
         """
         deadline = time.monotonic() + timeout
-        while not self.consumer.partitions_for_topic(self.topic):
-            if time.monotonic() > deadline:
-                raise ServiceError(
-                    f"Kafka does not list topic {self.topic}; run `ledger up` or check the topic prefix."
-                )
-            time.sleep(0.2)
+        for topic in self.topics:
+            while not self.consumer.partitions_for_topic(topic):
+                if time.monotonic() > deadline:
+                    raise ServiceError(
+                        f"Kafka does not list topic {topic}; run `ledger up` or check the topic prefix."
+                    )
+                time.sleep(0.2)
 
     def run(self, on_batch: Callable[[int], None] | None = None) -> None:
         """Polls and applies until ``stop``; rides out database and broker outages.
@@ -191,7 +195,8 @@ class FollowerRunner:
         reconnects, seeks every assigned partition back to its stored offset and goes on.
         """
         self._wait_for_topic_metadata()
-        self.consumer.subscribe([self.topic], listener=_SeekToStored(self))
+        self.follower.started(self.database_url, self.schema)
+        self.consumer.subscribe(list(self.topics), listener=_SeekToStored(self))
         failures = 0
         try:
             while not self.stop.is_set():
@@ -248,6 +253,7 @@ class FollowerRunner:
 
     def close(self) -> None:
         try:
+            self.follower.close()
             self.consumer.close(autocommit=False)
             if self.instance_id:
                 leave_group(self.bootstrap, self.group_id, self.instance_id)

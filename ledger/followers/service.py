@@ -92,9 +92,12 @@ def build_followers(
     return followers, [alerts, dlq]
 
 
-def topic_for(ledger: Ledger, follower: Follower) -> str:
-    """Alert delivery follows ledger.alerts; every other follower follows ledger.disclosures."""
-    return ledger.topics.alerts if follower.name == "alert_delivery" else ledger.topics.disclosures
+def topic_for(ledger: Ledger, follower: Follower) -> tuple[str, ...]:
+    """Alert delivery follows ledger.alerts; every other follower the logged topics (the
+    agencies' ledger.disclosures and the court's ledger.court)."""
+    if follower.name == "alert_delivery":
+        return (ledger.topics.alerts,)
+    return ledger.topics.logged()
 
 
 def start_witnessing(ledger: Ledger, running: RunningConsumers) -> None:

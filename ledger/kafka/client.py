@@ -27,6 +27,16 @@ def client_config(bootstrap: str, env: dict[str, str] | None = None) -> dict[str
         if e.get(var):
             config[key] = e[var]
     password_file = e.get("LEDGER_KAFKA_SASL_PASSWORD_FILE")
+    if (
+        e.get("LEDGER_KAFKA_ACLS", "") in ("1", "true", "yes")
+        and "sasl_plain_username" not in config
+    ):
+        # The local brokers `ledger up` started with ACLs: log in as one of their principals.
+        principal = e.get("LEDGER_KAFKA_PRINCIPAL", "ledger")
+        data_dir = Path(e.get("LEDGER_DATA_DIR") or Path.cwd() / ".ledger").absolute()
+        config.update(security_protocol="SASL_PLAINTEXT", sasl_mechanism="PLAIN")
+        config["sasl_plain_username"] = principal
+        password_file = password_file or str(data_dir / "kafka-sasl" / f"{principal}.password")
     if password_file:
         try:
             config["sasl_plain_password"] = Path(password_file).read_text().strip()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -15,6 +16,7 @@ from kafka.partitioner import DefaultPartitioner
 from kafka.record.default_records import DefaultRecordBatchBuilder
 
 from ledger.codec import EventCodec
+from ledger.config import topic_for_event
 from ledger.errors import EventValidationError, ServiceError
 from ledger.events import LedgerEvent
 from ledger.kafka.client import client_config
@@ -228,16 +230,41 @@ class EventProducer:
     def _send_all(
         self, messages: Sequence[EncodedEvent], progress: Callable[[int], None] | None
     ) -> list[SentEvent]:
+        """Sends runs of consecutive messages bound for one topic (court events go to the court
+        topic), each acknowledged before the next, so the log keeps the order they were given."""
         if self._partitioner is not None:
             self._partitioner.forget()
-        send, topic, headers_of = self._producer.send, self.topic, self._headers_of
+        sent: list[SentEvent] = []
+        start = 0
+        while start < len(messages):
+            topic = topic_for_event(self.topic, messages[start].event_type)
+            end = start + 1
+            while end < len(messages) and (
+                topic_for_event(self.topic, messages[end].event_type) == topic
+            ):
+                end += 1
+            if start:
+                time.sleep(0.002)  # the broker's append time (ms) of the next run is later
+            sent.extend(self._send_run(topic, messages, start, end, progress))
+            start = end
+        return sent
+
+    def _send_run(
+        self,
+        topic: str,
+        messages: Sequence[EncodedEvent],
+        start: int,
+        end: int,
+        progress: Callable[[int], None] | None,
+    ) -> list[SentEvent]:
+        send, headers_of = self._producer.send, self._headers_of
+        run = messages[start:end] if start or end < len(messages) else messages
         futures = [
-            send(topic, value=m.value, key=m.key, headers=headers_of(m.event_type))
-            for m in messages
+            send(topic, value=m.value, key=m.key, headers=headers_of(m.event_type)) for m in run
         ]
         self._producer.flush()
         sent = []
-        for i, (m, future) in enumerate(zip(messages, futures, strict=True)):
+        for i, (m, future) in enumerate(zip(run, futures, strict=True), start):
             # flush() returns once every batch is done; get() (a timer per call) only if not.
             if not future.is_done or future.exception is not None:
                 try:
@@ -270,11 +297,17 @@ class EventProducer:
         """
         if self._partitioner is not None:
             self._partitioner.forget()
-        send, topic, headers_of = self._producer.send, self.topic, self._headers_of
-        futures = [
-            send(topic, value=m.value, key=m.key, headers=headers_of(m.event_type))
-            for m in messages
-        ]
+        send, headers_of = self._producer.send, self._headers_of
+        futures = []
+        previous = None
+        for m in messages:
+            topic = topic_for_event(self.topic, m.event_type)  # court events: the court topic
+            if previous is not None and topic != previous:
+                # Each run acknowledged before the next, with a later append time, as in send.
+                self._producer.flush()
+                time.sleep(0.002)
+            futures.append(send(topic, value=m.value, key=m.key, headers=headers_of(m.event_type)))
+            previous = topic
         self._producer.flush()
         results: list[SentEvent | KafkaError] = []
         for m, future in zip(messages, futures, strict=True):

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
-from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
+from kafka.admin import (
+    ACL,
+    ACLOperation,
+    ACLPermissionType,
+    ConfigResource,
+    ConfigResourceType,
+    KafkaAdminClient,
+    NewTopic,
+    ResourcePattern,
+    ResourceType,
+)
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from ledger.config import Topics
@@ -56,9 +67,51 @@ def ensure_topics(bootstrap: str, topics: Topics, partitions: int = 3) -> list[s
             except TopicAlreadyExistsError:
                 pass  # another process created it between list and create
         wait_until_visible(admin, list(topics.all()))
+        if admin.config.get("sasl_mechanism"):  # an authenticated cluster: say who writes what
+            grant_writers(admin, topics)
         return created
     finally:
         admin.close()
+
+
+def writer_principals(env: dict[str, str] | None = None) -> dict[str, list[str]]:
+    """Kafka principals allowed to write each outside writer's topic (the ledger, a super user,
+    writes the others): LEDGER_KAFKA_AGENCY_PRINCIPALS and LEDGER_KAFKA_COURT_PRINCIPALS,
+    comma-separated, default ``User:agency`` and ``User:court`` (the local brokers' users)."""
+    e = os.environ if env is None else env
+
+    def names(var: str, default: str) -> list[str]:
+        return [p.strip() for p in (e.get(var) or default).split(",") if p.strip()]
+
+    return {
+        "agency": names("LEDGER_KAFKA_AGENCY_PRINCIPALS", "User:agency"),
+        "court": names("LEDGER_KAFKA_COURT_PRINCIPALS", "User:court"),
+    }
+
+
+def grant_writers(admin: KafkaAdminClient, topics: Topics) -> None:
+    """ALLOW WRITE and DESCRIBE: agencies on the disclosures topic, the court's clerk on the
+    court topic. Nothing else is granted, so with the StandardAuthorizer (no ACL, no access)
+    neither may write the other's topic, the alerts topic or the dead-letter topic."""
+    principals = writer_principals()
+    grants = [(p, topics.disclosures) for p in principals["agency"]] + [
+        (p, topics.court) for p in principals["court"]
+    ]
+    acls = [
+        ACL(
+            principal,
+            "*",
+            operation,
+            ACLPermissionType.ALLOW,
+            ResourcePattern(ResourceType.TOPIC, topic),
+        )
+        for principal, topic in grants
+        for operation in (ACLOperation.WRITE, ACLOperation.DESCRIBE)
+    ]
+    result = admin.create_acls(acls)
+    failed = result.get("failed", []) if isinstance(result, dict) else []
+    if failed:
+        raise ServiceError(f"Kafka refused the ledger's topic ACLs: {failed[0]}")
 
 
 def wait_until_visible(admin: KafkaAdminClient, names: list[str], timeout: float = 30) -> None:

@@ -52,14 +52,16 @@ def _nodes(ports: dict[str, int]) -> list[NodePorts]:
     return nodes
 
 
-def _local(data_dir: Path, brokers: int = 1) -> tuple[LocalKafka, LocalPostgres]:
+def _local(
+    data_dir: Path, brokers: int = 1, acls: bool = False
+) -> tuple[LocalKafka, LocalPostgres]:
     ports = _ports(data_dir, brokers)
     if ports["brokers"] != brokers and brokers != 1:
         raise ServiceError(
             f"{data_dir} holds a {ports['brokers']}-broker Kafka, not {brokers}; run `ledger down` "
             "and remove that directory (it forgets the local data) or use another LEDGER_DATA_DIR."
         )
-    return LocalKafka(data_dir, _nodes(ports)), LocalPostgres(data_dir, ports["postgres"])
+    return LocalKafka(data_dir, _nodes(ports), acls), LocalPostgres(data_dir, ports["postgres"])
 
 
 def up(settings: Settings) -> Endpoints:
@@ -68,7 +70,7 @@ def up(settings: Settings) -> Endpoints:
     database = settings.database_url
     if bootstrap is not None and database is not None:
         return Endpoints(bootstrap, database)  # configured: nothing is started
-    kafka, pg = _local(settings.data_dir.resolve(), settings.brokers)
+    kafka, pg = _local(settings.data_dir.resolve(), settings.brokers, settings.kafka_acls)
     if bootstrap is None:
         kafka.start()
         bootstrap = kafka.bootstrap

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.errors import ServiceError
+from ledger.localdev.kafka_acls import client_settings, listener_properties, passwords
 from ledger.localdev.ports import port_open
 from ledger.localdev.process import alive, read_pid, stop_pid, tail
 
@@ -97,9 +98,14 @@ def _java() -> str:
 
 
 def server_properties(
-    home: Path, node_id: int, broker_port: int, voters: list[tuple[int, int]]
+    home: Path,
+    node_id: int,
+    broker_port: int,
+    voters: list[tuple[int, int]],
+    users: dict[str, str] | None = None,
 ) -> str:
-    """A combined broker+controller on loopback: one node alone, or one of a static quorum."""
+    """A combined broker+controller on loopback: one node alone, or one of a static quorum;
+    with ``users`` (principal -> password), SASL/PLAIN and the StandardAuthorizer."""
     controller_port = dict(voters)[node_id]
     replicas = min(3, len(voters))
     min_isr = 2 if replicas >= 3 else 1
@@ -109,16 +115,21 @@ def server_properties(
         quorum = "controller.quorum.voters=" + ",".join(
             f"{node}@127.0.0.1:{port}" for node, port in voters
         )
-    return f"""# Written by `ledger up`: node {node_id} of {len(voters)}, broker and controller, on loopback.
-process.roles=broker,controller
-node.id={node_id}
-{quorum}
-listeners=PLAINTEXT://127.0.0.1:{broker_port},CONTROLLER://127.0.0.1:{controller_port}
+    listeners = (
+        listener_properties(broker_port, controller_port, users)
+        if users
+        else f"""listeners=PLAINTEXT://127.0.0.1:{broker_port},CONTROLLER://127.0.0.1:{controller_port}
 advertised.listeners=PLAINTEXT://127.0.0.1:{broker_port}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs={home / "logs"}
+"""
+    )
+    return f"""# Written by `ledger up`: node {node_id} of {len(voters)}, broker and controller, on loopback.
+process.roles=broker,controller
+node.id={node_id}
+{quorum}
+{listeners}log.dirs={home / "logs"}
 num.partitions=3
 auto.create.topics.enable=false
 default.replication.factor={replicas}
@@ -144,9 +155,16 @@ class NodePorts:
 class LocalKafkaNode:
     """One node's files: ``<data_dir>/kafka`` (node 1) or ``<data_dir>/kafka-<id>``."""
 
-    def __init__(self, data_dir: Path, ports: NodePorts, voters: list[tuple[int, int]]) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        ports: NodePorts,
+        voters: list[tuple[int, int]],
+        users: dict[str, str] | None = None,
+    ) -> None:
         self.ports = ports
         self.voters = voters
+        self.users = users
         self.home = data_dir / ("kafka" if ports.node_id == 1 else f"kafka-{ports.node_id}")
         self.pid_file = self.home / "kafka.pid"
         self.log_file = self.home / "server.log"
@@ -168,8 +186,11 @@ class LocalKafkaNode:
         self.home.mkdir(parents=True, exist_ok=True)
         props = self.home / "server.properties"
         props.write_text(
-            server_properties(self.home, self.ports.node_id, self.ports.broker, self.voters)
+            server_properties(
+                self.home, self.ports.node_id, self.ports.broker, self.voters, self.users
+            )
         )
+        props.chmod(0o600)  # it holds the SASL passwords when ACLs are on
         (self.home / "log4j2.properties").write_text(LOG4J2)
         return props
 
@@ -235,9 +256,11 @@ class LocalKafkaNode:
 class LocalKafka:
     """One node, or a static quorum of several, every node a broker and a controller."""
 
-    def __init__(self, data_dir: Path, nodes: list[NodePorts]) -> None:
+    def __init__(self, data_dir: Path, nodes: list[NodePorts], acls: bool = False) -> None:
         voters = [(n.node_id, n.controller) for n in nodes]
-        self.nodes = [LocalKafkaNode(data_dir, n, voters) for n in nodes]
+        users = passwords(data_dir) if acls else None
+        self.client = client_settings(data_dir) if acls else {}
+        self.nodes = [LocalKafkaNode(data_dir, n, voters, users) for n in nodes]
 
     @property
     def bootstrap(self) -> str:
@@ -285,7 +308,7 @@ class LocalKafka:
             if all(port_open(n.ports.broker) for n in self.nodes):
                 try:
                     admin = KafkaAdminClient(
-                        bootstrap_servers=self.bootstrap, request_timeout_ms=5000
+                        bootstrap_servers=self.bootstrap, request_timeout_ms=5000, **self.client
                     )
                     try:
                         if len(admin.describe_cluster().get("brokers", [])) >= len(self.nodes):

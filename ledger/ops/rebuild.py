@@ -43,13 +43,14 @@ def rebuild(
     bootstrap: str,
     admin_url: str,
     schema: str,
-    topic: str,
+    topic: str | Sequence[str],
     followers: Sequence[Follower],
     progress: Callable[[int], None] | None = None,
     *,
     processes: int | None = None,
 ) -> tuple[int, dict[TopicPartition, int]]:
-    """Reads ``topic`` from offset 0 to its current end, feeding every follower.
+    """Reads ``topic`` (or each of several) from offset 0 to its current end, feeding every
+    follower.
 
     Followers keep separate tables and offsets, so each reads the log in its own worker process
     (up to ``processes``, default the number of cores), to the same end offsets. Per-partition
@@ -57,7 +58,11 @@ def rebuild(
     (append time, partition, offset) order as live processing (AppendTimeMerge).
     """
     migrate(admin_url, schema)
-    ends = log_end_offsets(bootstrap, topic)
+    ends = {
+        tp: end
+        for name in ((topic,) if isinstance(topic, str) else topic)
+        for tp, end in log_end_offsets(bootstrap, name).items()
+    }
     processes = min(len(followers), processes or os.cpu_count() or 1)
     if processes <= 1:
         return _read_into(bootstrap, admin_url, schema, ends, followers, progress), ends

@@ -35,7 +35,8 @@ def run_replay(
             load_rules_config(settings.rules_file, settings.registry_file), settings.timezone
         ),
     ]
-    total = sum(log_end_offsets(ledger.bootstrap, ledger.topics.disclosures).values())
+    logged = ledger.topics.logged()  # the agencies' and the court's topics
+    total = sum(sum(log_end_offsets(ledger.bootstrap, t).values()) for t in logged)
     started = time.perf_counter()
     with Progress(
         TextColumn("Replaying"),
@@ -50,7 +51,7 @@ def run_replay(
             ledger.bootstrap,
             ledger.admin_url,
             schema,
-            ledger.topics.disclosures,
+            logged,
             followers,
             lambda n: progress.advance(task, n),
         )

@@ -68,7 +68,11 @@ def migrate_with(admin_url: str, schema: str, files: list[tuple[int, str]]) -> N
 def caught_up(
     ledger: Ledger, consumers: tuple[str, ...] = ("audit_log", "volume"), timeout: float = 60
 ) -> None:
-    ends = log_end_offsets(ledger.bootstrap, ledger.topics.disclosures)
+    ends = {  # the agencies' and the court's topics
+        tp: end
+        for topic in ledger.topics.logged()
+        for tp, end in log_end_offsets(ledger.bootstrap, topic).items()
+    }
     assert wait_for_live(ledger.admin_url, ledger.schema, consumers, ends, timeout), "consumers lag"
 
 

@@ -185,8 +185,8 @@ def test_a_receiver_that_never_succeeds_ends_in_a_recorded_failure(spike_ledger)
 def test_an_acknowledgement_is_an_event_that_lands_in_the_ledger(spike_ledger) -> None:
     led = spike_ledger
     alert_id = sorted(spike_ids(led))[0]
-    acknowledge(led, alert_id, "Deputy IG Rivera", "looking into it")
-    runner, thread = run_delivery(led, DeliveryConfig())
+    acknowledge(led, alert_id, "looking into it", display="Deputy IG Rivera")
+    running = start_consumers(led, ["volume"])  # acknowledgements are disclosures-topic entries
     try:
         wait_until(
             lambda: rows(
@@ -195,5 +195,4 @@ def test_an_acknowledgement_is_an_event_that_lands_in_the_ledger(spike_ledger) -
             what="the acknowledgement",
         )
     finally:
-        runner.stop.set()
-        thread.join(30)
+        running.stop()
