@@ -63,6 +63,16 @@ def first_days(conn: psycopg.Connection, sources: Iterable[str]) -> dict[str, da
     return {r[0]: r[1] for r in rows}
 
 
+def last_days(conn: psycopg.Connection, sources: Iterable[str]) -> dict[str, date]:
+    """The latest day the ledger holds any disclosure from each source (late_recording)."""
+    rows = conn.execute(
+        "SELECT source_agency, max(day) FROM daily_volume"
+        " WHERE scope_kind = 'source' AND source_agency = ANY(%s) GROUP BY source_agency",
+        (sorted(set(sources)),),
+    ).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
 def write_deltas(conn: psycopg.Connection, deltas: dict[tuple[ScopeKey, date], DayTotals]) -> None:
     if not deltas:
         return
