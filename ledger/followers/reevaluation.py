@@ -42,7 +42,7 @@ from ledger.rules.lifecycle import (
     duplicate_alert,
 )
 from ledger.rules.model import AlertDraft, CourtOrderFacts, DisclosureFacts, NoticeFacts
-from ledger.rules.orders import OrderChange, current_orders
+from ledger.rules.orders import COLLATERAL_BAR, OrderChange, current_orders
 from ledger.rules.requests import RequestFacts
 from ledger.rules.volume_book import PRIOR_DAYS, DayTotals, ScopeKey
 from ledger.rules.volume_rules import SPIKE
@@ -105,7 +105,9 @@ class Lifecycle:
             return  # redelivered
         after = current_orders(recorded, order_changes(conn, change.order_id))
         affected = {d.event_id: d for d in self._under(conn, [*before, *after])}
-        what = "vacated" if isinstance(change, CourtOrderVacated) else "amended"
+        what = "amended"
+        if isinstance(change, CourtOrderVacated):
+            what = f"vacated; {COLLATERAL_BAR}" if change.ab_initio else "vacated"
         reason = f"court order {change.order_id} was {what} (event {change.event_id})"
         self.rejudge(conn, rec, change.event_id, list(affected.values()), reason)
 
