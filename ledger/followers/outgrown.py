@@ -37,5 +37,6 @@ def open_prior_year_alerts(
         for rule in OUTGROWN_RULES:
             stored = alerts_on_days(conn, rule, key, first, last, status=OPEN)
             if stored:
-                found[(rule, key)] = {day: s.alert_id for s, day in stored}
+                # One already contested awaits a person: a further late one does not repeat it.
+                found[(rule, key)] = {day: s.alert_id for s, day in stored if not s.contested}
     return found

@@ -66,6 +66,7 @@ class StoredAlert:
     status: str  # OPEN or RESOLVED
     scope: Scope | None = None
     day: date | None = None
+    contested: bool = False  # open, and a later fact already contested it: it awaits a person
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ def reconcile(
     resolved = [
         Resolution(s.alert_id, f"{s.rule} no longer holds: {reason}", s.rule)
         for i, s in known.items()
-        if s.status == OPEN and i not in drafts
+        if s.status == OPEN and not s.contested and i not in drafts
     ]
     return Reconciliation(raised, reopened, resolved)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 
+from ledger.rules.judge_contest import CONTESTED_PREFIX
 from ledger.rules.lifecycle import StatusChange, StoredAlert
 from ledger.rules.model import Scope
 from ledger.rules.volume_book import ScopeKey
@@ -48,7 +49,7 @@ def alerts_about(
         return []
     rows = conn.execute(
         "SELECT a.alert_id::text, a.rule, s.status, a.day, a.scope_kind, a.scope_source,"
-        " a.scope_value FROM alerts a JOIN alert_status s USING (alert_id)"
+        " a.scope_value, s.status_reason FROM alerts a JOIN alert_status s USING (alert_id)"
         " WHERE a.evidence[1] = ANY(%s) AND a.rule = ANY(%s) ORDER BY a.alert_id",
         (ids, list(rules)),
     ).fetchall()
@@ -59,7 +60,8 @@ def _stored(r: Sequence[object]) -> StoredAlert:
     kind, source, value = r[4], r[5], r[6]
     scope = Scope(str(kind), str(source), str(value)) if kind and source is not None else None
     day = r[3] if isinstance(r[3], date) else None
-    return StoredAlert(str(r[0]), str(r[1]), str(r[2]), scope, day)
+    contested = str(r[7] or "").startswith(CONTESTED_PREFIX)
+    return StoredAlert(str(r[0]), str(r[1]), str(r[2]), scope, day, contested)
 
 
 def alerts_on_days(
@@ -69,7 +71,7 @@ def alerts_on_days(
     only those of ``status`` when given."""
     rows = conn.execute(
         "SELECT a.alert_id::text, a.rule, s.status, a.day, a.scope_kind, a.scope_source,"
-        " a.scope_value FROM alerts a"
+        " a.scope_value, s.status_reason FROM alerts a"
         " JOIN alert_status s USING (alert_id)"
         " WHERE a.rule = %s AND a.scope_kind = %s AND a.scope_source = %s AND a.scope_value = %s"
         "   AND a.day BETWEEN %s AND %s AND (%s::text IS NULL OR s.status = %s)"

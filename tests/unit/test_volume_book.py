@@ -106,7 +106,8 @@ def test_an_episode_starts_where_a_window_first_exceeds_its_prior_year(
 
 def test_four_days_none_over_the_prior_year_together_over_it() -> None:
     book = VolumeBook()
-    for n in range(40):  # 1,200 records every 9 days until 95 days before (none in the 90-day window)
+    # 1,200 records every 9 days until 95 days before (none in the 90-day window)
+    for n in range(40):
         book.load(KEY, D0 - timedelta(days=95 + 9 * n), 1, 1200)
     starts = []
     for n, records in enumerate((12_000, 11_900, 11_800, 11_589)):
