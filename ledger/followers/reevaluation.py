@@ -210,8 +210,10 @@ class Lifecycle:
             return
         keys = sorted({k for d in moved for k in judge_late.scopes(d, self.config)[1]})
         first, last = min(d.day for d in moved), max(d.day for d in moved)
-        book = volume_store.load_book(conn, keys, first, last)
-        judge_late.apply_moves(book, moves)
+        amended = volume_store.load_book(conn, keys, first, last)
+        judge_late.apply_moves(amended, moves)
+        counted = volume_store.load_book(conn, keys, first, last)
+        judge_late.apply_moves(counted, count_up(moves))
         sources = {judge_late.scopes(d, self.config)[0] for d in moved}
         coverage = volume_store.first_days(conn, sources)
         coverage.update({s: c for s, c in self.config.coverage_start.items() if s in sources})
@@ -220,7 +222,17 @@ class Lifecycle:
             s for key in keys for s, _ in alerts_on_days(conn, SPIKE, key, first, end, status=None)
         ]
         judgement = judge_late.rejudge_spikes(
-            book, keys, first, last, coverage, stored, self.config, reason, cause, kafka_time(rec)
+            amended,
+            counted,
+            keys,
+            first,
+            last,
+            coverage,
+            stored,
+            self.config,
+            reason,
+            cause,
+            kafka_time(rec),
         )
         self.store(conn, judgement)
 

@@ -146,7 +146,7 @@ class VolumeFollower(Follower):
             arrivals=arrivals,
             book=book,
             coverage=coverage,
-            latest=store.last_days(conn, sources),
+            latest=store.last_days(conn, {flow_keys(flow)[0][0] for flow in flows}),
             orders=orders,
             notices=notices,
             requests={rid: RequestFacts.from_event(r) for rid, r in cited.items()},

@@ -95,7 +95,8 @@ class BatchFacts:
     arrivals: Mapping[str, datetime]  # event id -> broker time
     book: VolumeBook  # stored volume of every scope the batch counts under
     coverage: dict[str, date]  # source id -> first day the ledger holds (config overrides in)
-    latest: dict[str, date]  # source id -> latest day the ledger holds before the batch
+    # own recipient scope -> the latest day the ledger holds for it before the batch
+    latest: dict[ScopeKey, date]
     orders: Sequence[CourtOrderFacts]
     notices: Mapping[str, Sequence[NoticeFacts]]  # by canonical recipient id
     requests: Mapping[str, RequestFacts]
@@ -157,10 +158,10 @@ def judge_disclosures(batch: BatchFacts, config: RulesConfig) -> Judgement:
             known = coverage.get(source)
             coverage[source] = f.day if known is None else min(known, f.day)
             coverage_moved = known is not None and f.day < known
-        latest = batch.latest.get(source)
+        latest = batch.latest.get(fkeys[0])
         if late_on:
             out.drafts.extend(late_recording(f, flow, latest))
-        batch.latest[source] = f.day if latest is None else max(latest, f.day)
+        batch.latest[fkeys[0]] = f.day if latest is None else max(latest, f.day)
         for key in fkeys:
             book.add(key, f.day, f.record_count)
         # The trailing windows are asked for only when the rule may fire (the hot path).

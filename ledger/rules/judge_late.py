@@ -16,6 +16,7 @@ from ledger.rules.config import RulesConfig
 from ledger.rules.judge import scope_of, scope_window
 from ledger.rules.judge_contest import Judgement, settle
 from ledger.rules.lifecycle import (
+    Reconciliation,
     StoredAlert,
     disclosure_verdicts,
     needs_notice,
@@ -85,8 +86,32 @@ def apply_moves(book: VolumeBook, moves: Mapping[tuple[ScopeKey, date], DayTotal
         book.load(key, day, totals.disclosures + delta.disclosures, totals.records + delta.records)
 
 
-def rejudge_spikes(
+def spike_verdicts(
     book: VolumeBook,
+    keys: Sequence[ScopeKey],
+    first: date,
+    last: date,
+    coverage: Mapping[str, date],
+    cause: str,
+    config: RulesConfig,
+) -> list[AlertDraft]:
+    """The prior-year spikes ``book`` shows on ``keys`` from ``first`` to a year after ``last``."""
+    rule = SpikeOverPriorYear()
+    due: list[AlertDraft] = []
+    end = last + timedelta(days=PRIOR_DAYS)
+    for key in keys:
+        on = Judging(coverage.get(key[1], first), [cause], config.warmup_days, new_on=False)
+        for day in [d for d in book.sorted_days[key] if first <= d <= end]:
+            window = scope_window(book.window(key, day))
+            if window.day_disclosures == 0:
+                continue
+            due.extend(d for d in rule.evaluate_window(window, on) if d.rule == SPIKE)
+    return due
+
+
+def rejudge_spikes(
+    amended: VolumeBook,
+    counted: VolumeBook,
     keys: Sequence[ScopeKey],
     first: date,
     last: date,
@@ -98,21 +123,18 @@ def rejudge_spikes(
     at: datetime,
 ) -> Judgement:
     """Prior-year spikes on the days ``first`` .. ``last`` whose volume moved and the year after,
-    against ``stored`` (every spike alert of ``keys`` on those days)."""
+    against ``stored`` (every spike alert of ``keys`` on those days). What the volume as counted
+    (``counted``: it only counts up) shows is raised at once; what only the volume as amended
+    (``amended``: the discloser's proposal) would resolve is contested."""
     if not config.on(SPIKE):
         return Judgement()
-    rule = SpikeOverPriorYear()
-    due: list[AlertDraft] = []
-    end = last + timedelta(days=PRIOR_DAYS)
-    for key in keys:
-        start = coverage.get(key[1], first)
-        for day in [d for d in book.sorted_days[key] if first <= d <= end]:
-            window = scope_window(book.window(key, day))
-            if window.day_disclosures == 0:
-                continue
-            on = Judging(start, [cause], config.warmup_days, new_on=False)
-            due.extend(d for d in rule.evaluate_window(window, on) if d.rule == SPIKE)
-    result = reconcile(due, stored, reason)
+    now = reconcile(
+        spike_verdicts(counted, keys, first, last, coverage, cause, config), stored, reason
+    )
+    proposed = reconcile(
+        spike_verdicts(amended, keys, first, last, coverage, cause, config), stored, reason
+    )
+    result = Reconciliation(now.raised, now.reopened, proposed.resolved)
     fallback = scope_of(keys[-1]) if keys else Scope("source", "unknown", "")
     return settle(result, _where(stored), cause, at, fallback)
 

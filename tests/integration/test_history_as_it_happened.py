@@ -259,3 +259,34 @@ def test_90_day_split_is_caught(led: Ledger) -> None:
     assert "in the 90 days" in message
     spike = "SELECT 1 FROM alerts WHERE rule = 'spike_over_prior_year' AND scope_value = %s"
     assert rows(led, spike, (office,)) == []
+
+
+def test_request_recorded_after_the_transmission_is_contested(led: Ledger) -> None:
+    request_id = f"R-{uuid.uuid4().hex[:8]}"
+    obj = disclosure(D, 47_289, ICE, request_id=request_id)
+    [recorded] = send(led, [obj])
+    assert statuses(led, "request_incomplete", recorded)[0][0] == "open"  # no request on record
+    late_request = {
+        "type": "DisclosureRequested",
+        "request_id": request_id,
+        "source_agency": "IRS",
+        "requesting_agency": ICE,
+        "requesting_official": "(agency head)",
+        "requesting_official_title": "Secretary of Homeland Security",
+        "received_at": utc(D - timedelta(days=3)).isoformat(),  # claimed; recorded 12 days late
+        "legal_authority": "26 U.S.C. 6103(i)(2)",
+        "statutes": ["18 U.S.C. 1001"],
+        "reasons": "Non-tax criminal investigation",
+        "taxpayer_count": 47_289,
+        "names_set_forth": 47_289,
+        "addresses_set_forth": 47_289,
+        "tins_set_forth": 47_289,
+        "tax_periods": ["2024"],
+        "recipient_address": "500 12th St SW, Washington, DC 20536",
+    }
+    [request] = send(led, [late_request])
+    [(status, reason, cause)] = statuses(led, "request_incomplete", recorded)
+    assert (status, cause) == ("open", request)
+    assert reason is not None
+    assert reason.startswith("contested: ")
+    assert any(sev == "critical" and e[0] == request for sev, e in contested(led))

@@ -101,7 +101,12 @@ class Store:
         )
         source_days = [day for (key, day) in self.volume if key[0] == "source"]
         coverage = {"IRS": min(source_days)} if source_days else {}
-        latest = {"IRS": max(source_days)} if source_days else {}
+        own = {flow_keys(flow_of(f))[0][0] for f in batch}
+        latest = {
+            key: max(day for (k, day) in self.volume if k == key)
+            for key in own
+            if any(k == key for k, _ in self.volume)
+        }
         arrivals = {f.event_id: datetime(2026, 1, 1, tzinfo=UTC) for f in batch}
         loaded = BatchFacts(
             disclosures=batch,
@@ -182,6 +187,10 @@ def test_an_amendment_lowering_a_spike_is_contested_and_volume_counts_up() -> No
     book.seed(
         (k, day, t.disclosures, t.records) for (k, day), t in store.volume.items() if k in keys
     )
+    counted = VolumeBook()
+    counted.seed(
+        (k, day, t.disclosures, t.records) for (k, day), t in store.volume.items() if k in keys
+    )
     apply_moves(book, moves)
     stored = [
         StoredAlert(a.alert_id, a.rule, OPEN, a.scope, a.day)  # type: ignore[arg-type]
@@ -189,8 +198,9 @@ def test_an_amendment_lowering_a_spike_is_contested_and_volume_counts_up() -> No
         if a.rule == SPIKE
     ]
     at = datetime(2026, 1, 2, tzinfo=UTC)
+    coverage = {"IRS": D - timedelta(days=400)}
     judgement = rejudge_spikes(
-        book, keys, D, D, {"IRS": D - timedelta(days=400)}, stored, CONFIG, "amended", "a1", at
+        book, counted, keys, D, D, coverage, stored, CONFIG, "amended", "a1", at
     )
     assert {c.alert_id for c in judgement.changes} == {s.alert_id for s in stored}
     assert {c.status for c in judgement.changes} == {OPEN}
@@ -259,3 +269,29 @@ def test_the_judgement_does_not_depend_on_the_batching(
     assert batched.alerts == one_by_one.alerts
     assert batched.history == one_by_one.history  # every status change, not only the last
     assert batched.volume == one_by_one.volume
+
+
+def test_an_amendment_raises_nothing_from_the_volume_it_only_proposes() -> None:
+    later = facts(3, D + timedelta(days=10), 50)  # under its prior year of 110 as counted
+    log = [*history_with_a_year(), facts(2, D, 100), later]
+    store = judged(log, [])
+    old = log[2]
+    moves = amendment_moves(old, dataclasses.replace(old, record_count=4), False, False, CONFIG)
+    keys = sorted({k for k, _ in moves})
+    rows = [(k, day, t.disclosures, t.records) for (k, day), t in store.volume.items() if k in keys]
+    amended, counted = VolumeBook(), VolumeBook()
+    amended.seed(rows)
+    counted.seed(rows)
+    apply_moves(amended, moves)  # as amended, the later day's prior year is 14: a spike
+    stored = [
+        StoredAlert(a.alert_id, a.rule, OPEN, a.scope, a.day)  # type: ignore[arg-type]
+        for a in store.alerts.values()
+        if a.rule == SPIKE
+    ]
+    at = datetime(2026, 1, 2, tzinfo=UTC)
+    coverage = {"IRS": D - timedelta(days=400)}
+    judgement = rejudge_spikes(
+        amended, counted, keys, D, D, coverage, stored, CONFIG, "amended", "a1", at
+    )
+    assert [d for d in judgement.drafts if d.rule == SPIKE] == []
+    assert {d.rule for d in judgement.drafts} == {CONTESTED}
