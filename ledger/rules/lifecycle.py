@@ -4,8 +4,10 @@ A later fact (a notice or order recorded late, an order amended or vacated, a di
 an earlier disclosure arriving late) makes the rules say something else about disclosures already
 judged. ``reconcile`` compares the drafts the rules give now with the stored alerts of the same
 domain (the same rules about the same disclosures, or the same scopes and days): an open alert
-no draft supports any more is resolved, a draft not stored yet is raised, and a draft whose alert
-was resolved before is opened again. Nothing is deleted. Pure: no I/O.
+no draft supports any more is proposed for resolution (``ledger.rules.judge_contest`` turns the
+proposal into a contested finding: a later fact does not resolve one), a draft not stored yet is
+raised, and a draft whose alert was resolved before is opened again. Nothing is deleted. Pure:
+no I/O.
 """
 
 from __future__ import annotations
