@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from ledger.events import (
     AddressVerification,
     CourtOrderRecorded,
+    DisclosureAmended,
     DisclosureManifest,
     DisclosureRecorded,
     LedgerEvent,
@@ -241,7 +242,8 @@ def spike(tz: ZoneInfo) -> DisclosureRecorded:
 
 def court_order_story(tz: ZoneInfo) -> list[LedgerEvent]:
     """The notice order in force; notice 25 hours ahead (fine), 2 hours ahead (alert), placeholders,
-    and a notice filed 30 hours ahead but entered after its transmission (alert, then resolved)."""
+    and a notice filed 30 hours ahead but entered after its transmission (alert, then contested:
+    the ledger received the notice after the transmission, whatever filed_at it claims)."""
     order_day = date(2025, 9, 5)
     d1, d2, d3 = date(2025, 9, 16), date(2025, 9, 23), date(2025, 9, 30)
     d4 = date(2025, 10, 7)
@@ -310,9 +312,25 @@ def court_order_story(tz: ZoneInfo) -> list[LedgerEvent]:
         ),
         to_ice(900_004, d4, records=2_500, notice_id="N-2025-003"),
         # Filed with the court 30 hours ahead, but entered in the ledger only after the
-        # transmission: the bulk_without_notice alert it fires is resolved when the notice lands.
+        # transmission: the bulk_without_notice alert stays open, contested when the notice lands.
         notice(3, t4 - timedelta(hours=30), t4 - timedelta(hours=1), t4 + timedelta(hours=4), 3000),
     ]
+
+
+def contested_amendment(spike: DisclosureRecorded) -> DisclosureAmended:
+    """Months later, the source "re-counts" the 7 August transmission as 400 records. The spike
+    alerts stay open, contested, and a critical finding_contested names the amendment and each
+    alert: a later statement by the discloser does not undo what the ledger recorded."""
+    return DisclosureAmended(
+        event_id=str(uuid.uuid5(_NS, "amendment-spike")),
+        occurred_at=spike.transmitted_at + timedelta(days=120),
+        recorded_by="irs-disclosure-office",
+        disclosure_id=spike.disclosure_id,
+        amends_event_id=spike.event_id,
+        recipient_agency=spike.recipient_agency,
+        changes={"record_count": "400"},
+        reason="Re-counted: most addresses were not released",
+    )
 
 
 MANIFEST_CHUNK = 5_000

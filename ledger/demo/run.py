@@ -109,15 +109,16 @@ def show_alerts(ledger: Ledger, title: str, since_rows: int = 0) -> int:
     return len(rows)
 
 
-def show_resolved(ledger: Ledger, title: str) -> None:
-    """Prints each resolved alert with the reason its status changed."""
+def show_contested(ledger: Ledger, title: str) -> None:
+    """Prints each alert a later fact contested (it stays open) with the reason."""
     with connection(ledger.reader_url, ledger.schema) as conn:
-        resolved = alerts(conn, status="resolved")
-    if resolved:
-        console.print(f"[bold]{title}[/] ({len(resolved)})")
-        for a in resolved:
+        found = [a for a in alerts(conn, status="open") if a["rule"] != "finding_contested"]
+    contested = [a for a in found if str(a["status_reason"] or "").startswith("contested: ")]
+    if contested:
+        console.print(f"[bold]{title}[/] ({len(contested)})")
+        for a in contested:
             console.print(
-                f"  {a['day']} [green]{a['rule']}[/] resolved: {a['status_reason']}",
+                f"  {a['day']} [red]{a['rule']}[/] on {a['scope']} stays open, {a['status_reason']}",
                 highlight=False,
             )
 
@@ -210,8 +211,16 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
         producer.send(story)
         producer.send_raw(b"not an avro event", b"demo", [("event_type", b"DisclosureRecorded")])
         wait_caught_up(ledger, running)
-        show_alerts(ledger, "Alerts after the notice order (and one malformed message)", seen)
-        show_resolved(ledger, "Resolved by later facts (a notice entered after its transmission)")
+        seen = show_alerts(
+            ledger, "Alerts after the notice order (and one malformed message)", seen
+        )
+        console.rule("[bold]December 2025: the source amends the 7 August transmission")
+        producer.send([demo_history.contested_amendment(spike)])
+        wait_caught_up(ledger, running)
+        show_alerts(ledger, "Alerts after the amendment", seen)
+        show_contested(
+            ledger, "Contested by later facts (they stay open until a person acknowledges)"
+        )
 
         with connection(ledger.reader_url, ledger.schema) as conn, console.status("Verifying..."):
             report = verify_all(conn, ledger.bootstrap, checkpoint_checker(settings))

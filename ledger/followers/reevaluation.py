@@ -1,18 +1,18 @@
 """Later facts for the volume follower: re-judges what they change and records the lifecycle.
 
 A notice or order recorded after the transmissions it concerns, an order amended or vacated, and
-a disclosure amended each re-evaluate the disclosures they touch (as they now stand, under the
-orders as they now read) and reconcile that with the alerts already raised
-(``ledger.rules.lifecycle``): new alerts are raised, resolved ones that are due again are opened
-again, and open ones no rule supports any more are resolved by an AlertResolved event. The volume
-follower calls these hooks after applying every disclosure that arrived before the fact, so the
-result depends only on the log's order, not on how it was batched: a replay gives the same.
+a disclosure amended each re-evaluate the disclosures they touch. This module only loads what
+the fact touches and stores what the judge (``ledger.rules.judge_late``) decides: new alerts
+are raised, resolved ones that are due again are opened again, and open ones the fact would
+resolve stay open, contested, beside a critical finding_contested alert. The volume follower
+calls these hooks after applying every disclosure that arrived before the fact, so the result
+depends only on the log's order, not on how it was batched: a replay gives the same.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -28,37 +28,28 @@ from ledger.events import (
     NoticeFiled,
 )
 from ledger.followers.base import Follower, kafka_time
-from ledger.followers.outgrown import scope_window
+from ledger.rules import judge_late
 from ledger.rules.amendments import corrected, parse_changes
 from ledger.rules.config import RulesConfig
+from ledger.rules.judge import needed_days, needed_notice_window
+from ledger.rules.judge_contest import CONTESTED_PREFIX, DUE_AGAIN, Judgement
+from ledger.rules.judge_late import amendment_moves, count_up
 from ledger.rules.lifecycle import (
     DISCLOSURE_RULES,
     DUPLICATE,
-    OPEN,
     RESOLVED,
-    Reconciliation,
-    StoredAlert,
-    disclosure_verdicts,
+    StatusChange,
     duplicate_alert,
-    needs_notice,
-    notice_use,
-    reconcile,
 )
-from ledger.rules.model import (
-    AlertDraft,
-    CourtOrderFacts,
-    DisclosureFacts,
-    NoticeFacts,
-)
-from ledger.rules.notices import may_split
-from ledger.rules.orders import OrderChange, current_orders
+from ledger.rules.model import AlertDraft, CourtOrderFacts, DisclosureFacts, NoticeFacts
+from ledger.rules.orders import COLLATERAL_BAR, OrderChange, current_orders
 from ledger.rules.requests import RequestFacts
-from ledger.rules.volume_book import PRIOR_DAYS, DayTotals, ScopeKey, scope_keys
-from ledger.rules.volume_rules import SPIKE, Judging, SpikeOverPriorYear
+from ledger.rules.volume_book import PRIOR_DAYS, DayTotals, ScopeKey
+from ledger.rules.volume_rules import SPIKE
 from ledger.store import Connection, corrections
 from ledger.store import requests as request_store
 from ledger.store import volume as volume_store
-from ledger.store.alert_status import StatusChange, alerts_about, alerts_on_days, record_changes
+from ledger.store.alert_status import alerts_about, alerts_on_days, record_changes
 from ledger.store.orders import insert_change, order_changes, orders_now, recorded_orders
 
 log = logging.getLogger(__name__)
@@ -114,7 +105,9 @@ class Lifecycle:
             return  # redelivered
         after = current_orders(recorded, order_changes(conn, change.order_id))
         affected = {d.event_id: d for d in self._under(conn, [*before, *after])}
-        what = "vacated" if isinstance(change, CourtOrderVacated) else "amended"
+        what = "amended"
+        if isinstance(change, CourtOrderVacated):
+            what = f"vacated; {COLLATERAL_BAR}" if change.ab_initio else "vacated"
         reason = f"court order {change.order_id} was {what} (event {change.event_id})"
         self.rejudge(conn, rec, change.event_id, list(affected.values()), reason)
 
@@ -134,18 +127,12 @@ class Lifecycle:
         withdrawn = was_withdrawn if change.withdrawn is None else change.withdrawn
         if not corrections.insert_amendment(conn, amended, target, new, withdrawn):
             return  # redelivered
-        deltas: dict[tuple[ScopeKey, date], DayTotals] = {}
-        for facts, sign in ((old, -1), (new, 1)):
-            if (sign < 0 and was_withdrawn) or (sign > 0 and withdrawn):
-                continue
-            for key in self.scopes(facts)[1]:
-                totals = deltas.setdefault((key, facts.day), DayTotals())
-                totals.disclosures += sign
-                totals.records += sign * facts.record_count
-        volume_store.write_deltas(conn, deltas)
+        moves = amendment_moves(old, new, was_withdrawn, withdrawn, self.config)
         reason = f"disclosure {old.disclosure_id} was amended (event {amended.event_id})"
+        # Judged as amended (the proposal), stored as first recorded: volume only counts up.
         self.rejudge(conn, rec, amended.event_id, [] if withdrawn else [new], reason, [target])
-        self.rejudge_spikes(conn, rec, amended.event_id, [old, new], reason)
+        self.rejudge_spikes(conn, rec, amended.event_id, [old, new], reason, moves)
+        volume_store.write_deltas(conn, count_up(moves))
 
     def first_recordings(self, conn: Connection, run: Sequence[Recorded]) -> list[Recorded]:
         """The run without second recordings of a (source, disclosure id) under a new event id,
@@ -187,8 +174,8 @@ class Lifecycle:
         reason: str,
         also: Iterable[str] = (),
     ) -> None:
-        """Reconciles the disclosure rules' verdicts on ``affected`` (and the alerts about the
-        disclosures ``also`` names, e.g. one withdrawn) with the alerts raised before."""
+        """Loads what the disclosure rules need about ``affected`` (and the alerts about the
+        disclosures ``also`` names, e.g. one withdrawn), judges (``judge_late.rejudge``), stores."""
         subjects = {d.event_id for d in affected} | set(also)
         if not subjects:
             return
@@ -197,14 +184,22 @@ class Lifecycle:
         notices = self.notices_by_agency(conn, {agency(d.recipient_agency).id for d in affected})
         cited = request_store.requests(conn, {d.request_id for d in affected if d.request_id})
         requests = {rid: RequestFacts.from_event(r) for rid, r in cited.items()}
-        due: list[AlertDraft] = []
-        for d in affected:
-            mine = notices.get(agency(d.recipient_agency).id, [])
-            use = self.notice_use(conn, d, orders, mine, ())
-            day = self.same_day(conn, d, orders, requests)
-            due.extend(disclosure_verdicts(d, orders, mine, self.config, use, requests, day))
+        span = needed_notice_window(affected, orders, notices, self.config)
         rules = [r for r in DISCLOSURE_RULES if self.config.on(r)]
-        self.settle(conn, rec, cause, reconcile(due, alerts_about(conn, rules, subjects), reason))
+        judgement = judge_late.rejudge(
+            affected,
+            orders,
+            notices,
+            requests,
+            corrections.transmitted_within(conn, *span) if span else [],
+            alerts_about(conn, rules, subjects),
+            self.config,
+            reason,
+            cause,
+            kafka_time(rec),
+            self.days_transmissions(conn, needed_days(affected, orders, self.config, requests)),
+        )
+        self.store(conn, judgement)
 
     def rejudge_spikes(
         self,
@@ -213,78 +208,50 @@ class Lifecycle:
         cause: str,
         moved: Sequence[DisclosureFacts],
         reason: str,
+        moves: Mapping[tuple[ScopeKey, date], DayTotals],
     ) -> None:
-        """Reconciles prior-year spikes on the days whose volume changed and the year after."""
+        """Loads the days whose volume ``moves`` change and the year after, with their spike
+        alerts, and judges them as the moves would leave the volume."""
         if not self.config.on(SPIKE):
             return
-        keys = sorted({k for d in moved for k in self.scopes(d)[1]})
+        keys = sorted({k for d in moved for k in judge_late.scopes(d, self.config)[1]})
         first, last = min(d.day for d in moved), max(d.day for d in moved)
-        book = volume_store.load_book(conn, keys, first, last)
-        sources = {self.scopes(d)[0] for d in moved}
+        amended = volume_store.load_book(conn, keys, first, last)
+        judge_late.apply_moves(amended, moves)
+        counted = volume_store.load_book(conn, keys, first, last)
+        judge_late.apply_moves(counted, count_up(moves))
+        sources = {judge_late.scopes(d, self.config)[0] for d in moved}
         coverage = volume_store.first_days(conn, sources)
         coverage.update({s: c for s, c in self.config.coverage_start.items() if s in sources})
-        rule = SpikeOverPriorYear()
-        due: list[AlertDraft] = []
-        stored: list[StoredAlert] = []
         end = last + timedelta(days=PRIOR_DAYS)
-        for key in keys:
-            start = coverage.get(key[1], first)
-            for day in [d for d in book.sorted_days[key] if first <= d <= end]:
-                window = scope_window(book.window(key, day))
-                if window.day_disclosures == 0:
-                    continue
-                on = Judging(start, [cause], self.config.warmup_days, new_on=False)
-                drafts = rule.evaluate_window(window, on)
-                due.extend(d for d in drafts if d.rule == SPIKE)
-            stored.extend(s for s, _ in alerts_on_days(conn, SPIKE, key, first, end, status=None))
-        self.settle(conn, rec, cause, reconcile(due, stored, reason))
-
-    def scopes(self, d: DisclosureFacts) -> tuple[str, list[ScopeKey]]:
-        """The disclosure's source id and every volume scope it counts under (the registry's)."""
-        flow = self.config.registry.flow(d.source_agency, d.recipient_agency, d.legal_authority)
-        return flow.source.id, scope_keys(
-            flow.source.id, flow.recipient.chain, flow.authority.chain
-        )
-
-    def notice_use(
-        self,
-        conn: Connection,
-        d: DisclosureFacts,
-        orders: Sequence[CourtOrderFacts],
-        notices: Sequence[NoticeFacts],
-        arrived: Sequence[DisclosureFacts],
-    ) -> dict[str, int]:
-        """Records each notice for ``d``'s recipient covered before ``d``: stored transmissions
-        and ``arrived`` (earlier ones of the batch, not stored yet)."""
-        registry = self.config.registry
-        if not notices or not (needs_notice(d, orders, registry) or may_split(d, orders, registry)):
-            return {}
-        start = min(n.planned_start for n in notices)
-        end = max(n.planned_end for n in notices)
-        pending = {r.event_id for r in arrived}
         stored = [
-            r for r in corrections.transmitted_within(conn, start, end) if r.event_id not in pending
+            s for key in keys for s, _ in alerts_on_days(conn, SPIKE, key, first, end, status=None)
         ]
-        return notice_use(d, notices, [*stored, *arrived], registry)
+        judgement = judge_late.rejudge_spikes(
+            amended,
+            counted,
+            keys,
+            first,
+            last,
+            coverage,
+            stored,
+            self.config,
+            reason,
+            cause,
+            kafka_time(rec),
+        )
+        self.store(conn, judgement)
 
-    def same_day(
-        self,
-        conn: Connection,
-        d: DisclosureFacts,
-        orders: Sequence[CourtOrderFacts],
-        requests: Mapping[str, RequestFacts],
-        unseen: Collection[str] = (),
+    def days_transmissions(
+        self, conn: Connection, days: tuple[date, date] | None
     ) -> list[DisclosureFacts]:
-        """The stored transmissions of ``d``'s day, when a notice order may sum them with ``d``
-        (``ledger.rules.notices.may_split``), less ``unseen`` (those of the batch that arrived
-        after ``d``: the verdict depends on the log's order alone, as a replay sees it)."""
-        if not may_split(d, orders, self.config.registry, requests):
+        """The stored transmissions from the first to the last of ``days`` (local days), which a
+        notice order may sum per day (``ledger.rules.judge.same_day`` picks each one's day)."""
+        if days is None:
             return []
-        start = datetime.combine(d.day, time.min, self.tz)
-        end = datetime.combine(d.day + timedelta(days=1), time.min, self.tz)
-        return [
-            r for r in corrections.transmitted_between(conn, start, end) if r.event_id not in unseen
-        ]
+        start = datetime.combine(days[0], time.min, self.tz)
+        end = datetime.combine(days[1] + timedelta(days=1), time.min, self.tz)
+        return corrections.transmitted_between(conn, start, end)
 
     def notices_by_agency(
         self, conn: Connection, agencies: set[str]
@@ -309,30 +276,20 @@ class Lifecycle:
 
     # -- recording the outcome ---------------------------------------------------------------
 
-    def settle(
-        self, conn: Connection, rec: ConsumerRecord, cause: str, result: Reconciliation
-    ) -> None:
-        """Stores and queues what a reconciliation decided."""
-        if not result:
-            return
-        at = kafka_time(rec)
-        self.follower.raise_alerts(conn, result.raised)
-        reopened = record_changes(
-            conn,
-            [
-                StatusChange(d.alert_id, OPEN, f"due again: {d.message}", cause, at)
-                for d in result.reopened
-            ],
-        )
-        again = {c.alert_id for c in reopened}
-        self.follower.outbox.extend(d for d in result.reopened if d.alert_id in again)
-        resolved = [
-            StatusChange(r.alert_id, RESOLVED, r.reason, cause, at) for r in result.resolved
-        ]
-        self.resolve(conn, resolved)
+    def store(self, conn: Connection, judgement: Judgement) -> None:
+        """Stores and queues what the judge decided: its alerts, then its status changes (an
+        alert reopened is published again when that change is new)."""
+        self.follower.raise_alerts(conn, judgement.drafts)
+        fresh = record_changes(conn, judgement.changes)
+        again = {c.alert_id for c in fresh if c.reason.startswith(DUE_AGAIN)}
+        self.follower.outbox.extend(d for d in judgement.reopened if d.alert_id in again)
+        contested = sum(c.reason.startswith(CONTESTED_PREFIX) for c in fresh)
+        self.follower.stats.bump("alerts_contested", contested)
+        self.resolve([c for c in fresh if c.status == RESOLVED])
 
-    def resolve(self, conn: Connection, changes: Sequence[StatusChange]) -> None:
-        for c in record_changes(conn, changes):
+    def resolve(self, changes: Sequence[StatusChange]) -> None:
+        """Publishes an AlertResolved for each resolution already recorded."""
+        for c in changes:
             self.follower.stats.bump("alerts_resolved")
             self.follower.event_outbox.append(
                 AlertResolved(

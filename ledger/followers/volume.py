@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import date, timedelta
-from functools import lru_cache
 from typing import Any
 
 from kafka import TopicPartition
@@ -13,7 +11,6 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.codec import EventCodec
 from ledger.events import (
-    AlertAcknowledged,
     CourtOrderAmended,
     CourtOrderRecorded,
     CourtOrderVacated,
@@ -24,35 +21,26 @@ from ledger.events import (
     NoticeFiled,
 )
 from ledger.followers.base import Follower, kafka_time
-from ledger.followers.outgrown import OutgrownSpikes, scope_window
+from ledger.followers.outgrown import open_prior_year_alerts
 from ledger.followers.reevaluation import Lifecycle, Recorded
-from ledger.rules import RuleContext, SpikeOverPriorYear, SustainedOverPriorYear, evaluate_all
 from ledger.rules.config import RulesConfig
-from ledger.rules.model import (
-    AlertDraft,
-    DisclosureFacts,
+from ledger.rules.judge import (
+    BatchFacts,
+    flow_keys,
+    judge_disclosures,
+    needed_days,
+    needed_notice_window,
 )
-from ledger.rules.registry import Flow, coverage_starts
+from ledger.rules.model import AlertDraft, DisclosureFacts
+from ledger.rules.registry import coverage_starts
 from ledger.rules.requests import RequestFacts
-from ledger.rules.volume_book import WINDOW_DAYS, ScopeKey, VolumeBook, scope_keys
-from ledger.rules.volume_rules import SUSTAINED, Judging, warming_up
-from ledger.store import Connection
+from ledger.store import Connection, corrections
 from ledger.store import requests as request_store
 from ledger.store import volume as store
-from ledger.store.deliveries import store_acknowledgement
 from ledger.store.entries import log_id_for
 from ledger.store.orders import orders_now
 
 log = logging.getLogger(__name__)
-
-
-@lru_cache(maxsize=4096)
-def flow_keys(flow: Flow) -> tuple[tuple[ScopeKey, ...], frozenset[ScopeKey]]:
-    """Every scope a disclosure counts under, and which are its own recipient and authority
-    (cached: a ledger sees a few hundred flows, each disclosure asks for its own)."""
-    recipients, authorities = flow.recipient.chain, flow.authority.chain
-    keys = tuple(scope_keys(flow.source.id, recipients, authorities))
-    return keys, frozenset((keys[0], keys[len(recipients)]))
 
 
 class VolumeFollower(Follower):
@@ -110,8 +98,6 @@ class VolumeFollower(Follower):
             elif isinstance(event, DisclosureRequested):
                 request_store.insert_request(conn, event)
                 self.lifecycle.request_recorded(conn, rec, event)
-            elif isinstance(event, AlertAcknowledged):  # `ledger alerts ack`, a signed entry
-                store_acknowledgement(conn, event)
         self._record(conn, run)
 
     def _record(self, conn: Connection, run: list[Recorded]) -> None:
@@ -138,19 +124,19 @@ class VolumeFollower(Follower):
         self.stats.bump("duplicate_disclosures", len(disclosures) - len(fresh))
         if fresh:
             arrivals = {e.event_id: kafka_time(rec) for rec, e, _ in disclosures}
-            self._apply(conn, fresh, OutgrownSpikes(conn, arrivals))
+            self._apply(conn, fresh, arrivals)
 
     def _apply(
-        self, conn: Connection, facts: list[DisclosureFacts], outgrown: OutgrownSpikes
+        self, conn: Connection, facts: list[DisclosureFacts], arrivals: dict[str, Any]
     ) -> None:
+        """Load what the batch needs, judge it (``ledger.rules.judge``), store the outcome."""
         registry = self.config.registry
         flows = [
             registry.flow(f.source_agency, f.recipient_agency, f.legal_authority) for f in facts
         ]
         sources = {flow.source.id for flow in flows}
         store.lock_sources(conn, sources)
-        scoped = [flow_keys(flow) for flow in flows]
-        keys = sorted({k for fkeys, _ in scoped for k in fkeys})
+        keys = sorted({k for flow in flows for k in flow_keys(flow)[0]})
         book = store.load_book(conn, keys, min(f.day for f in facts), max(f.day for f in facts))
         history = {s: registry.history_of(s) for s in sources}
         coverage = coverage_starts(
@@ -164,108 +150,28 @@ class VolumeFollower(Follower):
         orders = orders_now(conn)
         # Notices by canonical recipient: one filed for "ICE" serves a disclosure to "U.S.
         # Immigration and Customs Enforcement".
-        notices_by_recipient = self.lifecycle.notices_by_agency(
-            conn, {flow.recipient.id for flow in flows}
-        )
+        notices = self.lifecycle.notices_by_agency(conn, {flow.recipient.id for flow in flows})
         cited = request_store.requests(conn, {f.request_id for f in facts if f.request_id})
         requests = {rid: RequestFacts.from_event(r) for rid, r in cited.items()}
-
-        drafts: list[AlertDraft] = []
-        done: list[DisclosureFacts] = []  # added before f: notices they used count for f
-        batch = {f.event_id for f in facts}  # stored already; those after f are unseen for f
-        seen_ids: set[str] = set()
-        seen = 0  # drafts already shown to ``outgrown``
-        for f, flow, (fkeys, own) in zip(facts, flows, scoped, strict=True):
-            source = flow.source.id
-            coverage_moved = False
-            if source not in self.config.coverage_start:
-                known = coverage.get(source)
-                coverage[source] = f.day if known is None else min(known, f.day)
-                coverage_moved = known is not None and f.day < known
-            for other in heirs[source]:  # as a store read after f would say (replay = live)
-                if other not in self.config.coverage_start:
-                    coverage[other] = min(coverage.get(other, f.day), f.day)
-            for key in fkeys:
-                book.add(key, f.day, f.record_count)
-            # The trailing windows are asked for only when the rule may fire (the hot path).
-            windows_on = self.config.on(SUSTAINED) and not warming_up(
-                coverage[source], f.day, self.config.warmup_days
-            )
-            notices = notices_by_recipient.get(flow.recipient.id, [])
-            ctx = RuleContext(
-                disclosure=f,
-                windows=[
-                    scope_window(
-                        book.window(key, f.day, trailing=key == fkeys[0]),  # own recipient
-                        key in own,
-                        book.sustained_start(key, f.day) if windows_on else None,
-                    )
-                    for key in fkeys
-                ],
-                coverage_start=coverage[source],
-                orders_in_force=[o for o in orders if o.in_force(f.transmitted_at)],
-                notices=notices,
-                config=self.config,
-                flow=flow,
-                requests=requests,
-                notice_use=self.lifecycle.notice_use(conn, f, orders, notices, done),
-                same_day=self.lifecycle.same_day(conn, f, orders, requests, batch - seen_ids),
-            )
-            drafts.extend(evaluate_all(ctx))
-            drafts.extend(
-                self._reevaluate_later_days(book, f, fkeys, own, coverage[source], coverage_moved)
-            )
-            outgrown.raised(drafts[seen:])
-            seen = len(drafts)
-            outgrown.check(book, f, fkeys)
-            done.append(f)
-            seen_ids.add(f.event_id)
+        span = needed_notice_window(facts, orders, notices, self.config)
+        days = needed_days(facts, orders, self.config, requests)
+        batch = BatchFacts(
+            disclosures=facts,
+            arrivals=arrivals,
+            book=book,
+            coverage=coverage,
+            latest=store.last_days(conn, {flow_keys(flow)[0][0] for flow in flows}),
+            orders=orders,
+            notices=notices,
+            requests=requests,
+            transmissions=corrections.transmitted_within(conn, *span) if span else [],
+            open_alerts=open_prior_year_alerts(conn, book, facts, keys),
+            heirs=heirs,
+            day_transmissions=self.lifecycle.days_transmissions(conn, days),
+        )
+        judgement = judge_disclosures(batch, self.config)
         store.write_deltas(conn, book.deltas)
-        self.raise_alerts(conn, drafts)
-        self.lifecycle.resolve(conn, outgrown.changes)
-
-    def _reevaluate_later_days(
-        self,
-        book: VolumeBook,
-        f: DisclosureFacts,
-        fkeys: Sequence[ScopeKey],
-        own: frozenset[ScopeKey],
-        coverage_start: date,
-        coverage_moved: bool,
-    ) -> list[AlertDraft]:
-        """A late event changes the prior year of later days: evaluate again where it can matter.
-
-        Adding records to an earlier day only raises later days' thresholds, so a later spike can
-        newly fire only when the late event moved the coverage start back (ending a warm-up) or
-        gave a later day its first prior-year history (it had fired new_recipient before). It
-        also adds to the trailing windows ending on the days after it, up to the longest window:
-        a sustained excess can newly start on one of those.
-        """
-        drafts: list[AlertDraft] = []
-        rule, sustained = SpikeOverPriorYear(), SustainedOverPriorYear()
-        cfg = self.config
-        on = Judging.of(cfg, coverage_start, [f.event_id])
-        for key in fkeys:
-            if not book.has_days_after(key, f.day):
-                continue  # in order (the common case): no later day's prior year changed
-            if coverage_moved:
-                days = book.later_days(key, f.day)
-            else:
-                first = book.newly_covered_day(key, f.day)
-                days = [first] if first else []
-            for later in days:
-                window = scope_window(book.window(key, later), key in own)
-                drafts.extend(rule.evaluate_window(window, on))
-            if not cfg.on(SUSTAINED):
-                continue
-            last = f.day + timedelta(days=max(WINDOW_DAYS))
-            # The rule is silent while warming up: its windows are not worked out then.
-            for later in book.days_between(key, max(f.day + timedelta(days=1), on.warm_from), last):
-                start = book.sustained_start(key, later)
-                if start is not None:
-                    window = scope_window(book.window(key, later), key in own, start)
-                    drafts.extend(sustained.evaluate_window(window, on))
-        return drafts
+        self.lifecycle.store(conn, judgement)
 
     def before_commit(self, conn: Connection) -> None:
         self.fired = list(self.outbox)

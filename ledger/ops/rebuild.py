@@ -152,7 +152,6 @@ def _offset(record: ConsumerRecord) -> int:
     return int(record.offset)
 
 
-# (table, key columns, compared columns); fired_at is wall-clock time and is not compared.
 def wait_for_live(
     admin_url: str,
     live: str,

@@ -4,14 +4,18 @@ A later fact (a notice or order recorded late, an order amended or vacated, a di
 an earlier disclosure arriving late) makes the rules say something else about disclosures already
 judged. ``reconcile`` compares the drafts the rules give now with the stored alerts of the same
 domain (the same rules about the same disclosures, or the same scopes and days): an open alert
-no draft supports any more is resolved, a draft not stored yet is raised, and a draft whose alert
-was resolved before is opened again. Nothing is deleted. Pure: no I/O.
+no draft supports any more is proposed for resolution (``ledger.rules.judge_contest`` turns the
+proposal into a contested finding: a later fact does not resolve one), a draft not stored yet is
+raised, and a draft whose alert was resolved before is opened again. Nothing is deleted. Pure:
+no I/O.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from ledger.rules.compliance import (
     BULK,
@@ -41,6 +45,7 @@ OPEN = "open"
 RESOLVED = "resolved"
 STATUSES = (OPEN, RESOLVED)
 DUPLICATE = "duplicate_disclosure"
+_CHANGE_NS = uuid.UUID("0b8f6a52-27c4-4a39-a7f5-6f1c0de5a9e3")  # status changes' event ids
 
 # The rules that judge one disclosure against the orders and notices (not against volume): the
 # ones a late notice, a late or changed order, or an amendment can change the verdict of.
@@ -55,17 +60,38 @@ _DISCLOSURE_RULES = (
 
 @dataclass(frozen=True)
 class StoredAlert:
-    """An alert already raised, with its current status."""
+    """An alert already raised, with its current status (and, where the reader loaded them, its
+    scope and day: a contested finding is raised on the same ones)."""
 
     alert_id: str
     rule: str
     status: str  # OPEN or RESOLVED
+    scope: Scope | None = None
+    day: date | None = None
+    contested: bool = False  # open, and a later fact already contested it: it awaits a person
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One appended change of an alert's status (``alert_status_changes``)."""
+
+    alert_id: str
+    status: str  # OPEN or RESOLVED; a contested alert stays OPEN with a "contested:" reason
+    reason: str
+    caused_by: str  # the event id of the fact that changed it
+    at: datetime  # that fact's broker time
+
+    @property
+    def event_id(self) -> str:
+        """Derived from (alert, status, cause): redelivery and replay repeat it."""
+        return str(uuid.uuid5(_CHANGE_NS, f"{self.alert_id}|{self.status}|{self.caused_by}"))
 
 
 @dataclass(frozen=True)
 class Resolution:
     alert_id: str
     reason: str
+    rule: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,9 +118,9 @@ def reconcile(
     raised = [d for i, d in drafts.items() if i not in known]
     reopened = [d for i, d in drafts.items() if i in known and known[i].status == RESOLVED]
     resolved = [
-        Resolution(s.alert_id, f"{s.rule} no longer holds: {reason}")
+        Resolution(s.alert_id, f"{s.rule} no longer holds: {reason}", s.rule)
         for i, s in known.items()
-        if s.status == OPEN and i not in drafts
+        if s.status == OPEN and not s.contested and i not in drafts
     ]
     return Reconciliation(raised, reopened, resolved)
 

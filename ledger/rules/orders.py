@@ -1,15 +1,18 @@
-"""Court orders under their latest terms: a recorded order with its amendments and vacatur applied.
+"""Court orders over time: a recorded order with its amendments and vacatur applied as they stood.
 
-An amendment replaces the terms it names for the order's whole life (the rules judge every
-transmission under the order as it now reads). A vacatur ends the order at ``vacated_at``; one
-``ab_initio`` voids it from the start, so it never bound anyone and its alerts are resolved.
-Pure: no I/O.
+An amendment applies from its ``amended_at`` (or from the ``effective_at`` it sets, when the
+court made it apply earlier): before that the order binds under its earlier terms, so a raised
+threshold or a longer notice period does not rewrite what transmissions before it were. A
+vacatur ends the order at ``vacated_at``; one ``ab_initio`` ends it there too, because what was
+done while the order stood was done in breach of it (collateral bar): the violations stay. Each
+order is a list of terms, each with its own effective span. Pure: no I/O.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 
 from ledger.events import CourtOrderAmended, CourtOrderVacated
 from ledger.rules.model import CourtOrderFacts, DisclosureFacts
@@ -17,41 +20,53 @@ from ledger.rules.registry import Registry
 from ledger.rules.requests import RequestFacts
 
 OrderChange = CourtOrderAmended | CourtOrderVacated
+COLLATERAL_BAR = (
+    "vacated ab initio, but what was done while the order stood is judged under it (collateral bar)"
+)
 
 
-def changed(order: CourtOrderFacts, change: OrderChange) -> CourtOrderFacts | None:
-    """``order`` after ``change``; None when it is void from the start."""
+def _ends_by(order: CourtOrderFacts, end: datetime) -> CourtOrderFacts | None:
+    """``order`` ending at ``end`` at the latest; None when it then never was in force."""
+    if order.expires_at is not None and order.expires_at <= end:
+        return order
+    if end <= order.effective_at:
+        return None
+    return dataclasses.replace(order, expires_at=end)
+
+
+def changed(terms: Sequence[CourtOrderFacts], change: OrderChange) -> list[CourtOrderFacts]:
+    """The order's terms over time after ``change`` (each term its own span)."""
     if isinstance(change, CourtOrderVacated):
-        if change.ab_initio:
-            return None
-        end = change.vacated_at
-        if order.expires_at is not None and order.expires_at < end:
-            end = order.expires_at
-        return dataclasses.replace(order, expires_at=end)
+        return [t for t in (_ends_by(o, change.vacated_at) for o in terms) if t is not None]
+    if not terms:
+        return []
     c = change
-    return dataclasses.replace(
-        order,
-        effective_at=c.effective_at or order.effective_at,
-        expires_at=c.expires_at or order.expires_at,
-        recipients=order.recipients if c.recipients is None else c.recipients,
-        authorities=order.authorities if c.authorities is None else c.authorities,
-        bulk_threshold=order.bulk_threshold if c.bulk_threshold is None else c.bulk_threshold,
-        notice_hours=order.notice_hours if c.notice_hours is None else c.notice_hours,
+    start = c.effective_at if c.effective_at is not None else c.amended_at
+    latest = terms[-1]
+    new = dataclasses.replace(
+        latest,
+        effective_at=max(start, terms[0].effective_at) if c.effective_at is None else start,
+        expires_at=c.expires_at or latest.expires_at,
+        recipients=latest.recipients if c.recipients is None else c.recipients,
+        authorities=latest.authorities if c.authorities is None else c.authorities,
+        bulk_threshold=latest.bulk_threshold if c.bulk_threshold is None else c.bulk_threshold,
+        notice_hours=latest.notice_hours if c.notice_hours is None else c.notice_hours,
     )
+    before = [t for t in (_ends_by(o, new.effective_at) for o in terms) if t is not None]
+    return [*before, new]
 
 
 def current_orders(
     orders: Iterable[CourtOrderFacts], changes: Sequence[OrderChange]
 ) -> list[CourtOrderFacts]:
-    """Each order with its changes applied in the order they were recorded; void ones left out."""
+    """Each order's terms over time, its changes applied in the order they were recorded."""
     result = []
     for order in orders:
-        current: CourtOrderFacts | None = order
+        terms = [order]
         for change in changes:
-            if current is not None and change.order_id == order.order_id:
-                current = changed(current, change)
-        if current is not None:
-            result.append(current)
+            if change.order_id == order.order_id:
+                terms = changed(terms, change)
+        result.extend(terms)
     return result
 
 

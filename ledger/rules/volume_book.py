@@ -20,7 +20,10 @@ from typing import Any, NamedTuple
 PRIOR_DAYS = 365
 TRAILING_DAYS = 90
 ONE_DAY = timedelta(days=1)
-WINDOW_DAYS = (7, 30)  # sustained_over_prior_year's trailing windows, shortest first
+# sustained_over_prior_year's trailing windows, shortest first. 90 days catches a transfer spread
+# over up to three months (a window, not a running total: it forgets what left the window, so an
+# old excess does not keep firing, and it is judged on each day as it arrives).
+WINDOW_DAYS = (7, 30, 90)
 # How far from a batch's days the book must hold stored volume: the prior year of the longest
 # window ending the day before (the episode test looks at it).
 LOOKBACK_DAYS = PRIOR_DAYS + max(WINDOW_DAYS) + 1

@@ -152,7 +152,7 @@ def spikes(window: ScopeWindow) -> bool:
 
 
 class SustainedOverPriorYear(_WindowRule):
-    """A trailing 7- or 30-day window's records exceed the 365 days before that window.
+    """A trailing 7-, 30- or 90-day window's records exceed the 365 days before that window.
 
     Legal source: as spike_over_prior_year, 26 U.S.C. 6103(p)(3)(A) and (C). Catches a transfer
     split over several days (47,289 records in four transmissions on four days, none alone over

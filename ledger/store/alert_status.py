@@ -6,30 +6,14 @@ The view ``alert_status`` gives each alert's current status.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
-from ledger.rules.lifecycle import StoredAlert
+from ledger.rules.judge_contest import CONTESTED_PREFIX
+from ledger.rules.lifecycle import StatusChange, StoredAlert
+from ledger.rules.model import Scope
 from ledger.rules.volume_book import ScopeKey
 from ledger.store.connection import Connection
-
-# A status change's event id derives from (alert, status, cause): redelivery and replay repeat it.
-_CHANGE_NS = uuid.UUID("0b8f6a52-27c4-4a39-a7f5-6f1c0de5a9e3")
-
-
-@dataclass(frozen=True)
-class StatusChange:
-    alert_id: str
-    status: str  # "open" or "resolved"
-    reason: str
-    caused_by: str  # the event id of the fact that changed it
-    at: datetime  # that fact's broker time
-
-    @property
-    def event_id(self) -> str:
-        return str(uuid.uuid5(_CHANGE_NS, f"{self.alert_id}|{self.status}|{self.caused_by}"))
 
 
 def record_changes(conn: Connection, changes: Sequence[StatusChange]) -> list[StatusChange]:
@@ -64,12 +48,20 @@ def alerts_about(
     if not ids:
         return []
     rows = conn.execute(
-        "SELECT a.alert_id::text, a.rule, s.status FROM alerts a"
-        " JOIN alert_status s USING (alert_id)"
+        "SELECT a.alert_id::text, a.rule, s.status, a.day, a.scope_kind, a.scope_source,"
+        " a.scope_value, s.status_reason FROM alerts a JOIN alert_status s USING (alert_id)"
         " WHERE a.evidence[1] = ANY(%s) AND a.rule = ANY(%s) ORDER BY a.alert_id",
         (ids, list(rules)),
     ).fetchall()
-    return [StoredAlert(r[0], r[1], r[2]) for r in rows]
+    return [_stored(r) for r in rows]
+
+
+def _stored(r: Sequence[object]) -> StoredAlert:
+    kind, source, value = r[4], r[5], r[6]
+    scope = Scope(str(kind), str(source), str(value)) if kind and source is not None else None
+    day = r[3] if isinstance(r[3], date) else None
+    contested = str(r[7] or "").startswith(CONTESTED_PREFIX)
+    return StoredAlert(str(r[0]), str(r[1]), str(r[2]), scope, day, contested)
 
 
 def alerts_on_days(
@@ -78,11 +70,12 @@ def alerts_on_days(
     """Alerts of ``rule`` on scope ``key`` for days ``first`` to ``last``, with their days;
     only those of ``status`` when given."""
     rows = conn.execute(
-        "SELECT a.alert_id::text, a.rule, s.status, a.day FROM alerts a"
+        "SELECT a.alert_id::text, a.rule, s.status, a.day, a.scope_kind, a.scope_source,"
+        " a.scope_value, s.status_reason FROM alerts a"
         " JOIN alert_status s USING (alert_id)"
         " WHERE a.rule = %s AND a.scope_kind = %s AND a.scope_source = %s AND a.scope_value = %s"
         "   AND a.day BETWEEN %s AND %s AND (%s::text IS NULL OR s.status = %s)"
         " ORDER BY a.day, a.alert_id",
         (rule, *key, first, last, status, status),
     ).fetchall()
-    return [(StoredAlert(r[0], r[1], r[2]), r[3]) for r in rows]
+    return [(_stored(r), r[3]) for r in rows]

@@ -43,12 +43,16 @@ COMPARED = (
         ("rule", "scope", "scope_kind", "scope_source", "scope_value", "day"),
     ),
     ("dead_letters", ("consumer", "kafka_topic", "kafka_partition", "kafka_offset"), ("reason",)),
-    # The alert lifecycle (migration 007): each alert's current status, corrections and order
-    # changes. The statuses are compared, not every change that led to them: while one partition
-    # lags, the live merge releases another's records first and an alert can open and close on
-    # the way (ledger/followers/ordering.py); a replay reads the settled order. Where both end
-    # is the same, and that is what a court relies on.
+    # The alert lifecycle (migration 007): every status change of every alert, in order, not
+    # only where each ended. The judge decides each disclosure with the state every record
+    # before it in the log left (ledger/rules/judge.py, property-tested under random batchings),
+    # so a replay reproduces the live run's whole history: a difference is a finding.
     ("alert_status", ("alert_id",), ("status",)),
+    (
+        "alert_status_changes",
+        ("alert_id", "seq"),
+        ("status", "event_id", "reason", "caused_by", "at"),
+    ),
     (
         "disclosure_amendments",
         ("event_id",),

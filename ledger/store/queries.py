@@ -246,18 +246,24 @@ def accounting(conn: Connection, ref: str) -> list[dict[str, Any]]:
     """Privacy Act accounting: every disclosure whose manifest or refs include this keyed ref,
     with the recipient's address (the disclosure's, else its request's), the tax periods, and
     whether the entry is withheld from the individual (``rules.reports.withheld_from_individual``);
-    each disclosure as its amendments left it (a withdrawn one is left out)."""
+    each disclosure as its amendments left it, beside what was first recorded; a withdrawn one
+    stays, marked: the accounting was owed when the disclosure was made."""
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             "SELECT DISTINCT d.day, d.transmitted_at, d.recipient_agency, d.legal_authority,"
-            " d.purpose, d.nature, d.disclosure_id,"
+            " d.purpose, d.nature, d.disclosure_id, d.withdrawn,"
+            " (o.day, o.recipient_agency, o.legal_authority, o.record_count)"
+            "   IS DISTINCT FROM (d.day, d.recipient_agency, d.legal_authority, d.record_count)"
+            "   AS amended, o.day AS first_day, o.recipient_agency AS first_recipient_agency,"
+            " o.legal_authority AS first_legal_authority, o.record_count AS first_record_count,"
             " coalesce(x.recipient_address, r.address) AS recipient_address,"
             " coalesce(x.tax_periods, '[]'::jsonb) AS tax_periods"
             " FROM taxpayer_refs t JOIN current_disclosures d USING (disclosure_id)"
+            " JOIN disclosures o ON o.event_id = d.event_id"
             " LEFT JOIN disclosure_details x ON x.event_id = d.event_id"
             " LEFT JOIN LATERAL (SELECT q.record ->> 'recipient_address' AS address FROM requests q"
             "   WHERE q.request_id = d.request_id ORDER BY q.received_at DESC LIMIT 1) r ON true"
-            " WHERE t.ref = %s AND NOT d.withdrawn ORDER BY d.transmitted_at",
+            " WHERE t.ref = %s ORDER BY d.transmitted_at",
             (ref,),
         )
         rows = list(cur.fetchall())

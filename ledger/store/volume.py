@@ -63,6 +63,21 @@ def first_days(conn: psycopg.Connection, sources: Iterable[str]) -> dict[str, da
     return {r[0]: r[1] for r in rows}
 
 
+def last_days(conn: psycopg.Connection, keys: Iterable[ScopeKey]) -> dict[ScopeKey, date]:
+    """The latest day the ledger holds for each scope (late_recording asks for recipients)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        "SELECT v.scope_kind, v.source_agency, v.scope_value, max(v.day) FROM daily_volume v"
+        " JOIN unnest(%s::text[], %s::text[], %s::text[]) AS k(kind, source, value)"
+        "   ON v.scope_kind = k.kind AND v.source_agency = k.source AND v.scope_value = k.value"
+        " GROUP BY 1, 2, 3",
+        ([k[0] for k in wanted], [k[1] for k in wanted], [k[2] for k in wanted]),
+    ).fetchall()
+    return {(r[0], r[1], r[2]): r[3] for r in rows}
+
+
 def write_deltas(conn: psycopg.Connection, deltas: dict[tuple[ScopeKey, date], DayTotals]) -> None:
     if not deltas:
         return

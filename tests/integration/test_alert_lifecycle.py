@@ -1,9 +1,10 @@
-"""The alert lifecycle end to end: later facts resolve or raise alerts, through Kafka and PostgreSQL.
+"""The alert lifecycle end to end: later facts raise alerts at once and contest (never silently
+resolve) the ones already raised, through Kafka and PostgreSQL.
 
 Each test runs the real consumers, sends the facts in the order a new user saw go wrong (the
 transmission first, the notice or order entered afterwards, corrections after that) and checks
-alert statuses, daily volume and the AlertResolved events on the alerts topic; the first one
-also replays the log and the CLI lists alerts by status.
+alert statuses, daily volume and the alerts topic; the first one also replays the log and the
+CLI lists alerts by status.
 """
 
 from __future__ import annotations
@@ -144,7 +145,29 @@ def ledger_cli(led: Ledger, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_notice_filed_in_time_but_entered_late_resolves_its_alert(led: Ledger) -> None:
+def contested_by(led: Ledger, cause: str) -> list[list[str]]:
+    """The evidence of each critical finding_contested alert ``cause`` raised."""
+    return [
+        list(r[0])
+        for r in rows(
+            led,
+            "SELECT evidence FROM alerts WHERE rule = 'finding_contested'"
+            " AND severity = 'critical' AND evidence[1] = %s ORDER BY 1",
+            (cause,),
+        )
+    ]
+
+
+def alert_id_of(led: Ledger, rule: str, event_id: str) -> str:
+    [(alert_id,)] = rows(
+        led,
+        "SELECT alert_id::text FROM alerts WHERE rule = %s AND evidence[1] = %s",
+        (rule, event_id),
+    )
+    return str(alert_id)
+
+
+def test_a_notice_entered_after_the_transmission_contests_its_alert(led: Ledger) -> None:
     sent = utc(D, 14)
     send(led, [order("NOTICE_REQUIREMENT", ICE, utc(D - timedelta(days=20)), bulk_threshold=1000)])
     [bulk] = send(led, [disclosure(D, 3000, ICE, when=sent.isoformat())])
@@ -153,20 +176,22 @@ def test_a_notice_filed_in_time_but_entered_late_resolves_its_alert(led: Ledger)
     # Filed for "ICE": the transmission went to "U.S. Immigration and Customs Enforcement".
     late = notice(sent - timedelta(hours=25), sent, 5000, recipient_agency="ICE")
     [filed] = send(led, [late])
+    # Whatever filed_at it claims, the ledger received it after the transmission: contested.
     [(status, reason, cause)] = statuses(led, "bulk_without_notice", bulk)
-    assert (status, cause) == ("resolved", filed)
+    assert (status, cause) == ("open", filed)
     assert reason
+    assert reason.startswith("contested: ")
     assert filed in reason
-    [event] = [e for e in resolved_on_topic(led) if e.resolved_by == filed]
-    assert event.reason == reason
+    assert contested_by(led, filed) == [[filed, alert_id_of(led, "bulk_without_notice", bulk)]]
+    assert resolved_on_topic(led) == []
 
     listed = ledger_cli(led, "alerts", "--status", "resolved", "--json")
     assert listed.returncode == 0, listed.stderr
-    assert [a["rule"] for a in json.loads(listed.stdout)["alerts"]] == ["bulk_without_notice"]
+    assert json.loads(listed.stdout)["alerts"] == []
     still_open = json.loads(ledger_cli(led, "alerts", "--status", "open", "--json").stdout)
     every = json.loads(ledger_cli(led, "alerts", "--json").stdout)["alerts"]  # all by default
-    assert "bulk_without_notice" not in {a["rule"] for a in still_open["alerts"]}
-    assert len(every) == len(still_open["alerts"]) + 1
+    assert {"bulk_without_notice", "finding_contested"} <= {a["rule"] for a in still_open["alerts"]}
+    assert len(every) == len(still_open["alerts"])
     wrong = ledger_cli(led, "alerts", "--status", "closed")
     assert wrong.returncode != 0
     assert "Traceback" not in wrong.stderr
@@ -194,7 +219,7 @@ def test_a_notice_covers_only_the_records_it_announced(led: Ledger) -> None:
     assert "3,000 already sent under it" in message
 
 
-def test_an_order_entered_late_raises_the_violations_before_it_and_a_vacatur_resolves_them(
+def test_an_order_entered_late_raises_the_violations_before_it_and_a_vacatur_only_contests(
     led: Ledger,
 ) -> None:
     stayed = f"Stayed Agency {uuid.uuid4().hex[:6]}"
@@ -227,16 +252,17 @@ def test_an_order_entered_late_raises_the_violations_before_it_and_a_vacatur_res
     [ended] = send(led, [vacated])
     assert statuses(led, "disclosure_during_stay", early) == [("open", None, None)]
     [(status, _, cause)] = statuses(led, "disclosure_during_stay", late)
-    assert (status, cause) == ("resolved", ended)
+    assert (status, cause) == ("open", ended)  # contested: a vacatur recorded after the fact
+    assert len(contested_by(led, ended)) == 1
 
     void = {**vacated, "ab_initio": True, "reason": "void from the start"}
-    [voided] = send(led, [void])
-    assert statuses(led, "disclosure_during_stay", early)[0][::2] == ("resolved", voided)
-    assert len(resolved_on_topic(led)) == 2
-    assert run_replay(led.settings, show_progress=False).differences == []  # same statuses
+    send(led, [void])
+    assert statuses(led, "disclosure_during_stay", early) == [("open", None, None)]  # it stood
+    assert resolved_on_topic(led) == []
+    assert run_replay(led.settings, show_progress=False).differences == []  # same histories
 
 
-def test_an_amended_order_is_applied_under_its_latest_terms(led: Ledger) -> None:
+def test_an_amended_order_binds_under_its_new_terms_from_amended_at(led: Ledger) -> None:
     sent = utc(D, 14)
     notice_order = order(
         "NOTICE_REQUIREMENT", ICE, utc(D - timedelta(days=20)), bulk_threshold=1000
@@ -250,10 +276,20 @@ def test_an_amended_order_is_applied_under_its_latest_terms(led: Ledger) -> None
         "amended_at": utc(D + timedelta(days=1)).isoformat(),
         "bulk_threshold": 5000,
     }
-    [raised_threshold] = send(led, [amended])
-    assert statuses(led, "bulk_without_notice", bulk)[0][::2] == ("resolved", raised_threshold)
-    [lowered] = send(led, [{**amended, "bulk_threshold": 2000}])
-    assert statuses(led, "bulk_without_notice", bulk)[0][::2] == ("open", lowered)
+    send(led, [amended])
+    assert statuses(led, "bulk_without_notice", bulk) == [("open", None, None)]  # terms then
+    after = sent + timedelta(days=2)
+    small, large = send(
+        led,
+        [
+            disclosure(D + timedelta(days=2), 3000, ICE, when=after.isoformat()),
+            disclosure(
+                D + timedelta(days=2), 6000, ICE, when=(after + timedelta(hours=1)).isoformat()
+            ),
+        ],
+    )
+    assert statuses(led, "bulk_without_notice", small) == []  # under the amended threshold
+    assert statuses(led, "bulk_without_notice", large)[0][0] == "open"
 
 
 def volume(led: Ledger, kind: str, value: str) -> dict[date, tuple[int, int]]:
@@ -265,7 +301,7 @@ def volume(led: Ledger, kind: str, value: str) -> dict[date, tuple[int, int]]:
     return {r[0]: (int(r[1]), int(r[2])) for r in found if r[1] or r[2]}
 
 
-def test_an_amendment_moves_records_in_daily_volume_and_resolves_or_raises(led: Ledger) -> None:
+def test_an_amendment_counts_volume_up_and_contests_or_raises(led: Ledger) -> None:
     office = f"Amended Office {uuid.uuid4().hex[:6]}"
     ref = uuid.uuid4().hex * 2  # a keyed taxpayer ref (64 hex digits), for the accounting
     original = disclosure(D, 100, office, authority="26 U.S.C. 6103(z)(9)", taxpayer_refs=[ref])
@@ -286,24 +322,29 @@ def test_an_amendment_moves_records_in_daily_volume_and_resolves_or_raises(led: 
         "transmitted_at": at(D + timedelta(days=2)),
     }
     [fix] = send(led, [{**base, "changes": moved}])
-    assert volume(led, "recipient", office) == {D + timedelta(days=2): (1, 40)}
-    assert D not in volume(led, "authority", "6103(z)(9)")
+    # Records only count up: the first recorded day keeps its 100, the corrected day gains 40.
+    assert volume(led, "recipient", office) == {D: (1, 100), D + timedelta(days=2): (1, 40)}
+    assert D in volume(led, "authority", "6103(z)(9)")
     assert D + timedelta(days=2) in volume(led, "authority", "6103(i)(2)")
-    assert statuses(led, "missing_legal_authority", recorded)[0][::2] == ("resolved", fix)
+    assert statuses(led, "missing_legal_authority", recorded)[0][::2] == ("open", fix)
+    assert len(contested_by(led, fix)) == 1
     with connection(led.admin_url, led.schema) as conn:
         [accounted] = accounting(conn, ref)
     assert (accounted["day"], accounted["legal_authority"]) == (D + timedelta(days=2), I2)
+    assert (accounted["first_day"], accounted["first_record_count"]) == (D, 100)
+    assert accounted["amended"] is True
 
     send(led, [{**base, "changes": {"legal_authority": "26 U.S.C. 6103(z)(9)"}}])
     first_day, corrected_day = statuses(led, "missing_legal_authority", recorded)
-    assert first_day[::2] == ("resolved", fix)
-    assert corrected_day == ("open", None, None)  # raised again, on its corrected day
+    assert first_day[::2] == ("open", fix)
+    assert corrected_day == ("open", None, None)  # raised on its corrected day
 
     [withdrawn] = send(led, [{**base, "changes": {"withdrawn": "true"}}])
-    assert volume(led, "recipient", office) == {}
-    assert statuses(led, "missing_legal_authority", recorded)[1][::2] == ("resolved", withdrawn)
+    assert volume(led, "recipient", office) == {D: (1, 100), D + timedelta(days=2): (1, 40)}
+    assert statuses(led, "missing_legal_authority", recorded)[1][::2] == ("open", withdrawn)
     with connection(led.admin_url, led.schema) as conn:
-        assert accounting(conn, ref) == []  # withdrawn: not a disclosure to account for
+        [kept] = accounting(conn, ref)  # withdrawn, and still accounted for
+    assert kept["withdrawn"] is True
     assert run_replay(led.settings, show_progress=False).differences == []
 
 
@@ -351,7 +392,7 @@ def test_a_disclosure_sent_again_under_a_new_event_id_is_counted_once(led: Ledge
     ) == [(1,)]
 
 
-def test_an_out_of_order_spike_is_resolved_when_the_earlier_disclosures_land(led: Ledger) -> None:
+def test_an_out_of_order_spike_is_contested_when_the_earlier_disclosures_land(led: Ledger) -> None:
     source = f"Source {uuid.uuid4().hex[:6]}"
     office = f"Spiked Office {uuid.uuid4().hex[:6]}"
     send(
@@ -377,12 +418,13 @@ def test_an_out_of_order_spike_is_resolved_when_the_earlier_disclosures_land(led
         " WHERE a.rule = 'spike_over_prior_year' AND a.scope_value = %s AND a.day = %s",
         (office, D),
     )
-    assert [(r[1], r[2]) for r in after] == [("resolved", late)]
+    assert [(r[1], r[2]) for r in after] == [("open", late)]
+    assert after[0][3].startswith("contested: ")
     assert "arrived late" in after[0][3]
     assert spiking
 
 
-def test_a_resolution_is_delivered_by_webhook_under_its_own_id(ledger_settings: Any) -> None:
+def test_a_contested_finding_is_delivered_by_webhook_under_its_own_id(ledger_settings: Any) -> None:
     from ledger.webhook_config import DeliveryConfig, Endpoint
     from tests.integration.helpers import wait_until
     from tests.integration.test_alert_delivery import SECRET, Receiver, run_delivery
@@ -394,8 +436,9 @@ def test_a_resolution_is_delivered_by_webhook_under_its_own_id(ledger_settings: 
     send(led, [disclosure(D, 3000, ICE, when=sent.isoformat())])
     send(led, [notice(sent - timedelta(hours=25), sent, 5000)])
     running.stop()
-    [(alert_id, resolution_id)] = rows(
-        led, "SELECT alert_id::text, event_id::text FROM alert_status_changes"
+    [(alert_id,)] = rows(led, "SELECT alert_id::text FROM alert_status_changes")
+    [(resolution_id,)] = rows(
+        led, "SELECT alert_id::text FROM alerts WHERE rule = 'finding_contested'"
     )
     receiver = Receiver()
     config = DeliveryConfig((Endpoint("oig", receiver.url, SECRET),), attempts=2, base_seconds=0.01)
@@ -404,7 +447,7 @@ def test_a_resolution_is_delivered_by_webhook_under_its_own_id(ledger_settings: 
         wait_until(
             lambda: {alert_id, resolution_id} <= set(receiver.accepted),
             timeout=60,
-            what="the alert and its resolution delivered",
+            what="the alert and the finding contesting it delivered",
         )
     finally:
         runner.stop.set()
@@ -414,7 +457,7 @@ def test_a_resolution_is_delivered_by_webhook_under_its_own_id(ledger_settings: 
     assert receiver.accepted.count(resolution_id) == 1
 
 
-def test_a_sustained_excess_is_resolved_when_earlier_disclosures_land(led: Ledger) -> None:
+def test_a_sustained_excess_is_contested_when_earlier_disclosures_land(led: Ledger) -> None:
     source = f"Source {uuid.uuid4().hex[:6]}"
     office = f"Split Office {uuid.uuid4().hex[:6]}"
     send(
@@ -436,4 +479,4 @@ def test_a_sustained_excess_is_resolved_when_earlier_disclosures_land(led: Ledge
     )
     assert rows(led, query, (office,)) == [(D - timedelta(days=2), "open", None)]
     [late] = send(led, [disclosure(D - timedelta(days=100), 500, office, source=source)])
-    assert rows(led, query, (office,)) == [(D - timedelta(days=2), "resolved", late)]
+    assert rows(led, query, (office,)) == [(D - timedelta(days=2), "open", late)]

@@ -101,15 +101,20 @@ def test_public_role_sees_counts_not_alert_details(api_server: ApiServer) -> Non
 def test_alerts_are_listed_by_status(api_server: ApiServer) -> None:
     every = request(api_server, "GET", "/api/alerts", "overseer").json()["alerts"]
     resolved = request(api_server, "GET", "/api/alerts?status=resolved", "overseer").json()
-    # The demo's notice entered after its transmission resolved that one bulk alert.
-    assert [(a["rule"], a["status"]) for a in resolved["alerts"]] == [
-        ("bulk_without_notice", "resolved")
-    ]
-    assert "N-2025-003" in resolved["alerts"][0]["status_reason"]
+    # Later facts only contest: the demo's notice entered after its transmission and its
+    # amendment of 7 August leave those alerts open, contested, beside critical findings.
+    assert resolved["alerts"] == []
     still_open = request(api_server, "GET", "/api/alerts?status=open", "overseer").json()
-    assert len(still_open["alerts"]) == len(every) - 1
+    assert len(still_open["alerts"]) == len(every)
+    contested = [a for a in every if (a["status_reason"] or "").startswith("contested: ")]
+    assert {a["rule"] for a in contested} == {"bulk_without_notice", "spike_over_prior_year"}
+    [bulk] = [a for a in contested if a["rule"] == "bulk_without_notice"]
+    assert "N-2025-003" in bulk["status_reason"]
+    findings = [a for a in every if a["rule"] == "finding_contested"]
+    assert len(findings) == len(contested)
+    assert {a["severity"] for a in findings} == {"critical"}
     counts = request(api_server, "GET", "/api/alerts?status=resolved", "public").json()
-    assert counts == {"counts": {"bulk_without_notice": 1}}
+    assert counts == {"counts": {}}
     wrong = request(api_server, "GET", "/api/alerts?status=closed", "overseer")
     assert 400 <= wrong.status_code < 500
     assert set(wrong.json()) == {"error"}

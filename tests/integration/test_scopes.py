@@ -158,13 +158,14 @@ def test_a_stay_naming_dhs_covers_an_ice_disclosure(live) -> None:
 
 
 def split_history(source: str) -> list[dict[str, Any]]:
-    """Coverage from 400 days back; 37,000 records to the U.S. Attorneys under 6103(i)(1) in
-    the year before."""
+    """Coverage from 400 days back; 37,200 records to the U.S. Attorneys under 6103(i)(1) in
+    the year before the split's week, none in the 90 days before it (so the 90-day window does
+    not count ordinary flow against a year that no longer holds it)."""
     i1 = "26 U.S.C. 6103(i)(1)"
     old = [disclosure(D - timedelta(days=400), 1, "US Attorneys", source=source, authority=i1)]
     return old + [
         disclosure(
-            D - timedelta(days=40 + 9 * n), 1000, "US Attorneys", source=source, authority=i1
+            D - timedelta(days=95 + 9 * n), 1200, "US Attorneys", source=source, authority=i1
         )
         for n in range(37)
     ]
@@ -174,7 +175,7 @@ def sustained_scopes(source: str) -> list[tuple[Any, ...]]:
     """Where the split is over the prior year: the Justice Department (the U.S. Attorneys' year
     against the FBI's four days), all of 6103(i), and the source as a whole."""
     return [
-        ("sustained_over_prior_year", "critical", scope, D, 47_289, 37_000)
+        ("sustained_over_prior_year", "critical", scope, D, 47_289, 37_200)
         for scope in (source, f"{source} -> authority 6103(i)", f"{source} -> recipient DOJ")
     ]
 
@@ -227,7 +228,7 @@ def test_a_late_day_re_evaluates_the_windows_it_falls_into(live) -> None:
     first = [disclosure(days[n], SPLIT[n], "FBI", source=source) for n in (0, 1, 3)]
     emit(ledger, first)
     caught_up(ledger)
-    assert alerts(ledger, source, "sustained_over_prior_year") == []  # 35,489 < 37,000
+    assert alerts(ledger, source, "sustained_over_prior_year") == []  # 35,489 < 37,200
     (late,) = emit(ledger, [disclosure(days[2], SPLIT[2], "FBI", source=source)])
     caught_up(ledger)
     assert alerts(ledger, source, "sustained_over_prior_year") == sustained_scopes(source)

@@ -172,7 +172,7 @@ def test_a_notice_covers_only_the_record_count_it_announced_over_its_transmissio
     assert notice_use(second, [n], [spelled], REG) == {"N-1": 3000}  # ICE by any spelling
 
 
-def test_orders_under_their_latest_terms() -> None:
+def test_an_order_amendment_applies_from_amended_at_and_a_vacatur_keeps_what_stood() -> None:
     now = SENT + timedelta(days=1)
     amend = CourtOrderAmended(
         event_id="c1",
@@ -183,9 +183,16 @@ def test_orders_under_their_latest_terms() -> None:
         bulk_threshold=5000,
         recipients=(),
     )
-    [amended] = current_orders([ORDER], [amend])
-    assert (amended.bulk_threshold, amended.recipients, amended.notice_hours) == (5000, (), 24)
-    assert verdict(facts(), [amended], []) == []  # 3,000 records: below the amended threshold
+    before, amended = current_orders([ORDER], [amend])
+    assert (before.bulk_threshold, before.expires_at) == (1000, now)
+    assert (amended.bulk_threshold, amended.recipients, amended.effective_at) == (5000, (), now)
+    # 3,000 records sent before the amendment: judged under the terms then in force.
+    assert verdict(facts(), [before, amended], []) == ["bulk_without_notice"]
+    later = facts(transmitted_at=now + timedelta(hours=1))
+    assert verdict(later, [before, amended], []) == []  # below the amended threshold
+    earlier = dataclasses.replace(amend, effective_at=ORDER.effective_at)  # the court said so
+    [retro] = current_orders([ORDER], [earlier])
+    assert verdict(facts(), [retro], []) == []
 
     ends = CourtOrderVacated(
         event_id="c2", occurred_at=now, recorded_by="t", order_id="ORDER-1", vacated_at=SENT
@@ -195,7 +202,7 @@ def test_orders_under_their_latest_terms() -> None:
     assert not ended.in_force(SENT)
     assert ended.in_force(SENT - timedelta(seconds=1))
     void = dataclasses.replace(ends, ab_initio=True)
-    assert current_orders([ORDER], [void]) == []
+    assert current_orders([ORDER], [void]) == [ended]  # collateral bar: what stood, stands
     other = dataclasses.replace(void, order_id="ORDER-2")
     assert current_orders([ORDER], [other]) == [ORDER]
 

@@ -106,8 +106,9 @@ def test_an_episode_starts_where_a_window_first_exceeds_its_prior_year(
 
 def test_four_days_none_over_the_prior_year_together_over_it() -> None:
     book = VolumeBook()
-    for n in range(40):  # 1,000 records every 9 days until 40 days before
-        book.load(KEY, D0 - timedelta(days=40 + 9 * n), 1, 1000)
+    # 1,200 records every 9 days until 95 days before (none in the 90-day window)
+    for n in range(40):
+        book.load(KEY, D0 - timedelta(days=95 + 9 * n), 1, 1200)
     starts = []
     for n, records in enumerate((12_000, 11_900, 11_800, 11_589)):
         day = D0 + timedelta(days=n)
@@ -117,7 +118,7 @@ def test_four_days_none_over_the_prior_year_together_over_it() -> None:
     assert starts[:3] == [None, None, None]
     last = starts[3]
     assert last is not None
-    assert (last.days, last.records, last.prior_records) == (7, 47_289, 37_000)
+    assert (last.days, last.records, last.prior_records) == (7, 47_289, 37_200)
     # The day after still exceeds: the same episode, no second start.
     book.add(KEY, D0 + timedelta(days=4), 1)
     assert book.sustained_start(KEY, D0 + timedelta(days=4)) is None
