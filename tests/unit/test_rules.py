@@ -282,7 +282,16 @@ def notice(
     lead: timedelta, start=SENT - timedelta(hours=1), end=SENT + timedelta(hours=1), expected=10_000
 ) -> NoticeFacts:
     return NoticeFacts(
-        "n1", "N-1", "1:25-cv-00457-CKK", SENT - lead, "ICE", I2, start, end, expected, ("Court", "Plaintiffs")
+        "n1",
+        "N-1",
+        "1:25-cv-00457-CKK",
+        SENT - lead,
+        "ICE",
+        I2,
+        start,
+        end,
+        expected,
+        ("Court", "Plaintiffs"),
     )
 
 
