@@ -22,9 +22,11 @@ def index_update(
         typer.Option(min=0.1, help="Keep running: look for new checkpoints every N seconds."),
     ] = None,
 ) -> None:
-    """Index the disclosure logs up to their newest checkpoints; sign the index log."""
+    """Index the disclosure logs up to their newest checkpoints; sign the index log and ask the
+    configured witnesses (LEDGER_WITNESSES) to cosign it."""
     import time
 
+    from ledger.ops.index_witnessing import witness_index
     from ledger.ops.taxpayer_index import indexer_for, update_index
     from ledger.runtime import open_ledger
 
@@ -32,10 +34,13 @@ def index_update(
     indexer = indexer_for(ledger)  # one process keeps its tree between updates
     while True:
         snap = update_index(ledger, indexer)
+        cosigned = witness_index(ledger)
         if snap is not None:
             console.print(f"Snapshot {snap.seq}: {snap.snapshot.hex()}.")
         elif every is None:
             console.print("The index already covers the newest checkpoints.")
+        if cosigned:
+            console.print(f"{cosigned} witness cosignature(s) on the index log.")
         if every is None:
             return
         time.sleep(every)

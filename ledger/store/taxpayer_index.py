@@ -134,7 +134,40 @@ def insert_checkpoint(conn: Connection, size: int, root: bytes, note: str) -> No
 
 
 def latest_index_checkpoint(conn: Connection) -> tuple[int, str] | None:
+    """The newest index-log checkpoint: its size and the note as served (the signed note, then
+    the witnesses' cosignature lines)."""
     row = conn.execute(
-        "SELECT tree_size, note FROM taxpayer_index_checkpoints ORDER BY tree_size DESC LIMIT 1"
+        "SELECT c.tree_size, c.note || coalesce((SELECT string_agg(w.line, '' ORDER BY"
+        " w.witness_name, w.key_id) FROM taxpayer_index_cosignatures w"
+        " WHERE w.tree_size = c.tree_size), '')"
+        " FROM taxpayer_index_checkpoints c ORDER BY c.tree_size DESC LIMIT 1"
     ).fetchone()
     return None if row is None else (int(row[0]), str(row[1]))
+
+
+def index_cosigned(conn: Connection, size: int) -> set[tuple[str, bytes]]:
+    rows = conn.execute(
+        "SELECT witness_name, key_id FROM taxpayer_index_cosignatures WHERE tree_size = %s",
+        (size,),
+    ).fetchall()
+    return {(str(n), bytes(k)) for n, k in rows}
+
+
+def latest_index_cosigned_size(conn: Connection, name: str, key_id: bytes) -> int:
+    row = conn.execute(
+        "SELECT coalesce(max(tree_size), 0) FROM taxpayer_index_cosignatures"
+        " WHERE witness_name = %s AND key_id = %s",
+        (name, key_id),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def insert_index_cosignature(
+    conn: Connection, size: int, name: str, key_id: bytes, timestamp: int, line: str
+) -> None:
+    conn.execute(
+        "INSERT INTO taxpayer_index_cosignatures"
+        " (tree_size, witness_name, key_id, cosigned_at, line)"
+        " VALUES (%s, %s, %s, to_timestamp(%s), %s) ON CONFLICT DO NOTHING",
+        (size, name, key_id, timestamp, line),
+    )

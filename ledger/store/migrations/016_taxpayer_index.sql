@@ -43,22 +43,33 @@ CREATE TABLE taxpayer_index_checkpoints (
     signed_at  timestamptz NOT NULL DEFAULT now()
 );
 
+-- Witnesses' cosignatures on the index log's checkpoints, as migration 009 keeps them for the
+-- disclosure logs: the line exactly as the witness returned it, served after the signed note.
+CREATE TABLE taxpayer_index_cosignatures (
+    tree_size     bigint      NOT NULL REFERENCES taxpayer_index_checkpoints (tree_size),
+    witness_name  text        NOT NULL,
+    key_id        bytea       NOT NULL CHECK (length(key_id) = 4),
+    cosigned_at   timestamptz NOT NULL,
+    line          text        NOT NULL,
+    PRIMARY KEY (tree_size, witness_name, key_id)
+);
+
 SELECT ledger_append_only(ARRAY[
-    'taxpayer_index_postings', 'taxpayer_index_disclosures',
-    'taxpayer_index_snapshots', 'taxpayer_index_coverage', 'taxpayer_index_checkpoints'
+    'taxpayer_index_postings', 'taxpayer_index_disclosures', 'taxpayer_index_snapshots',
+    'taxpayer_index_coverage', 'taxpayer_index_checkpoints', 'taxpayer_index_cosignatures'
 ]);
 
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ledger_writer') THEN
         GRANT SELECT, INSERT ON taxpayer_index_postings, taxpayer_index_disclosures,
-            taxpayer_index_snapshots, taxpayer_index_coverage, taxpayer_index_checkpoints
-            TO ledger_writer;
+            taxpayer_index_snapshots, taxpayer_index_coverage, taxpayer_index_checkpoints,
+            taxpayer_index_cosignatures TO ledger_writer;
     END IF;
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ledger_reader') THEN
         GRANT SELECT ON taxpayer_index_postings, taxpayer_index_disclosures,
-            taxpayer_index_snapshots, taxpayer_index_coverage, taxpayer_index_checkpoints
-            TO ledger_reader;
+            taxpayer_index_snapshots, taxpayer_index_coverage, taxpayer_index_checkpoints,
+            taxpayer_index_cosignatures TO ledger_reader;
     END IF;
 END;
 $$;
