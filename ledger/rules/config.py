@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import ConfigError
+from ledger.rules.catalogue import SWITCHES
 from ledger.rules.registry import Registry, registry_from_tables
 
 
@@ -119,6 +120,9 @@ class RulesConfig:
     registry: Registry = field(default_factory=lambda: load_registry())
 
     def on(self, section: str) -> bool:
+        """Whether the rules file leaves this rule (or section) switched on."""
+        if section not in SWITCHES:  # a misspelled name must fail, not read as "on"
+            raise KeyError(f"no rule or rules section named {section!r} (ledger.rules.catalogue)")
         return self.enabled.get(section, True)
 
     def authority_known(self, citation: str) -> bool:
