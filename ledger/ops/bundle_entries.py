@@ -145,9 +145,9 @@ def _entries(root: Path) -> Iterator[dict[str, Any]]:
             reader = fastavro.reader(f, reader_schema=_ENTRY_SCHEMA)
             # The exporter writes no compression: a compressed block could inflate without bound.
             if reader.codec != "null":
-                raise bc.BundleEntryError(
-                    f"{bf.EVENTS} is compressed ({reader.codec}); bundles hold uncompressed "
-                    "entries only."
+                raise InputRefusedError(
+                    f"{bf.EVENTS} is compressed ({reader.codec}): a compressed block could "
+                    "inflate without bound, so bundles hold uncompressed entries only."
                 )
             for record in reader:
                 if not isinstance(record, dict):

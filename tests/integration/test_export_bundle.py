@@ -170,10 +170,22 @@ def _first_value(bundle: Path) -> bytes:
         return bytes(next(iter(fastavro.reader(f)))["value"])  # type: ignore[index]
 
 
-def _resum(bundle: Path) -> None:
+SIGNED_LIST_HEADER = "disclosure-ledger-bundle/1 signed file list"  # the wire format, pinned here
+
+
+def resign(led: Ledger, bundle: Path) -> None:
+    """SHA256SUMS and SHA256SUMS.note rewritten and signed with the ledger's own key: what the
+    key's holder (or a bug in the exporter) could produce. A forger without the key is refused
+    by the signed list (tests/integration/test_bundle_proves.py); these bundles test the checks
+    beneath it."""
     from ledger.ops.bundle_files import write_sums
+    from ledger.tlog.note import sign_note
 
     write_sums(bundle)
+    profile = json.loads((bundle / "manifest.json").read_text())["profile"]
+    body = f"{SIGNED_LIST_HEADER}\nprofile {profile}\n{(bundle / 'SHA256SUMS').read_text()}"
+    signers = load_signers(signing_key_path(led.settings))
+    (bundle / "SHA256SUMS.note").write_text(sign_note(body, signers))
 
 
 def _first_log(bundle: Path) -> str:
@@ -215,7 +227,7 @@ def test_a_flipped_byte_is_named_with_its_exit_code(
     assert "SHA256SUMS" in plain.stderr
     assert plain.stderr.count("\n") == 1
     assert "Traceback" not in plain.stderr
-    _resum(bundle)  # a forger who also rewrites SHA256SUMS is caught by the check of that kind
+    resign(led, bundle)  # a bad bundle signed all the same is caught by the check of that kind
     forged = verify(led, bundle)
     assert forged.returncode == code, forged.stderr
     assert "Traceback" not in forged.stderr
@@ -303,7 +315,7 @@ def test_public_bundle_holds_counts_only_and_rejects_bytes(led: Ledger, tmp_path
     for ref in REFS:
         assert ref.encode() not in blob
     shutil.copyfile(_any_events(led, tmp_path), out / "events.avro")
-    _resum(out)
+    resign(led, out)
     bad = verify(led, out)
     assert bad.returncode == 37, bad.stderr
     assert "public" in bad.stderr
@@ -421,12 +433,11 @@ def test_the_demo_spike_day_exports_and_verifies(demo_ledger: Ledger, tmp_path: 
 def test_any_flipped_byte_with_rewritten_sums_fails_cleanly_or_changes_nothing_checked(
     led: Ledger, auditor_bundle: Path, tmp_path: Path, rel: str
 ) -> None:
-    """A forger who rewrites SHA256SUMS after flipping any byte gets a bundle error (never a crash);
-    a flip may pass only where nothing checked lives (Avro schema docs, JSON whitespace, created_at)."""
+    """A bundle re-signed after flipping any byte gets a bundle error (never a crash); a flip may
+    pass only where nothing checked lives (Avro schema docs, JSON whitespace, created_at)."""
     import random
 
     from ledger.errors import VerificationError
-    from ledger.ops.bundle_files import write_sums
     from ledger.ops.bundle_verify import verify_bundle
 
     if rel in ("inclusion.jsonl", "checkpoint"):
@@ -440,7 +451,7 @@ def test_any_flipped_byte_with_rewritten_sums_fails_cleanly_or_changes_nothing_c
         data = bytearray((bundle / rel).read_bytes())
         data[position] ^= 1 << rng.randrange(8)
         (bundle / rel).write_bytes(bytes(data))
-        write_sums(bundle)
+        resign(led, bundle)
         codes = []
         try:
             verify_bundle(bundle, [vkey(led)])
