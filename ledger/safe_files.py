@@ -22,6 +22,7 @@ from ledger.errors import ExitCode, LedgerError
 
 MiB = 1 << 20
 SMALL_LIMIT = 16 * MiB  # keys, checkpoints, rules, proofs, manifests: far below this
+INPUT_LIMIT = 2048 * MiB  # the largest `ledger emit --file` read whole
 JSON_DEPTH_LIMIT = 64  # the deepest file the ledger writes nests 6 levels
 
 
@@ -127,6 +128,15 @@ def read_json(
 ) -> Any:
     """A regular JSON file under both caps (ValueError for text that is not JSON)."""
     return loads_json(read_text(path, limit, what), f"{what} {path}", max_depth)
+
+
+def why(exc: Exception) -> str:
+    """What went wrong reading a file, in the words a message needs (no errno, no path)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
 
 
 def _size(limit: int) -> str:

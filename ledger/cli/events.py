@@ -42,10 +42,14 @@ def emit(
     if file == "-":
         data = sys.stdin.buffer.read()
     else:
-        path = Path(file)
-        if not path.is_file():
+        from ledger.safe_files import INPUT_LIMIT, read_bytes, why
+
+        try:
+            data = read_bytes(Path(file), INPUT_LIMIT, "--file")
+        except FileNotFoundError:
             fail(f"{file}: no such file.", ExitCode.USAGE)
-        data = path.read_bytes()
+        except OSError as exc:
+            fail(f"Cannot read {file}: {why(exc)}.", ExitCode.USAGE)
     # Lines end at \n only (str.splitlines would also split inside a JSON string at U+2028);
     # bytes that are not UTF-8 become lone surrogates, which validation names by line and field.
     lines = data.decode("utf-8", errors="surrogateescape").split("\n")

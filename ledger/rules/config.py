@@ -11,6 +11,7 @@ from typing import Any
 
 from ledger.errors import ConfigError
 from ledger.rules.registry import Registry, registry_from_tables
+from ledger.safe_files import read_text, why
 
 
 def _shipped(name: str) -> dict[str, Any]:
@@ -23,9 +24,9 @@ def _defaults() -> dict[str, Any]:
 
 def _read_toml(path: Path, what: str) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"Cannot read {what} {path}: {exc.strerror}.") from exc
+        return tomllib.loads(read_text(path, what=what))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read {what} {path}: {why(exc)}.") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{what.capitalize()} {path} is not valid TOML: {exc}.") from exc
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import VerificationError
+from ledger.safe_files import read_json, why
 from ledger.tlog import checkpoint as tlog
 from ledger.tlog import merkle
 from ledger.tlog.cosignature import check_cosignatures
@@ -99,9 +100,9 @@ def check_proof_file(
     path: Path, vkeys: list[str], witness_vkeys: list[str] | None = None, min_witnesses: int = 0
 ) -> ProofCheck:
     try:
-        proof = json.loads(path.read_text(encoding="utf-8"))
+        proof = read_json(path, what="proof file")
     except (OSError, UnicodeDecodeError) as exc:
-        raise VerificationError(f"Cannot read {path}: {exc}") from exc
+        raise VerificationError(f"Cannot read {path}: {why(exc)}.") from exc
     except json.JSONDecodeError as exc:
         raise VerificationError(f"{path} is not JSON: {exc.msg} at line {exc.lineno}.") from exc
     if not isinstance(proof, dict):

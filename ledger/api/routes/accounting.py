@@ -4,7 +4,6 @@ The TIN arrives in the body, is turned into the keyed ref the ledger stores, and
 recorded: the access record says only which kind of request it was.
 """
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -17,6 +16,7 @@ from ledger.api.models import Accounting, AccountingRequest
 from ledger.errors import LedgerError
 from ledger.local_secrets import configured_or_existing
 from ledger.privacy import load_taxpayer_key, taxpayer_ref
+from ledger.safe_files import InputTooDeepError, loads_json
 from ledger.store import queries
 
 router = APIRouter()
@@ -33,8 +33,8 @@ async def accounting_request(request: Request, who: Auditor) -> AccountingReques
     returned(request, 0, {"kind": "privacy-act-accounting"})  # the TIN is never recorded
     raw = await request.body()
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = loads_json(raw, "body")
+    except (ValueError, UnicodeDecodeError, InputTooDeepError):
         data = None
     if not isinstance(data, dict):
         raise RequestValidationError([{"loc": ("body",), "msg": "invalid", "type": "json"}])
