@@ -97,6 +97,11 @@ def test_an_untouched_bundle_carries_a_signed_file_list(led: Ledger, auditor_bun
     note = (auditor_bundle / "SHA256SUMS.note").read_text()
     assert note.startswith(f"{SIGNED_LIST_HEADER}\nprofile auditor\n")
     assert (auditor_bundle / "SHA256SUMS").read_text() in note
+    # Alerts carry their status and its history, which the signed list covers with them.
+    for alert in _json(auditor_bundle / "alerts.json"):
+        assert alert["status"] in ("open", "resolved")
+        assert isinstance(alert["status_changes"], list)
+        assert isinstance(alert["acknowledgements"], list)
 
 
 def test_rewritten_alerts_json_fails_verify_bundle(
@@ -329,6 +334,6 @@ def test_a_protective_order_bundle_is_signed_for_its_profile(led: Ledger, tmp_pa
     _put_json(out / "manifest.json", manifest)
     write_sums(out)
     _refused_by_signature(verify(led, out))
-    resign(led, out)
+    resign(led, out, profile="auditor")
     signed = verify(led, out)
     assert signed.returncode == 37, signed.stderr
