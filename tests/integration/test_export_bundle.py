@@ -467,9 +467,9 @@ def test_any_flipped_byte_with_rewritten_sums_fails_cleanly_or_changes_nothing_c
 def test_go_sumdb_tools_verify_the_bundle_without_our_code(
     led: Ledger, auditor_bundle: Path, tmp_path: Path
 ) -> None:
-    """golang.org/x/mod/sumdb/note opens each checkpoint and tlog.CheckRecord checks every
-    inclusion proof (tests/assets/go_verify_bundle); the Apache avro test above ties leaf hashes
-    to bytes. Skipped only where no Go toolchain is installed."""
+    """golang.org/x/mod/sumdb/note opens the signed file list and each checkpoint, and
+    tlog.CheckRecord checks every inclusion proof (tests/assets/go_verify_bundle); the Apache
+    avro test above ties leaf hashes to bytes. Skipped only where no Go toolchain is installed."""
     go = shutil.which("go")
     if go is None:
         pytest.skip("no Go toolchain on this machine")
@@ -479,6 +479,7 @@ def test_go_sumdb_tools_verify_the_bundle_without_our_code(
     assert ok.returncode == 0, ok.stderr
     entries = json.loads((auditor_bundle / "manifest.json").read_text())["counts"]["entries"]
     assert ok.stdout.startswith(f"OK {entries} proofs")
+    assert "files as signed" in ok.stdout
     bundle = tmp_path / "b"
     shutil.copytree(auditor_bundle, bundle)
     proofs = bundle / "logs" / _first_log(bundle) / "inclusion.jsonl"
@@ -489,3 +490,15 @@ def test_go_sumdb_tools_verify_the_bundle_without_our_code(
     run[3] = str(bundle)
     bad = subprocess.run(run, cwd=program, capture_output=True, text=True, check=False, timeout=300)
     assert bad.returncode == 1
+    # The signed file list, checked by Go alone: alerts made "info" behind recomputed sums fail.
+    forged = tmp_path / "forged"
+    shutil.copytree(auditor_bundle, forged)
+    alerts = json.loads((forged / "alerts.json").read_text())
+    (forged / "alerts.json").write_text(json.dumps([{**a, "severity": "info"} for a in alerts]))
+    from ledger.ops.bundle_files import write_sums
+
+    write_sums(forged)
+    run[3] = str(forged)
+    bad = subprocess.run(run, cwd=program, capture_output=True, text=True, check=False, timeout=300)
+    assert bad.returncode == 1
+    assert "alerts.json" in bad.stderr
