@@ -38,7 +38,10 @@ class ExitCode(IntEnum):
     BUNDLE_SCHEMA = 35  # an entry was not written with any schema the bundle ships
     BUNDLE_MANIFEST = 36  # manifest.json is malformed or disagrees with the files
     BUNDLE_PROFILE = 37  # the bundle holds what its profile forbids (bytes in a public bundle)
+    BUNDLE_SIGNATURE = 38  # SHA256SUMS.note is missing, unsigned by a given key, or not the files
     TOO_FEW_COSIGNATURES = 40  # `verify-proof --min-witnesses N`: fewer than N witnesses cosigned
+    INPUT_REFUSED = 50  # an input file is a symlink, FIFO, device or over its size cap
+    INPUT_TOO_DEEP = 51  # JSON nested deeper than the ledger reads
     INTERRUPTED = 130
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from ledger.config import Settings
 from ledger.errors import ConfigError
 from ledger.local_secrets import configured_or_local, write_private
+from ledger.safe_files import read_text, why
 from ledger.tlog.note import Signer, Verifier
 
 
@@ -18,9 +19,9 @@ def generate_key_file(path: Path, name: str) -> Signer:
 
 def _lines(path: Path) -> list[str]:
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"Cannot read signing key file {path}: {exc.strerror}.") from exc
+        text = read_text(path, what="signing key file")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read signing key file {path}: {why(exc)}.") from exc
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 

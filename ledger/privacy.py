@@ -11,6 +11,7 @@ from pathlib import Path
 from ledger.config import Settings
 from ledger.errors import ConfigError, EventValidationError
 from ledger.local_secrets import configured_or_local, generate_taxpayer_key
+from ledger.safe_files import read_bytes
 
 # Nine digits not inside a longer run (or a longer dashed identifier): bare, in the SSN/ITIN
 # shape 3-2-4 with dashes, dots or a space between the groups (mixed too: "123 45-6789"), or in
@@ -69,7 +70,7 @@ def load_taxpayer_key(path: Path | None) -> bytes:
             "HMAC key (at least 32 random bytes). Create one with `ledger keygen --taxpayer-key`."
         )
     try:
-        key = path.read_bytes().strip()
+        key = read_bytes(path, what="taxpayer key file").strip()
     except OSError as exc:
         raise ConfigError(f"Cannot read the taxpayer key file {path}: {exc.strerror}.") from exc
     if len(key) < MIN_KEY_BYTES:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.errors import ConfigError
+from ledger.safe_files import read_text, why
 from ledger.webhooks import secret_key
 
 
@@ -38,9 +39,9 @@ def load_delivery_config(path: Path | None = None) -> DeliveryConfig:
             return DeliveryConfig()
         path = Path(env)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"Cannot read webhooks file {path}: {exc.strerror}.") from exc
+        data = tomllib.loads(read_text(path, what="webhooks file"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read webhooks file {path}: {why(exc)}.") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Webhooks file {path} is not valid TOML: {exc}.") from exc
     unknown = set(data) - {"retry", "endpoint"}
@@ -61,10 +62,10 @@ def load_delivery_config(path: Path | None = None) -> DeliveryConfig:
         if not secret_path.is_absolute():
             secret_path = path.parent / secret_path
         try:
-            secret = secret_path.read_text().strip()
-        except OSError as exc:
+            secret = read_text(secret_path, what="webhook secret file").strip()
+        except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(
-                f"Cannot read the secret of endpoint {entry['name']}: {exc.strerror}."
+                f"Cannot read the secret of endpoint {entry['name']}: {why(exc)}."
             ) from exc
         secret_key(secret)  # validates the form
         endpoints.append(Endpoint(entry["name"], entry["url"], secret))

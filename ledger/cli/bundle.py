@@ -59,10 +59,12 @@ def export(
 
     if profile not in PROFILES:
         fail(f"--profile {profile!r} is not one of {', '.join(PROFILES)}.", ExitCode.USAGE)
+    from ledger.safe_files import read_text
+
     notes = []
     for path in since_checkpoint or []:
         try:
-            notes.append((path.name, path.read_text(encoding="utf-8")))
+            notes.append((path.name, read_text(path, what="--since-checkpoint")))
         except (OSError, UnicodeDecodeError) as exc:
             fail(f"Cannot read --since-checkpoint {path}: {exc}", ExitCode.USAGE)
     s = settings()
@@ -118,7 +120,7 @@ def verify_bundle(
     from ledger.tlog.cosignature import CosignatureVerifier, check_cosignatures
     from ledger.tlog.note import NoteError, Verifier
 
-    if not directory.is_dir():
+    if directory.is_symlink() or not directory.is_dir():
         fail(f"{directory} is not a bundle directory.", ExitCode.USAGE)
     for k in key:
         try:

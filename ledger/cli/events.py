@@ -43,9 +43,13 @@ def emit(
         if file == "-":
             path = emit_file.spool_stdin(sys.stdin.buffer, spool_dir)
         else:
+            from ledger.safe_files import open_regular
+
             path = Path(file)
-            if not path.is_file():
+            if not path.exists() and not path.is_symlink():
                 fail(f"{file}: no such file.", ExitCode.USAGE)
+            with open_regular(path, what="--file"):
+                pass  # a link, a FIFO or a device is refused here, before anything is read
         scanned = emit_file.scan(path)
         state = emit_file.ResumeState.load(s.data_dir, scanned.sha256) if resume_from > 1 else None
         if state is not None and state.resume_from != resume_from:

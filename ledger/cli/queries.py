@@ -282,15 +282,16 @@ def accounting(
     from ledger.local_secrets import configured_or_existing
     from ledger.privacy import load_taxpayer_key, taxpayer_ref
     from ledger.runtime import open_ledger
+    from ledger.safe_files import read_text, why
     from ledger.store import queries
     from ledger.store.connection import connection
 
     if index_proof and not json_out:
         fail("--index-proof goes with --json.", ExitCode.USAGE)
     try:
-        tin = tin_file.read_text().strip()
-    except OSError as exc:
-        fail(f"Cannot read {tin_file}: {exc.strerror}.", ExitCode.USAGE)
+        tin = read_text(tin_file, what="--tin-file").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"Cannot read {tin_file}: {why(exc)}.", ExitCode.USAGE)
     s = settings()
     # Never a key made up on the spot: it would silently find no taxpayer at all.
     key_file = configured_or_existing(s.taxpayer_key_file, s.data_dir, "taxpayer-ref.key")

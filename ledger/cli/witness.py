@@ -35,12 +35,14 @@ def _listen(value: str) -> tuple[str, int]:
 
 
 def _load_cosigner(path: Path) -> Cosigner:
+    from ledger.safe_files import read_text, why
     from ledger.tlog.cosignature import Cosigner
 
     try:
-        lines = [ln.strip() for ln in path.read_text().splitlines() if ln.startswith("PRIVATE+")]
-    except OSError as exc:
-        fail(f"Cannot read witness key {path}: {exc.strerror}.", ExitCode.USAGE)
+        text = read_text(path, what="witness key")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"Cannot read witness key {path}: {why(exc)}.", ExitCode.USAGE)
+    lines = [ln.strip() for ln in text.splitlines() if ln.startswith("PRIVATE+")]
     if len(lines) != 1:
         fail(f"{path} must hold exactly one PRIVATE+KEY line.", ExitCode.USAGE)
     return Cosigner.from_key_string(lines[0])

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from ledger.safe_files import SMALL_LIMIT, InputRefusedError, MiB, open_regular
+from ledger.tlog.bundle_check import SIGNED_SUMS_HEADER
+from ledger.tlog.note import Signer, sign_note
 
 FORMAT = "disclosure-ledger-bundle/1"
 MANIFEST = "manifest.json"
 SUMS = "SHA256SUMS"
+SIGNED_SUMS = "SHA256SUMS.note"  # the same digests (and the profile) as a note the log key signs
 EVENTS = "events.avro"
 ALERTS = "alerts.json"
 COUNTS = "daily_counts.json"
@@ -81,23 +89,79 @@ def consistency_path(log_id: str, old_size: int) -> str:
     return f"{log_dir(log_id)}/consistency-{old_size}.json"
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
+# The caps a verifier holds each file to. Entries and proofs are streamed, so their files may be
+# as large as the export; everything read whole is capped (alerts and counts generously).
+BIG_LIMIT = 256 * MiB
+_STREAMED = (re.compile(r"events\.avro"), re.compile(r"logs/.+/inclusion\.jsonl"))
+_BIG = frozenset({ALERTS, COUNTS})
+
+
+def size_cap(rel: str) -> int | None:
+    """The most bytes ``rel`` may hold in a bundle (None: streamed, no cap)."""
+    if any(p.fullmatch(rel) for p in _STREAMED):
+        return None
+    return BIG_LIMIT if rel in _BIG else SMALL_LIMIT
+
+
+def sha256_file(path: Path, limit: int | None = None) -> str:
+    """SHA-256 of a regular file (never a symlink, FIFO or device), refused past ``limit``."""
+    digest, seen = hashlib.sha256(), 0
+    with open_regular(path, "bundle file") as f:
         while chunk := f.read(1 << 20):
+            seen += len(chunk)
+            if limit is not None and seen > limit:
+                raise InputRefusedError(f"bundle file {path} is over {limit // MiB} MiB.")
             digest.update(chunk)
     return digest.hexdigest()
 
 
 def bundle_files(root: Path) -> list[str]:
-    """Every regular file under ``root`` as a relative POSIX path, SHA256SUMS excluded."""
-    return sorted(
-        p.relative_to(root).as_posix()
-        for p in root.rglob("*")
-        if p.is_file() and p.relative_to(root).as_posix() != SUMS
-    )
+    """Every file under ``root`` as a relative POSIX path, SHA256SUMS and its note excluded.
+
+    Anything but a directory or a regular file (a symlink, FIFO, socket, device) is refused
+    before any file is read: it could lead outside the bundle, block, or never end.
+    """
+    found: list[str] = []
+    for top, dirs, files in os.walk(root, followlinks=False):
+        for name in sorted(dirs) + sorted(files):
+            path = Path(top) / name
+            mode = os.lstat(path).st_mode
+            if stat.S_ISDIR(mode):
+                continue
+            rel = path.relative_to(root).as_posix()
+            if not stat.S_ISREG(mode):
+                raise InputRefusedError(
+                    f"bundle file {rel} is not a regular file (a symlink, FIFO or device); "
+                    "a bundle holds regular files only."
+                )
+            if rel not in (SUMS, SIGNED_SUMS):
+                found.append(rel)
+    return sorted(found)
+
+
+def digests(root: Path) -> dict[str, str]:
+    """rel -> SHA-256 of every file of the bundle (each held to its size cap)."""
+    return {rel: sha256_file(root / rel, size_cap(rel)) for rel in bundle_files(root)}
+
+
+def sums_text(listed: dict[str, str]) -> str:
+    return "".join(f"{listed[rel]}  {rel}\n" for rel in sorted(listed))
 
 
 def write_sums(root: Path) -> None:
-    lines = [f"{sha256_file(root / rel)}  {rel}\n" for rel in bundle_files(root)]
-    (root / SUMS).write_text("".join(lines), encoding="utf-8")
+    """SHA256SUMS alone (``sha256sum -c`` reads it); nothing signs it."""
+    (root / SUMS).write_text(sums_text(digests(root)), encoding="utf-8")
+
+
+def signed_sums_text(profile: str, listed: dict[str, str]) -> str:
+    """The body of SHA256SUMS.note: a header line, the profile, then SHA256SUMS's lines."""
+    return f"{SIGNED_SUMS_HEADER}\nprofile {profile}\n{sums_text(listed)}"
+
+
+def sign_bundle(root: Path, profile: str, signers: Sequence[Signer]) -> None:
+    """Writes SHA256SUMS and SHA256SUMS.note, the same digests signed by the log's key(s), so a
+    rewritten file cannot be hidden by rewriting the sums."""
+    listed = digests(root)
+    (root / SUMS).write_text(sums_text(listed), encoding="utf-8")
+    note = sign_note(signed_sums_text(profile, listed), list(signers))
+    (root / SIGNED_SUMS).write_text(note, encoding="utf-8")

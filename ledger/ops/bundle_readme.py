@@ -6,7 +6,9 @@ _COMMON = """\
 # Disclosure Ledger export bundle
 
 Profile: **{profile}**. `manifest.json` says what was asked for (filters, time zone, counts, logs,
-tool version); `SHA256SUMS` lists every other file with its SHA-256.
+tool version); `SHA256SUMS` lists every other file with its SHA-256, and `SHA256SUMS.note` is
+the same list (and the profile) as a C2SP signed note signed by the log's key: it is what makes
+the manifest, the alerts and every entry's labels the ledger's word rather than anyone's.
 
 ## Check it with the ledger's own tool (offline: no database, no Kafka)
 
@@ -17,14 +19,19 @@ ledger verify-bundle . --key 'disclosure-ledger+<hash>+<key>'   # one --key per 
 
 It exits 0 with one line, or names the first failure and exits with its own code: 30 a file
 differs from SHA256SUMS (or is missing or unlisted), 31 an entry's bytes do not give its leaf
-hash, 32 a proof does not lead to its checkpoint's root, 33 a checkpoint's signature or format,
-34 an alert cites an entry the bundle lacks, 35 an entry was not written with a shipped schema,
-36 the manifest is malformed or disagrees with the files, 37 the bundle holds what its profile
-forbids, 2 a bad argument.
+hash or its event id, 32 a proof does not lead to its checkpoint's root, 33 a checkpoint's
+signature or format, 34 an alert cites an entry the bundle lacks, 35 an entry was not written
+with a shipped schema, 36 the manifest is malformed or disagrees with the files, 37 the bundle
+holds what its profile forbids, 38 `SHA256SUMS.note` is missing, not signed by a given key, or
+lists other files or digests than the bundle holds, 50 a file is a symlink, FIFO or device, over
+its size cap, or compressed, 51 JSON nested too deep, 2 a bad argument.
 
 ## Check it without our code
 
-1. `sha256sum -c SHA256SUMS`.
+1. `sha256sum -c SHA256SUMS`, then check that `SHA256SUMS.note` is signed by the log's key
+   (Go: `note.Open(data, note.VerifierList(v))`, as for the checkpoints below) and that its
+   text is the line `disclosure-ledger-bundle/1 signed file list`, the line `profile <profile>`,
+   then exactly the lines of `SHA256SUMS`.
 2. Each log's `logs/<topic>/<partition>/checkpoint` is a C2SP signed note (tlog-checkpoint body:
    origin, tree size, base64 root). Go: `note.Open(data, note.VerifierList(v))` with
    `v, _ := note.NewVerifier(vkey)` from `golang.org/x/mod/sumdb/note`.
@@ -43,9 +50,12 @@ forbids, 2 a bad argument.
    proves the checkpoint in this bundle extends yours (RFC 9162 2.1.4):
    `proof.VerifyConsistency(rfc6962.DefaultHasher, N, size, hashes, oldRoot, root)`, or
    `ledger verify-proof FILE --key ...`.
-6. `alerts.json` lists the alerts whose evidence names an exported entry; every event id in
-   their `evidence` is an exported entry. `rules/` holds the rules configuration in force
-   (SHA-256 in the manifest).
+6. `alerts.json` lists the alerts whose evidence names an exported entry, each with its
+   `status`, `status_changes` and `acknowledgements`; every event id in their `evidence` is an
+   exported entry. `rules/` holds the rules configuration in force (SHA-256 in the manifest).
+7. Each entry's `event_id` is the `event_id` of the record its bytes decode to, and its
+   `event_type` the type of the schema its fingerprint names. Its `offset` (the Kafka offset)
+   is not in the bytes: only the signed list vouches for it.
 """
 
 _PROFILE = {

@@ -22,10 +22,12 @@ import fastavro
 import ledger
 from ledger.config import Settings
 from ledger.errors import VerificationError
+from ledger.keys import load_signers, signing_key_path
 from ledger.ops import bundle_files as bf
 from ledger.ops.bundle_readme import bundle_readme
 from ledger.ops.export_redact import Rekeyer
 from ledger.ops.export_select import ExportRefusedError, resolve_selection
+from ledger.safe_files import read_bytes
 from ledger.schema_registry import default_registry
 from ledger.store import Connection
 from ledger.store.checkpoints import StoredCheckpoint, latest_per_log
@@ -238,7 +240,7 @@ def _write_rules(out: Path, settings: Settings) -> list[dict[str, str]]:
         ("registry_override.toml", settings.registry_file),
     ):
         if path is not None:
-            shutil.copyfile(path, out / "rules" / name)
+            (out / "rules" / name).write_bytes(read_bytes(path, what="rules file"))
             files.append(f"rules/{name}")
     return [{"file": f, "sha256": bf.sha256_file(out / f)} for f in files]
 
@@ -275,9 +277,13 @@ def export_bundle(
     """Writes the bundle ``request`` asks for; on any failure nothing is left in ``request.out``."""
     if request.profile not in PROFILES:
         raise ExportRefusedError(f"--profile must be one of {', '.join(PROFILES)}.")
+    # The log's key signs the bundle's file list: loaded first, so a missing key writes nothing.
+    signers = load_signers(signing_key_path(settings))
     existed = _check_out(request.out)
     try:
-        return _write_bundle(conn, settings, request, progress)
+        result = _write_bundle(conn, settings, request, progress)
+        bf.sign_bundle(request.out, request.profile, signers)
+        return result
     except BaseException:
         _discard(request.out, existed)
         raise
@@ -365,5 +371,4 @@ def _write_bundle(
         manifest["public_threshold"] = request.public_min_count
     _write_json(out / bf.MANIFEST, manifest)
     (out / bf.README).write_text(bundle_readme(request.profile), encoding="utf-8")
-    bf.write_sums(out)
     return result

@@ -136,13 +136,28 @@ def iter_selected(
             ]
 
 
+# An alert's status history as the bundle states it (and the bundle's signature covers): every
+# status change and every acknowledgement, in the order they were stored.
+_HISTORY = """,
+ (SELECT coalesce(jsonb_agg(jsonb_build_object('seq', c.seq, 'status', c.status,
+         'reason', c.reason, 'caused_by', c.caused_by, 'at', c.at) ORDER BY c.seq), '[]')
+    FROM alert_status_changes c WHERE c.alert_id = a.alert_id) AS status_changes,
+ (SELECT coalesce(jsonb_agg(jsonb_build_object('event_id', k.event_id::text,
+         'acknowledged_by', k.acknowledged_by, 'note', k.note, 'at', k.acknowledged_at)
+         ORDER BY k.acknowledged_at, k.event_id), '[]')
+    FROM acknowledgements k WHERE k.alert_id = a.alert_id) AS acknowledgements"""
+
+
 def selected_alerts(conn: Connection, selection: Selection) -> list[dict[str, Any]]:
-    """Every alert whose evidence names a directly selected entry, oldest day first."""
+    """Every alert whose evidence names a directly selected entry, oldest day first, with its
+    current status and its status history."""
     query = (
         _SELECTION
-        + "SELECT alert_id::text, rule, severity, scope, day, observed, threshold, evidence,"
-        " legal_source, message, fired_at FROM alerts WHERE alert_id IN (SELECT alert_id FROM cited)"
-        " ORDER BY day, rule, alert_id"
+        + "SELECT a.alert_id::text, rule, severity, scope, day, observed, threshold, evidence,"
+        " legal_source, message, fired_at, s.status"
+        + _HISTORY
+        + " FROM alerts a JOIN alert_status s USING (alert_id)"
+        " WHERE a.alert_id IN (SELECT alert_id FROM cited) ORDER BY day, rule, a.alert_id"
     )
     with conn.cursor(row_factory=dict_row) as cur:
         return list(cur.execute(query, selection.params()).fetchall())

@@ -18,13 +18,16 @@ from ledger.errors import ExitCode, VerificationError
 from ledger.tlog import checkpoint as tlog
 from ledger.tlog import merkle
 from ledger.tlog.cosignature import TooFewCosignaturesError
-from ledger.tlog.note import Verifier
+from ledger.tlog.note import NoteError, Verifier, open_note
 
 PROFILES = ("auditor", "protective-order", "public")
 # A taxpayer ref is 64 hex digits; a protective-order bundle ships an entry's bytes only when
 # they hold no such run (manifest_sha256 is one too, so those entries ship their leaf hash only).
 HEX64 = re.compile(rb"[0-9a-fA-F]{64}")
 _SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
+# The first line of SHA256SUMS.note's body. It is no log's origin and its second line is no tree
+# size, so a note signed as a bundle listing can never pass as a checkpoint, nor one as the other.
+SIGNED_SUMS_HEADER = "disclosure-ledger-bundle/1 signed file list"
 
 # Where witness cosignatures plug in: called with each checkpoint's note text, raises a
 # VerificationError when the note lacks the cosignatures asked for. The default asks for none.
@@ -57,6 +60,9 @@ class BundleManifestError(VerificationError, exit_code=ExitCode.BUNDLE_MANIFEST)
 
 
 class BundleProfileError(VerificationError, exit_code=ExitCode.BUNDLE_PROFILE): ...
+
+
+class BundleSignatureError(VerificationError, exit_code=ExitCode.BUNDLE_SIGNATURE): ...
 
 
 def b64(value: object, where: str, error: type[VerificationError]) -> bytes:
@@ -95,6 +101,34 @@ def check_sums(listed: Mapping[str, str], present: Mapping[str, str]) -> None:
     for path in sorted(listed):
         if path not in present:
             raise BundleFilesError(f"{path} is listed in SHA256SUMS but missing from the bundle.")
+
+
+def check_signed_sums(
+    note: str, verifiers: Sequence[Verifier], present: Mapping[str, str], where: str
+) -> str:
+    """SHA256SUMS.note is signed by a given key and lists exactly the files present with their
+    digests; returns the profile it signs. Everything else in a bundle rests on this."""
+    try:
+        text, _ = open_note(note, list(verifiers))
+    except NoteError as exc:
+        raise BundleSignatureError(f"{where}: {exc}.") from exc
+    lines = text.splitlines()
+    if len(lines) < 2 or lines[0] != SIGNED_SUMS_HEADER or not lines[1].startswith("profile "):
+        raise BundleSignatureError(f"{where} is not a signed bundle file list.")
+    try:
+        signed = parse_sums("\n".join(lines[2:]))
+    except BundleFilesError as exc:
+        raise BundleSignatureError(f"{where}: {exc}") from exc
+    for path in sorted(set(present) | set(signed)):
+        if path not in signed:
+            raise BundleSignatureError(f"{path} is in the bundle but not in the signed {where}.")
+        if path not in present:
+            raise BundleSignatureError(f"{path} is signed in {where} but missing from the bundle.")
+        if present[path] != signed[path]:
+            raise BundleSignatureError(
+                f"{path} is not the file the log key signed in {where} (it was altered after export)."
+            )
+    return lines[1].removeprefix("profile ")
 
 
 # --- manifest ---------------------------------------------------------------------------------
@@ -224,6 +258,9 @@ def check_entry_leaf(value: bytes | None, leaf: bytes, where: str) -> None:
 def check_entry_profile(
     profile: str, value: bytes | None, redacted: str | None, where: str
 ) -> None:
+    """What an entry may carry in its profile. A ``redacted_record`` is unproven text (nothing
+    ties it to the leaf hash), so only a protective-order bundle may carry one, and only in place
+    of bytes it withholds: anywhere else a reader could take it for the record."""
     if profile == "public":
         raise BundleProfileError(f"{where}: a public bundle holds no entries.")
     if profile == "protective-order":
@@ -233,8 +270,29 @@ def check_entry_profile(
             )
         if value is None and redacted is None:
             raise BundleEntryError(f"{where}: neither bytes nor a redacted record.")
+        if value is not None and redacted is not None:
+            raise BundleProfileError(
+                f"{where}: carries both bytes and a redacted record; only withheld bytes are "
+                "replaced by one."
+            )
+    elif redacted is not None:
+        raise BundleProfileError(
+            f"{where}: a redacted_record in a {profile} bundle; only a protective-order bundle "
+            "may carry one."
+        )
     elif value is None:
         raise BundleProfileError(f"{where}: an auditor bundle withholds this entry's bytes.")
+
+
+def check_entry_label(label: object, decoded: Mapping[str, Any] | None, where: str) -> None:
+    """The entry's ``event_id`` label is the event id its record holds (the decoded bytes, or
+    the redacted record standing in for them): alerts cite entries by that label."""
+    found = None if decoded is None else decoded.get("event_id")
+    if found is None or str(found) != str(label):
+        raise BundleEntryError(
+            f"{where}: labelled event {label} but its record is event {found} "
+            "(the labels were changed)."
+        )
 
 
 def check_alert_evidence(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import VerificationError
+from ledger.safe_files import loads_json, read_text, why
 from ledger.tlog import checkpoint as tlog
 from ledger.tlog import merkle, tlog_proof
 from ledger.tlog.cosignature import check_cosignatures
@@ -105,16 +106,16 @@ def check_proof_file(
     """Check a proof in the ledger's JSON or a C2SP tlog-proof (``entry``: the entry's bytes,
     for a tlog-proof that does not carry them)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, what="proof file")  # a regular file only, size-capped
         if tlog_proof.is_tlog_proof(text):
             leaf = None if entry is None else merkle.leaf_hash(entry)
             proof = tlog_proof.to_inclusion_json(tlog_proof.parse(text), leaf)
             if entry is not None and merkle.leaf_hash(entry) != _b64(proof["leaf_hash"], "extra"):
                 raise VerificationError("--entry is not the entry the tlog-proof carries.")
         else:
-            proof = json.loads(text)
+            proof = loads_json(text, what="proof file")
     except (OSError, UnicodeDecodeError) as exc:
-        raise VerificationError(f"Cannot read {path}: {exc}") from exc
+        raise VerificationError(f"Cannot read {path}: {why(exc)}.") from exc
     except json.JSONDecodeError as exc:
         raise VerificationError(f"{path} is not JSON: {exc.msg} at line {exc.lineno}.") from exc
     if not isinstance(proof, dict):

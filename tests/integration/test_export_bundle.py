@@ -170,10 +170,23 @@ def _first_value(bundle: Path) -> bytes:
         return bytes(next(iter(fastavro.reader(f)))["value"])  # type: ignore[index]
 
 
-def _resum(bundle: Path) -> None:
+SIGNED_LIST_HEADER = "disclosure-ledger-bundle/1 signed file list"  # the wire format, pinned here
+
+
+def resign(led: Ledger, bundle: Path, profile: str | None = None) -> None:
+    """SHA256SUMS and SHA256SUMS.note rewritten and signed with the ledger's own key: what the
+    key's holder (or a bug in the exporter) could produce. A forger without the key is refused
+    by the signed list (tests/integration/test_bundle_proves.py); these bundles test the checks
+    beneath it."""
     from ledger.ops.bundle_files import write_sums
+    from ledger.tlog.note import sign_note
 
     write_sums(bundle)
+    if profile is None:  # the profile the exporter signed (the manifest may be garbled)
+        profile = (bundle / "SHA256SUMS.note").read_text().split("\n")[1].removeprefix("profile ")
+    body = f"{SIGNED_LIST_HEADER}\nprofile {profile}\n{(bundle / 'SHA256SUMS').read_text()}"
+    signers = load_signers(signing_key_path(led.settings))
+    (bundle / "SHA256SUMS.note").write_text(sign_note(body, signers))
 
 
 def _first_log(bundle: Path) -> str:
@@ -215,7 +228,7 @@ def test_a_flipped_byte_is_named_with_its_exit_code(
     assert "SHA256SUMS" in plain.stderr
     assert plain.stderr.count("\n") == 1
     assert "Traceback" not in plain.stderr
-    _resum(bundle)  # a forger who also rewrites SHA256SUMS is caught by the check of that kind
+    resign(led, bundle)  # a bad bundle signed all the same is caught by the check of that kind
     forged = verify(led, bundle)
     assert forged.returncode == code, forged.stderr
     assert "Traceback" not in forged.stderr
@@ -303,7 +316,7 @@ def test_public_bundle_holds_counts_only_and_rejects_bytes(led: Ledger, tmp_path
     for ref in REFS:
         assert ref.encode() not in blob
     shutil.copyfile(_any_events(led, tmp_path), out / "events.avro")
-    _resum(out)
+    resign(led, out)
     bad = verify(led, out)
     assert bad.returncode == 37, bad.stderr
     assert "public" in bad.stderr
@@ -421,12 +434,11 @@ def test_the_demo_spike_day_exports_and_verifies(demo_ledger: Ledger, tmp_path: 
 def test_any_flipped_byte_with_rewritten_sums_fails_cleanly_or_changes_nothing_checked(
     led: Ledger, auditor_bundle: Path, tmp_path: Path, rel: str
 ) -> None:
-    """A forger who rewrites SHA256SUMS after flipping any byte gets a bundle error (never a crash);
-    a flip may pass only where nothing checked lives (Avro schema docs, JSON whitespace, created_at)."""
+    """A bundle re-signed after flipping any byte gets a bundle error (never a crash); a flip may
+    pass only where nothing checked lives (Avro schema docs, JSON whitespace, created_at)."""
     import random
 
     from ledger.errors import VerificationError
-    from ledger.ops.bundle_files import write_sums
     from ledger.ops.bundle_verify import verify_bundle
 
     if rel in ("inclusion.jsonl", "checkpoint"):
@@ -440,7 +452,7 @@ def test_any_flipped_byte_with_rewritten_sums_fails_cleanly_or_changes_nothing_c
         data = bytearray((bundle / rel).read_bytes())
         data[position] ^= 1 << rng.randrange(8)
         (bundle / rel).write_bytes(bytes(data))
-        write_sums(bundle)
+        resign(led, bundle)
         codes = []
         try:
             verify_bundle(bundle, [vkey(led)])
@@ -455,9 +467,9 @@ def test_any_flipped_byte_with_rewritten_sums_fails_cleanly_or_changes_nothing_c
 def test_go_sumdb_tools_verify_the_bundle_without_our_code(
     led: Ledger, auditor_bundle: Path, tmp_path: Path
 ) -> None:
-    """golang.org/x/mod/sumdb/note opens each checkpoint and tlog.CheckRecord checks every
-    inclusion proof (tests/assets/go_verify_bundle); the Apache avro test above ties leaf hashes
-    to bytes. Skipped only where no Go toolchain is installed."""
+    """golang.org/x/mod/sumdb/note opens the signed file list and each checkpoint, and
+    tlog.CheckRecord checks every inclusion proof (tests/assets/go_verify_bundle); the Apache
+    avro test above ties leaf hashes to bytes. Skipped only where no Go toolchain is installed."""
     go = shutil.which("go")
     if go is None:
         pytest.skip("no Go toolchain on this machine")
@@ -467,6 +479,7 @@ def test_go_sumdb_tools_verify_the_bundle_without_our_code(
     assert ok.returncode == 0, ok.stderr
     entries = json.loads((auditor_bundle / "manifest.json").read_text())["counts"]["entries"]
     assert ok.stdout.startswith(f"OK {entries} proofs")
+    assert "files as signed" in ok.stdout
     bundle = tmp_path / "b"
     shutil.copytree(auditor_bundle, bundle)
     proofs = bundle / "logs" / _first_log(bundle) / "inclusion.jsonl"
@@ -477,3 +490,15 @@ def test_go_sumdb_tools_verify_the_bundle_without_our_code(
     run[3] = str(bundle)
     bad = subprocess.run(run, cwd=program, capture_output=True, text=True, check=False, timeout=300)
     assert bad.returncode == 1
+    # The signed file list, checked by Go alone: alerts made "info" behind recomputed sums fail.
+    forged = tmp_path / "forged"
+    shutil.copytree(auditor_bundle, forged)
+    alerts = json.loads((forged / "alerts.json").read_text())
+    (forged / "alerts.json").write_text(json.dumps([{**a, "severity": "info"} for a in alerts]))
+    from ledger.ops.bundle_files import write_sums
+
+    write_sums(forged)
+    run[3] = str(forged)
+    bad = subprocess.run(run, cwd=program, capture_output=True, text=True, check=False, timeout=300)
+    assert bad.returncode == 1
+    assert "alerts.json" in bad.stderr

@@ -155,3 +155,67 @@ def test_bundle_layout_refuses_paths_outside_it_and_files_a_profile_has_no_place
     assert not bf.allowed("public", "logs/ledger.disclosures/2/inclusion.jsonl")
     assert not bf.allowed("auditor", "daily_counts.json")
     assert not bf.allowed("protective-order", "notes.txt")
+
+
+# --- the signed file list, labels, redacted records ---------------------------------------------
+
+
+def _signed_list(files: dict[str, str], profile: str = "auditor", signer: Signer = SIGNER) -> str:
+    from ledger.tlog.note import sign_note
+
+    lines = "".join(f"{files[k]}  {k}\n" for k in sorted(files))
+    return sign_note(f"{bc.SIGNED_SUMS_HEADER}\nprofile {profile}\n{lines}", [signer])
+
+
+FILES = {"manifest.json": "a" * 64, "alerts.json": "b" * 64}
+
+
+def test_a_signed_list_of_the_files_present_verifies() -> None:
+    note = _signed_list(FILES, "protective-order")
+    assert bc.check_signed_sums(note, [SIGNER.verifier], FILES, "n") == "protective-order"
+
+
+@pytest.mark.parametrize(
+    "present",
+    [
+        {**FILES, "alerts.json": "c" * 64},  # a rewritten file
+        {"manifest.json": "a" * 64},  # a dropped file
+        {**FILES, "extra.json": "d" * 64},  # an added file
+    ],
+)
+def test_a_signed_list_that_differs_from_the_files_fails(present: dict[str, str]) -> None:
+    with pytest.raises(bc.BundleSignatureError) as caught:
+        bc.check_signed_sums(_signed_list(FILES), [SIGNER.verifier], present, "n")
+    assert caught.value.exit_code == ExitCode.BUNDLE_SIGNATURE
+
+
+def test_a_list_signed_by_another_key_or_a_checkpoint_fails() -> None:
+    other = Signer.generate("test-log")
+    with pytest.raises(bc.BundleSignatureError):
+        bc.check_signed_sums(_signed_list(FILES, signer=other), [SIGNER.verifier], FILES, "n")
+    _, _, checkpoint = _tree(3)  # signed by the same key, but not a file list
+    with pytest.raises(bc.BundleSignatureError, match="not a signed bundle file list"):
+        bc.check_signed_sums(checkpoint, [SIGNER.verifier], {}, "n")
+
+
+def test_a_file_list_is_never_a_checkpoint() -> None:
+    from ledger.errors import VerificationError
+    from ledger.tlog import checkpoint as tlog
+
+    with pytest.raises(VerificationError):
+        tlog.verify(_signed_list(FILES), [SIGNER.verifier])
+
+
+def test_a_label_must_be_the_records_event_id() -> None:
+    bc.check_entry_label("e1", {"event_id": "e1"}, "w")
+    for record in ({"event_id": "e2"}, {}, None):
+        with pytest.raises(bc.BundleEntryError):
+            bc.check_entry_label("e1", record, "w")
+
+
+def test_a_redacted_record_only_replaces_withheld_bytes_under_a_protective_order() -> None:
+    bc.check_entry_profile("protective-order", None, "{}", "w")
+    with pytest.raises(bc.BundleProfileError):
+        bc.check_entry_profile("auditor", b"bytes", "{}", "w")
+    with pytest.raises(bc.BundleProfileError):
+        bc.check_entry_profile("protective-order", b"bytes", "{}", "w")

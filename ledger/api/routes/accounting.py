@@ -4,7 +4,6 @@ The TIN arrives in the body, is turned into the keyed ref the ledger stores, and
 recorded: the access record says only which kind of request it was.
 """
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -18,6 +17,7 @@ from ledger.errors import LedgerError
 from ledger.local_secrets import configured_or_existing
 from ledger.ops.taxpayer_index import index_answer, indexer_for
 from ledger.privacy import load_taxpayer_key, taxpayer_ref
+from ledger.safe_files import InputTooDeepError, loads_json
 from ledger.store import queries
 
 router = APIRouter()
@@ -34,8 +34,8 @@ async def accounting_request(request: Request, who: Auditor) -> AccountingReques
     returned(request, 0, {"kind": "privacy-act-accounting"})  # the TIN is never recorded
     raw = await request.body()
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = loads_json(raw, "body")
+    except (ValueError, UnicodeDecodeError, InputTooDeepError):
         data = None
     except RecursionError:  # "[[[[..." within the 16 KiB cap: a named refusal, not a 500
         raise HTTPException(

@@ -2,17 +2,23 @@
 // golang.org/x/mod/sumdb/note and golang.org/x/mod/sumdb/tlog only: none of the ledger's code.
 //
 // Usage: go run . BUNDLE_DIR VKEY
-// For every logs/<topic>/<partition>/checkpoint it opens the signed note with the verifier key,
-// parses the tlog-checkpoint body, and checks every line of the log's inclusion.jsonl with
-// tlog.CheckRecord against the signed root. It prints "OK <n> proofs" or exits 1 naming the
-// first failure.
+// It opens SHA256SUMS.note (the bundle's file list, a signed note) with the verifier key and
+// checks that the bundle holds exactly the files it lists, all regular files, with the SHA-256
+// it lists. Then for every logs/<topic>/<partition>/checkpoint it opens the signed note with
+// the verifier key, parses the tlog-checkpoint body, and checks every line of the log's
+// inclusion.jsonl with tlog.CheckRecord against the signed root. It prints "OK <n> proofs" or
+// exits 1 naming the first failure.
 package main
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -43,6 +49,83 @@ func fail(format string, args ...any) {
 	os.Exit(1)
 }
 
+const signedListHeader = "disclosure-ledger-bundle/1 signed file list"
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// checkSignedList opens SHA256SUMS.note and compares its list with the files in dir. Symlinks,
+// FIFOs and devices are refused before anything is opened.
+func checkSignedList(dir string, verifier note.Verifier) int {
+	data, err := os.ReadFile(filepath.Join(dir, "SHA256SUMS.note"))
+	if err != nil {
+		fail("SHA256SUMS.note: %v", err)
+	}
+	n, err := note.Open(data, note.VerifierList(verifier))
+	if err != nil {
+		fail("SHA256SUMS.note: %v", err)
+	}
+	lines := strings.Split(strings.TrimSuffix(n.Text, "\n"), "\n")
+	if len(lines) < 2 || lines[0] != signedListHeader || !strings.HasPrefix(lines[1], "profile ") {
+		fail("SHA256SUMS.note: not a signed bundle file list")
+	}
+	signed := map[string]string{}
+	for _, line := range lines[2:] {
+		digest, name, ok := strings.Cut(line, "  ")
+		if !ok || len(digest) != 64 {
+			fail("SHA256SUMS.note: bad line %q", line)
+		}
+		signed[name] = digest
+	}
+	found := 0
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return fmt.Errorf("%s is not a regular file", rel)
+		}
+		if rel == "SHA256SUMS" || rel == "SHA256SUMS.note" {
+			return nil
+		}
+		want, ok := signed[rel]
+		if !ok {
+			return fmt.Errorf("%s is not in the signed file list", rel)
+		}
+		got, err := fileSHA256(path)
+		if err != nil {
+			return err
+		}
+		if got != want {
+			return fmt.Errorf("%s: SHA-256 %s, signed %s", rel, got, want)
+		}
+		found++
+		return nil
+	})
+	if err != nil {
+		fail("%v", err)
+	}
+	if found != len(signed) {
+		fail("SHA256SUMS.note lists %d files, the bundle holds %d", len(signed), found)
+	}
+	return found
+}
+
 func main() {
 	if len(os.Args) != 3 {
 		fail("usage: go_verify_bundle BUNDLE_DIR VKEY")
@@ -52,6 +135,7 @@ func main() {
 	if err != nil {
 		fail("verifier key: %v", err)
 	}
+	files := checkSignedList(dir, verifier)
 	checkpoints, _ := filepath.Glob(filepath.Join(dir, "logs", "*", "*", "checkpoint"))
 	if len(checkpoints) == 0 {
 		fail("no checkpoints in %s", dir)
@@ -110,5 +194,5 @@ func main() {
 		}
 		f.Close()
 	}
-	fmt.Printf("OK %d proofs against %d signed checkpoints\n", proofs, len(checkpoints))
+	fmt.Printf("OK %d proofs against %d signed checkpoints; %d files as signed\n", proofs, len(checkpoints), files)
 }
