@@ -190,7 +190,9 @@ def resign(led: Ledger, bundle: Path, profile: str | None = None) -> None:
 
 
 def _first_log(bundle: Path) -> str:
-    return json.loads((bundle / "manifest.json").read_text())["logs"][0]["log"]
+    """The first log of the disclosures topic (court logs hold a single order here)."""
+    logs = [entry["log"] for entry in json.loads((bundle / "manifest.json").read_text())["logs"]]
+    return next(log for log in logs if ".ledger.disclosures/" in log)
 
 
 # (kind, file, needle to flip a byte in, offset into it, exit code once the sums are rewritten)
