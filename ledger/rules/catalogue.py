@@ -42,6 +42,7 @@ CATALOGUE: tuple[RuleInfo, ...] = (
     RuleInfo("finding_contested", RuleKind.LIFECYCLE, None),
     RuleInfo("alert_flood", RuleKind.LIFECYCLE, None),
     RuleInfo("malformed_event", RuleKind.LIFECYCLE, None),
+    RuleInfo("unauthorized_event", RuleKind.LIFECYCLE, None),
 )
 
 RULE_NAMES = frozenset(r.name for r in CATALOGUE)
