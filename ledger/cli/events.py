@@ -5,13 +5,18 @@ from __future__ import annotations
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ledger.cli.common import JsonFlag, settings
 from ledger.cli.output import console, fail, print_json
 from ledger.errors import ExitCode
+
+if TYPE_CHECKING:
+    from ledger.runtime import Ledger
+
+TAKEN_CHUNK = 50_000  # event ids asked about per query
 
 
 def emit(
@@ -52,6 +57,7 @@ def emit(
     # All parsed, validated and encoded (in worker processes) before any send.
     numbers, messages = prepare_lines(lines, EMIT_EVENT_TYPES)
     ledger = open_ledger(settings())
+    refuse_taken_ids(ledger, numbers, [m.event_id for m in messages])
     limit = topic_message_limit(ledger.bootstrap, ledger.topics.disclosures)
     # Batches no larger than one message may be, so the broker takes every batch whole.
     with EventProducer(
@@ -69,6 +75,36 @@ def emit(
         print_json([s.__dict__ for s in sent])
     else:
         console.print(f"Sent {len(sent)} event(s) to {ledger.topics.disclosures}.")
+
+
+def refuse_taken_ids(ledger: Ledger, numbers: list[int], event_ids: list[str]) -> None:
+    """Refuses (one line, exit 5) an event id the ledger holds already or the file repeats:
+    sent, it could only be a redelivery or a conflicting reuse, never a new event."""
+    from ledger.store.claims import taken
+    from ledger.store.connection import connection
+
+    lines: dict[str, int] = {}
+    for number, event_id in zip(numbers, event_ids, strict=True):
+        if event_id in lines:
+            fail(
+                f"line {number}: event id {event_id} is also on line {lines[event_id]};"
+                " nothing was sent.",
+                ExitCode.INVALID_EVENT,
+            )
+        lines[event_id] = number
+    where: dict[str, str] = {}
+    ids = list(lines)
+    with connection(ledger.reader_url, ledger.schema) as conn:
+        for start in range(0, len(ids), TAKEN_CHUNK):
+            where.update(taken(conn, ids[start : start + TAKEN_CHUNK]))
+    if where:
+        first = min(where, key=lines.__getitem__)
+        more = f" (and {len(where) - 1} more line(s))" if len(where) > 1 else ""
+        fail(
+            f"line {lines[first]}: event id {first} is already in the ledger at {where[first]}"
+            f"{more}; leave event_id out to get a new one. Nothing was sent.",
+            ExitCode.INVALID_EVENT,
+        )
 
 
 def consume(

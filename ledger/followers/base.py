@@ -119,14 +119,17 @@ class Follower(ABC):
     def raise_alerts(self, conn: Connection, drafts: Sequence[AlertDraft]) -> None:
         self.outbox.extend(insert_new_alerts(conn, drafts))
 
-    def dead_letter(self, conn: Connection, rec: ConsumerRecord, reason: str) -> None:
-        """Records why ``rec`` cannot be applied, raises ``malformed_event`` and queues the DLQ copy."""
+    def dead_letter(
+        self, conn: Connection, rec: ConsumerRecord, reason: str, alert: AlertDraft | None = None
+    ) -> None:
+        """Records why ``rec`` cannot be applied, raises ``alert`` (by default
+        ``malformed_event``) and queues the DLQ copy."""
         self.stats.bump("dead_letters")
         log.warning(
             "%s: dead letter %s/%s@%s: %s", self.name, rec.topic, rec.partition, rec.offset, reason
         )
         insert_dead_letter(conn, self.name, rec.topic, rec.partition, rec.offset, reason, rec.value)
-        self.raise_alerts(conn, [malformed_alert(rec, reason)])
+        self.raise_alerts(conn, [alert or malformed_alert(rec, reason)])
         if self.dlq_publisher is not None:
             self.dlq_outbox.append(
                 DeadLetter(
