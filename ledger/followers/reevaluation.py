@@ -31,6 +31,7 @@ from ledger.followers.base import Follower, kafka_time
 from ledger.followers.outgrown import scope_window
 from ledger.rules.amendments import corrected, parse_changes
 from ledger.rules.config import RulesConfig
+from ledger.rules.contents import CONFLICT, conflict_alert, contents_digest
 from ledger.rules.lifecycle import (
     DISCLOSURE_RULES,
     DUPLICATE,
@@ -55,6 +56,7 @@ from ledger.rules.requests import RequestFacts
 from ledger.rules.volume_book import PRIOR_DAYS, DayTotals, ScopeKey, scope_keys
 from ledger.rules.volume_rules import SPIKE, Judging, SpikeOverPriorYear
 from ledger.store import Connection, corrections
+from ledger.store import contents as contents_store
 from ledger.store import requests as request_store
 from ledger.store import volume as volume_store
 from ledger.store.alert_status import StatusChange, alerts_about, alerts_on_days, record_changes
@@ -147,28 +149,59 @@ class Lifecycle:
         self.rejudge_spikes(conn, rec, amended.event_id, [old, new], reason)
 
     def first_recordings(self, conn: Connection, run: Sequence[Recorded]) -> list[Recorded]:
-        """The run without second recordings of a (source, disclosure id) under a new event id:
-        those are not counted, and each raises duplicate_disclosure naming both event ids. The
-        same event redelivered is kept (storing it again is a no-op)."""
-        first = corrections.recorded_event_ids(
-            conn, {(f.source_agency, f.disclosure_id) for _, _, f in run}
+        """The run without resends. A second recording of a (canonical source, disclosure id)
+        with the contents of an earlier one is not counted and raises duplicate_disclosure; one
+        with other contents is counted and raises conflicting_disclosure (critical), both naming
+        the two event ids (``ledger.rules.contents``). The same event redelivered is kept
+        (storing it again is a no-op)."""
+        registry = self.config.registry
+        keys = [(registry.agency(f.source_agency).id, f.disclosure_id) for _, _, f in run]
+        earlier = contents_store.recorded_contents(conn, keys)
+        # Recorded before their contents were kept (migration 010): taken as the same contents.
+        legacy = corrections.recorded_event_ids(
+            conn,
+            {
+                (f.source_agency, f.disclosure_id)
+                for (_, _, f), k in zip(run, keys, strict=True)
+                if k not in earlier
+            },
         )
         kept: list[Recorded] = []
         drafts: list[AlertDraft] = []
+        conflicts: list[AlertDraft] = []
+        stored: list[tuple[str, str, str, bytes]] = []
         seen: set[str] = set()
-        for item in run:
-            f = item[2]
-            original = first.setdefault((f.source_agency, f.disclosure_id), f.event_id)
+        for item, key in zip(run, keys, strict=True):
+            _, event, f = item
             if f.event_id in seen:
                 continue  # the same event twice in one batch (redelivered): counted once
             seen.add(f.event_id)
-            if original == f.event_id:
-                kept.append(item)
-            else:
+            before = earlier.setdefault(key, [])
+            old = legacy.get((f.source_agency, f.disclosure_id))
+            if old is not None and old != f.event_id and not before:
                 self.follower.stats.bump("second_recordings")
-                drafts.append(duplicate_alert(f, original))
+                drafts.append(duplicate_alert(f, old))
+                continue
+            digest = contents_digest(event, registry)
+            if any(e == f.event_id for e, _ in before):
+                kept.append(item)  # redelivered: stored already
+                continue
+            same = next((e for e, d in before if d == digest), None)
+            if same is not None:
+                self.follower.stats.bump("second_recordings")
+                drafts.append(duplicate_alert(f, same))
+                continue
+            if before:
+                self.follower.stats.bump("conflicting_recordings")
+                conflicts.append(conflict_alert(f, before[0][0]))
+            before.append((f.event_id, digest))
+            stored.append((key[0], key[1], f.event_id, digest))
+            kept.append(item)
+        contents_store.insert_contents(conn, stored)
         if self.config.on(DUPLICATE):
             self.follower.raise_alerts(conn, drafts)
+        if self.config.on(CONFLICT):
+            self.follower.raise_alerts(conn, conflicts)
         return kept
 
     # -- re-judging ------------------------------------------------------------------------
