@@ -3,7 +3,8 @@
 Intake refuses a value outside them before anything is sent; consumers dead-letter a record that
 carries one anyway (the topics are a trust boundary). PostgreSQL text and jsonb cannot hold NUL,
 UTF-8 cannot carry lone surrogates, JSON readers lose integers past 2^53, and the rules do date
-arithmetic that must stay inside the calendar. Problems name the field, never the value: a bad
+arithmetic that must stay inside the calendar, and a btree index row holds at most 2,704 bytes
+(every string has a length bound: FIELD_BOUNDS). Problems name the field, never the value: a bad
 value may be a taxpayer identifier.
 """
 
@@ -135,9 +136,13 @@ TEXT_FIELDS = frozenset(
         "query",
     }
 )
-FIELD_BOUNDS: dict[str, int] = {name: IDENTIFIER_MAX for name in IDENTIFIER_FIELDS} | {
-    name: TEXT_MAX for name in TEXT_FIELDS
-}
+FIELD_BOUNDS: dict[str, int] = (
+    {name: IDENTIFIER_MAX for name in IDENTIFIER_FIELDS}
+    | {name: TEXT_MAX for name in TEXT_FIELDS}
+    # The ledger's own alert evidence: event ids and "topic/partition@offset" (a Kafka topic
+    # name has up to 249 ASCII characters); ASCII, so 300 stay far under the index row limit.
+    | {"evidence": 300}
+)
 
 
 def length_bound(field: str) -> int:
