@@ -40,8 +40,8 @@ def owned(
     held = store.claim(conn, list(first.values()))
     kept = []
     for item, c in zip(items, mine, strict=True):
-        owner = held[c.event_id]
-        if (owner.topic, owner.partition, owner.offset) == (c.topic, c.partition, c.offset):
+        owner = held[c.event_id] or first[c.event_id]  # None: the slice's first copy holds it
+        if owner is c:
             kept.append(item)
             continue
         store.record_reuse(conn, c, owner)

@@ -13,9 +13,9 @@ recording is the true one and must not hide either).
 from __future__ import annotations
 
 import hashlib
-import json
-from datetime import date, datetime
 from typing import Any
+
+import orjson
 
 from ledger.events import DisclosureRecorded
 from ledger.rules.model import AlertDraft, DisclosureFacts, Scope, Severity
@@ -26,28 +26,24 @@ NOT_CONTENTS = frozenset({"event_id", "occurred_at", "recorded_by"})
 _CANONICAL_AGENCIES = ("source_agency", "recipient_agency")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return sorted((_plain(v) for v in value), key=json.dumps)
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
-
-
 def contents(event: DisclosureRecorded, registry: Registry) -> dict[str, Any]:
     """The fields compared between two recordings of one disclosure id, canonical."""
-    record = {k: _plain(v) for k, v in event.to_record().items() if k not in NOT_CONTENTS}
+    record = event.to_record()
+    for name in NOT_CONTENTS:
+        record.pop(name, None)
+    for name, value in record.items():
+        if type(value) is list:  # lists of strings: tax periods, data categories, refs
+            record[name] = sorted(value, key=str)
     for name in _CANONICAL_AGENCIES:
-        record[name] = registry.agency(getattr(event, name)).id
-    record["legal_authority"] = registry.authority(event.legal_authority).id
+        record[name] = registry.agency(record[name]).id
+    record["legal_authority"] = registry.authority(record["legal_authority"]).id
     return record
 
 
 def contents_digest(event: DisclosureRecorded, registry: Registry) -> bytes:
-    text = json.dumps(contents(event, registry), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+    # orjson: times as ISO 8601, keys sorted; a few microseconds (this runs for every disclosure).
+    text = orjson.dumps(contents(event, registry), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(text).digest()
 
 
 def conflict_alert(dup: DisclosureFacts, original_event_id: str) -> AlertDraft:

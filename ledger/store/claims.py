@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import psycopg
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(NamedTuple):
+    """Which offset holds an event id, and its bytes' SHA-256 (a tuple: one per record)."""
+
     event_id: str
     topic: str
     partition: int
@@ -28,8 +30,9 @@ class Claim:
         return f"{self.topic}/{self.partition}@{self.offset}"
 
 
-def claim(conn: psycopg.Connection, claims: Sequence[Claim]) -> dict[str, Claim]:
-    """Claims each id not claimed yet; returns the claim that holds each id now (new or old)."""
+def claim(conn: psycopg.Connection, claims: Sequence[Claim]) -> dict[str, Claim | None]:
+    """Claims each id not claimed yet. For each id: None when the given claim holds it (new, or
+    the same offset claimed it before), else the claim of the offset that holds it."""
     if not claims:
         return {}
     mine = sorted(claims, key=lambda c: c.event_id)
@@ -39,12 +42,11 @@ def claim(conn: psycopg.Connection, claims: Sequence[Claim]) -> dict[str, Claim]
         " added AS (INSERT INTO event_claims"
         "   (event_id, kafka_topic, kafka_partition, kafka_offset, value_sha256)"
         "   SELECT event_id, t, p, o, h FROM wanted ORDER BY event_id"
-        "   ON CONFLICT (event_id) DO NOTHING"
-        "   RETURNING event_id, kafka_topic, kafka_partition, kafka_offset, value_sha256)"
-        " SELECT event_id::text, kafka_topic, kafka_partition, kafka_offset, value_sha256"
-        " FROM added UNION ALL"
-        " SELECT c.event_id::text, c.kafka_topic, c.kafka_partition, c.kafka_offset,"
-        "   c.value_sha256 FROM event_claims c JOIN wanted USING (event_id)",
+        "   ON CONFLICT (event_id) DO NOTHING RETURNING event_id)"
+        " SELECT event_id::text, true, NULL, NULL, NULL, NULL FROM added UNION ALL"
+        " SELECT c.event_id::text, (c.kafka_topic, c.kafka_partition, c.kafka_offset) = (w.t, w.p, w.o),"
+        "   c.kafka_topic, c.kafka_partition, c.kafka_offset, c.value_sha256"
+        " FROM event_claims c JOIN wanted w USING (event_id)",
         (
             [c.event_id for c in mine],
             [c.topic for c in mine],
@@ -53,16 +55,26 @@ def claim(conn: psycopg.Connection, claims: Sequence[Claim]) -> dict[str, Claim]
             [c.value_sha256 for c in mine],
         ),
     ).fetchall()
-    held = {r[0]: Claim(r[0], r[1], int(r[2]), int(r[3]), bytes(r[4])) for r in rows}
+    held = _held(rows)
     missing = [c.event_id for c in mine if c.event_id not in held]
     if missing:  # claimed by a transaction that committed after this statement's snapshot
+        wanted = {c.event_id: c for c in mine}
         rows = conn.execute(
-            "SELECT event_id::text, kafka_topic, kafka_partition, kafka_offset, value_sha256"
-            " FROM event_claims WHERE event_id = ANY(%s::uuid[])",
+            "SELECT event_id::text, false, kafka_topic, kafka_partition, kafka_offset,"
+            " value_sha256 FROM event_claims WHERE event_id = ANY(%s::uuid[])",
             (missing,),
         ).fetchall()
-        held.update({r[0]: Claim(r[0], r[1], int(r[2]), int(r[3]), bytes(r[4])) for r in rows})
+        for event_id, claim in _held(rows).items():
+            held[event_id] = (
+                None if claim is not None and claim[1:4] == wanted[event_id][1:4] else claim
+            )
     return held
+
+
+def _held(rows: Sequence[Any]) -> dict[str, Claim | None]:
+    return {
+        r[0]: None if r[1] else Claim(r[0], r[2], int(r[3]), int(r[4]), bytes(r[5])) for r in rows
+    }
 
 
 def record_reuse(conn: psycopg.Connection, reused: Claim, first: Claim) -> None:
