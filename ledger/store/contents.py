@@ -32,12 +32,14 @@ def recorded_contents(
 
 
 def insert_contents(conn: psycopg.Connection, rows: Sequence[tuple[str, str, str, bytes]]) -> None:
-    """Stores (canonical source, disclosure id, event id, contents digest) once each."""
+    """Stores (canonical source, disclosure id, event id, contents digest) of new recordings.
+
+    COPY (several times cheaper than binding arrays): a recording's row is written in the
+    transaction that stores its disclosure and advances the offset, so none is written twice.
+    """
     if not rows:
         return
-    conn.execute(
-        "INSERT INTO disclosure_contents (source_id, disclosure_id, event_id, contents_sha256)"
-        " SELECT * FROM unnest(%s::text[], %s::text[], %s::uuid[], %s::bytea[])"
-        " ON CONFLICT DO NOTHING",
-        tuple(list(column) for column in zip(*rows, strict=True)),
-    )
+    columns = "source_id, disclosure_id, event_id, contents_sha256"
+    with conn.cursor().copy(f"COPY disclosure_contents ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
