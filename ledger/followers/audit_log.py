@@ -83,6 +83,10 @@ class AuditLogFollower(Follower):
                 decoded.append((rec, self.codec.decode(rec.value).event))
             except CodecError as exc:
                 malformed.append((rec, exc.diagnostics()))
+        # Dead letters first, then claims, as the volume consumer does: both insert the same
+        # malformed_event alerts and claims, and one order of the two cannot deadlock.
+        for rec, reason in malformed:
+            self.dead_letter(conn, rec, reason)
         # An id another offset holds is a recorded redelivery or a critical finding, never a
         # silent skip (ledger.followers.claims).
         decoded = owned(self, conn, decoded)
@@ -125,8 +129,6 @@ class AuditLogFollower(Follower):
             store.copy_entries(conn, rows)
             store.copy_nodes(conn, log_id, nodes)
             self._touched.add(log_id)
-        for rec, reason in malformed:
-            self.dead_letter(conn, rec, reason)
         self._ranges[log_id] = tree
 
     def idle(self, conn: Connection) -> None:
