@@ -27,6 +27,8 @@ class ExitCode(IntEnum):
     KAFKA_MISMATCH = 13
     CHECKPOINT_SIGNATURE = 14
     CHECKPOINT_MISMATCH = 15
+    UNACCOUNTED_OFFSET = 16  # an offset is neither an entry, a dead letter nor a redelivery
+    REUSED_EVENT_ID = 17  # an event id was written again with other bytes (verify and replay)
     REPLAY_DIFFERS = 20  # `ledger replay` rebuilt something different from the live tables
     BUNDLE_FILES = (
         30  # `ledger verify-bundle`: a file differs from SHA256SUMS, is missing or unlisted

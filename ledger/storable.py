@@ -3,7 +3,8 @@
 Intake refuses a value outside them before anything is sent; consumers dead-letter a record that
 carries one anyway (the topics are a trust boundary). PostgreSQL text and jsonb cannot hold NUL,
 UTF-8 cannot carry lone surrogates, JSON readers lose integers past 2^53, and the rules do date
-arithmetic that must stay inside the calendar. Problems name the field, never the value: a bad
+arithmetic that must stay inside the calendar, and a btree index row holds at most 2,704 bytes
+(every string has a length bound: FIELD_BOUNDS). Problems name the field, never the value: a bad
 value may be a taxpayer identifier.
 """
 
@@ -70,6 +71,93 @@ _COUNT_FIELDS = frozenset(
 )
 _DIGEST_FIELDS = frozenset({"manifest_sha256"})
 
+# Length bounds, in characters, on every string an event holds (docs/dup.md lists them; a unit
+# test holds that table and every string field of ledger/schemas/ to these). An identifier may
+# sit in a btree index beside another (PostgreSQL refuses an index row over 2,704 bytes): 200
+# characters are at most 800 bytes of UTF-8, two of them under 1,700. Free text is never
+# indexed; its bound keeps one record to a readable size.
+IDENTIFIER_MAX = 200
+TEXT_MAX = 4000
+IDENTIFIER_FIELDS = frozenset(
+    {
+        "event_id",
+        "amends_event_id",
+        "token_id",
+        "recorded_by",
+        "disclosure_id",
+        "request_id",
+        "notice_id",
+        "order_id",
+        "alert_id",
+        "case_reference",
+        "court",
+        "source_agency",
+        "recipient_agency",
+        "requesting_agency",
+        "legal_authority",
+        "transmission_channel",
+        "requesting_official",
+        "requesting_official_title",
+        "acknowledged_by",
+        "resolved_by",
+        "rule",
+        "severity",
+        "order_type",
+        "match_method",
+        "address_verification",
+        "manifest_sha256",
+        "recipients",
+        "authorities",
+        "served_on",
+        "statutes",
+        "tax_periods",
+        "data_categories",
+        "taxpayer_refs",
+        "evidence",
+        "match_counts",
+        "address_counts",
+    }
+)
+TEXT_FIELDS = frozenset(
+    {
+        "purpose",
+        "nature",
+        "recipient_address",
+        "reasons",
+        "reason",
+        "description",
+        "note",
+        "message",
+        "legal_source",
+        "scope",
+        "changes",
+        "accessor",
+        "role",
+        "action",
+        "query",
+    }
+)
+FIELD_BOUNDS: dict[str, int] = (
+    {name: IDENTIFIER_MAX for name in IDENTIFIER_FIELDS}
+    | {name: TEXT_MAX for name in TEXT_FIELDS}
+    # The ledger's own alert evidence: event ids and "topic/partition@offset" (a Kafka topic
+    # name has up to 249 ASCII characters); ASCII, so 300 stay far under the index row limit.
+    | {"evidence": 300}
+)
+
+
+def length_bound(field: str) -> int:
+    """The most characters any string of ``field`` (its items, keys and values too) may hold;
+    a field not listed is held to the identifier bound."""
+    return FIELD_BOUNDS.get(field, IDENTIFIER_MAX)
+
+
+def length_problem(field: str, value: str) -> str | None:
+    bound = length_bound(field)
+    if len(value) > bound:
+        return f"is longer than {bound:,} characters ({len(value):,})"
+    return None
+
 
 def _walk(path: str, value: Any) -> Iterator[tuple[str, Any]]:
     yield path, value
@@ -82,6 +170,7 @@ def _walk(path: str, value: Any) -> Iterator[tuple[str, Any]]:
             yield from _walk(f"{path}[{i}]", v)
 
 
+_BOUNDS = FIELD_BOUNDS  # a module global: one lookup on the hot path
 _EARLIEST_NAIVE = EARLIEST.replace(tzinfo=None)
 _LATEST_NAIVE = LATEST.replace(tzinfo=None)
 _EARLIEST_DAY = EARLIEST.date()
@@ -98,6 +187,8 @@ def _clean(name: str, value: Any, top: bool) -> bool:
     kind = type(value)
     if kind is str:
         if "\x00" in value or not (value.isascii() or _LONE_SURROGATE.search(value) is None):
+            return False
+        if len(value) > _BOUNDS.get(name, IDENTIFIER_MAX):
             return False
         return not (top and name in _DIGEST_FIELDS and not _HEX64.fullmatch(value))
     if kind is bool or value is None:
@@ -138,7 +229,7 @@ def record_problems(record: Mapping[str, Any]) -> list[tuple[str, str]]:
         for path, value in _walk(name, top):
             problem: str | None = None
             if isinstance(value, str):
-                problem = text_problem(value)
+                problem = text_problem(value) or length_problem(name, value)
                 if problem is None and name in _DIGEST_FIELDS and path == name:
                     problem = digest_problem(value)
             elif isinstance(value, bool):

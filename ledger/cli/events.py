@@ -36,6 +36,8 @@ def emit(
     from ledger.kafka.producer import BATCH_SIZE, EventProducer, SentEvent, topic_message_limit
     from ledger.ops import emit_file
     from ledger.runtime import open_ledger
+    from ledger.store.claims import taken
+    from ledger.store.connection import connection
 
     s = settings()
     with emit_file.temporary_spool() as spool:
@@ -60,6 +62,13 @@ def emit(
         ledger = open_ledger(s)
         limit = topic_message_limit(ledger.bootstrap, ledger.topics.disclosures)
         emit_file.refuse_oversized(scanned, checked, occurred_at, limit)
+        acknowledged = set(state.acknowledged_after) if state else set()
+
+        def already_sent(line: int) -> bool:  # by the run being resumed
+            return line < resume_from or line in acknowledged
+
+        with connection(ledger.reader_url, ledger.schema) as conn:
+            emit_file.check_ids(checked.ids, lambda ids: taken(conn, ids), already_sent)
         printed = 0
         topics: set[str] = set()
 

@@ -95,6 +95,7 @@ def replay(
                 "messages": result.messages,
                 "seconds": result.seconds,
                 "differences": [d.__dict__ for d in result.differences],
+                "reused_event_ids": result.reused_event_ids,
             }
         )
     else:
@@ -108,7 +109,11 @@ def replay(
             )
         for d in result.differences:
             console.print(f"[red]{d.table}[/] first difference at {d.key}: {d.detail}")
-    raise typer.Exit(ExitCode.OK if result.equal else ExitCode.REPLAY_DIFFERS)
+        for reused in result.reused_event_ids:
+            console.print(f"[red]reused event id[/]: {reused}")
+    if not result.equal:
+        raise typer.Exit(ExitCode.REPLAY_DIFFERS)
+    raise typer.Exit(ExitCode.REUSED_EVENT_ID if result.reused_event_ids else ExitCode.OK)
 
 
 def keygen(

@@ -14,6 +14,7 @@ from ledger.codec import EventCodec
 from ledger.errors import CodecError
 from ledger.events import LedgerEvent
 from ledger.followers.base import Follower, kafka_time
+from ledger.followers.claims import owned
 from ledger.store import Connection
 from ledger.store import entries as store
 from ledger.tlog.chain import chain_hash, leaf_hash
@@ -82,6 +83,13 @@ class AuditLogFollower(Follower):
                 decoded.append((rec, self.codec.decode(rec.value).event))
             except CodecError as exc:
                 malformed.append((rec, exc.diagnostics()))
+        # Dead letters first, then claims, as the volume consumer does: both insert the same
+        # malformed_event alerts and claims, and one order of the two cannot deadlock.
+        for rec, reason in malformed:
+            self.dead_letter(conn, rec, reason)
+        # An id another offset holds is a recorded redelivery or a critical finding, never a
+        # silent skip (ledger.followers.claims).
+        decoded = owned(self, conn, decoded)
         known = store.existing_event_ids(conn, [event.event_id for _, event in decoded])
 
         rows: list[store.EntryRow] = []
@@ -90,9 +98,11 @@ class AuditLogFollower(Follower):
         seq = head.size
         for rec, event in decoded:
             event_id = event.event_id
-            if event_id in known:
-                self.stats.bump("duplicate_event_ids")
-                continue
+            if event_id in known:  # the claim says this offset owns it: the entry must be it
+                raise store.EntryConflictError(
+                    f"event id {event_id} owns {rec.topic}/{rec.partition}@{rec.offset} but an"
+                    " entry at another offset holds it"
+                )
             known.add(event_id)
             leaf = leaf_hash(rec.value)
             previous = chain_hash(previous, leaf)
@@ -119,8 +129,6 @@ class AuditLogFollower(Follower):
             store.copy_entries(conn, rows)
             store.copy_nodes(conn, log_id, nodes)
             self._touched.add(log_id)
-        for rec, reason in malformed:
-            self.dead_letter(conn, rec, reason)
         self._ranges[log_id] = tree
 
     def idle(self, conn: Connection) -> None:

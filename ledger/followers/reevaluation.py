@@ -31,6 +31,7 @@ from ledger.followers.base import Follower, kafka_time
 from ledger.rules import judge_late
 from ledger.rules.amendments import corrected, parse_changes
 from ledger.rules.config import RulesConfig
+from ledger.rules.contents import CONFLICT, conflict_alert, contents_digest
 from ledger.rules.judge import needed_days, needed_notice_window
 from ledger.rules.judge_contest import CONTESTED_PREFIX, DUE_AGAIN, Judgement
 from ledger.rules.judge_late import amendment_moves, count_up
@@ -47,6 +48,7 @@ from ledger.rules.requests import RequestFacts
 from ledger.rules.volume_book import PRIOR_DAYS, DayTotals, ScopeKey
 from ledger.rules.volume_rules import SPIKE
 from ledger.store import Connection, corrections
+from ledger.store import contents as contents_store
 from ledger.store import requests as request_store
 from ledger.store import volume as volume_store
 from ledger.store.alert_status import alerts_about, alerts_on_days, record_changes
@@ -135,32 +137,57 @@ class Lifecycle:
         volume_store.write_deltas(conn, count_up(moves))
 
     def first_recordings(self, conn: Connection, run: Sequence[Recorded]) -> list[Recorded]:
-        """The run without second recordings of a (source, disclosure id) under a new event id,
-        the source compared by registry id: those are not counted, and each raises
-        duplicate_disclosure naming both event ids. The same event redelivered is kept (storing
-        it again is a no-op)."""
-        source = self.config.registry.agency  # 'IRS' and 'Internal Revenue Service' are one
-        first: dict[tuple[str, str], str] = {}
-        for text, disclosure_id, event_id in corrections.recordings_of(
-            conn, {f.disclosure_id for _, _, f in run}
-        ):
-            first.setdefault((source(text).id, disclosure_id), event_id)
+        """The run without resends. A second recording of a (canonical source, disclosure id)
+        with the contents of an earlier one is not counted and raises duplicate_disclosure; one
+        with other contents is counted and raises conflicting_disclosure (critical), both naming
+        the two event ids (``ledger.rules.contents``). The same event redelivered is kept
+        (storing it again is a no-op)."""
+        registry = self.config.registry
+        keys = [(registry.agency(f.source_agency).id, f.disclosure_id) for _, _, f in run]
+        earlier = contents_store.recorded_contents(conn, keys)
+        # Recorded before their contents were kept (migration 010): taken as the same contents.
+        legacy: dict[tuple[str, str], str] = {}
+        missing = {
+            f.disclosure_id for (_, _, f), k in zip(run, keys, strict=True) if k not in earlier
+        }
+        for text, disclosure_id, event_id in corrections.recordings_of(conn, missing):
+            legacy.setdefault((registry.agency(text).id, disclosure_id), event_id)
         kept: list[Recorded] = []
         drafts: list[AlertDraft] = []
+        conflicts: list[AlertDraft] = []
+        stored: list[tuple[str, str, str, bytes]] = []
         seen: set[str] = set()
-        for item in run:
-            f = item[2]
-            original = first.setdefault((source(f.source_agency).id, f.disclosure_id), f.event_id)
+        for item, key in zip(run, keys, strict=True):
+            _, event, f = item
             if f.event_id in seen:
                 continue  # the same event twice in one batch (redelivered): counted once
             seen.add(f.event_id)
-            if original == f.event_id:
-                kept.append(item)
-            else:
+            before = earlier.setdefault(key, [])
+            old = legacy.get(key)
+            if old is not None and old != f.event_id and not before:
                 self.follower.stats.bump("second_recordings")
-                drafts.append(duplicate_alert(f, original))
+                drafts.append(duplicate_alert(f, old))
+                continue
+            digest = contents_digest(event, registry)
+            if any(e == f.event_id for e, _ in before):
+                kept.append(item)  # redelivered: stored already
+                continue
+            same = next((e for e, d in before if d == digest), None)
+            if same is not None:
+                self.follower.stats.bump("second_recordings")
+                drafts.append(duplicate_alert(f, same))
+                continue
+            if before:
+                self.follower.stats.bump("conflicting_recordings")
+                conflicts.append(conflict_alert(f, before[0][0]))
+            before.append((f.event_id, digest))
+            stored.append((key[0], key[1], f.event_id, digest))
+            kept.append(item)
+        contents_store.insert_contents(conn, stored)
         if self.config.on(DUPLICATE):
             self.follower.raise_alerts(conn, drafts)
+        if self.config.on(CONFLICT):
+            self.follower.raise_alerts(conn, conflicts)
         return kept
 
     # -- re-judging ------------------------------------------------------------------------

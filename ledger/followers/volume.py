@@ -21,6 +21,7 @@ from ledger.events import (
     NoticeFiled,
 )
 from ledger.followers.base import Follower, kafka_time
+from ledger.followers.claims import owned
 from ledger.followers.outgrown import open_prior_year_alerts
 from ledger.followers.reevaluation import Lifecycle, Recorded
 from ledger.rules.config import RulesConfig
@@ -73,7 +74,7 @@ class VolumeFollower(Follower):
         self, conn: Connection, tp: TopicPartition, records: Sequence[ConsumerRecord]
     ) -> None:
         run: list[Recorded] = []
-        for rec, event in self.decoded(conn, records):
+        for rec, event in owned(self, conn, self.decoded(conn, records)):
             if isinstance(event, DisclosureRecorded):
                 run.append((rec, event, DisclosureFacts.from_event(event, self.tz)))
                 continue

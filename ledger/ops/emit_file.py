@@ -20,6 +20,7 @@ sent again is byte for byte the same event (a harmless redelivery, never a secon
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -139,6 +140,7 @@ class PartResult:
     errors: list[LineError] = field(default_factory=list)
     error_count: int = 0
     large: list[tuple[int, int]] = field(default_factory=list)  # (line, size) over LARGE_FROM
+    ids: bytes = b""  # each message's event id (16 bytes) and line number (4), for check_ids
 
 
 # Messages at least this large are listed by line, to be held against the topic's limit once the
@@ -175,8 +177,10 @@ def check_part(
         return PartResult(0, exc.errors[:MAX_ERRORS_KEPT], len(exc.errors))
     codec = EventCodec()
     result = PartResult()
+    ids = bytearray()
     with spool.open("wb") as out:
         for number, event in numbered:
+            ids += uuid.UUID(event.event_id).bytes + number.to_bytes(4, "big")
             try:
                 m = encode_event(codec, event)
             except EventValidationError as exc:
@@ -189,6 +193,7 @@ def check_part(
     result.error_count = len(result.errors)
     del result.errors[MAX_ERRORS_KEPT:]
     result.events = len(numbered)
+    result.ids = bytes(ids)
     workers.report(len(lines))
     return result
 
@@ -197,6 +202,7 @@ def check_part(
 class CheckedFile:
     events: int
     large: list[tuple[int, int]]  # (line, encoded size) of the largest messages
+    ids: bytes = b""  # every message's event id and line number (PartResult.ids), in file order
 
 
 def check_file(
@@ -220,7 +226,59 @@ def check_file(
     if errors:
         hidden = sum(r.error_count - len(r.errors) for r in results)
         raise BatchValidationError(errors, more=hidden)
-    return CheckedFile(sum(r.events for r in results), [x for r in results for x in r.large])
+    return CheckedFile(
+        sum(r.events for r in results),
+        [x for r in results for x in r.large],
+        b"".join(r.ids for r in results),
+    )
+
+
+_ID_RECORD = 20  # 16 bytes of event id, 4 of line number
+TAKEN_CHUNK = 50_000  # event ids asked about per query
+
+
+class TakenIdError(EventValidationError):
+    """An event id the file repeats or the ledger already holds: sent, it could only be a
+    redelivery or a conflicting reuse, never a new event (docs/dup.md)."""
+
+
+def check_ids(
+    ids: bytes,
+    taken: Callable[[list[str]], dict[str, str]],
+    sent: Callable[[int], bool] = lambda line: False,
+) -> None:
+    """Refuses an id repeated in the file or already in the ledger (``taken`` answers where),
+    leaving out the lines ``sent`` says a run being resumed sent already.
+
+    Sorted as 20-byte records, so a file of millions of lines needs no dictionary of them.
+    """
+    records = sorted(
+        r
+        for r in (ids[i : i + _ID_RECORD] for i in range(0, len(ids), _ID_RECORD))
+        if not sent(int.from_bytes(r[16:], "big"))
+    )
+    for a, b in itertools.pairwise(records):
+        if a[:16] == b[:16]:
+            first, again = int.from_bytes(a[16:], "big"), int.from_bytes(b[16:], "big")
+            raise TakenIdError(
+                f"line {again}: event id {uuid.UUID(bytes=b[:16])} is also on line {first};"
+                " nothing was sent."
+            )
+    found: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(records), TAKEN_CHUNK):
+        chunk = {
+            str(uuid.UUID(bytes=r[:16])): int.from_bytes(r[16:], "big")
+            for r in records[start : start + TAKEN_CHUNK]
+        }
+        for event_id, where in taken(list(chunk)).items():
+            found[event_id] = (chunk[event_id], where)
+    if found:
+        event_id, (line, where) = min(found.items(), key=lambda item: item[1][0])
+        more = f" (and {len(found) - 1} more line(s))" if len(found) > 1 else ""
+        raise TakenIdError(
+            f"line {line}: event id {event_id} is already in the ledger at {where}{more};"
+            " leave event_id out to get a new one. Nothing was sent."
+        )
 
 
 def refuse_oversized(

@@ -10,7 +10,7 @@ import os
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
@@ -33,6 +33,8 @@ class ReplayResult:
     seconds: float
     end_offsets: dict[str, int]
     differences: list[Difference]
+    # Offsets the rebuilt log found reusing an event id with other bytes (critical findings).
+    reused_event_ids: list[str] = field(default_factory=list)
 
     @property
     def equal(self) -> bool:

@@ -15,7 +15,9 @@ from ledger.kafka.offsets import log_end_offsets
 from ledger.ops.rebuild import ReplayResult, rebuild, wait_for_live
 from ledger.rules.config import load_rules_config
 from ledger.runtime import open_ledger
+from ledger.store.claims import reuses
 from ledger.store.comparison import Difference, compare
+from ledger.store.connection import connection
 from ledger.store.migrate import drop_schema, schema_exists
 
 
@@ -67,6 +69,11 @@ def run_replay(
         )
     else:
         differences = compare(ledger.admin_url, ledger.schema, schema)
+    with connection(ledger.admin_url, schema) as conn:
+        reused = [
+            f"event id {r.event_id} at {r.where} has other bytes than the record at {r.first}"
+            for r in reuses(conn, same_bytes=False)
+        ]
     if not keep:
         drop_schema(ledger.admin_url, schema)
     return ReplayResult(
@@ -75,4 +82,5 @@ def run_replay(
         seconds,
         {f"{tp.topic}/{tp.partition}": o for tp, o in ends.items()},
         differences,
+        reused,
     )

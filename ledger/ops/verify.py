@@ -21,7 +21,10 @@ from ledger.ops import workers
 from ledger.store import Connection
 from ledger.store import entries as store
 from ledger.store.checkpoints import checkpoint_sizes, checkpoints_of
+from ledger.store.claims import reused_offsets, reuses
 from ledger.store.connection import connection
+from ledger.store.dead_letters import dead_letter_offsets
+from ledger.store.offsets import stored_offsets
 from ledger.tlog import checkpoint as tlog
 from ledger.tlog.chain import ChainVerifier
 from ledger.tlog.merkle import CompactRange
@@ -34,7 +37,11 @@ EXIT_CODES = {
     "kafka_mismatch": ExitCode.KAFKA_MISMATCH,
     "checkpoint_signature": ExitCode.CHECKPOINT_SIGNATURE,
     "checkpoint_mismatch": ExitCode.CHECKPOINT_MISMATCH,
+    "unaccounted_offset": ExitCode.UNACCOUNTED_OFFSET,
+    "reused_event_id": ExitCode.REUSED_EVENT_ID,
 }
+AUDIT_LOG = "audit_log"  # the consumer whose dead letters account for offsets of the logs
+_SHOWN_OFFSETS = 10
 
 
 @dataclass(frozen=True)
@@ -99,7 +106,7 @@ class _KafkaCursor:
         self.buffer: dict[int, bytes] = {}
         self.position = -1
 
-    def value_at(self, offset: int) -> bytes | None:
+    def _advance(self, offset: int) -> None:
         while offset not in self.buffer and self.position < offset and self.position < self.end - 1:
             polled = self.consumer.poll(timeout_ms=2000, max_records=10000)
             records = polled.get(self.tp, [])
@@ -110,7 +117,16 @@ class _KafkaCursor:
             }
             if records:
                 self.position = records[-1].offset
+
+    def value_at(self, offset: int) -> bytes | None:
+        self._advance(offset)
         return self.buffer.pop(offset, None)
+
+    def holds(self, offset: int) -> bool:
+        """Whether the partition has a record at ``offset`` (a transactional writer's control
+        records take offsets no consumer ever sees)."""
+        self._advance(offset)
+        return offset in self.buffer
 
 
 def verify_log(
@@ -126,10 +142,12 @@ def verify_log(
     roots: dict[int, bytes] = {}
     wanted_sizes = checkpoint_sizes(conn, log_id)
     cursor: _KafkaCursor | None = None
+    offsets = _OffsetAccount(conn, log_id)
     for entry, topic, partition, offset in store.iter_entries(conn, log_id):
         finding = chain.feed([entry])
         if finding is not None:
             report.findings.append(Finding(finding.kind, log_id, finding.seq, finding.detail))
+            offsets.complete = False
             break
         tree.append(entry.leaf_hash)
         if tree.size in wanted_sizes:
@@ -138,6 +156,7 @@ def verify_log(
         if consumer is not None:
             if cursor is None:
                 cursor = _KafkaCursor(consumer, TopicPartition(topic, partition))
+            offsets.entry_at(offset, cursor)
             kafka_value = cursor.value_at(offset)
             report.kafka_checked += 1
             if kafka_value != entry.value:
@@ -154,7 +173,10 @@ def verify_log(
                         f"stored bytes at {topic}/{partition}@{offset} {what}",
                     )
                 )
+                offsets.complete = False
                 break
+        else:
+            offsets.entry_at(offset, None)
         if progress and report.entries % 10000 == 0:
             progress(10000)
     if progress:
@@ -163,7 +185,78 @@ def verify_log(
     if checkpoint_check is not None and not report.findings:
         report.findings.extend(checkpoint_check(conn, log_id, roots))
     report.checkpoints = len(wanted_sizes)
+    if offsets.complete:
+        if consumer is not None and cursor is None:
+            cursor = _KafkaCursor(consumer, TopicPartition(offsets.topic, offsets.partition))
+        report.findings.extend(offsets.findings(cursor))
     return report
+
+
+class _OffsetAccount:
+    """Every offset of a log's partition, up to where the audit log has read, is an entry, a
+    dead letter of the audit log or a recorded reuse of an event id; reused ids with other
+    bytes are findings too, even though they were dead-lettered and alerted."""
+
+    def __init__(self, conn: Connection, log_id: str) -> None:
+        self.conn = conn
+        self.log_id = log_id
+        topic, _, partition = log_id.rpartition("/")
+        self.topic, self.partition = topic, int(partition)
+        self.others = dead_letter_offsets(conn, AUDIT_LOG, topic, self.partition) | reused_offsets(
+            conn, topic, self.partition
+        )
+        self.expected = 0
+        self.missing: list[int] = []
+        self.count = 0
+        self.complete = True
+
+    def entry_at(self, offset: int, cursor: _KafkaCursor | None) -> None:
+        if offset > self.expected:
+            self._gap(range(self.expected, offset), cursor)
+        self.expected = max(self.expected, offset + 1)
+
+    def _gap(self, gap: range, cursor: _KafkaCursor | None) -> None:
+        for o in gap:
+            if o not in self.others and (cursor is None or cursor.holds(o)):
+                self.count += 1
+                if len(self.missing) < _SHOWN_OFFSETS:
+                    self.missing.append(o)
+
+    def findings(self, cursor: _KafkaCursor | None) -> list[Finding]:
+        read = stored_offsets(self.conn, AUDIT_LOG, [(self.topic, self.partition)])
+        end = read.get((self.topic, self.partition), self.expected)
+        if end > self.expected:
+            self._gap(range(self.expected, end), cursor)
+        found = []
+        if self.count:
+            shown = ", ".join(str(o) for o in self.missing)
+            found.append(
+                Finding(
+                    "unaccounted_offset",
+                    self.log_id,
+                    None,
+                    f"{self.count} offset(s) of {self.log_id} below {end} are neither an entry,"
+                    f" a dead letter nor a recorded redelivery: {shown}",
+                )
+            )
+        for reuse in reuses(self.conn, same_bytes=False):
+            if reuse.where.rpartition("@")[0] == self.log_id:
+                found.append(
+                    Finding(
+                        "reused_event_id",
+                        self.log_id,
+                        None,
+                        f"event id {reuse.event_id} was written again at {reuse.where} with other"
+                        f" bytes than the record at {reuse.first} (dead-lettered and alerted)",
+                    )
+                )
+        return found
+
+
+def every_log(conn: Connection) -> list[str]:
+    """Each log with entries, and each partition the audit log read (all of it dead letters,
+    or silently skipped: its offsets are accounted for too)."""
+    return sorted(set(store.log_ids(conn)) | set(store.log_ids_read(conn, AUDIT_LOG)))
 
 
 def _log_reader(bootstrap: str | None) -> KafkaConsumer | None:
@@ -188,7 +281,7 @@ def verify_all(
     try:
         reports = [
             verify_log(conn, log_id, consumer, checkpoint_check, progress)
-            for log_id in store.log_ids(conn)
+            for log_id in every_log(conn)
         ]
     finally:
         if consumer is not None:
@@ -256,7 +349,7 @@ def verify_ledger(
     log's checkpoints are checked with its signing keys.
     """
     with connection(url, schema) as conn:
-        log_ids = store.log_ids(conn)
+        log_ids = every_log(conn)
     processes = min(len(log_ids), processes or os.cpu_count() or 1)
     if processes <= 1:
         with connection(url, schema) as conn:

@@ -39,6 +39,8 @@ CATALOGUE: tuple[RuleInfo, ...] = (
     RuleInfo("request_incomplete", RuleKind.DISCLOSURE, "request_incomplete"),
     RuleInfo("late_recording", RuleKind.DISCLOSURE, "late_recording"),
     RuleInfo("duplicate_disclosure", RuleKind.LIFECYCLE, None),
+    RuleInfo("conflicting_disclosure", RuleKind.LIFECYCLE, None),
+    RuleInfo("reused_event_id", RuleKind.LIFECYCLE, None),
     RuleInfo("finding_contested", RuleKind.LIFECYCLE, None),
     RuleInfo("alert_flood", RuleKind.LIFECYCLE, None),
     RuleInfo("malformed_event", RuleKind.LIFECYCLE, None),

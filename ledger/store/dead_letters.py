@@ -21,3 +21,15 @@ def insert_dead_letter(
         " reason, value_sha256) VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
         (topic, partition, offset, consumer, reason, hashlib.sha256(value or b"").digest()),
     )
+
+
+def dead_letter_offsets(
+    conn: psycopg.Connection, consumer: str, topic: str, partition: int
+) -> set[int]:
+    """The offsets of one partition that ``consumer`` dead-lettered."""
+    rows = conn.execute(
+        "SELECT kafka_offset FROM dead_letters WHERE consumer = %s AND kafka_topic = %s"
+        " AND kafka_partition = %s",
+        (consumer, topic, partition),
+    ).fetchall()
+    return {int(r[0]) for r in rows}

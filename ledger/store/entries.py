@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 
+from ledger.errors import LedgerError
 from ledger.tlog.chain import GENESIS, StoredEntry
 from ledger.tlog.merkle import CompactRange, frontier_coordinates
 
@@ -28,6 +29,10 @@ ENTRY_COLUMNS = (
     "leaf_hash",
     "chain_hash",
 )
+
+
+class EntryConflictError(LedgerError):
+    """An entry already holds an event id that another offset claimed (a broken invariant)."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,14 @@ def log_ids(conn: psycopg.Connection) -> list[str]:
         " SELECT log_id FROM logs WHERE log_id IS NOT NULL"
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def log_ids_read(conn: psycopg.Connection, consumer: str) -> list[str]:
+    """The log of every partition ``consumer`` has stored an offset for, entries or not."""
+    rows = conn.execute(
+        "SELECT topic, kafka_partition FROM consumer_offsets WHERE consumer = %s", (consumer,)
+    ).fetchall()
+    return [log_id_for(t, int(p)) for t, p in rows]
 
 
 def iter_entries(

@@ -178,10 +178,13 @@ def test_a_late_event_updates_its_day_and_re_evaluates_later_days(live) -> None:
 
 def test_the_same_event_delivered_twice_is_stored_once(live) -> None:
     ledger, _ = live
+    from ledger.kafka.producer import EventProducer
+
     obj = disclosure(D, 4, unique("Twice"))
     obj["event_id"] = str(uuid.uuid4())
-    emit(ledger, [obj])
-    emit(ledger, [obj])
+    [event] = emit(ledger, [obj])
+    with EventProducer(ledger.bootstrap, ledger.topics.disclosures) as producer:
+        producer.send([event])  # the same bytes again: a redelivery, recorded and not applied
     caught_up(ledger)
     assert rows(ledger, "SELECT count(*) FROM entries WHERE event_id = %s", (obj["event_id"],)) == [
         (1,)
