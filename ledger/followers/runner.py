@@ -255,18 +255,18 @@ class FollowerRunner:
         try:
             self.follower.close()
             self.consumer.close(autocommit=False)
-            if self.instance_id:
-                leave_group(self.bootstrap, self.group_id, self.instance_id)
         finally:
             self.conn.close()
 
 
-def leave_group(bootstrap: str, group_id: str, instance_id: str, budget: float = 3.0) -> None:
+def leave_group(bootstrap: str, group_id: str, instance_id: str, budget: float = 3.0) -> bool:
     """A clean stop hands the partitions on now: a static member never leaves by itself.
 
     Only a crash leaves them waiting (for this process's restart, or the session timeout).
     Best effort within ``budget`` seconds, so a stop with the brokers gone stays prompt: then
-    the session timeout decides, as for a crash.
+    the session timeout decides, as for a crash. False when the request may still be on its
+    way: the caller must then not hand the instance id to a new member, which a late leave
+    would remove.
     """
 
     def leave() -> None:
@@ -286,3 +286,4 @@ def leave_group(bootstrap: str, group_id: str, instance_id: str, budget: float =
     t = threading.Thread(target=leave, name="leave-group", daemon=True)
     t.start()
     t.join(budget)
+    return not t.is_alive()

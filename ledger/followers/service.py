@@ -12,7 +12,7 @@ from ledger.errors import ConfigError
 from ledger.followers.audit_log import AuditLogFollower
 from ledger.followers.base import Follower
 from ledger.followers.membership import Membership, claim_instance
-from ledger.followers.runner import FollowerRunner
+from ledger.followers.runner import FollowerRunner, leave_group
 from ledger.followers.volume import VolumeFollower
 from ledger.kafka.producer import EventProducer
 from ledger.rules.config import load_rules_config
@@ -30,7 +30,7 @@ class RunningConsumers:
     runners: list[FollowerRunner]
     threads: list[threading.Thread]
     producers: list[EventProducer] = field(default_factory=list)
-    memberships: list[Membership] = field(default_factory=list)
+    memberships: dict[str, Membership] = field(default_factory=dict)  # by follower name
     errors: list[BaseException] = field(default_factory=list)  # every failure, restarted or not
     stopping: threading.Event = field(default_factory=threading.Event)
     restarts: dict[str, int] = field(default_factory=dict)
@@ -49,8 +49,14 @@ class RunningConsumers:
             t.join(timeout)
         for p in self.producers:
             p.close()
-        for m in self.memberships:
-            m.release()
+        for r in self.runners:
+            # A stopped static member leaves its group (its partitions move on at once); its
+            # slot is freed only once the leave is done, or a late leave would remove the next
+            # member that claims the same instance id.
+            left = r.instance_id is None or leave_group(r.bootstrap, r.group_id, r.instance_id)
+            membership = self.memberships.get(r.follower.name)
+            if left and membership is not None:
+                membership.release()
 
 
 def check_names(names: Sequence[str]) -> list[str]:
@@ -138,7 +144,7 @@ def start_consumers(
         )
 
     runners = [runner_for(f) for f in followers]
-    running = RunningConsumers(runners, [], producers, memberships=list(memberships.values()))
+    running = RunningConsumers(runners, [], producers, memberships=memberships)
     if ledger.settings.witnesses and any(f.name == "audit_log" for f in followers):
         start_witnessing(ledger, running)
 

@@ -11,6 +11,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.codec import EventCodec
 from ledger.events import (
+    AlertAcknowledged,
     CourtOrderAmended,
     CourtOrderRecorded,
     CourtOrderVacated,
@@ -38,6 +39,7 @@ from ledger.rules.requests import RequestFacts
 from ledger.store import Connection, corrections
 from ledger.store import requests as request_store
 from ledger.store import volume as store
+from ledger.store.deliveries import store_acknowledgement
 from ledger.store.entries import log_id_for
 from ledger.store.orders import orders_now
 
@@ -99,6 +101,8 @@ class VolumeFollower(Follower):
             elif isinstance(event, DisclosureRequested):
                 request_store.insert_request(conn, event)
                 self.lifecycle.request_recorded(conn, rec, event)
+            elif isinstance(event, AlertAcknowledged):  # `ledger alerts ack`, a signed entry
+                store_acknowledgement(conn, event)
         self._record(conn, run)
 
     def _record(self, conn: Connection, run: list[Recorded]) -> None:
