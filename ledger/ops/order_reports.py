@@ -36,6 +36,7 @@ class OrderReport:
     change_received: dict[str, datetime]
     terms: list[CourtOrderFacts]  # the terms over time the verdicts are judged under
     lines: list[Verdict]
+    request_events: list[str]  # the event ids of the requests covered transmissions cite
 
     @property
     def violations(self) -> int:
@@ -115,6 +116,7 @@ def build_report(conn: Connection, order_id: str, config: RulesConfig) -> OrderR
         {c.event_id: received[c.event_id] for c in changes if c.event_id in received},
         terms,
         lines,
+        sorted(r.event_id for r in cited.values()),
     )
 
 

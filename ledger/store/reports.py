@@ -1,5 +1,5 @@
-"""What the reports read: (p)(3)(C) tallies for a year, a court order and the transmissions it
-may cover. The aggregation itself is pure (``ledger.rules.reports``)."""
+"""What the reports read: (p)(3)(C) tallies for a year; a court order, the alerts about what it
+covered and when the ledger received its entries. The aggregation itself is pure (``ledger.rules.reports``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import psycopg
 
 from ledger.events import CourtOrderRecorded
 from ledger.rules.judge_contest import CONTESTED_PREFIX
+from ledger.rules.model import NoticeFacts
 from ledger.rules.order_verdicts import StoredVerdict
 from ledger.rules.reports import DisclosureTally, RequestTally
 
@@ -89,3 +90,25 @@ def orders_of_types(conn: psycopg.Connection, types: Sequence[str]) -> list[str]
         (list(types),),
     ).fetchall()
     return [str(r[0]) for r in rows]
+
+
+def amendment_events(conn: psycopg.Connection, disclosure_ids: Iterable[str]) -> list[str]:
+    """The event ids of every DisclosureAmended entry naming one of these disclosure ids."""
+    ids = sorted(set(disclosure_ids))
+    if not ids:
+        return []
+    rows = conn.execute(
+        "SELECT event_id::text FROM entries WHERE event_type = 'DisclosureAmended'"
+        " AND body->>'disclosure_id' = ANY(%s) ORDER BY 1",
+        (ids,),
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def order_notices(conn: psycopg.Connection, case_reference: str) -> list[NoticeFacts]:
+    """Every notice filed in this case, oldest filing first."""
+    rows = conn.execute(
+        "SELECT record FROM notices WHERE case_reference = %s", (case_reference,)
+    ).fetchall()
+    found = [NoticeFacts.from_record(r[0]) for r in rows]
+    return sorted(found, key=lambda n: (n.filed_at, n.event_id))
