@@ -80,70 +80,60 @@ def _when(t: datetime | None) -> str:
     return "-" if t is None else t.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
 
 
+def _say(text: str) -> None:
+    # soft_wrap: a line is never cut inside a word or a number, whatever the terminal's width.
+    console.print(text, soft_wrap=True, highlight=False, markup=False)
+
+
 def _print_order(report: OrderReport) -> None:
-    """The order's terms over time, its changes, and the verdict on each transmission with
-    the alert's status beside it."""
+    """The order's terms over time, its changes, the notices the verdicts rest on, and the
+    verdict on each transmission with the alert's status beside it, a line each."""
     from ledger.ops.order_reports import change_note, notices_of
 
     o = report.order
-    console.print(
+    _say(
         f"Order {o.order_id} ({o.order_type}, {o.case_reference}), event {o.event_id},"
         f" received {_when(report.received_at)}"
     )
-    print_table(
-        "Terms over time",
-        ["from", "until", "recipients", "authorities", "bulk threshold", "notice"],
-        [
-            [
-                _when(t.effective_at),
-                _when(t.expires_at),
-                ", ".join(t.recipients) or "(all)",
-                ", ".join(t.authorities) or "(all)",
-                "-" if t.bulk_threshold is None else f"{t.bulk_threshold:,}",
-                f"{t.notice_hours}h",
-            ]
-            for t in report.terms
-        ],
-    )
+    _say("Terms over time:")
+    for t in report.terms:
+        threshold = "-" if t.bulk_threshold is None else f"{t.bulk_threshold:,}"
+        _say(
+            f"  from {_when(t.effective_at)} until {_when(t.expires_at)}:"
+            f" recipients {', '.join(t.recipients) or '(all)'};"
+            f" authorities {', '.join(t.authorities) or '(all)'};"
+            f" bulk threshold {threshold} records; notice {t.notice_hours}h"
+        )
     for c in report.changes:
         got = _when(report.change_received.get(c.event_id))
-        console.print(f"Change event {c.event_id} (received {got}): {change_note(c)}")
+        _say(f"  change event {c.event_id} (received {got}): {change_note(c)}")
     notices = notices_of(report.lines)
     if notices:
-        print_table(
-            "Notices the verdicts rest on",
-            ["notice", "event", "served on", "filed", "received", "window", "records"],
-            [
-                [
-                    n.notice_id,
-                    n.event_id,
-                    ", ".join(n.served_on) or "(nobody)",
-                    _when(n.filed_at),
-                    _when(_received(report, n.event_id)),
-                    f"{_when(n.planned_start)} .. {_when(n.planned_end)}",
-                    f"{n.expected_record_count:,}",
-                ]
-                for n in notices
-            ],
+        _say("Notices the verdicts rest on:")
+    for n in notices:
+        _say(
+            f"  {n.notice_id}: event {n.event_id}, served on"
+            f" {', '.join(n.served_on) or '(nobody)'}, filed {_when(n.filed_at)},"
+            f" received {_when(_received(report, n.event_id))}, window"
+            f" {_when(n.planned_start)} .. {_when(n.planned_end)},"
+            f" {n.expected_record_count:,} records announced"
         )
-    print_table(
+    _say(
         f"{len(report.lines)} transmissions covered, {report.violations} violations,"
-        f" {report.disagreements} disagreeing with their alerts",
-        ["transmitted", "disclosure", "recipient", "records", "notice", "lead", "verdict", "alert"],
-        [
-            [
-                _when(line.disclosure.transmitted_at),
-                line.disclosure.disclosure_id,
-                line.disclosure.recipient_agency,
-                f"{line.disclosure.record_count:,}",
-                "-" if line.notice is None else line.notice.facts.notice_id,
-                _lead(line.lead),
-                line.verdict if line.problem is None else f"{line.verdict}: {line.problem}",
-                line.alert_status if line.agrees else f"{line.alert_status} (disagrees)",
-            ]
-            for line in report.lines
-        ],
+        f" {report.disagreements} disagreeing with their alerts:"
     )
+    for line in report.lines:
+        d = line.disclosure
+        notice = "no notice" if line.notice is None else f"notice {line.notice.facts.notice_id}"
+        verdict = line.verdict if line.problem is None else f"{line.verdict} ({line.problem})"
+        alert = (
+            line.alert_status if line.alert_id is None else f"{line.alert_status} {line.alert_id}"
+        )
+        _say(
+            f"  {_when(d.transmitted_at)} {d.disclosure_id} to {d.recipient_agency},"
+            f" {d.record_count:,} records, {notice}, lead {_lead(line.lead)}: {verdict};"
+            f" alert {alert}{'' if line.agrees else ' (DISAGREES)'}"
+        )
 
 
 def _received(report: OrderReport, event_id: str) -> datetime | None:

@@ -280,11 +280,13 @@ def test_requests_counts_and_reports_through_the_real_pipeline(
         assert [(x["disclosure_id"], x["status"]) for x in lines] == [
             (ok["disclosure_id"], "complied"),
             (late["disclosure_id"], "violation"),
+            (small["disclosure_id"], "not bulk"),  # every covered transmission is listed
         ]
-        assert [x["lead_hours"] for x in lines] == [25.0, 2.0]
+        assert [x["lead_hours"] for x in lines] == [25.0, 2.0, None]
         assert [(x["noticed_records"], x["actual_records"]) for x in lines] == [
             (5000, 3000),
             (5000, 4000),
+            (None, 10),
         ]
         alerted = rows(
             led,
