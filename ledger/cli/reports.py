@@ -1,20 +1,23 @@
-"""`ledger report p3c` and `ledger report order`: the reports the law and the courts ask for.
+"""`ledger report p3c`, `ledger report order` and `ledger report stays`: the reports the law and the courts ask for.
 
 Each is recorded as a LedgerAccessed event (role auditor), like the other reads.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Annotated
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ledger.cli.common import JsonFlag, record_access, settings
 from ledger.cli.output import console, print_json, print_table
 
+if TYPE_CHECKING:
+    from ledger.ops.order_reports import OrderReport
+
 report_app = typer.Typer(
-    help="Reports: the JCT 6103(p)(3)(C) table, a notice order's transmissions."
+    help="Reports: the JCT 6103(p)(3)(C) table, a notice order's transmissions, stays."
 )
 
 
@@ -73,41 +76,120 @@ def p3c(
     console.print(f"Unit: {UNIT}.")
 
 
+def _when(t: datetime | None) -> str:
+    return "-" if t is None else t.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
+
+
+def _say(text: str) -> None:
+    # soft_wrap: a line is never cut inside a word or a number, whatever the terminal's width.
+    console.print(text, soft_wrap=True, highlight=False, markup=False)
+
+
+def _print_order(report: OrderReport) -> None:
+    """The order's terms over time, its changes, the notices the verdicts rest on, and the
+    verdict on each transmission with the alert's status beside it, a line each."""
+    from ledger.ops.order_reports import change_note, notices_of
+
+    o = report.order
+    _say(
+        f"Order {o.order_id} ({o.order_type}, {o.case_reference}), event {o.event_id},"
+        f" received {_when(report.received_at)}"
+    )
+    _say("Terms over time:")
+    for t in report.terms:
+        threshold = "-" if t.bulk_threshold is None else f"{t.bulk_threshold:,}"
+        _say(
+            f"  from {_when(t.effective_at)} until {_when(t.expires_at)}:"
+            f" recipients {', '.join(t.recipients) or '(all)'};"
+            f" authorities {', '.join(t.authorities) or '(all)'};"
+            f" bulk threshold {threshold} records; notice {t.notice_hours}h"
+        )
+    for c in report.changes:
+        got = _when(report.change_received.get(c.event_id))
+        _say(f"  change event {c.event_id} (received {got}): {change_note(c)}")
+    notices = notices_of(report.lines)
+    if notices:
+        _say("Notices the verdicts rest on:")
+    for n in notices:
+        _say(
+            f"  {n.notice_id}: event {n.event_id}, served on"
+            f" {', '.join(n.served_on) or '(nobody)'}, filed {_when(n.filed_at)},"
+            f" received {_when(_received(report, n.event_id))}, window"
+            f" {_when(n.planned_start)} .. {_when(n.planned_end)},"
+            f" {n.expected_record_count:,} records announced"
+        )
+    _say(
+        f"{len(report.lines)} transmissions covered, {report.violations} violations,"
+        f" {report.disagreements} disagreeing with their alerts:"
+    )
+    for line in report.lines:
+        d = line.disclosure
+        notice = "no notice" if line.notice is None else f"notice {line.notice.facts.notice_id}"
+        verdict = line.verdict if line.problem is None else f"{line.verdict} ({line.problem})"
+        alert = (
+            line.alert_status if line.alert_id is None else f"{line.alert_status} {line.alert_id}"
+        )
+        _say(
+            f"  {_when(d.transmitted_at)} {d.disclosure_id} to {d.recipient_agency},"
+            f" {d.record_count:,} records, {notice}, lead {_lead(line.lead)}: {verdict};"
+            f" alert {alert}{'' if line.agrees else ' (DISAGREES)'}"
+        )
+
+
+def _received(report: OrderReport, event_id: str) -> datetime | None:
+    for line in report.lines:
+        if line.notice is not None and line.notice.facts.event_id == event_id:
+            return line.notice.recorded_at
+    return None
+
+
 @report_app.command("order")
 def order(
     order_id: Annotated[str, typer.Argument(help="The court order's order_id.")],
     json_out: JsonFlag = False,
 ) -> None:
-    """Every transmission a notice order covers: notice lead time, noticed vs actual, status."""
-    from ledger.ops.reports import order_json, order_report
-    from ledger.rules.config import load_registry
+    """A notice order's terms over time and every transmission it covers (small ones too):
+    the notice each verdict rests on, lead time, the verdict and its alert's status."""
+    from ledger.ops.order_reports import order_json, order_report
+    from ledger.rules.config import load_rules_config
     from ledger.runtime import open_ledger
     from ledger.store.connection import connection
 
     s = settings()
     ledger = open_ledger(s, prepare=False)
     with connection(ledger.reader_url, ledger.schema) as conn:
-        report = order_report(conn, order_id, load_registry(s.registry_file))
+        report = order_report(conn, order_id, load_rules_config(s.rules_file, s.registry_file))
     record_access(ledger, "auditor", "report order", {"order_id": order_id}, len(report.lines))
     if json_out:
         print_json(order_json(report))
         return
-    o = report.order
-    print_table(
-        f"Order {o.order_id} ({o.case_reference}, {o.notice_hours}h notice): "
-        f"{len(report.lines)} transmissions, {report.violations} violations",
-        ["transmitted", "disclosure", "recipient", "notice", "lead", "noticed", "actual", "status"],
-        [
-            [
-                line.transmitted_at.strftime("%Y-%m-%d %H:%MZ"),
-                line.disclosure_id,
-                line.recipient,
-                line.notice_id or "-",
-                _lead(line.lead),
-                "-" if line.noticed is None else f"{line.noticed:,}",
-                f"{line.records:,}",
-                line.status if line.problem is None else f"{line.status}: {line.problem}",
-            ]
-            for line in report.lines
-        ],
-    )
+    _print_order(report)
+
+
+@report_app.command("stays")
+def stays(
+    order_id: Annotated[
+        str | None, typer.Option("--order", help="Only this stay or injunction.")
+    ] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Every stay and injunction: its terms over time and the transmissions made while it
+    stood, each with its disclosure_during_stay alert's status."""
+    from ledger.ops.order_reports import stays_json, stays_report
+    from ledger.rules.config import load_rules_config
+    from ledger.runtime import open_ledger
+    from ledger.store.connection import connection
+
+    s = settings()
+    ledger = open_ledger(s, prepare=False)
+    with connection(ledger.reader_url, ledger.schema) as conn:
+        reports = stays_report(conn, load_rules_config(s.rules_file, s.registry_file), order_id)
+    lines = sum(len(r.lines) for r in reports)
+    record_access(ledger, "auditor", "report stays", {"order_id": order_id}, lines)
+    if json_out:
+        print_json(stays_json(reports))
+        return
+    if not reports:
+        console.print("No stay or injunction is recorded in the ledger.")
+    for report in reports:
+        _print_order(report)

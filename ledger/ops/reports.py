@@ -1,5 +1,6 @@
-"""The reports officials run: the JCT 6103(p)(3)(C) table for a year and a notice order's
-transmissions. Reads go through ``ledger.store.reports``; the counting is ``ledger.rules.reports``."""
+"""The reports officials run: the JCT 6103(p)(3)(C) table for a year (a court order's report is
+``ledger.ops.order_reports``). Reads go through ``ledger.store.reports``; the counting is
+``ledger.rules.reports``."""
 
 from __future__ import annotations
 
@@ -10,13 +11,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ledger.errors import ExitCode, LedgerError
-from ledger.rules.model import CourtOrderFacts, NoticeFacts
 from ledger.rules.registry import Registry
-from ledger.rules.reports import OrderLine, P3CRow, order_lines, p3c_rows
-from ledger.storable import text_problem
+from ledger.rules.reports import P3CRow, p3c_rows
 from ledger.store import Connection
 from ledger.store import reports as store
-from ledger.store.volume import notices
 
 _YEAR = re.compile(r"[0-9]{4}")
 UNIT = (
@@ -64,39 +62,6 @@ def p3c_report(conn: Connection, year: int, tz: ZoneInfo, registry: Registry) ->
     return P3CReport(year, str(tz), p3c_rows(disclosed, requested, registry))
 
 
-@dataclass(frozen=True)
-class OrderReport:
-    order: CourtOrderFacts
-    lines: list[OrderLine]
-
-    @property
-    def violations(self) -> int:
-        return sum(1 for line in self.lines if line.problem is not None)
-
-
-def order_report(conn: Connection, order_id: str, registry: Registry) -> OrderReport:
-    """Every transmission notice order ``order_id`` covers, judged as bulk_without_notice does."""
-    if text_problem(order_id) or not order_id.strip():
-        raise ReportArgumentError("The order id must be text the ledger can hold (no NUL).")
-    recorded = store.court_order(conn, order_id)
-    if recorded is None:
-        # The id is not echoed: whatever was typed there (a TIN by mistake) stays off screens.
-        raise UnknownOrderError("No court order with that order id is recorded in the ledger.")
-    order = CourtOrderFacts.from_event(recorded)
-    if order.order_type != "NOTICE_REQUIREMENT":
-        raise ReportArgumentError(
-            f"That order is a {order.order_type} order; only a NOTICE_REQUIREMENT order has"
-            " notices to report on."
-        )
-    candidates = store.transmissions_between(
-        conn, order.effective_at, order.expires_at, order.bulk_threshold
-    )
-    filed = [
-        NoticeFacts.from_event(n) for n in notices(conn, {d.recipient_agency for d in candidates})
-    ]
-    return OrderReport(order, order_lines(order, candidates, filed, registry))
-
-
 def p3c_json(report: P3CReport) -> dict[str, Any]:
     """The report as `ledger report p3c --json` and GET /api/reports/p3c give it."""
     return {
@@ -114,32 +79,4 @@ def p3c_json(report: P3CReport) -> dict[str, Any]:
             }
             for r in report.rows
         ],
-    }
-
-
-def order_json(report: OrderReport) -> dict[str, Any]:
-    """The report as `ledger report order --json` and GET /api/reports/orders/{id} give it."""
-    o = report.order
-    return {
-        "order_id": o.order_id,
-        "case_reference": o.case_reference,
-        "notice_hours": o.notice_hours,
-        "bulk_threshold": o.bulk_threshold,
-        "transmissions": [
-            {
-                "disclosure_id": line.disclosure_id,
-                "event_id": line.event_id,
-                "transmitted_at": line.transmitted_at,
-                "recipient": line.recipient,
-                "authority": line.authority,
-                "notice_id": line.notice_id,
-                "lead_hours": None if line.lead is None else line.lead.total_seconds() / 3600,
-                "noticed_records": line.noticed,
-                "actual_records": line.records,
-                "status": line.status,
-                "problem": line.problem,
-            }
-            for line in report.lines
-        ],
-        "violations": report.violations,
     }

@@ -1,19 +1,15 @@
-"""The reports the law asks for, as pure aggregation: the 6103(p)(3)(C) table, a notice order's
-transmissions, and which Privacy Act accounting entries are withheld from the individual.
+"""The reports the law asks for, as pure aggregation: the 6103(p)(3)(C) table and which Privacy
+Act accounting entries are withheld from the individual.
 
 The database hands these functions tallies and facts; nothing here reads or writes anything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from ledger.rules.authorities import citation_family, normalize_authority
-from ledger.rules.lifecycle import notice_use
-from ledger.rules.model import CourtOrderFacts, DisclosureFacts, NoticeFacts
-from ledger.rules.notices import bulk_notice_checks
 from ledger.rules.registry import Registry
 
 NO_AUTHORITY = "(none cited)"
@@ -119,59 +115,3 @@ def p3c_rows(
         sum(r.disclosures for r in table),
     )
     return [*table, totals]
-
-
-# --- a notice order's transmissions --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OrderLine:
-    """One transmission a notice order covers, with the verdict bulk_without_notice gives it."""
-
-    disclosure_id: str
-    event_id: str
-    transmitted_at: datetime
-    recipient: str
-    authority: str
-    records: int  # actual
-    notice_id: str | None  # the notice judged: the satisfying one, else the latest candidate
-    lead: timedelta | None  # notice filed -> transmission
-    noticed: int | None  # the notice's expected_record_count
-    problem: str | None
-
-    @property
-    def status(self) -> str:
-        return "complied" if self.problem is None else "violation"
-
-
-def order_lines(
-    order: CourtOrderFacts,
-    disclosures: Iterable[DisclosureFacts],
-    notices: Sequence[NoticeFacts],
-    registry: Registry,
-) -> list[OrderLine]:
-    """Every transmission ``order`` covers (judged by ``bulk_notice_checks``, the code behind the
-    bulk_without_notice alert, so report and alert agree: by canonical id and ancestry), in
-    transmission order; a notice covers only the records it announced, over the transmissions
-    among ``disclosures`` it covered before."""
-    lines = []
-    ordered = sorted(disclosures, key=lambda f: (f.transmitted_at, f.event_id))
-    for d in ordered:
-        use = notice_use(d, notices, ordered, registry)
-        for check in bulk_notice_checks(d, [order], notices, registry, use):
-            notice = check.notice
-            lines.append(
-                OrderLine(
-                    disclosure_id=d.disclosure_id,
-                    event_id=d.event_id,
-                    transmitted_at=d.transmitted_at,
-                    recipient=d.recipient_agency,
-                    authority=d.legal_authority,
-                    records=d.record_count,
-                    notice_id=notice.notice_id if notice else None,
-                    lead=d.transmitted_at - notice.filed_at if notice else None,
-                    noticed=notice.expected_record_count if notice else None,
-                    problem=check.problem,
-                )
-            )
-    return lines

@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 
 from ledger.errors import ExitCode
 from ledger.ops.reports import ReportArgumentError, parse_year
-from ledger.rules.config import load_registry
+from ledger.rules.config import load_registry, load_rules_config
 from ledger.rules.model import NoticeFacts
+from ledger.rules.order_verdicts import StoredVerdict, order_verdicts
 from ledger.rules.reports import (
     TOTALS,
     DisclosureTally,
     RequestTally,
-    order_lines,
     p3c_rows,
     report_authority,
     withheld_from_individual,
@@ -25,6 +25,7 @@ from tests.unit.test_rules import ORDER, SENT, facts, notice
 
 ICE = "ICE"
 REGISTRY = load_registry()
+RULES = load_rules_config()
 USAO = "U.S. Attorneys' Offices"
 ICE_NAME = "U.S. Immigration and Customs Enforcement"
 
@@ -129,7 +130,8 @@ def test_an_order_report_lists_covered_transmissions_with_lead_and_counts() -> N
         event_id="e3",
         disclosure_id="D-small",
         record_count=10,
-        transmitted_at=SENT + timedelta(hours=3),
+        transmitted_at=SENT + timedelta(days=3),
+        day=(SENT + timedelta(days=3)).date(),
     )
     other = facts(event_id="e4", disclosure_id="D-other", recipient_agency="FBI")
     next_day = SENT + timedelta(days=1)
@@ -148,18 +150,31 @@ def test_an_order_report_lists_covered_transmissions_with_lead_and_counts() -> N
             ("Court", "Plaintiffs"),
         ),
     ]
-    lines = order_lines(ORDER, [late, small, on_time, other], notices, REGISTRY)
-    assert [line.disclosure_id for line in lines] == ["D-ok", "D-late"]
-    ok, bad = lines
-    assert (ok.status, ok.lead, ok.noticed, ok.records) == (
+    by_agency = {"ICE": notices}
+    stored = {"e2": StoredVerdict("a-late", "contested", "contested: notice recorded")}
+    lines = order_verdicts(
+        [ORDER], [ORDER], [late, small, on_time, other], by_agency, {}, stored, {}, RULES
+    )
+    # Every transmission the order covers, small ones too; FBI's is not covered.
+    assert [line.disclosure.disclosure_id for line in lines] == ["D-ok", "D-late", "D-small"]
+    ok, bad, tiny = lines
+    assert ok.notice is not None
+    assert ok.notice.facts.notice_id == "N-1"
+    assert (ok.verdict, ok.lead, ok.notice.facts.expected_record_count) == (
         "complied",
         timedelta(hours=25),
         10_000,
-        5000,
     )
-    assert (bad.status, bad.lead, bad.notice_id) == ("violation", timedelta(hours=2), "N-2")
+    assert (ok.alert_status, ok.agrees) == ("none", True)
+    assert (tiny.verdict, tiny.notice, tiny.alert_status) == ("not bulk", None, "none")
+    assert bad.notice is not None
+    assert bad.notice.facts.notice_id == "N-2"
+    assert (bad.verdict, bad.lead) == ("violation", timedelta(hours=2))
     assert bad.problem is not None
     assert "filed 2h00m before" in bad.problem
+    # The rules raise an alert for it; the stored one is contested: open, so they agree.
+    assert bad.alert_id is not None
+    assert (bad.alert_status, bad.agrees) == ("contested", True)
 
 
 @pytest.mark.parametrize("text", ["20x5", "25", "1899", "2201", " ", "２０２５"])

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query, Request
 from ledger.api.auth import Auditor
 from ledger.api.context import Db, context, returned
 from ledger.api.models import OrderReport, P3CReport
-from ledger.ops.reports import order_json, order_report, p3c_json, p3c_report
+from ledger.ops.order_reports import order_json, order_report
+from ledger.ops.reports import p3c_json, p3c_report
 
 router = APIRouter()
 Year = Annotated[int, Query(ge=1900, le=2200, description="Calendar year in LEDGER_TIMEZONE")]
@@ -26,6 +27,6 @@ def p3c(request: Request, who: Auditor, conn: Db, year: Year) -> dict[str, Any]:
 
 @router.get("/api/reports/orders/{order_id}", response_model=OrderReport)
 def order(request: Request, who: Auditor, conn: Db, order_id: str) -> dict[str, Any]:
-    report = order_report(conn, order_id, context(request).registry)
+    report = order_report(conn, order_id, context(request).rules)
     returned(request, len(report.lines))
     return order_json(report)
