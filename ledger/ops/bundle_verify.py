@@ -20,6 +20,7 @@ import fastavro
 from ledger.codec import HEADER_LEN, MAGIC
 from ledger.errors import VerificationError
 from ledger.ops import bundle_files as bf
+from ledger.ops.bundle_index import check_bundle_index
 from ledger.schema_registry import SchemaVersion, load_version
 from ledger.tlog import bundle_check as bc
 from ledger.tlog.checkpoint import Checkpoint
@@ -344,6 +345,7 @@ def verify_bundle(
         "entries per log", {k: v.get("entries") for k, v in logs.items() if "entries" in v}, per_log
     )
     bc.check_alert_evidence(alerts, seen, bf.ALERTS)
+    check_bundle_index(root, (m.get("files") or {}).get("taxpayer_index"), verifiers)
     return BundleSummary(
         profile, len(logs), tally.entries, tally.withheld, len(alerts), consistency
     )
