@@ -1,6 +1,7 @@
-"""Export bundles carry the taxpayer index's log: its signed checkpoint and every leaf with the
-signed disclosure-log checkpoints it covers. `verify-bundle` checks them offline; an expert who
-rebuilds the index from the log gets the same snapshot hashes; a changed leaf is named."""
+"""The taxpayer index's log leaves the ledger two ways. Export bundles carry its signed
+checkpoint and every leaf with the signed disclosure-log checkpoints it covers: `verify-bundle`
+checks them offline, an expert who rebuilds the index from the log gets the same snapshot
+hashes, a changed leaf is named. The API serves it as tlog-tiles under /tiles/index/."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import httpx
 import pytest
 
+from ledger.api import create_app
 from ledger.followers.service import start_consumers
 from ledger.followers.taxpayer_index import TaxpayerIndexer, rebuild
 from ledger.keys import load_signers, signing_key_path
@@ -21,6 +24,10 @@ from ledger.ops.taxpayer_index import indexer_for
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path, taxpayer_ref
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
+from ledger.store.tokens import create_token
+from ledger.tlog import checkpoint as tlog
+from ledger.tlog import merkle, tiles
+from tests.fixtures_scenario import served
 from tests.integration.helpers import (
     caught_up,
     cli_env,
@@ -140,3 +147,35 @@ def test_a_changed_index_leaf_in_a_bundle_is_named(led: Ledger, tmp_path: Path) 
     cut = ledger_cli(led, "verify-bundle", str(out), "--key", vkey(led))
     assert cut.returncode == 33, cut.stderr
     assert "index/leaves.jsonl: 1 leaves for an index log of" in cut.stderr
+
+
+def test_the_index_log_is_served_as_tlog_tiles(led: Ledger) -> None:
+    with connection(led.admin_url, led.schema) as conn:
+        token = create_token(conn, "public", "index-tiles")
+    auth = {"authorization": f"Bearer {token}"}
+    with served(create_app(led.reader_only())) as base:
+
+        def get(path: str) -> httpx.Response:
+            answer = httpx.get(f"{base}/tiles/index/{path}", headers=auth, timeout=30)
+            assert answer.status_code == 200, (path, answer.text)
+            return answer
+
+        log_key = load_signers(signing_key_path(led.settings))[0].verifier
+        note = get("checkpoint").text
+        cp = tlog.verify(note, [log_key], f"{led.settings.log_origin}/index")
+        assert cp.size >= 2
+        assert tiles.root_from_tiles(cp.size, lambda t: get(t.path).content) == cp.root_hash
+        bundle = get(f"tile/entries/000.p/{cp.size}")
+        leaves = tiles.parse_entry_bundle(bundle.content)
+        stored = rows(
+            led,
+            "SELECT leaf FROM taxpayer_index_snapshots WHERE snapshot_seq < %s"
+            " ORDER BY snapshot_seq",
+            (cp.size,),
+        )
+        assert leaves == [bytes(r[0]) for r in stored]
+        assert merkle.root_from_leaf_hashes([merkle.leaf_hash(v) for v in leaves]) == cp.root_hash
+        past = httpx.get(f"{base}/tiles/index/tile/0/001", headers=auth, timeout=30)
+        assert past.status_code == 404
+        bad = httpx.get(f"{base}/tiles/index/tile/0/x1", headers=auth, timeout=30)
+        assert bad.status_code == 400
