@@ -1,5 +1,6 @@
 """The taxpayer index under `ledger consume`: supervised like the Kafka consumers, it keeps the
-index current while the ledger ingests, and `--only taxpayer_index` restarts where it stopped."""
+index current while the ledger ingests, `--only taxpayer_index` restarts where it stopped, and
+a failed round is kept and retried by a fresh indexer."""
 
 from __future__ import annotations
 
@@ -101,3 +102,35 @@ def test_consume_only_taxpayer_index_restarts_where_it_stopped(ledger_settings) 
         stop(index)
         stop(audit)
     assert verify_index(led) is None
+
+
+def test_a_failed_index_round_is_kept_and_retried_by_a_fresh_indexer(
+    ledger_settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger.followers import taxpayer_index_service as service
+    from ledger.followers.service import start_consumers
+
+    led = isolated_ledger(ledger_settings, "idxretry", partitions=1)
+    ref = taxpayer_ref(load_taxpayer_key(taxpayer_key_path(led.settings)), "123-45-6789")
+    real, calls = service.update_index, []
+
+    def first_fails(ledger: Ledger, indexer=None):
+        calls.append(indexer)
+        if len(calls) == 1:
+            raise RuntimeError("the first round fails")
+        return real(ledger, indexer)
+
+    monkeypatch.setattr(service, "update_index", first_fails)
+    running = start_consumers(led, ["audit_log", "taxpayer_index"])
+    try:
+        emit(led, [disclosure(D, 1, "ICE", taxpayer_refs=[ref])])
+        indexed(led, 1)
+        loop = running.index
+        assert loop is not None
+        assert [str(e) for e in loop.errors] == ["the first round fails"]
+        assert loop.restarts == 1
+        assert loop.snapshots >= 1
+        assert calls[1] is not calls[0]  # a fresh indexer, loaded from the stored rows
+    finally:
+        running.stop()
+    assert postings(led) == 1
