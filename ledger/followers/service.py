@@ -70,6 +70,8 @@ def build_followers(
     ledger: Ledger, only: Sequence[str] | None = None
 ) -> tuple[list[Follower], list[EventProducer]]:
     names = check_names(only or CONSUMER_NAMES)
+    if not set(names) & set(KAFKA_CONSUMERS):
+        return [], []  # the taxpayer index alone needs no Kafka producer
     alerts = EventProducer(ledger.bootstrap, ledger.topics.alerts)
     dlq = EventProducer(ledger.bootstrap, ledger.topics.dlq)
     followers: list[Follower] = []
