@@ -109,7 +109,8 @@ def consume(
     only: Annotated[
         list[str] | None,
         typer.Option(
-            "--only", help="Run only this consumer (audit_log, volume, alert_delivery); repeatable."
+            "--only",
+            help="Run only this consumer (audit_log, volume, alert_delivery, taxpayer_index); repeatable.",
         ),
     ] = None,
     threads: Annotated[
@@ -138,6 +139,8 @@ def consume(
     check_names(only or CONSUMER_NAMES)
     running = start_consumers(ledger, only)
     names = ", ".join(r.follower.name for r in running.runners)
+    if running.index is not None:
+        names = f"{names}, taxpayer_index" if names else "taxpayer_index"
     console.print(f"Consuming {ledger.topics.disclosures} with {names}. Ctrl-C stops cleanly.")
     try:
         # A consumer that fails is restarted by its supervisor; this process keeps going.
@@ -153,6 +156,12 @@ def consume(
         console.print(
             f"{r.follower.name}: {st.messages} message(s) in {st.batches} batch(es) {st.extra}"
             + (f", restarted {restarts} time(s)" if restarts else "")
+        )
+    if running.index is not None:
+        loop = running.index
+        console.print(
+            f"taxpayer_index: {loop.snapshots} snapshot(s), {loop.cosignatures} cosignature(s)"
+            + (f", restarted {loop.restarts} time(s)" if loop.restarts else "")
         )
 
 

@@ -13,6 +13,7 @@ from ledger.followers.audit_log import AuditLogFollower
 from ledger.followers.base import Follower
 from ledger.followers.membership import Membership, claim_instance
 from ledger.followers.runner import FollowerRunner, leave_group
+from ledger.followers.taxpayer_index_service import IndexLoop, start_index_loop
 from ledger.followers.volume import VolumeFollower
 from ledger.kafka.producer import EventProducer
 from ledger.rules.config import load_rules_config
@@ -20,7 +21,9 @@ from ledger.runtime import Ledger
 
 log = logging.getLogger(__name__)
 
-CONSUMER_NAMES = ("audit_log", "volume", "alert_delivery")
+KAFKA_CONSUMERS = ("audit_log", "volume", "alert_delivery")
+# taxpayer_index follows the disclosure logs' checkpoints, not Kafka: a loop of its own.
+CONSUMER_NAMES = (*KAFKA_CONSUMERS, "taxpayer_index")
 RESTART_FIRST_SECONDS = 1.0
 RESTART_MAX_SECONDS = 60.0
 
@@ -34,6 +37,7 @@ class RunningConsumers:
     errors: list[BaseException] = field(default_factory=list)  # every failure, restarted or not
     stopping: threading.Event = field(default_factory=threading.Event)
     restarts: dict[str, int] = field(default_factory=dict)
+    index: IndexLoop | None = None  # the taxpayer index's loop, when it runs here
 
     def follower(self, name: str) -> Follower:
         for r in self.runners:
@@ -72,6 +76,8 @@ def build_followers(
     ledger: Ledger, only: Sequence[str] | None = None
 ) -> tuple[list[Follower], list[EventProducer]]:
     names = check_names(only or CONSUMER_NAMES)
+    if not set(names) & set(KAFKA_CONSUMERS):
+        return [], []  # the taxpayer index alone needs no Kafka producer
     alerts = EventProducer(ledger.bootstrap, ledger.topics.alerts)
     dlq = EventProducer(ledger.bootstrap, ledger.topics.dlq)
     followers: list[Follower] = []
@@ -147,6 +153,9 @@ def start_consumers(
     running = RunningConsumers(runners, [], producers, memberships=memberships)
     if ledger.settings.witnesses and any(f.name == "audit_log" for f in followers):
         start_witnessing(ledger, running)
+    if "taxpayer_index" in check_names(only or CONSUMER_NAMES):
+        running.index, thread = start_index_loop(ledger, running.stopping)
+        running.threads.append(thread)
 
     def run(index: int) -> None:
         """Supervises one consumer: a failure restarts it (with backoff), never the others.

@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 
-from ledger.codec import EventCodec
-from ledger.errors import CodecError
+from ledger.codec import HEADER_LEN, EventCodec
+from ledger.errors import CodecError, LedgerError
 from ledger.followers.taxpayer_postings import Postings
 from ledger.store import Connection
 from ledger.store import taxpayer_index as store
@@ -26,6 +26,8 @@ from ledger.tlog.taxpayer_index import Position, snapshot_leaf
 
 log = logging.getLogger(__name__)
 PAGE = 10_000  # entries read per query
+# The types whose entries can concern a taxpayer (see taxpayer_postings); the rest are skipped.
+CONCERNING = frozenset({"DisclosureRecorded", "DisclosureManifest", "DisclosureAmended"})
 
 
 class TaxpayerIndexer:
@@ -70,6 +72,8 @@ class TaxpayerIndexer:
         postings: list[tuple[bytes, str, int]] = []
         disclosures: list[tuple[str, bytes]] = []
         for seq, value in self._values(conn, log_id, start, end):
+            if not self._may_concern(value):
+                continue
             try:
                 event = self.codec.decode(value).event
             except CodecError:  # the audit log stored it, so it decoded once; never guess
@@ -85,6 +89,15 @@ class TaxpayerIndexer:
             store.insert_postings(conn, postings)
             store.insert_disclosures(conn, disclosures)
         return changed
+
+    def _may_concern(self, value: bytes) -> bool:
+        """Whether an entry's type can name a taxpayer, read from its header alone: decoding
+        is most of the indexer's work (bench/index_ingest.py), and requests, notices and
+        alerts need none of it."""
+        try:
+            return self.codec.registry.by_fingerprint(value[2:HEADER_LEN]).event_type in CONCERNING
+        except LedgerError:
+            return True  # decode it, and let the decoder say what is wrong
 
     @staticmethod
     def _values(conn: Connection, log_id: str, start: int, end: int) -> Iterator[tuple[int, bytes]]:

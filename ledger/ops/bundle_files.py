@@ -61,6 +61,8 @@ _ENTRIES = (
     r"alerts\.json",
     r"schemas/[A-Za-z]+/v[0-9]+\.avsc",
     r"logs/[A-Za-z0-9._-]+/[0-9]+/inclusion\.jsonl",
+    r"index/checkpoint",  # the taxpayer index's log (ledger/ops/bundle_index.py)
+    r"index/leaves\.jsonl",
 )
 
 

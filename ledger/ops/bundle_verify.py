@@ -18,6 +18,7 @@ from typing import Any
 from ledger.errors import VerificationError
 from ledger.ops import bundle_files as bf
 from ledger.ops.bundle_entries import check_entries
+from ledger.ops.bundle_index import check_bundle_index
 from ledger.safe_files import SMALL_LIMIT, read_json, read_text
 from ledger.tlog import bundle_check as bc
 from ledger.tlog.checkpoint import Checkpoint
@@ -178,6 +179,7 @@ def verify_bundle(
         tally.per_log,
     )
     bc.check_alert_evidence(alerts, tally.seen, bf.ALERTS)
+    check_bundle_index(root, (m.get("files") or {}).get("taxpayer_index"), verifiers)
     return BundleSummary(
         profile, len(logs), tally.entries, tally.withheld, len(alerts), consistency
     )

@@ -24,6 +24,7 @@ from ledger.config import Settings
 from ledger.errors import VerificationError
 from ledger.keys import load_signers, signing_key_path
 from ledger.ops import bundle_files as bf
+from ledger.ops.bundle_index import write_index_log
 from ledger.ops.bundle_readme import bundle_readme
 from ledger.ops.export_redact import Rekeyer
 from ledger.ops.export_select import ExportRefusedError, resolve_selection
@@ -345,6 +346,7 @@ def _write_bundle(
             _write_json(out / bf.ALERTS, alerts)
             files.update(events=bf.EVENTS, alerts=bf.ALERTS)
             files["schemas"] = _write_schemas(out, sorted(result.by_type))
+            files["taxpayer_index"] = write_index_log(conn, out, settings) or None
     for log_id, n in result.per_log.items():
         logs[log_id]["entries"] = n
         logs[log_id]["inclusion"] = bf.inclusion_path(log_id)

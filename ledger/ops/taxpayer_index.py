@@ -8,48 +8,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.followers.taxpayer_index import TaxpayerIndexer, rebuild
-from ledger.keys import load_signers, origin_for, signing_key_path
+from ledger.followers.taxpayer_index_service import index_origin as index_origin
+from ledger.followers.taxpayer_index_service import indexer_for as indexer_for
+from ledger.followers.taxpayer_index_service import update_index as update_index
 from ledger.ops.proofs import ProofUnavailableError, inclusion_proof_json
-from ledger.privacy import load_taxpayer_key, taxpayer_key_path
 from ledger.runtime import Ledger
 from ledger.store import Connection
 from ledger.store import taxpayer_index as store
-from ledger.store.connection import connection, transaction
-from ledger.tlog import checkpoint, merkle, mpt
+from ledger.store.connection import connection
+from ledger.tlog import merkle, mpt
 from ledger.tlog.tlog_proof import from_inclusion_json
 
 
 class IndexUnavailableError(ProofUnavailableError):
     """No signed snapshot of the taxpayer index yet."""
-
-
-def index_origin(ledger: Ledger) -> str:
-    return f"{ledger.settings.log_origin}/index"
-
-
-def indexer_for(ledger: Ledger) -> TaxpayerIndexer:
-    key = load_taxpayer_key(taxpayer_key_path(ledger.settings))
-
-    # Loaded when a snapshot is signed, not before: `ledger accounting` only reads the index.
-    def sign(cp: checkpoint.Checkpoint) -> str:
-        return checkpoint.sign(cp, load_signers(signing_key_path(ledger.settings)))
-
-    return TaxpayerIndexer(
-        key,
-        ledger.topics.disclosures,
-        lambda log_id: origin_for(ledger.settings, log_id),
-        index_origin=index_origin(ledger),
-        sign=sign,
-    )
-
-
-def update_index(
-    ledger: Ledger, indexer: TaxpayerIndexer | None = None
-) -> store.StoredSnapshot | None:
-    """One update in one transaction: the new snapshot, or None when no checkpoint moved."""
-    indexer = indexer or indexer_for(ledger)
-    with connection(ledger.writer_url, ledger.schema) as conn, transaction(conn):
-        return indexer.update(conn)
 
 
 @dataclass(frozen=True)

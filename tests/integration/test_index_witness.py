@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ledger.followers.service import start_consumers
+from ledger.followers.service import KAFKA_CONSUMERS, start_consumers
 from ledger.keys import load_signers, signing_key_path
 from ledger.localdev.ports import free_port, port_open
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path, taxpayer_ref
@@ -76,7 +76,7 @@ def witnessed(ledger_settings, tmp_path_factory) -> Iterator[Witnessed]:
     try:
         wait_until(lambda: port_open(port) or server.poll() is not None, 30, "the witness")
         assert server.poll() is None, server.stderr.read() if server.stderr else ""
-        running = start_consumers(led)
+        running = start_consumers(led, KAFKA_CONSUMERS)  # the test updates the index itself
         yield Witnessed(led, url, vkey, state)
     finally:
         if running is not None:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from ledger.api import create_app
-from ledger.followers.service import start_consumers
+from ledger.followers.service import KAFKA_CONSUMERS, start_consumers
 from ledger.keys import load_signers, signing_key_path
 from ledger.ops.taxpayer_index import index_answer, indexer_for, update_index, verify_index
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path, taxpayer_ref
@@ -63,7 +63,7 @@ def led(ledger_settings) -> Iterator[Ledger]:
          "chunk_index": 0, "chunk_count": 1, "taxpayer_refs": [b, c]}
     )  # fmt: skip
     objs += [disclosure(D, 3, "Other recipient") for _ in range(5)]
-    running = start_consumers(led)
+    running = start_consumers(led, KAFKA_CONSUMERS)  # the test updates the index itself
     try:
         emit(led, objs)
         caught_up(led)

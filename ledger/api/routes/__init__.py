@@ -7,6 +7,7 @@ from ledger.api.routes import (
     disclosures,
     entries,
     health,
+    index_tiles,
     metrics,
     notices,
     reports,
@@ -21,6 +22,7 @@ ROUTERS = [
     alerts.router,
     notices.router,
     entries.router,
+    index_tiles.router,  # /tiles/index before /tiles/{topic}/{partition}
     tiles.router,
     accounting.router,
     reports.router,
