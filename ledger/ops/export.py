@@ -36,6 +36,7 @@ from ledger.store.entries import fetch_nodes
 from ledger.store.export import (
     ExportRow,
     Selection,
+    alerts_by_id,
     daily_counts,
     iter_selected,
     selected_alerts,
@@ -340,6 +341,10 @@ def _write_bundle(
                 for a in selected_alerts(conn, selection)
                 if writer.uncovered.isdisjoint(a["evidence"])
             ]
+            # Alerts that other alerts cite (finding_contested names the alert it contests).
+            have = {a["alert_id"] for a in alerts}
+            cited = {e for a in alerts for e in a["evidence"]} - have
+            alerts += [a for a in alerts_by_id(conn, cited) if a["alert_id"] not in have]
             if request.profile == "protective-order":
                 alerts = [writer.rekeyer.record(a) for a in alerts]
             result.alerts = len(alerts)

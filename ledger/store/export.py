@@ -163,6 +163,22 @@ def selected_alerts(conn: Connection, selection: Selection) -> list[dict[str, An
         return list(cur.execute(query, selection.params()).fetchall())
 
 
+def alerts_by_id(conn: Connection, alert_ids: set[str]) -> list[dict[str, Any]]:
+    """These alerts, as ``selected_alerts`` gives them (a finding_contested alert cites the
+    alert it contests: the bundle carries that one too)."""
+    if not alert_ids:
+        return []
+    query = (
+        "SELECT a.alert_id::text, rule, severity, scope, day, observed, threshold, evidence,"
+        " legal_source, message, fired_at, s.status"
+        + _HISTORY
+        + " FROM alerts a JOIN alert_status s USING (alert_id)"
+        " WHERE a.alert_id = ANY(%s::uuid[]) ORDER BY day, rule, a.alert_id"
+    )
+    with conn.cursor(row_factory=dict_row) as cur:
+        return list(cur.execute(query, (sorted(alert_ids),)).fetchall())
+
+
 def daily_counts(conn: Connection, selection: Selection) -> list[dict[str, Any]]:
     """Disclosures and records per day, recipient and authority of the selected disclosures."""
     query = _SELECTION + (

@@ -298,14 +298,16 @@ def check_entry_label(label: object, decoded: Mapping[str, Any] | None, where: s
 def check_alert_evidence(
     alerts: Sequence[Mapping[str, Any]], exported: set[str], where: str
 ) -> None:
-    """Every event id an alert cites is among the exported entries, and each cites one at least."""
+    """Every event id an alert cites is among the exported entries or the bundle's alerts (a
+    finding_contested alert cites the alert it contests), and each cites one entry at least."""
+    held = exported | {str(a.get("alert_id")) for a in alerts}
     for alert in alerts:
         evidence = alert.get("evidence")
         if not isinstance(evidence, list):
             raise BundleAlertsError(f"{where}: alert {alert.get('alert_id')} has no evidence list.")
         ids = [e for e in evidence if isinstance(e, str) and _UUID.match(e)]
-        missing = [e for e in ids if e not in exported]
-        if missing or not ids:
+        missing = [e for e in ids if e not in held]
+        if missing or not any(e in exported for e in ids):
             raise BundleAlertsError(
                 f"{where}: alert {alert.get('alert_id')} ({alert.get('rule')}) cites "
                 f"{missing[0] if missing else 'no event'}, which the bundle does not hold."

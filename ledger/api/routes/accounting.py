@@ -35,9 +35,9 @@ async def accounting_request(request: Request, who: Auditor) -> AccountingReques
     raw = await request.body()
     try:
         data = loads_json(raw, "body")
-    except (ValueError, UnicodeDecodeError, InputTooDeepError):
+    except (ValueError, UnicodeDecodeError):
         data = None
-    except RecursionError:  # "[[[[..." within the 16 KiB cap: a named refusal, not a 500
+    except (RecursionError, InputTooDeepError):  # "[[[[..." within the 16 KiB cap: named, no 500
         raise HTTPException(
             422, 'body: JSON nested too deeply (the body is {"tin": "..."})'
         ) from None
