@@ -130,7 +130,9 @@ def test_the_days_bundle_verifies_offline_and_holds_the_days_entries(
     alerts = json.loads((auditor_bundle / "alerts.json").read_text())
     (order_id,) = rows(led, "SELECT event_id::text FROM court_orders")[0]
     stays = [a for a in alerts if a["rule"] == "disclosure_during_stay"]
-    assert len(stays) == 4  # one per ICE transmission of the day, each citing the order
+    # One per transmission of the day, each citing the order: ICE's four, and Small Recipient's
+    # (unknown to the registry, so covered by a stay of DHS until someone maps it: docs/names.md).
+    assert len(stays) == 5
     assert all(order_id in a["evidence"] for a in stays)
     assert (auditor_bundle / "schemas/DisclosureRecorded/v1.avsc").exists()
     assert manifest["timezone"] == "America/New_York"
@@ -339,8 +341,9 @@ def test_order_and_recipient_filters(led: Ledger, tmp_path: Path) -> None:
 
     with (out / "events.avro").open("rb") as f:
         types = [r["event_type"] for r in fastavro.reader(f)]  # type: ignore[index]
-    # The ICE transmissions while the stay of DHS under 6103(i) held, not the Steady or Small ones.
-    assert types.count("DisclosureRecorded") == 4
+    # The transmissions while the stay of DHS under 6103(i) held: ICE's four, and the unknown
+    # Small and Steady recipients' three (covered until someone maps them: docs/names.md).
+    assert types.count("DisclosureRecorded") == 7
     assert types.count("CourtOrderRecorded") == 1
     steady = tmp_path / "steady"
     assert (

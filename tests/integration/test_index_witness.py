@@ -24,6 +24,7 @@ from ledger.runtime import Ledger
 from ledger.tlog import checkpoint as tlog
 from ledger.tlog.cosignature import Cosigner
 from ledger.tlog.witness_protocol import AddCheckpoint
+from ledger.witness.state import WitnessState
 from tests.integration.helpers import (
     caught_up,
     cli_env,
@@ -133,7 +134,9 @@ def test_the_witness_cosigns_the_index_log_and_refuses_its_fork(
 
     # Another index log at the size the witness cosigned: refused as a fork.
     origin = f"{led.settings.log_origin}/index"
-    known = json.loads(witnessed.state.read_text())["logs"][origin]["size"]
+    latest = WitnessState(witnessed.state).latest(origin)
+    assert latest is not None
+    known = latest.size
     assert known == 2
     signer = load_signers(signing_key_path(led.settings))[0]
     forged = tlog.Checkpoint(origin, known, hashlib.sha256(b"another index").digest())
