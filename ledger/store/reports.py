@@ -18,19 +18,12 @@ from ledger.rules.reports import DisclosureTally, RequestTally, refs_note, withh
 # (recorded_by: the source's system), the nearest before the chunk in log order, else the nearest
 # after. Never by disclosure id alone: two sources may reuse one. {chunks} narrows the chunks.
 CHUNK_OWNERS = (
-    "chunk_owner AS (SELECT m.event_id AS chunk, (SELECT o.event_id FROM disclosures o"
+    "chunk_owner AS MATERIALIZED (SELECT m.event_id AS chunk, (SELECT o.event_id FROM disclosures o"
     "   JOIN entries oe ON oe.event_id = o.event_id"
     "   WHERE o.disclosure_id = m.body ->> 'disclosure_id' AND o.log_id = m.log_id"
     "   AND oe.body ->> 'recorded_by' = m.body ->> 'recorded_by'"
     "   ORDER BY o.kafka_offset > m.kafka_offset, abs(o.kafka_offset - m.kafka_offset) LIMIT 1)"
     "   AS owner FROM entries m WHERE m.event_type = 'DisclosureManifest' {chunks})"
-)
-# Each listed ref by the disclosure event it belongs to: its own refs, and its chunks' refs.
-LISTED = (
-    "listed AS (SELECT t.event_id AS owner, t.ref FROM taxpayer_refs t"
-    "   JOIN disclosures o ON o.event_id = t.event_id"
-    " UNION SELECT c.owner, t.ref FROM chunk_owner c JOIN taxpayer_refs t ON t.event_id = c.chunk"
-    "   WHERE c.owner IS NOT NULL)"
 )
 _IN_YEAR = "d.day BETWEEN %(first)s AND %(last)s AND (%(sources)s::text[] IS NULL OR d.source_agency = ANY(%(sources)s))"
 
@@ -55,16 +48,21 @@ def p3c_disclosures(
         f" WHERE {_IN_YEAR} GROUP BY 1, 2",
         params,
     ).fetchall()
-    chunks = (
-        "AND m.body ->> 'disclosure_id' IN (SELECT d.disclosure_id FROM disclosures d WHERE {})"
-    )
+    chunks = "AND m.body ->> 'disclosure_id' IN (SELECT disclosure_id FROM yr)"
     listed = {
         (r[0], r[1]): (int(r[2]), frozenset(r[3]))
         for r in conn.execute(
-            f"WITH {CHUNK_OWNERS.format(chunks=chunks.format(_IN_YEAR))}, {LISTED}"
-            " SELECT d.recipient_agency, d.legal_authority, count(DISTINCT d.event_id),"
-            " array_agg(DISTINCT l.ref) FROM disclosures d JOIN listed l ON l.owner = d.event_id"
-            f" WHERE {_IN_YEAR} GROUP BY 1, 2",
+            "WITH yr AS MATERIALIZED (SELECT d.event_id, d.disclosure_id, d.recipient_agency,"
+            f"   d.legal_authority FROM disclosures d WHERE {_IN_YEAR}),"
+            f" {CHUNK_OWNERS.format(chunks=chunks)},"
+            # Each listed ref by the disclosure it belongs to: its own refs, its chunks' refs.
+            " listed AS MATERIALIZED (SELECT t.event_id AS owner, t.ref FROM taxpayer_refs t"
+            "   JOIN yr ON yr.event_id = t.event_id UNION ALL SELECT c.owner, t.ref"
+            "   FROM chunk_owner c JOIN taxpayer_refs t ON t.event_id = c.chunk"
+            "   WHERE c.owner IS NOT NULL)"
+            " SELECT yr.recipient_agency, yr.legal_authority, count(DISTINCT yr.event_id),"
+            " array_agg(DISTINCT l.ref) FROM yr JOIN listed l ON l.owner = yr.event_id"
+            " GROUP BY 1, 2",
             params,
         )
     }
