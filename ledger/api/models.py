@@ -170,11 +170,26 @@ class AccountingRow(BaseModel):
     tax_periods: list[str] = []
     # 5 U.S.C. 552a(c)(3), (j)(2), (k)(2): law-enforcement (6103(i)) disclosures
     withheld_from_individual: bool = False
+    # docs/reports.md: the source, as amended beside as first recorded, the refs' reconciliation
+    source_agency: str | None = None
+    event_id: str | None = None
+    record_count: int | None = None
+    withdrawn: bool = False
+    amended: bool = False
+    first_day: date | None = None
+    first_recipient_agency: str | None = None
+    first_legal_authority: str | None = None
+    first_record_count: int | None = None
+    listed_taxpayers: int | None = None
+    refs_reconcile: bool | None = None
+    refs_note: str | None = None
 
 
 class Accounting(BaseModel):
     disclosures: list[AccountingRow]
     index_proof: dict[str, Any] | None = None
+    coverage: str | None = None  # what "none" covers: disclosures without refs are not checked
+    basis: str | None = None  # 5 U.S.C. 552a(c)(3); 26 U.S.C. 6103(p)(3)(A)
 
 
 class P3CLine(BaseModel):
@@ -184,13 +199,18 @@ class P3CLine(BaseModel):
     transmissions: int
     records: int
     disclosures: int  # records x tax periods: the JCT's unit
+    taxpayers: int | None = None  # distinct refs listed; None: no transmission lists any
+    transmissions_without_refs: int = 0
+    amended: int = 0  # transmissions amended or withdrawn since (counts are as first recorded)
+    records_as_amended: int = 0
 
 
 class P3CReport(BaseModel):
     year: int
     timezone: str
+    source: str | None = None
     unit: str
-    rows: list[P3CLine]  # the last is TOTALS
+    rows: list[P3CLine]  # the last two are the 6103(i) subtotal and TOTALS
 
 
 class OrderTransmission(BaseModel):

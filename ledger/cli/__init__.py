@@ -13,6 +13,7 @@ import os
 import typer
 import typer._click.exceptions as cli_errors  # typer vendors click; its errors live here
 
+from ledger.cli import accounting as accounting_cli
 from ledger.cli import api, bundle, demo, events, evidence, queries, reports, services, witness
 from ledger.cli import index as index_cli
 from ledger.cli.output import fail
@@ -43,7 +44,7 @@ for command in (
     bundle.verify_bundle,  # `verify-bundle`
     services.migrate,
     api.serve,
-    queries.accounting,
+    accounting_cli.accounting,
     index_cli.verify_accounting,  # `verify-accounting`
 ):
     app.command()(command)

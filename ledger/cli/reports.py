@@ -5,13 +5,17 @@ Each is recorded as a LedgerAccessed event (role auditor), like the other reads.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from ledger.cli.common import JsonFlag, record_access, settings
-from ledger.cli.output import console, print_json, print_table
+from ledger.cli.output import console, print_json
+from ledger.rules.reports import P3CRow
 
 if TYPE_CHECKING:
     from ledger.ops.order_reports import OrderReport
@@ -29,11 +33,71 @@ def _lead(delta: timedelta | None) -> str:
     return f"{sign}{abs(minutes) // 60}h{abs(minutes) % 60:02d}m"
 
 
+P3C_HEADERS = (
+    "Disclosure To/For",
+    "IRC Section 6103 subsection",
+    "Requests\n(events)",
+    "Transmissions\n(events)",
+    "Records\n(taxpayer records)",
+    "Disclosures\n(records x tax periods)",
+    "Taxpayers\n(distinct refs)",
+    "Amended\n(transmissions)",
+)
+
+
+def _taxpayers(row: P3CRow) -> str:
+    if row.taxpayers is None:
+        return "n/a"
+    return f"{row.taxpayers:,}" + ("+" if row.unlisted else "")
+
+
+def _p3c_cells(row: P3CRow) -> list[str]:
+    mark = "*" if row.amended else ""
+    return [
+        row.recipient,
+        row.authority,
+        f"{row.requests:,}",
+        f"{row.transmissions:,}",
+        f"{row.records:,}{mark}",
+        f"{row.disclosures:,}{mark}",
+        _taxpayers(row),
+        f"{row.amended:,}",
+    ]
+
+
+def print_wide_table(
+    title: str, headers: Sequence[str], rows: list[list[str]], numeric: Sequence[int] = ()
+) -> None:
+    """A table that never cuts a value: text wraps between words, a ``numeric`` column is never
+    wrapped (its header breaks only where it has a newline), and no cell ends in an ellipsis. Where the terminal is narrower than the longest
+    words and full numbers need, the lines run past it (the terminal wraps them) rather than
+    lose digits."""
+    table = Table(title=title)
+    widths = []
+    for i, header in enumerate(headers):
+        cells = [header, *(row[i] for row in rows)]
+        if i in numeric:
+            table.add_column(header, justify="right", no_wrap=True)
+            widths.append(max(len(line) for c in cells for line in c.splitlines() or [""]))
+        else:
+            table.add_column(header, overflow="fold")
+            widths.append(max(len(w) for c in cells for w in c.split() or [""]))
+    for row in rows:
+        table.add_row(*row)
+    need = sum(widths) + 3 * len(widths) + 1  # a space either side of each cell, and rules
+    out = console if console.width >= need else Console(width=need, highlight=False)
+    out.print(table)
+
+
 @report_app.command("p3c")
 def p3c(
     year: Annotated[
         str, typer.Option("--year", help="Calendar year (LEDGER_TIMEZONE), e.g. 2025.")
     ],
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="Only this source agency (and the agencies within it)."),
+    ] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """The 6103(p)(3)(C) report to the Joint Committee on Taxation for one calendar year."""
@@ -46,34 +110,36 @@ def p3c(
     s = settings()
     ledger = open_ledger(s, prepare=False)
     with connection(ledger.reader_url, ledger.schema) as conn:
-        report = p3c_report(conn, chosen, s.timezone, load_registry(s.registry_file))
-    record_access(ledger, "auditor", "report p3c", {"year": chosen}, len(report.rows) - 1)
+        report = p3c_report(conn, chosen, s.timezone, load_registry(s.registry_file), source)
+    params = {"year": chosen, "source": report.source}
+    record_access(ledger, "auditor", "report p3c", params, len(report.rows) - 2)
     if json_out:
         print_json(p3c_json(report))
         return
-    print_table(
-        f"26 U.S.C. 6103(p)(3)(C): disclosures in calendar year {report.year} ({report.timezone})",
-        [
-            "Disclosure To/For",
-            "IRC Section 6103 subsection",
-            "requests",
-            "transmissions",
-            "records",
-            "disclosures",
-        ],
-        [
-            [
-                r.recipient,
-                r.authority,
-                f"{r.requests:,}",
-                f"{r.transmissions:,}",
-                f"{r.records:,}",
-                f"{r.disclosures:,}",
-            ]
-            for r in report.rows
-        ],
+    of = "" if report.source is None else f" by {report.source}"
+    print_wide_table(
+        f"26 U.S.C. 6103(p)(3)(C): disclosures{of} in calendar year {report.year}"
+        f" ({report.timezone})",
+        P3C_HEADERS,
+        [_p3c_cells(r) for r in report.rows],
+        numeric=range(2, len(P3C_HEADERS)),
     )
-    console.print(f"Unit: {UNIT}.")
+    notes = [f"Units: {UNIT}."]
+    amended = [r for r in report.rows[:-2] if r.amended]
+    if amended:
+        notes.append(
+            "*: figures as first recorded; "
+            + "; ".join(
+                f"{r.recipient} {r.authority}: {r.amended:,} amended or withdrawn since,"
+                f" {r.records_as_amended:,} records as amended"
+                for r in amended
+            )
+            + "."
+        )
+    if any(r.unlisted and r.taxpayers is not None for r in report.rows):
+        notes.append("+: some transmissions in the row list no taxpayers; the count is a floor.")
+    for note in notes:
+        console.print(note, soft_wrap=True, highlight=False)
 
 
 def _when(t: datetime | None) -> str:

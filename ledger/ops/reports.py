@@ -13,14 +13,17 @@ from zoneinfo import ZoneInfo
 from ledger.errors import ExitCode, LedgerError
 from ledger.rules.registry import Registry
 from ledger.rules.reports import P3CRow, p3c_rows
+from ledger.storable import text_problem
 from ledger.store import Connection
 from ledger.store import reports as store
 
 _YEAR = re.compile(r"[0-9]{4}")
 UNIT = (
     "disclosures = records x tax periods (one taxpayer x one tax period x one record, as the JCT"
-    " counts); records = taxpayer records transmitted; transmissions = DisclosureRecorded events;"
-    " requests = DisclosureRequested events received in the year"
+    " counts); records = taxpayer records transmitted, as first recorded; transmissions ="
+    " DisclosureRecorded events; requests = DisclosureRequested events received in the year;"
+    " taxpayers = distinct taxpayer refs the transmissions list (n/a where none lists any, a floor"
+    " where some do not); amended = transmissions amended or withdrawn since"
 )
 
 
@@ -49,17 +52,34 @@ def parse_year(text: str) -> int:
 class P3CReport:
     year: int
     timezone: str
-    rows: list[P3CRow]  # the last is the TOTALS row
+    rows: list[P3CRow]  # the last two are the 6103(i) subtotal and the TOTALS row
+    source: str | None = None
 
 
-def p3c_report(conn: Connection, year: int, tz: ZoneInfo, registry: Registry) -> P3CReport:
+def source_filter(conn: Connection, registry: Registry, source: str | None) -> list[str] | None:
+    """Every stored spelling of ``source`` or of an agency within it (by canonical id), or None
+    for every source."""
+    if source is None:
+        return None
+    if text_problem(source) or not source.strip():
+        raise ReportArgumentError("--source must name a source agency, such as IRS.")
+    wanted = registry.agency(source).id
+    return [t for t in store.source_spellings(conn) if wanted in registry.agency(t).chain]
+
+
+def p3c_report(
+    conn: Connection, year: int, tz: ZoneInfo, registry: Registry, source: str | None = None
+) -> P3CReport:
     """The (p)(3)(C) table for calendar ``year`` in ``tz`` (LEDGER_TIMEZONE), recipients and
-    authorities grouped by ``registry``."""
+    authorities grouped by ``registry``; of one ``source`` agency if given (requests are the
+    source's too)."""
     start = datetime(year, 1, 1, tzinfo=tz)
     end = datetime(year + 1, 1, 1, tzinfo=tz)
-    disclosed = store.p3c_disclosures(conn, date(year, 1, 1), date(year, 12, 31))
-    requested = store.p3c_requests(conn, start, end)
-    return P3CReport(year, str(tz), p3c_rows(disclosed, requested, registry))
+    sources = source_filter(conn, registry, source)
+    disclosed = store.p3c_disclosures(conn, date(year, 1, 1), date(year, 12, 31), sources)
+    requested = store.p3c_requests(conn, start, end, sources)
+    shown = None if source is None else source.strip()
+    return P3CReport(year, str(tz), p3c_rows(disclosed, requested, registry), shown)
 
 
 def p3c_json(report: P3CReport) -> dict[str, Any]:
@@ -67,6 +87,7 @@ def p3c_json(report: P3CReport) -> dict[str, Any]:
     return {
         "year": report.year,
         "timezone": report.timezone,
+        "source": report.source,
         "unit": UNIT,
         "rows": [
             {
@@ -76,6 +97,10 @@ def p3c_json(report: P3CReport) -> dict[str, Any]:
                 "transmissions": r.transmissions,
                 "records": r.records,
                 "disclosures": r.disclosures,
+                "taxpayers": r.taxpayers,
+                "transmissions_without_refs": r.unlisted,
+                "amended": r.amended,
+                "records_as_amended": r.records_as_amended,
             }
             for r in report.rows
         ],

@@ -7,7 +7,7 @@ The database hands these functions tallies and facts; nothing here reads or writ
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ledger.rules.authorities import citation_family, normalize_authority
 from ledger.rules.registry import Registry
@@ -34,13 +34,52 @@ def report_recipient(text: str, registry: Registry) -> str:
 def withheld_from_individual(authority: str | None) -> bool:
     """Whether a Privacy Act accounting entry is withheld from the taxpayer who asks for it.
 
-    5 U.S.C. 552a(c)(3) exempts from the individual's access the accounting of disclosures to
-    law enforcement (552a(b)(7)), and systems of records exempted under 552a(j)(2) (criminal law
-    enforcement) and (k)(2) (investigatory material) withhold it too. The ledger applies that to
-    every disclosure under a 26 U.S.C. 6103(i) subsection (disclosures for the investigation of
-    non-tax crimes, terrorism and other law-enforcement purposes) and to nothing else.
+    5 U.S.C. 552a(c)(3) makes the accounting of disclosures kept under (c)(1) available to the
+    individual on request, except for disclosures to law enforcement under (b)(7), and a system
+    of records exempted under (j)(2) or (k)(2) may withhold it too. The ledger treats every
+    disclosure under a 26 U.S.C. 6103(i) subsection (non-tax criminal investigation, terrorism and
+    other law-enforcement purposes) as such and nothing else (``BASIS``).
     """
     return report_authority(authority).startswith("(i)")
+
+
+BASIS = (
+    "Basis: 5 U.S.C. 552a(c)(3) makes the accounting of disclosures kept under 552a(c)(1)"
+    " available to the individual on request, except disclosures to law enforcement under"
+    " 552a(b)(7) and what a system exempted under 552a(j)(2) or (k) withholds; the ledger"
+    " withholds its 26 U.S.C. 6103(i) disclosures on that ground. 26 U.S.C. 6103(p)(3)(A) also"
+    " applies: the agency keeps a record of every disclosure of returns and return information"
+    " (some subsections excepted), made at the time of disclosure."
+)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def refs_note(listed: int, records: int) -> str | None:
+    """Why a disclosure's taxpayer list does not account for its records, or None when it does:
+    a list of refs is one per record (a record is one taxpayer's data)."""
+    if listed == records:
+        return None
+    return (
+        f"lists {plural(listed, 'taxpayer')} for {plural(records, 'record')}: the taxpayer list"
+        " does not reconcile with record_count"
+    )
+
+
+def accounting_coverage(found: int, unlisted: int, unlisted_records: int) -> str:
+    """What an accounting's answer covers: only disclosures that list their taxpayers can name
+    one, so "none" means none among those, and the rest are stated."""
+    rest = (
+        f"{plural(unlisted, 'disclosure')} ({plural(unlisted_records, 'record')}) carry no"
+        " taxpayer list and cannot be checked"
+        if unlisted
+        else "every disclosure recorded lists its taxpayers"
+    )
+    if found == 0:
+        return f"None: no disclosure that lists taxpayers names this taxpayer; {rest}."
+    return f"{plural(found, 'disclosure')} name this taxpayer; {rest} for this taxpayer."
 
 
 # --- 6103(p)(3)(C) ------------------------------------------------------------------------
@@ -48,13 +87,18 @@ def withheld_from_individual(authority: str | None) -> bool:
 
 @dataclass(frozen=True)
 class DisclosureTally:
-    """Disclosures to one recipient under one cited authority in the report's year."""
+    """Disclosures to one recipient under one cited authority in the report's year, as first
+    recorded (an amendment or withdrawal is counted beside them, never instead)."""
 
     recipient: str
     authority: str
     transmissions: int  # DisclosureRecorded events
     records: int  # sum of record_count
     disclosures: int  # the JCT unit: records x tax periods (see p3c_rows)
+    amended: int = 0  # transmissions amended or withdrawn since
+    records_as_amended: int | None = None  # sum of record_count as amended (withdrawn: 0)
+    unlisted: int = 0  # transmissions that carry no taxpayer refs
+    refs: frozenset[str] = frozenset()  # the distinct taxpayer refs the others list
 
 
 @dataclass(frozen=True)
@@ -76,42 +120,75 @@ class P3CRow:
     transmissions: int
     records: int
     disclosures: int
+    amended: int = 0
+    records_as_amended: int = 0
+    unlisted: int = 0
+    refs: frozenset[str] = frozenset()
+
+    @property
+    def taxpayers(self) -> int | None:
+        """Distinct taxpayers the row's refs name; None ("n/a") when no transmission lists any.
+        With ``unlisted`` > 0 it is a floor: those transmissions' taxpayers are unknown."""
+        return None if self.unlisted == self.transmissions else len(self.refs)
 
 
 TOTALS = "TOTALS"
+SUBTOTAL_6103I = "SUBTOTAL 6103(i)"
+
+
+def _sum(label: str, authority: str, rows: list[P3CRow]) -> P3CRow:
+    counts: dict[str, int] = {f: sum(getattr(r, f) for r in rows) for f in _COUNTS}
+    refs: frozenset[str] = frozenset().union(*(r.refs for r in rows))
+    return P3CRow(label, authority, **counts, refs=refs)
+
+
+_COUNTS = (
+    "requests",
+    "transmissions",
+    "records",
+    "disclosures",
+    "amended",
+    "records_as_amended",
+    "unlisted",
+)
 
 
 def p3c_rows(
     disclosures: Iterable[DisclosureTally], requests: Iterable[RequestTally], registry: Registry
 ) -> list[P3CRow]:
     """The (p)(3)(C) table: one row per recipient and authority (``report_recipient``,
-    ``report_authority``), sorted, then a TOTALS row as the JCT prints it.
+    ``report_authority``), sorted, then a 6103(i) subtotal (the law-enforcement disclosures the
+    Privacy Act accounting withholds) and a TOTALS row as the JCT prints it.
 
     The unit: the JCT counts "one taxpayer x one tax period x one record" as a disclosure. A
     ledger record is one taxpayer's data in one transmission, so ``disclosures`` is each record
     times the number of tax periods its transmission covered (a transmission naming none counts
     each record once); ``records`` is the ledger's own unit beside it.
     """
-    rows: dict[tuple[str, str], list[int]] = {}
+    rows: dict[tuple[str, str], P3CRow] = {}
+    empty = P3CRow("", "", 0, 0, 0, 0)
     for d in disclosures:
         key = (report_recipient(d.recipient, registry), report_authority(d.authority))
-        row = rows.setdefault(key, [0, 0, 0, 0])
-        row[1] += d.transmissions
-        row[2] += d.records
-        row[3] += d.disclosures
+        row = rows.get(key, empty)
+        as_amended = d.records if d.records_as_amended is None else d.records_as_amended
+        rows[key] = P3CRow(
+            key[0],
+            key[1],
+            row.requests,
+            row.transmissions + d.transmissions,
+            row.records + d.records,
+            row.disclosures + d.disclosures,
+            row.amended + d.amended,
+            row.records_as_amended + as_amended,
+            row.unlisted + d.unlisted,
+            row.refs | d.refs,
+        )
     for r in requests:
         key = (report_recipient(r.recipient, registry), report_authority(r.authority))
-        rows.setdefault(key, [0, 0, 0, 0])[0] += r.requests
-    table = [
-        P3CRow(recipient, authority, *counts) for (recipient, authority), counts in rows.items()
-    ]
-    table.sort(key=lambda row: (row.recipient, row.authority))
-    totals = P3CRow(
-        TOTALS,
-        "",
-        sum(r.requests for r in table),
-        sum(r.transmissions for r in table),
-        sum(r.records for r in table),
-        sum(r.disclosures for r in table),
-    )
-    return [*table, totals]
+        row = rows.get(key, empty)
+        rows[key] = replace(
+            row, recipient=key[0], authority=key[1], requests=row.requests + r.requests
+        )
+    table = sorted(rows.values(), key=lambda row: (row.recipient, row.authority))
+    law_enforcement = [r for r in table if r.authority.startswith("(i)")]
+    return [*table, _sum(SUBTOTAL_6103I, "(i)", law_enforcement), _sum(TOTALS, "", table)]

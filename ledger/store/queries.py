@@ -10,7 +10,6 @@ from typing import Any
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from ledger.rules.reports import withheld_from_individual
 from ledger.store.connection import Connection
 
 
@@ -243,33 +242,11 @@ def warming_up_sources(conn: Connection, days: int = 365) -> list[dict[str, Any]
 
 
 def accounting(conn: Connection, ref: str) -> list[dict[str, Any]]:
-    """Privacy Act accounting: every disclosure whose manifest or refs include this keyed ref,
-    with the recipient's address (the disclosure's, else its request's), the tax periods, and
-    whether the entry is withheld from the individual (``rules.reports.withheld_from_individual``);
-    each disclosure as its amendments left it, beside what was first recorded; a withdrawn one
-    stays, marked: the accounting was owed when the disclosure was made."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            "SELECT DISTINCT d.day, d.transmitted_at, d.recipient_agency, d.legal_authority,"
-            " d.purpose, d.nature, d.disclosure_id, d.withdrawn,"
-            " (o.day, o.recipient_agency, o.legal_authority, o.record_count)"
-            "   IS DISTINCT FROM (d.day, d.recipient_agency, d.legal_authority, d.record_count)"
-            "   AS amended, o.day AS first_day, o.recipient_agency AS first_recipient_agency,"
-            " o.legal_authority AS first_legal_authority, o.record_count AS first_record_count,"
-            " coalesce(x.recipient_address, r.address) AS recipient_address,"
-            " coalesce(x.tax_periods, '[]'::jsonb) AS tax_periods"
-            " FROM taxpayer_refs t JOIN current_disclosures d USING (disclosure_id)"
-            " JOIN disclosures o ON o.event_id = d.event_id"
-            " LEFT JOIN disclosure_details x ON x.event_id = d.event_id"
-            " LEFT JOIN LATERAL (SELECT q.record ->> 'recipient_address' AS address FROM requests q"
-            "   WHERE q.request_id = d.request_id ORDER BY q.received_at DESC LIMIT 1) r ON true"
-            " WHERE t.ref = %s ORDER BY d.transmitted_at",
-            (ref,),
-        )
-        rows = list(cur.fetchall())
-    for row in rows:
-        row["withheld_from_individual"] = withheld_from_individual(row["legal_authority"])
-    return rows
+    """Privacy Act accounting of one keyed ref (``store.reports.accounting``: manifests joined by
+    event and writer, refs checked against record_count, amended and withdrawn ones kept)."""
+    from ledger.store.reports import accounting as entries
+
+    return entries(conn, ref)
 
 
 def alert_exists(conn: Connection, alert_id: str) -> bool:

@@ -267,7 +267,8 @@ def test_requests_counts_and_reports_through_the_real_pipeline(
         assert counts[(NOTICED, "(i)(2)")] == (0, 3, 7010, 7010)
         assert counts[("Legacy Recipient", "(d)")] == (0, 1, 200, 400)
         assert counts[("TOTALS", "")] == (3, 9, 55611, 55911)
-        assert len(table) == 7
+        assert counts[("SUBTOTAL 6103(i)", "(i)")] == (3, 7, 54411, 54511)
+        assert len(table) == 8
         text = ledger_cli(led, "report", "p3c", "--year", "2024")
         assert text.returncode == 0, text.stderr
         assert "TOTALS" in text.stdout

@@ -14,6 +14,7 @@ from ledger.rules.config import load_registry, load_rules_config
 from ledger.rules.model import NoticeFacts
 from ledger.rules.order_verdicts import StoredVerdict, order_verdicts
 from ledger.rules.reports import (
+    SUBTOTAL_6103I,
     TOTALS,
     DisclosureTally,
     RequestTally,
@@ -88,8 +89,38 @@ def test_the_p3c_table_merges_spellings_counts_requests_and_totals() -> None:
         (USAO, "(i)(1)", 0, 2, 50, 50),
         (USAO, "(i)(2)", 4, 4, 110, 210),
         (ICE_NAME, "(i)(2)", 1, 1, 47289, 94578),
+        (SUBTOTAL_6103I, "(i)", 5, 7, 47449, 94838),
         (TOTALS, "", 7, 7, 47449, 94838),
     ]
+
+
+tallies_with_refs = st.lists(
+    st.builds(
+        DisclosureTally,
+        st.sampled_from(["A", "B"]),
+        st.sampled_from(["26 U.S.C. 6103(i)(2)", "26 U.S.C. 6103(i)(1)", "26 U.S.C. 6103(d)"]),
+        st.integers(1, 5),
+        st.integers(0, 1000),
+        st.integers(0, 1000),
+        unlisted=st.integers(0, 1),
+        refs=st.frozensets(st.sampled_from("abcdef")),
+    ),
+    max_size=12,
+)
+
+
+@given(tallies_with_refs)
+def test_the_6103i_subtotal_and_taxpayers_add_up(disclosed: list[DisclosureTally]) -> None:
+    *body, subtotal, totals = p3c_rows(disclosed, [], REGISTRY)
+    law = [d for d in disclosed if "(i)" in d.authority]
+    assert subtotal.recipient == SUBTOTAL_6103I
+    assert subtotal.records == sum(d.records for d in law)
+    assert subtotal.transmissions == sum(d.transmissions for d in law)
+    assert totals.refs == frozenset().union(*(d.refs for d in disclosed))
+    assert len(totals.refs) <= sum(len(r.refs) for r in body)  # distinct, not summed
+    for row in body:
+        unknown = row.unlisted == row.transmissions
+        assert (row.taxpayers is None) is unknown
 
 
 tallies = st.lists(

@@ -17,8 +17,10 @@ from ledger.errors import LedgerError
 from ledger.local_secrets import configured_or_existing
 from ledger.ops.taxpayer_index import index_answer, indexer_for
 from ledger.privacy import load_taxpayer_key, taxpayer_ref
+from ledger.rules.reports import BASIS, accounting_coverage
 from ledger.safe_files import InputTooDeepError, loads_json
 from ledger.store import queries
+from ledger.store.reports import unlisted
 
 router = APIRouter()
 REQUEST_BODY = {
@@ -64,8 +66,10 @@ def accounting(
     except LedgerError as exc:
         raise HTTPException(exc.http_status, exc.diagnostics()) from None
     rows = queries.accounting(conn, ref)
+    answer = {"disclosures": rows, "coverage": accounting_coverage(len(rows), *unlisted(conn))}
+    answer["basis"] = BASIS
     returned(request, len(rows))
     if not body.index_proof:
-        return {"disclosures": rows}
+        return answer
     ledger = context(request).ledger
-    return {"disclosures": rows, "index_proof": index_answer(conn, indexer_for(ledger), ref)}
+    return answer | {"index_proof": index_answer(conn, indexer_for(ledger), ref)}

@@ -18,10 +18,12 @@ Year = Annotated[int, Query(ge=1900, le=2200, description="Calendar year in LEDG
 
 
 @router.get("/api/reports/p3c", response_model=P3CReport)
-def p3c(request: Request, who: Auditor, conn: Db, year: Year) -> dict[str, Any]:
+def p3c(
+    request: Request, who: Auditor, conn: Db, year: Year, source: str | None = None
+) -> dict[str, Any]:
     api = context(request)
-    report = p3c_report(conn, year, api.ledger.settings.timezone, api.registry)
-    returned(request, len(report.rows) - 1)
+    report = p3c_report(conn, year, api.ledger.settings.timezone, api.registry, source)
+    returned(request, len(report.rows) - 2)
     return p3c_json(report)
 
 
