@@ -19,6 +19,7 @@ from typing import Any
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.events import (
+    AlertAcknowledged,
     AlertResolved,
     CourtOrderRecorded,
     CourtOrderVacated,
@@ -38,6 +39,7 @@ from ledger.rules.judge_late import amendment_moves, count_up
 from ledger.rules.lifecycle import (
     DISCLOSURE_RULES,
     DUPLICATE,
+    OPEN,
     RESOLVED,
     StatusChange,
     duplicate_alert,
@@ -51,7 +53,12 @@ from ledger.store import Connection, corrections
 from ledger.store import contents as contents_store
 from ledger.store import requests as request_store
 from ledger.store import volume as volume_store
-from ledger.store.alert_status import alerts_about, alerts_on_days, record_changes
+from ledger.store.alert_status import (
+    alerts_about,
+    alerts_on_days,
+    current_status,
+    record_changes,
+)
 from ledger.store.orders import insert_change, order_changes, orders_now, recorded_orders
 
 log = logging.getLogger(__name__)
@@ -268,6 +275,22 @@ class Lifecycle:
             kafka_time(rec),
         )
         self.store(conn, judgement)
+
+    def acknowledged(self, conn: Connection, rec: ConsumerRecord, ack: AlertAcknowledged) -> None:
+        """A person's acknowledgement closes a contested alert: a later fact proposed to resolve
+        it, and only a person (an authenticated, signed entry) accepts that. Any other alert
+        keeps its status; the acknowledgement is shown beside it."""
+        now = current_status(conn, ack.alert_id)
+        if now is None or now[0] != OPEN or not now[1].startswith(CONTESTED_PREFIX):
+            return
+        reason = (
+            f"acknowledged by {ack.acknowledged_by}: the later fact it was contested by stands"
+            f" ({now[1][len(CONTESTED_PREFIX) :]})"
+        )
+        record_changes(
+            conn,
+            [StatusChange(ack.alert_id, RESOLVED, reason[:4000], ack.event_id, kafka_time(rec))],
+        )
 
     def days_transmissions(
         self, conn: Connection, days: tuple[date, date] | None

@@ -103,6 +103,7 @@ class VolumeFollower(Follower):
                 self.lifecycle.request_recorded(conn, rec, event)
             elif isinstance(event, AlertAcknowledged):  # `ledger alerts ack`, a signed entry
                 store_acknowledgement(conn, event)
+                self.lifecycle.acknowledged(conn, rec, event)
         self._record(conn, run)
 
     def _record(self, conn: Connection, run: list[Recorded]) -> None:

@@ -16,6 +16,15 @@ from ledger.rules.volume_book import ScopeKey
 from ledger.store.connection import Connection
 
 
+def current_status(conn: Connection, alert_id: str) -> tuple[str, str] | None:
+    """(status, reason) of one alert now; None when the ledger holds no such alert."""
+    row = conn.execute(
+        "SELECT status, coalesce(status_reason, '') FROM alert_status WHERE alert_id = %s",
+        (alert_id,),
+    ).fetchone()
+    return None if row is None else (str(row[0]), str(row[1]))
+
+
 def record_changes(conn: Connection, changes: Sequence[StatusChange]) -> list[StatusChange]:
     """Appends the changes in order; returns those not stored before (redelivery stores none)."""
     fresh = []

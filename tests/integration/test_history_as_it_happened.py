@@ -290,3 +290,52 @@ def test_request_recorded_after_the_transmission_is_contested(led: Ledger) -> No
     assert reason is not None
     assert reason.startswith("contested: ")
     assert any(sev == "critical" and e[0] == request for sev, e in contested(led))
+
+
+def test_acknowledgement_closes_a_contested_alert_and_only_a_contested_one(
+    led: Ledger, tmp_path: Any
+) -> None:
+    """The original alert stays open until a person acknowledges it: `ledger alerts ack` (the
+    installed command, as an official runs it) resolves a contested spike, naming who; an
+    acknowledged alert that nothing contested stays open."""
+    import shutil
+    import subprocess
+
+    from tests.integration.helpers import cli_env, wait_until
+
+    office = f"Acked Office {uuid.uuid4().hex[:6]}"
+    source, spike = spike_history(led, office)
+    [lowered] = send(led, [amend(spike, record_count="4")])
+    assert_contested_by(led, source, lowered)
+    contested_id = spikes(led, source)[0][3]
+    plain = f"Plain Office {uuid.uuid4().hex[:6]}"
+    plain_source, _ = spike_history(led, plain)
+    plain_id = spikes(led, plain_source)[0][3]
+    cli = shutil.which("ledger") or "ledger"
+    for alert_id in (contested_id, plain_id):
+        done = subprocess.run(
+            [cli, "alerts", "ack", alert_id, "--note", "reviewed"],
+            env=cli_env(led),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+
+    def status(alert_id: str) -> tuple[str, str]:
+        [(s, reason)] = rows(
+            led,
+            "SELECT status, coalesce(status_reason, '') FROM alert_status WHERE alert_id = %s",
+            (alert_id,),
+        )
+        return str(s), str(reason)
+
+    wait_until(lambda: status(contested_id)[0] == "resolved", 60, "the acknowledged alert")
+    assert status(contested_id)[1].startswith("acknowledged by ")
+    wait_until(
+        lambda: rows(led, "SELECT 1 FROM acknowledgements WHERE alert_id = %s", (plain_id,)),
+        60,
+        "the second acknowledgement",
+    )
+    assert status(plain_id)[0] == "open"  # nothing contested it: an acknowledgement is a note
+    assert run_replay(led.settings, show_progress=False).differences == []
