@@ -29,6 +29,7 @@ from ledger.followers.service import start_consumers
 from ledger.intake import build_event
 from ledger.kafka.client import client_config
 from ledger.kafka.offsets import log_end_offsets
+from ledger.rules.config import load_rules_config
 from ledger.runtime import Ledger
 from ledger.storable import length_bound
 from tests.integration.helpers import (
@@ -184,12 +185,15 @@ def test_values_at_their_bounds_are_stored_by_every_follower(
     assert rows(led, "SELECT disclosure_id FROM disclosures WHERE event_id = %s", (ids[4],)) == [
         (big["disclosure_id"],)
     ]
-    assert recipient_volume(led, source, recipient)[D] == (1, 200_000)
+    # Volumes and alerts are kept by canonical name (docs/names.md): the folded skeleton.
+    agency = load_rules_config(led.settings.rules_file, led.settings.registry_file).registry.agency
+    source_id, recipient_id = agency(source).id, agency(recipient).id
+    assert recipient_volume(led, source_id, recipient_id)[D] == (1, 200_000)
     spikes = rows(
         led,
         "SELECT severity, evidence FROM alerts WHERE rule = 'spike_over_prior_year'"
         " AND scope_kind = 'recipient' AND scope_source = %s AND scope_value = %s",
-        (source, recipient),
+        (source_id, recipient_id),
     )
     assert [(s, ids[4] in e) for s, e in spikes] == [("critical", True)]
     assert len(dead_letters(led)) == letters_before
