@@ -17,22 +17,12 @@ from ledger.followers.webhook_sender import WebhookSenders, stored_raised
 from ledger.store import Connection
 from ledger.store import deliveries as store
 from ledger.webhook_config import DeliveryConfig
+from ledger.webhooks import ALERT_FIELDS
 
 log = logging.getLogger(__name__)
 
-# The fields of an AlertRaised that must equal the stored alert's for it to be the ledger's own.
-_ALERT_FIELDS = (
-    "alert_id",
-    "rule",
-    "severity",
-    "scope",
-    "day",
-    "observed",
-    "threshold",
-    "evidence",
-    "legal_source",
-    "message",
-)
+# The fields of an AlertRaised that must equal the stored alert's for it to be the ledger's own
+# are those a webhook carries (ledger.webhooks.ALERT_FIELDS).
 
 
 class AlertDeliveryFollower(Follower):
@@ -100,7 +90,7 @@ class AlertDeliveryFollower(Follower):
             return f"alert {event.alert_id} was never stored by the ledger"
         mine = stored_raised(stored).to_record()
         theirs = event.to_record()
-        differ = [f for f in _ALERT_FIELDS if mine[f] != theirs[f]]
+        differ = [f for f in ALERT_FIELDS if mine[f] != theirs[f]]
         if differ:
             return f"alert {event.alert_id} differs from the stored alert in {', '.join(differ)}"
         return ""

@@ -18,7 +18,8 @@ from typing import Any
 import orjson
 
 from ledger.events import DisclosureRecorded
-from ledger.rules.model import AlertDraft, DisclosureFacts, Scope, Severity
+from ledger.rules.lifecycle import second_recording_alert
+from ledger.rules.model import AlertDraft, DisclosureFacts, Severity
 from ledger.rules.registry import Registry
 
 CONFLICT = "conflicting_disclosure"
@@ -48,20 +49,11 @@ def contents_digest(event: DisclosureRecorded, registry: Registry) -> bytes:
 
 def conflict_alert(dup: DisclosureFacts, original_event_id: str) -> AlertDraft:
     """A second DisclosureRecorded of the same (source, disclosure id) with other contents."""
-    scope = Scope("recipient", dup.source_agency, dup.recipient_agency)
-    return AlertDraft.about(
+    return second_recording_alert(
         CONFLICT,
         Severity.CRITICAL,
-        scope,
-        dup.day,
-        dup.disclosure_id,
-        dup.event_id,
-        observed=dup.record_count,
-        evidence=[dup.event_id, original_event_id],
-        legal_source="26 U.S.C. 6103(p)(3)(A): an accurate accounting, each disclosure once",
-        message=(
-            f"Disclosure {dup.disclosure_id} from {dup.source_agency} was recorded again as event"
-            f" {dup.event_id} with other contents than event {original_event_id}; both are"
-            f" counted ({dup.record_count:,} records to {dup.recipient_agency} in this one)."
-        ),
+        dup,
+        original_event_id,
+        f"with other contents than event {original_event_id}; both are counted"
+        f" ({dup.record_count:,} records to {dup.recipient_agency} in this one).",
     )

@@ -195,13 +195,15 @@ def notice_use(
     }
 
 
-def duplicate_alert(dup: DisclosureFacts, original_event_id: str) -> AlertDraft:
-    """A second DisclosureRecorded of the same (source, disclosure id) under a new event id."""
-    scope = Scope("recipient", dup.source_agency, dup.recipient_agency)
+def second_recording_alert(
+    rule: str, severity: Severity, dup: DisclosureFacts, original_event_id: str, outcome: str
+) -> AlertDraft:
+    """A second DisclosureRecorded of the same (source, disclosure id) under a new event id:
+    ``duplicate_disclosure`` (same contents) or ``conflicting_disclosure`` (other contents)."""
     return AlertDraft.about(
-        DUPLICATE,
-        Severity.WARNING,
-        scope,
+        rule,
+        severity,
+        Scope("recipient", dup.source_agency, dup.recipient_agency),
         dup.day,
         dup.disclosure_id,
         dup.event_id,
@@ -210,7 +212,17 @@ def duplicate_alert(dup: DisclosureFacts, original_event_id: str) -> AlertDraft:
         legal_source="26 U.S.C. 6103(p)(3)(A): an accurate accounting, each disclosure once",
         message=(
             f"Disclosure {dup.disclosure_id} from {dup.source_agency} was recorded again as event"
-            f" {dup.event_id} (first recorded as event {original_event_id}); the second record"
-            " is not counted."
+            f" {dup.event_id} {outcome}"
         ),
+    )
+
+
+def duplicate_alert(dup: DisclosureFacts, original_event_id: str) -> AlertDraft:
+    """A second recording with the first's contents: not counted."""
+    return second_recording_alert(
+        DUPLICATE,
+        Severity.WARNING,
+        dup,
+        original_event_id,
+        f"(first recorded as event {original_event_id}); the second record is not counted.",
     )
