@@ -20,6 +20,7 @@ import pytest
 
 from ledger import localdev
 from ledger.config import Settings, Topics
+from ledger.followers.service import CONSUMER_NAMES
 from ledger.runtime import Ledger, open_ledger
 from tests.integration.helpers import caught_up, cli_env, disclosure, emit, rows, wait_until
 
@@ -155,12 +156,13 @@ def test_consume_runs_one_process_per_consumer_and_restarts_a_killed_one(own_kaf
     _, ledger = own_kafka
     proc = consume(ledger)
     try:
-        children = wait_until(lambda: len(_children(proc.pid)) == 3 and _children(proc.pid), 60)
+        n = len(CONSUMER_NAMES)  # one child per consumer, the taxpayer index's loop included
+        children = wait_until(lambda: len(_children(proc.pid)) == n and _children(proc.pid), 60)
         emit(ledger, [disclosure(D, 1, "Before the child is killed")])
         caught_up(ledger)
         victim = children[0]
         subprocess.run(["kill", "-9", str(victim)], check=True)
-        wait_until(lambda: len(_children(proc.pid)) == 3 and victim not in _children(proc.pid), 60)
+        wait_until(lambda: len(_children(proc.pid)) == n and victim not in _children(proc.pid), 60)
         (after,) = emit(ledger, [disclosure(D, 1, "After the child is killed")])
         caught_up(ledger)
         assert rows(ledger, "SELECT 1 FROM entries WHERE event_id = %s::uuid", (after.event_id,))
