@@ -19,7 +19,6 @@ from ledger.api import create_app
 from ledger.followers.service import start_consumers
 from ledger.followers.taxpayer_index import TaxpayerIndexer, rebuild
 from ledger.keys import load_signers, signing_key_path
-from ledger.ops.bundle_files import write_sums
 from ledger.ops.taxpayer_index import indexer_for
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path, taxpayer_ref
 from ledger.runtime import Ledger
@@ -37,6 +36,7 @@ from tests.integration.helpers import (
     rows,
     wait_until,
 )
+from tests.integration.test_export_bundle import resign
 
 pytestmark = pytest.mark.integration
 D = date(2025, 8, 7)
@@ -135,7 +135,7 @@ def test_a_changed_index_leaf_in_a_bundle_is_named(led: Ledger, tmp_path: Path) 
     first["snapshot"] = ("0" if first["snapshot"][0] != "0" else "1") + first["snapshot"][1:]
     lines[1] = json.dumps(first, sort_keys=True)
     path.write_text("\n".join(lines) + "\n")
-    write_sums(out)
+    resign(led, out)  # as the key's holder could: the check beneath the signed list names it
     bad = ledger_cli(led, "verify-bundle", str(out), "--key", vkey(led))
     assert bad.returncode == 33, bad.stderr  # the bundle checkpoint exit code
     assert "index/leaves.jsonl leaf 1: the leaf is not its snapshot" in bad.stderr
@@ -143,7 +143,7 @@ def test_a_changed_index_leaf_in_a_bundle_is_named(led: Ledger, tmp_path: Path) 
 
     # A leaf dropped: the leaves no longer match the signed index log's size.
     path.write_text("\n".join(lines[:1]) + "\n")
-    write_sums(out)
+    resign(led, out)
     cut = ledger_cli(led, "verify-bundle", str(out), "--key", vkey(led))
     assert cut.returncode == 33, cut.stderr
     assert "index/leaves.jsonl: 1 leaves for an index log of" in cut.stderr
