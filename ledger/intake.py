@@ -44,7 +44,14 @@ LEDGER_EVENT_TYPES = frozenset(
 )
 
 # Strings that are identifiers or digests by construction, never free text.
-_NOT_FREE_TEXT = {"event_id", "amends_event_id", "manifest_sha256", "taxpayer_refs", "evidence"}
+_NOT_FREE_TEXT = {
+    "event_id",
+    "amends_event_id",
+    "manifest_sha256",
+    "taxpayer_refs",
+    "evidence",
+    "token_id",  # a UUID the ledger made: its digit runs can look like a TIN
+}
 # Agency-assigned identifiers may contain long digit runs; only one that *is* a TIN is refused.
 _IDENTIFIERS = {"disclosure_id", "request_id", "notice_id", "order_id", "alert_id"}
 _NOT_SCANNED = frozenset(_NOT_FREE_TEXT | _IDENTIFIERS)
