@@ -12,7 +12,7 @@ CREATE TABLE consumer_offsets (
     PRIMARY KEY (consumer, topic, kafka_partition)
 );
 
--- One hash-chained, Merkle-verifiable log per Kafka partition (DESIGN section 3).
+-- One hash-chained, Merkle-verifiable log per Kafka partition (docs/design.md, "Logs per partition").
 CREATE TABLE entries (
     log_id          text    NOT NULL,      -- '<topic>/<partition>'
     seq             bigint  NOT NULL CHECK (seq >= 0),
