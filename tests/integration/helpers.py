@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import Callable
@@ -26,6 +28,7 @@ from ledger.runtime import Ledger, open_ledger
 from ledger.store.connection import connection
 
 T = TypeVar("T")
+E = TypeVar("E")
 NY = ZoneInfo("America/New_York")
 
 
@@ -136,3 +139,40 @@ def cli_env(ledger: Ledger) -> dict[str, str]:
     checkout = str(Path(ledger_package.__file__).resolve().parent.parent)
     path = os.pathsep.join(p for p in (checkout, os.environ.get("PYTHONPATH")) if p)
     return {**os.environ, "PYTHONPATH": path, **ledger.environment()}
+
+
+def ledger_cli(ledger: Ledger, *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed `ledger` command run against ``ledger`` (exit status and output kept)."""
+    exe = shutil.which("ledger")
+    assert exe, "the ledger command is not installed (pip install -e .)"
+    return subprocess.run(
+        [exe, *args], env=cli_env(ledger), capture_output=True, text=True, timeout=300
+    )
+
+
+def events_on_topic(led: Ledger, kind: type[E]) -> list[E]:
+    """Every event of type ``kind`` on the ledger's alerts topic, from offset 0 to its end."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    from ledger.codec import EventCodec
+
+    consumer = KafkaConsumer(bootstrap_servers=led.bootstrap, enable_auto_commit=False)
+    try:
+        tps = [
+            TopicPartition(led.topics.alerts, p)
+            for p in consumer.partitions_for_topic(led.topics.alerts) or ()
+        ]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        ends = consumer.end_offsets(tps)
+        found: list[E] = []
+        codec = EventCodec()
+        while any(consumer.position(tp) < ends[tp] for tp in tps):
+            for records in consumer.poll(timeout_ms=1000).values():
+                for r in records:
+                    event = codec.decode(r.value).event
+                    if isinstance(event, kind):
+                        found.append(event)
+        return found
+    finally:
+        consumer.close()

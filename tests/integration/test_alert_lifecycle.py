@@ -19,9 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
-from ledger.codec import EventCodec
 from ledger.events import AlertResolved
 from ledger.followers.service import start_consumers
 from ledger.kafka.producer import EventProducer
@@ -35,6 +33,7 @@ from tests.integration.helpers import (
     cli_env,
     disclosure,
     emit,
+    events_on_topic,
     isolated_ledger,
     rows,
 )
@@ -115,26 +114,7 @@ def statuses(led: Ledger, rule: str, event_id: str) -> list[tuple[str, str | Non
 
 
 def resolved_on_topic(led: Ledger) -> list[AlertResolved]:
-    consumer = KafkaConsumer(bootstrap_servers=led.bootstrap, enable_auto_commit=False)
-    try:
-        tps = [
-            TopicPartition(led.topics.alerts, p)
-            for p in consumer.partitions_for_topic(led.topics.alerts) or ()
-        ]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        ends = consumer.end_offsets(tps)
-        found: list[AlertResolved] = []
-        codec = EventCodec()
-        while any(consumer.position(tp) < ends[tp] for tp in tps):
-            for records in consumer.poll(timeout_ms=1000).values():
-                for r in records:
-                    event = codec.decode(r.value).event
-                    if isinstance(event, AlertResolved):
-                        found.append(event)
-        return found
-    finally:
-        consumer.close()
+    return events_on_topic(led, AlertResolved)
 
 
 def ledger_cli(led: Ledger, *args: str) -> subprocess.CompletedProcess[str]:

@@ -17,17 +17,23 @@ from typing import Any
 
 import httpx
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 from ledger.api import create_app
-from ledger.codec import EventCodec
 from ledger.events import AlertRaised
 from ledger.followers.service import start_consumers
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
 from ledger.store.tokens import create_token
 from tests.fixtures_scenario import ApiServer, served
-from tests.integration.helpers import caught_up, cli_env, disclosure, emit, isolated_ledger, rows
+from tests.integration.helpers import (
+    caught_up,
+    cli_env,
+    disclosure,
+    emit,
+    events_on_topic,
+    isolated_ledger,
+    rows,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -105,26 +111,7 @@ def ledger_cli(led: Ledger, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def raised_on_topic(led: Ledger) -> list[AlertRaised]:
-    consumer = KafkaConsumer(bootstrap_servers=led.bootstrap, enable_auto_commit=False)
-    try:
-        tps = [
-            TopicPartition(led.topics.alerts, p)
-            for p in consumer.partitions_for_topic(led.topics.alerts) or ()
-        ]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        ends = consumer.end_offsets(tps)
-        found: list[AlertRaised] = []
-        codec = EventCodec()
-        while any(consumer.position(tp) < ends[tp] for tp in tps):
-            for records in consumer.poll(timeout_ms=1000).values():
-                for r in records:
-                    event = codec.decode(r.value).event
-                    if isinstance(event, AlertRaised):
-                        found.append(event)
-        return found
-    finally:
-        consumer.close()
+    return events_on_topic(led, AlertRaised)
 
 
 def is_new_spike(alert: dict[str, Any]) -> bool:

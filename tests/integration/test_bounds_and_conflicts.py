@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -35,10 +33,10 @@ from ledger.storable import length_bound
 from tests.integration.helpers import (
     at,
     caught_up,
-    cli_env,
     disclosure,
     emit,
     isolated_ledger,
+    ledger_cli,
     rows,
     wait_until,
 )
@@ -54,14 +52,6 @@ def led(ledger_settings) -> Iterator[Ledger]:
     yield ledger
     running.stop()
     assert not running.errors, running.errors
-
-
-def ledger_cli(ledger: Ledger, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("ledger")
-    assert exe, "the ledger command is not installed (pip install -e .)"
-    return subprocess.run(
-        [exe, *args], env=cli_env(ledger), capture_output=True, text=True, timeout=300
-    )
 
 
 def recipient_volume(ledger: Ledger, source: str, recipient: str) -> dict[date, tuple[int, int]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -30,10 +29,10 @@ from ledger.runtime import Ledger
 from ledger.store.connection import connection
 from tests.integration.helpers import (
     caught_up,
-    cli_env,
     disclosure,
     emit,
     isolated_ledger,
+    ledger_cli,
     rows,
     wait_until,
 )
@@ -50,14 +49,6 @@ def led(ledger_settings) -> Iterator[Ledger]:
     yield ledger
     running.stop()
     assert not running.errors, running.errors
-
-
-def ledger_cli(ledger: Ledger, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("ledger")
-    assert exe, "the ledger command is not installed (pip install -e .)"
-    return subprocess.run(
-        [exe, *args], env=cli_env(ledger), capture_output=True, text=True, timeout=300
-    )
 
 
 def write_raw(ledger: Ledger, event: LedgerEvent, partition: int) -> str:
