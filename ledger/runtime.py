@@ -90,5 +90,7 @@ def open_reader(settings: Settings) -> Ledger:
         return Ledger(settings, settings.kafka_bootstrap, "", "", reader)
     ep = endpoints(settings)
     if not reader:
-        reader = local_reader_url(ep.database_url, settings.data_dir / "db-roles.json")
+        reader = local_reader_url(
+            ep.database_url, settings.db_schema, settings.data_dir / "db-roles.json"
+        )
     return Ledger(settings, ep.kafka_bootstrap, "", "", reader)

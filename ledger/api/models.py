@@ -43,9 +43,11 @@ class VolumeDay(BaseModel):
     day: date
     source_agency: str
     scope_value: str
-    disclosures: int
+    disclosures: int  # as first recorded: counts only go up, and the rules judge these
     records: int
     prior_365_records: int
+    disclosures_as_amended: int  # what the discloser's amendments and withdrawals would leave
+    records_as_amended: int
 
 
 class VolumeSeries(BaseModel):

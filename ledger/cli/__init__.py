@@ -67,6 +67,16 @@ def _unexpected(exc: Exception) -> str:
     return f"unexpected error: {type(exc).__name__}: {first}"
 
 
+def _exit_code_of(exc: Exception) -> int:
+    """A service that cannot be reached is an outage (3, retry later), not a failed command."""
+    from kafka.errors import KafkaConnectionError
+    from psycopg import OperationalError
+
+    if isinstance(exc, KafkaConnectionError | OperationalError):
+        return ExitCode.SERVICE
+    return ExitCode.ERROR
+
+
 def main() -> None:
     """Entry point: LedgerErrors and usage errors become one line and a meaningful exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -94,5 +104,5 @@ def main() -> None:
     except Exception as exc:  # a driver error no call site translated: one line, not a traceback
         if os.environ.get("LEDGER_DEBUG"):
             raise
-        fail(f"{_unexpected(exc)} (set LEDGER_DEBUG=1 to see the traceback)", ExitCode.ERROR)
+        fail(f"{_unexpected(exc)} (set LEDGER_DEBUG=1 to see the traceback)", _exit_code_of(exc))
     raise SystemExit(code if isinstance(code, int) else ExitCode.OK)

@@ -27,6 +27,9 @@ VOLUME_TABLE: dict[str, Column] = {
     "scope": lambda r: r["scope_value"] or "(all)",
     "disclosures": "disclosures",
     "records": counted("records"),
+    "as amended": lambda r: (
+        "" if r["records_as_amended"] == r["records"] else f"{r['records_as_amended']:,}"
+    ),
     "prior 365 days": counted("prior_365_records"),
 }
 DISCLOSURE_TABLE: dict[str, Column] = {
@@ -108,7 +111,13 @@ def query(
             if json_out:
                 print_json(rows)
                 return
-            print_records(f"Daily volume by {volume}", VOLUME_TABLE, rows[-limit:])
+            shown = rows[-limit:]
+            print_records(f"Daily volume by {volume}", VOLUME_TABLE, shown)
+            if any(r["records_as_amended"] != r["records"] for r in shown):
+                console.print(
+                    "records: as first recorded (the rules count these; they only go up). "
+                    "as amended: what the discloser's amendments and withdrawals would leave."
+                )
             return
         asked = queries.DisclosureFilter(recipient, authority, since=first, until=last, limit=limit)
         wanted = disclosure_filter(conn, registry(), asked)

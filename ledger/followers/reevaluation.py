@@ -35,7 +35,7 @@ from ledger.rules.config import RulesConfig
 from ledger.rules.contents import CONFLICT, conflict_alert, contents_digest
 from ledger.rules.judge import needed_days, needed_notice_window
 from ledger.rules.judge_contest import CONTESTED_PREFIX, DUE_AGAIN, Judgement
-from ledger.rules.judge_late import amendment_moves, count_up
+from ledger.rules.judge_late import amendment_moves, count_up, held_back
 from ledger.rules.lifecycle import (
     DISCLOSURE_RULES,
     DUPLICATE,
@@ -142,6 +142,7 @@ class Lifecycle:
         self.rejudge(conn, rec, amended.event_id, [] if withdrawn else [new], reason, [target])
         self.rejudge_spikes(conn, rec, amended.event_id, [old, new], reason, moves)
         volume_store.write_deltas(conn, count_up(moves))
+        volume_store.write_deltas(conn, held_back(moves), "daily_volume_amended")
 
     def first_recordings(self, conn: Connection, run: Sequence[Recorded]) -> list[Recorded]:
         """The run without resends. A second recording of a (canonical source, disclosure id)

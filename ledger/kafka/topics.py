@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from typing import Any
@@ -17,11 +18,17 @@ from kafka.admin import (
     ResourcePattern,
     ResourceType,
 )
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    TopicAlreadyExistsError,
+)
 
 from ledger.config import Topics
 from ledger.errors import ServiceError
 from ledger.kafka.client import client_config
+
+log = logging.getLogger(__name__)
 
 # The log is the source of truth: nothing may ever expire or be compacted away. The broker stamps
 # each record with its append time, so timestamps never go backwards within a partition and one
@@ -44,12 +51,44 @@ def replication_for(brokers: int) -> tuple[int, int]:
     return replicas, 2 if replicas >= 3 else 1
 
 
-def ensure_topics(bootstrap: str, topics: Topics, partitions: int = 3) -> list[str]:
-    """Creates any missing ledger topic; returns the names it created (existing ones are kept)."""
-    try:
-        admin = KafkaAdminClient(**client_config(bootstrap), client_id="ledger-admin")
-    except KafkaError as exc:
-        raise ServiceError(f"Cannot reach Kafka at {bootstrap}: {exc}") from exc
+ENSURE_BUDGET_SECONDS = 60.0
+
+
+def _transient(exc: KafkaError) -> bool:
+    """A broker that is down or still electing: another try, perhaps on another node, may work."""
+    return isinstance(exc, KafkaConnectionError) or bool(getattr(exc, "retriable", False))
+
+
+def ensure_topics(
+    bootstrap: str,
+    topics: Topics,
+    partitions: int = 3,
+    budget: float = ENSURE_BUDGET_SECONDS,
+) -> list[str]:
+    """Creates any missing ledger topic; returns the names it created (existing ones are kept).
+
+    The admin client talks to one node at a time, so a broker of the list being down fails a
+    single attempt; any one node is enough, so transient errors are retried with a fresh client
+    for ``budget`` seconds before the outage is reported.
+    """
+    deadline = time.monotonic() + budget
+    warned = False
+    while True:
+        try:
+            return _ensure_topics_once(bootstrap, topics, partitions)
+        except KafkaError as exc:
+            if not _transient(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise ServiceError(f"Cannot reach Kafka at {bootstrap}: {exc}") from exc
+            if not warned:
+                log.warning("Kafka at %s: %s; retrying for up to %.0f s", bootstrap, exc, budget)
+                warned = True
+            time.sleep(1.0)
+
+
+def _ensure_topics_once(bootstrap: str, topics: Topics, partitions: int) -> list[str]:
+    admin = KafkaAdminClient(**client_config(bootstrap), client_id="ledger-admin")
     try:
         existing = set(admin.list_topics())
         replicas, min_isr = replication_for(len(admin.describe_cluster().get("brokers", [])))

@@ -156,6 +156,19 @@ def count_up(
     }
 
 
+def held_back(
+    moves: Mapping[tuple[ScopeKey, date], DayTotals],
+) -> dict[tuple[ScopeKey, date], DayTotals]:
+    """The part of an amendment's moves ``count_up`` leaves out: what the volume as amended
+    loses. ``count_up(m) + held_back(m) == m`` cell by cell, so the volume as counted plus
+    everything held back is the volume as amended."""
+    return {
+        at: DayTotals(min(t.disclosures, 0), min(t.records, 0))
+        for at, t in moves.items()
+        if t.disclosures < 0 or t.records < 0
+    }
+
+
 def amendment_moves(
     old: DisclosureFacts,
     new: DisclosureFacts,

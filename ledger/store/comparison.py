@@ -38,6 +38,11 @@ COMPARED = (
         ("disclosures", "records"),
     ),
     (
+        "daily_volume_amended",
+        ("scope_kind", "source_agency", "scope_value", "day"),
+        ("disclosures", "records"),
+    ),
+    (
         "alerts",
         ("alert_id",),
         ("rule", "scope", "scope_kind", "scope_source", "scope_value", "day"),

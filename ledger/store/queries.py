@@ -90,6 +90,10 @@ def volume_series(
 ) -> list[dict[str, Any]]:
     """Daily totals for one scope kind, with each day's prior-365-day sum beside it.
 
+    ``records`` and ``disclosures`` are as first recorded (they only count up, and the rules
+    judge them); ``*_as_amended`` are what the discloser's amendments and withdrawals would
+    leave (docs/history.md).
+
     ``limit``/``offset`` page through the days in order (the prior-year sums still see every day).
     """
     where = ["scope_kind = %(kind)s"]
@@ -116,10 +120,14 @@ def volume_series(
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             "SELECT * FROM ("
-            " SELECT day, source_agency, scope_value, disclosures, records,"
-            "  COALESCE(sum(records) OVER (PARTITION BY source_agency, scope_value ORDER BY day"
-            "   RANGE BETWEEN '365 days' PRECEDING AND '1 day' PRECEDING), 0)::bigint AS prior_365_records"
-            f" FROM daily_volume WHERE {clause}) s {outer_clause}"
+            " SELECT day, source_agency, scope_value, v.disclosures, v.records,"
+            "  COALESCE(sum(v.records) OVER (PARTITION BY source_agency, scope_value ORDER BY day"
+            "   RANGE BETWEEN '365 days' PRECEDING AND '1 day' PRECEDING), 0)::bigint AS prior_365_records,"
+            "  v.disclosures + COALESCE(a.disclosures, 0) AS disclosures_as_amended,"
+            "  v.records + COALESCE(a.records, 0) AS records_as_amended"
+            " FROM daily_volume v LEFT JOIN daily_volume_amended a"
+            "  USING (scope_kind, source_agency, scope_value, day)"
+            f" WHERE {clause}) s {outer_clause}"
             " ORDER BY day, source_agency, scope_value LIMIT %(limit)s OFFSET %(offset)s",
             params,
         )

@@ -15,6 +15,9 @@ from ledger.rules.fields_of import fields_of
 from ledger.rules.volume_book import LOOKBACK_DAYS, PRIOR_DAYS, DayTotals, ScopeKey, VolumeBook
 from ledger.store.event_rows import insert_event
 
+# daily_volume counts up only; daily_volume_amended holds what amendments would take away.
+VOLUME_TABLES = ("daily_volume", "daily_volume_amended")
+
 
 def lock_sources(conn: psycopg.Connection, sources: Iterable[str]) -> None:
     """Serialises volume updates per source agency across partitions and processes.
@@ -78,16 +81,26 @@ def last_days(conn: psycopg.Connection, keys: Iterable[ScopeKey]) -> dict[ScopeK
     return {(r[0], r[1], r[2]): r[3] for r in rows}
 
 
-def write_deltas(conn: psycopg.Connection, deltas: dict[tuple[ScopeKey, date], DayTotals]) -> None:
+def write_deltas(
+    conn: psycopg.Connection,
+    deltas: dict[tuple[ScopeKey, date], DayTotals],
+    table: str = "daily_volume",
+) -> None:
+    """Adds ``deltas`` to ``table``: daily_volume (as counted) or daily_volume_amended (what
+    amendments would take away; docs/history.md)."""
     if not deltas:
         return
+    if table not in VOLUME_TABLES:
+        raise ValueError(f"not a volume table: {table}")
     items = sorted(deltas.items())
     conn.execute(
-        "INSERT INTO daily_volume (scope_kind, source_agency, scope_value, day, disclosures, records)"
-        " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::date[], %s::bigint[], %s::bigint[])"
-        " ON CONFLICT (scope_kind, source_agency, scope_value, day) DO UPDATE SET"
-        " disclosures = daily_volume.disclosures + EXCLUDED.disclosures,"
-        " records = daily_volume.records + EXCLUDED.records",
+        sql.SQL(
+            "INSERT INTO {t} (scope_kind, source_agency, scope_value, day, disclosures, records)"
+            " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::date[], %s::bigint[],"
+            " %s::bigint[]) ON CONFLICT (scope_kind, source_agency, scope_value, day) DO UPDATE"
+            " SET disclosures = {t}.disclosures + EXCLUDED.disclosures,"
+            " records = {t}.records + EXCLUDED.records"
+        ).format(t=sql.Identifier(table)),
         (
             [key[0] for (key, _), _ in items],
             [key[1] for (key, _), _ in items],

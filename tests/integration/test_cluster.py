@@ -128,7 +128,11 @@ def test_node_1_down_status_and_consumers_use_the_other_brokers(cluster: Setting
             return int(row[0]) if row else 0
 
         wait_until(lambda: entries() == 1 or consume.poll() is not None, 120, "the entry")
-        assert consume.poll() is None, (consume.returncode, consume.stderr)
+        if consume.poll() is not None:
+            assert consume.stderr is not None
+            raise AssertionError(
+                f"consume exited {consume.returncode}: {consume.stderr.read().decode()[-3000:]}"
+            )
         assert entries() == 1
     finally:
         if consume is not None and consume.poll() is None:

@@ -7,6 +7,7 @@ finding_contested alert naming both events; and a late recording is itself a fin
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -19,7 +20,7 @@ from ledger.ops.replay_command import run_replay
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
 from ledger.store.queries import accounting
-from tests.integration.helpers import at, disclosure, isolated_ledger, rows
+from tests.integration.helpers import at, disclosure, isolated_ledger, ledger_cli, rows
 from tests.integration.test_alert_lifecycle import ICE, notice, order, send, statuses, utc
 
 pytestmark = pytest.mark.integration
@@ -113,6 +114,39 @@ def test_amendment_lowering_spike_is_contested_and_spike_stays_open(led: Ledger)
         (office, D),
     )
     assert volume == [(100,)]  # as first recorded: records only count up
+    assert run_replay(led.settings, show_progress=False).differences == []
+
+
+def test_volume_shows_as_amended_beside_as_first_recorded(led: Ledger) -> None:
+    office = f"Amended Office {uuid.uuid4().hex[:6]}"
+    _, spike = spike_history(led, office)
+    send(led, [amend(spike, record_count="4")])
+    asked = ledger_cli(
+        led,
+        "query",
+        "--volume",
+        "recipient",
+        "--recipient",
+        office,
+        "--since",
+        D.isoformat(),
+        "--until",
+        D.isoformat(),
+        "--json",
+    )
+    assert asked.returncode == 0, asked.stderr
+    [day] = json.loads(asked.stdout)
+    assert (day["records"], day["records_as_amended"]) == (100, 4)
+    assert (day["disclosures"], day["disclosures_as_amended"]) == (1, 1)
+    table = ledger_cli(led, "query", "--volume", "recipient", "--recipient", office)
+    assert table.returncode == 0, table.stderr
+    assert "as amended" in table.stdout
+    # A withdrawal takes the disclosure out of the volume as amended, never out of the count.
+    send(led, [amend(spike, withdrawn="true")])
+    asked = ledger_cli(led, "query", "--volume", "recipient", "--recipient", office, "--json")
+    [moved] = [d for d in json.loads(asked.stdout) if d["day"] == D.isoformat()]
+    assert (moved["records"], moved["records_as_amended"]) == (100, 0)
+    assert (moved["disclosures"], moved["disclosures_as_amended"]) == (1, 0)
     assert run_replay(led.settings, show_progress=False).differences == []
 
 

@@ -26,17 +26,17 @@ def test_volume_table(printed: list[Any]) -> None:
         "disclosures": 1200,
         "records": 40000,
         "prior_365_records": 1234567,
+        "records_as_amended": 40000,
     }
-    output.print_records(
-        "Daily volume by source", VOLUME_TABLE, [row, {**row, "scope_value": "ICE"}]
-    )
+    amended = {**row, "scope_value": "ICE", "records_as_amended": 400}
+    output.print_records("Daily volume by source", VOLUME_TABLE, [row, amended])
     assert printed == [
         (
             "Daily volume by source",
-            ["day", "source", "scope", "disclosures", "records", "prior 365 days"],
+            ["day", "source", "scope", "disclosures", "records", "as amended", "prior 365 days"],
             [
-                [date(2026, 3, 1), "IRS", "(all)", 1200, "40,000", "1,234,567"],
-                [date(2026, 3, 1), "IRS", "ICE", 1200, "40,000", "1,234,567"],
+                [date(2026, 3, 1), "IRS", "(all)", 1200, "40,000", "", "1,234,567"],
+                [date(2026, 3, 1), "IRS", "ICE", 1200, "40,000", "400", "1,234,567"],
             ],
         )
     ]

@@ -23,7 +23,14 @@ from ledger.rules.judge import (
     judge_disclosures,
 )
 from ledger.rules.judge_contest import CONTESTED, CONTESTED_PREFIX
-from ledger.rules.judge_late import amendment_moves, apply_moves, count_up, rejudge, rejudge_spikes
+from ledger.rules.judge_late import (
+    amendment_moves,
+    apply_moves,
+    count_up,
+    held_back,
+    rejudge,
+    rejudge_spikes,
+)
 from ledger.rules.judge_late_recording import LATE_RECORDING
 from ledger.rules.lifecycle import OPEN, RESOLVED, StoredAlert
 from ledger.rules.model import AlertDraft, CourtOrderFacts, DisclosureFacts, NoticeFacts, Scope
@@ -295,3 +302,28 @@ def test_an_amendment_raises_nothing_from_the_volume_it_only_proposes() -> None:
     )
     assert [d for d in judgement.drafts if d.rule == SPIKE] == []
     assert {d.rule for d in judgement.drafts} == {CONTESTED}
+
+
+@given(
+    st.dictionaries(
+        st.tuples(st.sampled_from(["ICE", "SSA", "IRS"]), st.integers(0, 3)),
+        st.tuples(st.integers(-5, 5), st.integers(-(10**6), 10**6)),
+        max_size=8,
+    )
+)
+def test_counted_and_held_back_moves_add_up_to_the_amendment(
+    cells: dict[tuple[str, int], tuple[int, int]],
+) -> None:
+    """The volume as counted plus what is held back is the volume as amended, cell by cell;
+    the counted part never goes down and the held-back part never goes up."""
+    moves = {
+        (("recipient", "IRS", name), D + timedelta(days=d)): DayTotals(n, r)
+        for (name, d), (n, r) in cells.items()
+    }
+    up, back = count_up(moves), held_back(moves)
+    for at, t in moves.items():
+        got = up.get(at, DayTotals()), back.get(at, DayTotals())
+        assert got[0].disclosures + got[1].disclosures == t.disclosures
+        assert got[0].records + got[1].records == t.records
+        assert min(got[0].disclosures, got[0].records) >= 0
+        assert max(got[1].disclosures, got[1].records) <= 0
