@@ -70,9 +70,10 @@ def _unexpected(exc: Exception) -> str:
 def _exit_code_of(exc: Exception) -> int:
     """A service that cannot be reached is an outage (3, retry later), not a failed command."""
     from kafka.errors import KafkaConnectionError
-    from psycopg import OperationalError
 
-    if isinstance(exc, KafkaConnectionError | OperationalError):
+    from ledger.store.connection import server_unreachable
+
+    if isinstance(exc, KafkaConnectionError) or server_unreachable(exc):
         return ExitCode.SERVICE
     return ExitCode.ERROR
 

@@ -109,3 +109,8 @@ def reopen(conn: Connection, url: str, schema: str) -> Connection:
     with driver_errors():
         conn.rollback()
     return conn
+
+
+def server_unreachable(exc: BaseException) -> bool:
+    """A driver error no call site translated that means the server is down or unreachable."""
+    return isinstance(exc, psycopg.OperationalError)

@@ -1,21 +1,14 @@
-"""What the dashboard reads beyond the API's queries: scope menus, a day's entries, bulk candidates."""
+"""What the dashboard reads beyond the API's queries: scope menus and a day's entries."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from psycopg.rows import dict_row
 
 from ledger.store.connection import Connection
-
-# Exactly the fields of ledger.rules.model.DisclosureFacts, by name.
-FACT_COLUMNS = (
-    "event_id::text AS event_id, disclosure_id, source_agency, recipient_agency, legal_authority,"
-    " transmitted_at, day, record_count, match_method, address_verification, notice_id"
-)
 
 
 def scope_values(conn: Connection, kind: str, limit: int) -> list[str]:
@@ -58,45 +51,5 @@ def day_disclosures(
                 "a": [f[2] for f in flows or []],
                 "limit": limit,
             },
-        )
-        return list(cur.fetchall())
-
-
-@dataclass(frozen=True)
-class BulkBounds:
-    """A coarse filter every disclosure some notice order could cover passes (the rules decide)."""
-
-    since: datetime
-    until: datetime | None  # exclusive; None: no end
-    min_records: int
-    recipients: Collection[str] | None  # None: any recipient
-
-
-def bulk_candidates(
-    conn: Connection, bounds: BulkBounds, before: tuple[datetime, str] | None, limit: int
-) -> list[dict[str, Any]]:
-    """Disclosures within ``bounds``, newest first, strictly before ``before`` (transmitted_at,
-    event_id) when given; each row holds the fields of a DisclosureFacts."""
-    where = ["transmitted_at >= %(since)s", "record_count >= %(min_records)s"]
-    if bounds.until is not None:
-        where.append("transmitted_at < %(until)s")
-    if bounds.recipients is not None:
-        where.append("recipient_agency = ANY(%(recipients)s)")
-    if before is not None:
-        where.append("(transmitted_at, event_id) < (%(at)s, %(event_id)s::uuid)")
-    params: dict[str, Any] = {
-        "since": bounds.since,
-        "until": bounds.until,
-        "min_records": bounds.min_records,
-        "recipients": sorted(bounds.recipients or ()),
-        "at": before[0] if before else None,
-        "event_id": before[1] if before else None,
-        "limit": limit,
-    }
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            f"SELECT {FACT_COLUMNS} FROM disclosures WHERE {' AND '.join(where)}"
-            " ORDER BY transmitted_at DESC, event_id DESC LIMIT %(limit)s",
-            params,
         )
         return list(cur.fetchall())

@@ -1,7 +1,7 @@
 """The dashboard, rendered on the server: no build step, nothing loaded from the internet.
 
 Everything it shows is read through ``ledger.store``; the notice-compliance verdicts come from
-the rules themselves (``ledger.web.notices``).
+the order reports, that is the judgement the alerts come from (``ledger.web.notices``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
-from ledger.rules.config import load_registry
+from ledger.rules.config import RulesConfig, load_rules_config
 from ledger.rules.registry import Registry
 from ledger.store import Connection, queries
 from ledger.store import dashboard as store
@@ -140,13 +140,14 @@ def render_dashboard(
     day: date | None,
     since: date | None = None,
     until: date | None = None,
-    registry: Registry | None = None,
+    config: RulesConfig | None = None,
     cursor: str | None = None,
 ) -> tuple[str, int]:
-    """The page, and how many rows it shows (for the access record); ``registry`` (the rules'
-    one, by default the shipped one) resolves scopes and decides which notice orders cover which
-    disclosures; ``cursor`` (a "more alerts" link's) pages the alerts table."""
-    registry = registry or load_registry()
+    """The page, and how many rows it shows (for the access record); ``config`` (the rules
+    the volume follower uses, by default the shipped ones) resolves scopes and judges the
+    notice orders; ``cursor`` (a "more alerts" link's) pages the alerts table."""
+    config = config or load_rules_config()
+    registry = config.registry
     scope = scope or _default_scope(conn, kind)
     series = (
         queries.volume_series(conn, kind, None, scope, since, until, SERIES_MAX + 1)
@@ -178,5 +179,5 @@ def render_dashboard(
     if day:
         body.append(_drilldown(conn, kind, scope, day, link, registry))
     body.append(_alerts_table(page, link))
-    body.append(notice_table(*load_notice_rows(conn, ROWS_MAX, registry)))
+    body.append(notice_table(*load_notice_rows(conn, ROWS_MAX, config)))
     return html_page("Disclosure Ledger", "".join(body)), len(series) + len(page.alerts)

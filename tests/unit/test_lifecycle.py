@@ -297,16 +297,3 @@ def test_a_resolution_webhook_says_which_alert_why_and_by_what() -> None:
         "resolved_by": "n1",
         "resolved_at": SENT.isoformat(),
     }
-
-
-def test_the_notice_panel_counts_what_a_notice_already_covered_as_the_rule_does() -> None:
-    from ledger.web.notices import notice_rows
-
-    first = facts(event_id="e1", record_count=3000)
-    second = facts(event_id="e2", record_count=3000, transmitted_at=SENT + timedelta(minutes=5))
-    n = notice(5000)
-    rows = notice_rows([first, second], [ORDER], [n], REG, {"N-1": [first, second]})
-    assert [r.check.complied for r in rows] == [True, False]
-    assert verdict(second, [ORDER], [n], notice_use={"N-1": 3000}) == ["bulk_without_notice"]
-    alone = notice_rows([first, second], [ORDER], [n], REG)  # without the window's transmissions
-    assert [r.check.complied for r in alone] == [True, True]

@@ -1,4 +1,5 @@
-"""The dashboard's notice-compliance panel judges with the rule's own code, so they agree."""
+"""The dashboard's notice-compliance panel shows the order report's lines: the judgement the
+alerts come from, so the panel, the report and the alerts agree."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ledger.rules.compliance import BulkWithoutNotice
+from ledger.ops.order_reports import OrderReport
 from ledger.rules.config import load_rules_config
-from ledger.rules.model import CourtOrderFacts, DisclosureFacts, NoticeFacts, RuleContext
-from ledger.web.notices import bulk_bounds, notice_rows, notice_table
+from ledger.rules.model import CourtOrderFacts, DisclosureFacts, NoticeFacts
+from ledger.rules.order_verdicts import COMPLIED, VIOLATION, Verdict, order_verdicts
+from ledger.web.notices import notice_table, panel_lines
 
 I2 = "26 U.S.C. 6103(i)(2)"
 I1 = "26 U.S.C. 6103(i)(1)"
 SENT = datetime(2025, 9, 23, 18, 0, tzinfo=UTC)
-REGISTRY = load_rules_config().registry
+CONFIG = load_rules_config()
+REGISTRY = CONFIG.registry
 ORDER = CourtOrderFacts(
     event_id="o1",
     order_id="ORDER-1",
@@ -82,65 +85,90 @@ CASES = [
 ]
 
 
+def report(
+    transmissions: list[DisclosureFacts],
+    notices: list[NoticeFacts],
+    order: CourtOrderFacts = ORDER,
+) -> OrderReport:
+    """The order's report over these transmissions, as `ledger report order` builds it."""
+    by_recipient: dict[str, list[NoticeFacts]] = {}
+    for n in notices:
+        by_recipient.setdefault(REGISTRY.agency(n.recipient_agency).id, []).append(n)
+    lines = order_verdicts([order], [ORDER, STAY], transmissions, by_recipient, {}, {}, {}, CONFIG)
+    return OrderReport(order, None, [], {}, [order], lines, [])
+
+
+def panel(transmissions: list[DisclosureFacts], notices: list[NoticeFacts]) -> list[Verdict]:
+    lines, cut = panel_lines([report(transmissions, notices), report(transmissions, [], STAY)], 50)
+    assert not cut
+    return lines
+
+
 @pytest.mark.parametrize(("d", "notices", "verdict"), CASES, ids=[c[0].event_id for c in CASES])
 def test_panel_rows_follow_the_rule(
     d: DisclosureFacts, notices: list[NoticeFacts], verdict: str | None
 ) -> None:
-    rows = notice_rows([d], [ORDER, STAY], notices, REGISTRY)
+    lines = panel([d], notices)
     if verdict is None:
-        assert rows == []
+        assert lines == []
         return
-    [row] = rows
-    assert row.disclosure == d
-    assert row.check.order == ORDER
+    [line] = lines
+    assert line.disclosure == d
+    assert line.terms == ORDER
     if verdict == "complied":
-        assert row.check.complied
-        assert row.check.notice is not None
+        assert line.verdict == COMPLIED
+        assert line.notice is not None
     else:
-        assert not row.check.complied
-        assert verdict in (row.check.problem or "")
+        assert line.verdict == VIOLATION
+        assert verdict in (line.problem or "")
 
 
 @pytest.mark.parametrize(("d", "notices", "verdict"), CASES, ids=[c[0].event_id for c in CASES])
-def test_the_panel_and_the_alert_never_disagree(
+def test_the_panel_shows_exactly_the_reports_bulk_lines(
     d: DisclosureFacts, notices: list[NoticeFacts], verdict: str | None
 ) -> None:
-    orders_in_force = [o for o in (ORDER, STAY) if o.in_force(d.transmitted_at)]
-    context = RuleContext(d, {}, SENT.date(), orders_in_force, notices, load_rules_config())
-    alerts = BulkWithoutNotice().evaluate(context)
-    failing = [
-        r.check for r in notice_rows([d], [ORDER, STAY], notices, REGISTRY) if not r.check.complied
-    ]
-    assert [a.message.split("without valid notice: ")[1] for a in alerts] == [
-        f"{c.problem}." for c in failing
-    ]
+    full = report([d], notices).lines
+    assert panel([d], notices) == [line for line in full if line.verdict != "not bulk"]
 
 
-def test_the_table_shows_verdict_notice_and_lead() -> None:
-    rows = notice_rows(
+def test_a_day_split_under_the_threshold_is_shown_as_the_alert_judges_it() -> None:
+    """Two transmissions of 600 on one day: neither is bulk alone; the second makes the day
+    bulk (1,200), and it is the violation, as the alert says. The first stays in the report."""
+    first = disclosure("first", record_count=600)
+    second = disclosure("second", record_count=600, transmitted_at=SENT + timedelta(hours=2))
+    assert [(v.disclosure.event_id, v.verdict) for v in panel([first, second], [])] == [
+        ("second", VIOLATION)
+    ]
+    assert [v.verdict for v in report([first, second], []).lines] == ["not bulk", VIOLATION]
+
+
+def test_a_notice_covers_only_what_it_announced() -> None:
+    """A notice announcing 10,000 records: 6,000 then 6,000 in its window; the second is over."""
+    n = notice("N-25h", timedelta(hours=25))
+    first = disclosure("first", record_count=6000)
+    second = disclosure("second", record_count=6000, transmitted_at=SENT + timedelta(minutes=5))
+    assert [v.verdict for v in panel([first, second], [n])] == [COMPLIED, VIOLATION]
+
+
+def test_the_table_shows_verdict_notice_lead_and_alert() -> None:
+    lines = panel(
         [disclosure("noticed"), disclosure("plain", legal_authority="<b>")],
-        [ORDER],
         [notice("N-25h", timedelta(hours=25, minutes=5))],
-        REGISTRY,
     )
-    html = notice_table(rows)
+    html = notice_table(lines)
     assert html.count("<tr class=notice-row>") == 1  # "<b>" is no authority of the order
-    assert "<td>N-25h</td><td>25h05m</td><td><span class=ok>complied</span>" in html
-    late = notice_rows([disclosure("x")], [ORDER], [notice("N<1>", timedelta(hours=2))], REGISTRY)
+    assert (
+        "<td>N-25h</td><td>25h05m</td><td><span class=ok>complied</span></td><td>none</td>" in html
+    )
+    late = panel([disclosure("x")], [notice("N<1>", timedelta(hours=2))])
     html = notice_table(late, cut=True)
     assert "N&lt;1&gt;" in html
     assert "<td>2h00m</td><td><span class=crit title='notice N&lt;1&gt; was filed 2h00m" in html
-    assert "Showing the latest 1 bulk transmissions." in html
+    assert "Showing the latest 1 bulk transmissions;" in html
 
 
-def test_bounds_pass_every_disclosure_an_order_could_cover() -> None:
-    assert bulk_bounds([STAY]) is None
-    bounds = bulk_bounds([ORDER, STAY])
-    assert bounds is not None
-    assert (bounds.since, bounds.until, bounds.min_records) == (ORDER.effective_at, None, 1000)
-    assert bounds.recipients is None  # coverage is by canonical id: the rule decides per row
-    ends = datetime(2026, 1, 1, tzinfo=UTC)
-    anyone = dataclasses.replace(ORDER, recipients=(), bulk_threshold=None, expires_at=ends)
-    wider = bulk_bounds([dataclasses.replace(ORDER, expires_at=SENT), anyone])
-    assert wider is not None
-    assert (wider.until, wider.min_records, wider.recipients) == (ends, 0, None)
+def test_the_panel_keeps_the_latest_lines_and_says_so() -> None:
+    sent = [disclosure(f"d{i}", transmitted_at=SENT + timedelta(days=i)) for i in range(5)]
+    lines, cut = panel_lines([report(sent, [])], 3)
+    assert cut
+    assert [v.disclosure.event_id for v in lines] == ["d2", "d3", "d4"]

@@ -83,7 +83,7 @@ def dashboard(
         )
     kind = kind if kind in KINDS else "recipient"
     html, count = render_dashboard(
-        conn, kind, scope, day, since_day, until_day, context(request).registry, cursor
+        conn, kind, scope, day, since_day, until_day, context(request).rules, cursor
     )
     returned(request, count)
     return HTMLResponse(html)
