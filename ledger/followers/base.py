@@ -22,6 +22,7 @@ from ledger.codec import EventCodec
 from ledger.config import COURT_EVENT_TYPES, COURT_TOPIC, is_court_topic
 from ledger.errors import CodecError, LedgerError
 from ledger.events import LedgerEvent
+from ledger.rules.log_findings import MALFORMED, UNAUTHORIZED
 from ledger.rules.model import AlertDraft, LogScope, Severity
 from ledger.store import Connection
 from ledger.store.alerts import insert_new_alerts
@@ -42,8 +43,8 @@ class FollowerStats:
         self.extra[key] = self.extra.get(key, 0) + n
 
 
-MALFORMED_RULE = "malformed_event"
-UNAUTHORIZED_RULE = "unauthorized_event"
+MALFORMED_RULE = MALFORMED
+UNAUTHORIZED_RULE = UNAUTHORIZED
 _ORDINARY_SOURCE = "26 U.S.C. 6103(p)(3)(A) (a permanent, complete system of records)"
 
 

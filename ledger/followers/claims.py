@@ -17,11 +17,11 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.events import LedgerEvent
 from ledger.followers.base import Follower, kafka_time
+from ledger.rules.log_findings import REUSED_EVENT_ID
 from ledger.rules.model import AlertDraft, LogScope, Severity
 from ledger.store import Connection
 from ledger.store import claims as store
 
-REUSED_EVENT_ID = "reused_event_id"
 _SOURCE = "26 U.S.C. 6103(p)(3)(A) (a permanent, complete system of records)"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from ledger.rules.catalogue import rule as rule_info
 from ledger.rules.compliance import (
     BulkWithoutNotice,
     DisclosureDuringStay,
@@ -13,6 +14,7 @@ from ledger.rules.compliance import (
     UnknownRecipient,
     UnknownSource,
 )
+from ledger.rules.declared import RuleKind, rule_classes
 from ledger.rules.model import AlertDraft, RuleContext
 from ledger.rules.volume_rules import (
     SpikeOverPriorYear,
@@ -27,17 +29,11 @@ class Rule(Protocol):
 
 
 def default_rules() -> list[Rule]:
-    return [
-        SpikeOverPriorYear(),
-        SustainedOverPriorYear(),
-        StatisticalAnomaly(),
-        BulkWithoutNotice(),
-        DisclosureDuringStay(),
-        MissingLegalAuthority(),
-        RequestIncomplete(),
-        UnknownRecipient(),
-        UnknownSource(),
-    ]
+    """Every rule class declared with ``rule=`` (ledger.rules.declared): volume rules first, then
+    the per-disclosure ones, each in the order its module defines them."""
+    classes = rule_classes()
+    volume = [c for c in classes if rule_info(c.rule).kind == RuleKind.VOLUME]
+    return [cls() for cls in (*volume, *(c for c in classes if c not in volume))]
 
 
 _DEFAULT = default_rules()

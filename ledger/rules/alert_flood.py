@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from ledger.rules.declared import RuleKind, declare
 from ledger.rules.model import AlertDraft, LogScope, Scope, Severity
 
-RULE = "alert_flood"
+RULE = declare("alert_flood", RuleKind.LIFECYCLE, None)
 # Alerts a day about one source (or one log partition, for malformed messages) before the flood
 # is a finding. A day with a real prior-year spike raises one alert per scope it crosses (a
 # handful); a hundred is far past anything an ordinary day produces, and far short of a page of

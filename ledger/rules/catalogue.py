@@ -1,55 +1,39 @@
-"""Every rule the ledger alerts by, once: its name, what kind of judgement it is, and the rules
-file section that switches it (None: always on).
+"""Every rule the ledger alerts by, collected from where each is declared
+(``ledger.rules.declared.declare``): its name, what kind of judgement it is, and the rules-file
+section that switches it (None: always on).
 
-The rules table in README.md is checked against this list (tests/unit/test_rule_catalogue.py),
-and ``RulesConfig.on`` refuses a name that is not here, so a misspelled switch fails loudly
-instead of reading as "on".
+Importing this module imports every rule module, so the list is complete. The README's rules
+table is checked against it (tests/unit/test_rule_catalogue.py), the lifecycle's re-judged rules
+and the default rule list come from the same declarations, and ``RulesConfig.on`` refuses a name
+that is not here, so a misspelled switch fails loudly instead of reading as "on".
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
+# Imported for their declarations: each rule module declares the rules it raises.
+from ledger.rules import (  # noqa: F401
+    alert_flood,
+    compliance,
+    contents,
+    judge_contest,
+    judge_late_recording,
+    lifecycle,
+    log_findings,
+    volume_rules,
+)
+from ledger.rules.declared import RuleInfo, RuleKind, declared
 
+_KIND_ORDER = (RuleKind.VOLUME, RuleKind.DISCLOSURE, RuleKind.LIFECYCLE)
 
-class RuleKind(StrEnum):
-    DISCLOSURE = "per disclosure"  # judged as each disclosure arrives
-    VOLUME = "per volume window"  # a scope's day or trailing window against its prior year
-    LIFECYCLE = "lifecycle"  # about the ledger's own findings and records
-
-
-@dataclass(frozen=True)
-class RuleInfo:
-    name: str
-    kind: RuleKind
-    section: str | None  # its section in the rules file, or None when it cannot be switched off
-
-
-CATALOGUE: tuple[RuleInfo, ...] = (
-    RuleInfo("spike_over_prior_year", RuleKind.VOLUME, "spike_over_prior_year"),
-    RuleInfo("sustained_over_prior_year", RuleKind.VOLUME, "sustained_over_prior_year"),
-    RuleInfo("new_recipient", RuleKind.VOLUME, "new_scope"),
-    RuleInfo("new_authority", RuleKind.VOLUME, "new_scope"),
-    RuleInfo("statistical_anomaly", RuleKind.VOLUME, "statistical_anomaly"),
-    RuleInfo("unknown_recipient", RuleKind.DISCLOSURE, "unknown_recipient"),
-    RuleInfo("unknown_source", RuleKind.DISCLOSURE, "unknown_source"),
-    RuleInfo("bulk_without_notice", RuleKind.DISCLOSURE, "bulk_without_notice"),
-    RuleInfo("disclosure_during_stay", RuleKind.DISCLOSURE, "disclosure_during_stay"),
-    RuleInfo("missing_legal_authority", RuleKind.DISCLOSURE, "missing_legal_authority"),
-    RuleInfo("request_incomplete", RuleKind.DISCLOSURE, "request_incomplete"),
-    RuleInfo("late_recording", RuleKind.DISCLOSURE, "late_recording"),
-    RuleInfo("duplicate_disclosure", RuleKind.LIFECYCLE, None),
-    RuleInfo("conflicting_disclosure", RuleKind.LIFECYCLE, None),
-    RuleInfo("reused_event_id", RuleKind.LIFECYCLE, None),
-    RuleInfo("finding_contested", RuleKind.LIFECYCLE, None),
-    RuleInfo("alert_flood", RuleKind.LIFECYCLE, None),
-    RuleInfo("malformed_event", RuleKind.LIFECYCLE, None),
-    RuleInfo("unauthorized_event", RuleKind.LIFECYCLE, None),
+CATALOGUE: tuple[RuleInfo, ...] = tuple(
+    sorted(declared(), key=lambda r: _KIND_ORDER.index(r.kind))  # stable: declaration order
 )
 
 RULE_NAMES = frozenset(r.name for r in CATALOGUE)
 # What RulesConfig.on may be asked: a section, or a rule that cannot be switched off.
 SWITCHES = frozenset(r.section or r.name for r in CATALOGUE)
+
+__all__ = ["CATALOGUE", "RULE_NAMES", "SWITCHES", "RuleInfo", "RuleKind", "rule"]
 
 
 def rule(name: str) -> RuleInfo:

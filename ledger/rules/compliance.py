@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ledger.rules.declared import RuleClass, RuleKind, declare
 from ledger.rules.model import (
     AlertDraft,
     DisclosureFacts,
@@ -15,12 +16,12 @@ from ledger.rules.notices import bulk_notice_checks
 from ledger.rules.orders import reaches
 from ledger.rules.requests import RequestFacts, coverage_problems, missing_elements
 
-BULK = "bulk_without_notice"
-STAY = "disclosure_during_stay"
-MISSING_AUTHORITY = "missing_legal_authority"
-INCOMPLETE = "request_incomplete"
-UNKNOWN_RECIPIENT = "unknown_recipient"
-UNKNOWN_SOURCE = "unknown_source"
+BULK = declare("bulk_without_notice", RuleKind.DISCLOSURE, rejudged=True)
+STAY = declare("disclosure_during_stay", RuleKind.DISCLOSURE, rejudged=True)
+MISSING_AUTHORITY = declare("missing_legal_authority", RuleKind.DISCLOSURE, rejudged=True)
+INCOMPLETE = declare("request_incomplete", RuleKind.DISCLOSURE, rejudged=True)
+UNKNOWN_RECIPIENT = declare("unknown_recipient", RuleKind.DISCLOSURE)
+UNKNOWN_SOURCE = declare("unknown_source", RuleKind.DISCLOSURE)
 INCOMPLETE_ADDRESS = {"PLACEHOLDER", "ZIP_ONLY", "MISSING", "NOT_COMPARED"}
 
 
@@ -57,7 +58,7 @@ def _disclosure_alert(
     )
 
 
-class BulkWithoutNotice:
+class BulkWithoutNotice(RuleClass, rule=BULK):
     """While a notice order covers the recipient and authority, a bulk transmission needs a notice.
 
     Legal source: the court's order (e.g. Center for Taxpayer Rights v. IRS, No. 1:25-cv-00457-CKK,
@@ -109,7 +110,7 @@ class BulkWithoutNotice:
         return drafts
 
 
-class DisclosureDuringStay:
+class DisclosureDuringStay(RuleClass, rule=STAY):
     """A disclosure to a recipient/authority covered by a stay or injunction in force.
 
     Legal source: the order itself (e.g. the 21 November 2025 stay and injunction in No.
@@ -138,7 +139,7 @@ class DisclosureDuringStay:
         ]
 
 
-class MissingLegalAuthority:
+class MissingLegalAuthority(RuleClass, rule=MISSING_AUTHORITY):
     """The cited authority is absent or not in the configured registry.
 
     Legal source: 26 U.S.C. 6103(a): returns and return information are confidential unless a
@@ -205,7 +206,7 @@ def request_problems(d: DisclosureFacts, requests: Mapping[str, RequestFacts]) -
     return problems
 
 
-class RequestIncomplete:
+class RequestIncomplete(RuleClass, rule=INCOMPLETE):
     """A 6103(i)(2) disclosure on an incomplete request, or without a verified address.
 
     Legal source: 26 U.S.C. 6103(i)(2)(A)-(B): a written request by the agency head or inspector
@@ -260,7 +261,7 @@ def _request_evidence(d: DisclosureFacts, requests: Mapping[str, RequestFacts]) 
     return [request.event_id] if request else []
 
 
-class UnknownRecipient:
+class UnknownRecipient(RuleClass, rule=UNKNOWN_RECIPIENT):
     """The recipient agency is not in the registry: its volume is counted under its own text, so
     it has no parent agency; it could be any agency, so every court order naming an agency
     covers it until a person maps it.
@@ -293,7 +294,7 @@ class UnknownRecipient:
         ]
 
 
-class UnknownSource:
+class UnknownSource(RuleClass, rule=UNKNOWN_SOURCE):
     """The source agency is not in the registry: a spelling the ledger cannot place.
 
     Critical, the day it appears (once per source and day): its volume has no history under

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import ConfigError
-from ledger.rules.catalogue import SWITCHES
 from ledger.rules.registry import Registry, registry_from_tables
 
 
@@ -121,6 +120,9 @@ class RulesConfig:
 
     def on(self, section: str) -> bool:
         """Whether the rules file leaves this rule (or section) switched on."""
+        # Imported here: the catalogue imports every rule module, and they import this one.
+        from ledger.rules.catalogue import SWITCHES
+
         if section not in SWITCHES:  # a misspelled name must fail, not read as "on"
             raise KeyError(f"no rule or rules section named {section!r} (ledger.rules.catalogue)")
         return self.enabled.get(section, True)

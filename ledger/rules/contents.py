@@ -18,11 +18,12 @@ from typing import Any
 import orjson
 
 from ledger.events import DisclosureRecorded
+from ledger.rules.declared import RuleKind, declare
 from ledger.rules.lifecycle import second_recording_alert
 from ledger.rules.model import AlertDraft, DisclosureFacts, Severity
 from ledger.rules.registry import Registry
 
-CONFLICT = "conflicting_disclosure"
+CONFLICT = declare("conflicting_disclosure", RuleKind.LIFECYCLE, None)
 NOT_CONTENTS = frozenset({"event_id", "occurred_at", "recorded_by"})
 _CANONICAL_AGENCIES = ("source_agency", "recipient_agency")
 

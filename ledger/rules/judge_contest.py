@@ -15,10 +15,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from ledger.rules.declared import RuleKind, declare
 from ledger.rules.lifecycle import OPEN, Reconciliation, StatusChange
 from ledger.rules.model import AlertDraft, LogScope, Scope, Severity
 
-CONTESTED = "finding_contested"
+CONTESTED = declare("finding_contested", RuleKind.LIFECYCLE, None)
 CONTESTED_PREFIX = "contested: "
 DUE_AGAIN = "due again: "
 CONTESTED_LEGAL_SOURCE = (

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from ledger.rules.declared import RuleKind, declare
 from ledger.rules.model import AlertDraft, DisclosureFacts, Scope, Severity
 from ledger.rules.registry import Flow
 
-LATE_RECORDING = "late_recording"
+LATE_RECORDING = declare("late_recording", RuleKind.DISCLOSURE)
 LATE_RECORDING_DAYS = 30  # a month: the longest a monthly reporting cycle excuses
 
 

@@ -17,17 +17,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from ledger.rules.compliance import (
-    BULK,
-    INCOMPLETE,
-    MISSING_AUTHORITY,
-    STAY,
-    BulkWithoutNotice,
-    DisclosureDuringStay,
-    MissingLegalAuthority,
-    RequestIncomplete,
-)
+from ledger.rules import compliance  # noqa: F401  (declares the rules re-judged below)
 from ledger.rules.config import RulesConfig
+from ledger.rules.declared import RuleKind, declare, declared, rule_classes
 from ledger.rules.model import (
     AlertDraft,
     CourtOrderFacts,
@@ -44,18 +36,14 @@ from ledger.rules.requests import RequestFacts
 OPEN = "open"
 RESOLVED = "resolved"
 STATUSES = (OPEN, RESOLVED)
-DUPLICATE = "duplicate_disclosure"
+DUPLICATE = declare("duplicate_disclosure", RuleKind.LIFECYCLE, None)
 _CHANGE_NS = uuid.UUID("0b8f6a52-27c4-4a39-a7f5-6f1c0de5a9e3")  # status changes' event ids
 
 # The rules that judge one disclosure against the orders and notices (not against volume): the
 # ones a late notice, a late or changed order, or an amendment can change the verdict of.
-DISCLOSURE_RULES = (BULK, STAY, MISSING_AUTHORITY, INCOMPLETE)
-_DISCLOSURE_RULES = (
-    BulkWithoutNotice(),
-    DisclosureDuringStay(),
-    MissingLegalAuthority(),
-    RequestIncomplete(),
-)
+# Declared with ``rejudged=True`` where each rule lives (ledger.rules.compliance).
+DISCLOSURE_RULES = tuple(r.name for r in declared() if r.rejudged)
+_DISCLOSURE_RULES = tuple(cls() for cls in rule_classes() if cls.rule in DISCLOSURE_RULES)
 
 
 @dataclass(frozen=True)

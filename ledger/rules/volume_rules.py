@@ -10,12 +10,16 @@ from datetime import date, timedelta
 from functools import cached_property, lru_cache
 
 from ledger.rules.config import RulesConfig
+from ledger.rules.declared import RuleClass, RuleKind, declare
 from ledger.rules.model import AlertDraft, RuleContext, ScopeWindow, Severity
 
-SPIKE = "spike_over_prior_year"
-SUSTAINED = "sustained_over_prior_year"
-NEW_SCOPE_RULES = {"recipient": "new_recipient", "authority": "new_authority"}
-ANOMALY = "statistical_anomaly"
+SPIKE = declare("spike_over_prior_year", RuleKind.VOLUME)
+SUSTAINED = declare("sustained_over_prior_year", RuleKind.VOLUME)
+NEW_SCOPE_RULES = {
+    "recipient": declare("new_recipient", RuleKind.VOLUME, "new_scope"),
+    "authority": declare("new_authority", RuleKind.VOLUME, "new_scope"),
+}
+ANOMALY = declare("statistical_anomaly", RuleKind.VOLUME)
 PRIOR_YEAR_LEGAL_SOURCE = (
     "26 U.S.C. 6103(p)(3)(A), (C): accounting and annual reporting of disclosures"
 )
@@ -77,7 +81,7 @@ def _over_prior_year(
     )
 
 
-class _WindowRule:
+class _WindowRule(RuleClass):
     """A rule judged one scope window at a time: every window of the context as a disclosure
     arrives, one later day's window when a late disclosure re-judges it (``evaluate_window``)."""
 
@@ -93,7 +97,7 @@ class _WindowRule:
         return [draft for window in ctx.windows for draft in self.evaluate_window(window, on)]
 
 
-class SpikeOverPriorYear(_WindowRule):
+class SpikeOverPriorYear(_WindowRule, rule=SPIKE):
     """One day's records exceed the sum over the 365 days before it.
 
     Legal source: 26 U.S.C. 6103(p)(3)(A) and (C) (the accounting and the annual report of
@@ -151,7 +155,7 @@ def spikes(window: ScopeWindow) -> bool:
     return window.prior_365_disclosures > 0 and window.day_records > window.prior_365_records
 
 
-class SustainedOverPriorYear(_WindowRule):
+class SustainedOverPriorYear(_WindowRule, rule=SUSTAINED):
     """A trailing 7-, 30- or 90-day window's records exceed the 365 days before that window.
 
     Legal source: as spike_over_prior_year, 26 U.S.C. 6103(p)(3)(A) and (C). Catches a transfer
@@ -191,7 +195,7 @@ def _median_and_mad(values: tuple[int, ...]) -> tuple[float, float]:
     return med, statistics.median(abs(v - med) for v in values)
 
 
-class StatisticalAnomaly:
+class StatisticalAnomaly(RuleClass, rule=ANOMALY):
     """A (source, recipient) day far outside its robust baseline: median + k * MAD of 90 days.
 
     An early warning well below the prior-year rule (docs/design.md, 'Rules'); no legal threshold

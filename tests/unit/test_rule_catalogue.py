@@ -47,3 +47,33 @@ def test_a_misspelled_rule_name_is_an_error_not_on() -> None:
     assert config.on("spike_over_prior_year")
     with pytest.raises(KeyError):
         config.on("spike_over_prior_yaer")
+
+
+def test_the_default_rules_are_every_declared_rule_class() -> None:
+    from ledger.rules import default_rules
+    from ledger.rules.declared import rule_classes
+
+    rules = default_rules()
+    assert {type(r) for r in rules} == set(rule_classes())
+    assert all(r.rule in RULE_NAMES for r in rules)  # type: ignore[attr-defined]
+    kinds = [next(i.kind for i in CATALOGUE if i.name == r.rule) for r in rules]  # type: ignore[attr-defined]
+    assert kinds == sorted(kinds, key=lambda k: k != "per volume window")  # volume rules first
+
+
+def test_the_rules_a_late_fact_rejudges_are_declared_so() -> None:
+    from ledger.rules.lifecycle import _DISCLOSURE_RULES, DISCLOSURE_RULES
+
+    assert set(DISCLOSURE_RULES) == {i.name for i in CATALOGUE if i.rejudged}
+    assert [r.rule for r in _DISCLOSURE_RULES] == list(DISCLOSURE_RULES)  # type: ignore[attr-defined]
+
+
+def test_a_rule_is_declared_once_and_before_its_class() -> None:
+    from ledger.rules.declared import RuleClass, RuleKind, declare
+
+    assert declare("spike_over_prior_year", RuleKind.VOLUME) == "spike_over_prior_year"
+    with pytest.raises(ValueError, match="declared twice"):
+        declare("spike_over_prior_year", RuleKind.DISCLOSURE)
+    with pytest.raises(ValueError, match="declare rule 'never_declared' before its class"):
+
+        class _Undeclared(RuleClass, rule="never_declared"):
+            pass
