@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from ledger.rules.catalogue import rule as rule_info
 from ledger.rules.compliance import (
     BulkWithoutNotice,
     DisclosureDuringStay,
@@ -14,7 +13,7 @@ from ledger.rules.compliance import (
     UnknownRecipient,
     UnknownSource,
 )
-from ledger.rules.declared import RuleKind, rule_classes
+from ledger.rules.declared import RuleKind, declared_rule, rule_classes
 from ledger.rules.model import AlertDraft, RuleContext
 from ledger.rules.volume_rules import (
     SpikeOverPriorYear,
@@ -32,7 +31,7 @@ def default_rules() -> list[Rule]:
     """Every rule class declared with ``rule=`` (ledger.rules.declared): volume rules first, then
     the per-disclosure ones, each in the order its module defines them."""
     classes = rule_classes()
-    volume = [c for c in classes if rule_info(c.rule).kind == RuleKind.VOLUME]
+    volume = [c for c in classes if declared_rule(c.rule).kind == RuleKind.VOLUME]
     return [cls() for cls in (*volume, *(c for c in classes if c not in volume))]
 
 

@@ -2,26 +2,24 @@
 (``ledger.rules.declared.declare``): its name, what kind of judgement it is, and the rules-file
 section that switches it (None: always on).
 
-Importing this module imports every rule module, so the list is complete. The README's rules
-table is checked against it (tests/unit/test_rule_catalogue.py), the lifecycle's re-judged rules
+Importing this module imports every module of ``ledger.rules``, so the list is complete. The
+README's rules table is checked against it (tests/unit/test_rule_catalogue.py), the lifecycle's re-judged rules
 and the default rule list come from the same declarations, and ``RulesConfig.on`` refuses a name
 that is not here, so a misspelled switch fails loudly instead of reading as "on".
 """
 
 from __future__ import annotations
 
-# Imported for their declarations: each rule module declares the rules it raises.
-from ledger.rules import (  # noqa: F401
-    alert_flood,
-    compliance,
-    contents,
-    judge_contest,
-    judge_late_recording,
-    lifecycle,
-    log_findings,
-    volume_rules,
-)
+import importlib
+import pkgutil
+from pathlib import Path
+
 from ledger.rules.declared import RuleInfo, RuleKind, declared
+
+# Every module of the package is imported for its declarations: a rule in a new module is
+# catalogued without anyone listing it.
+for _module in pkgutil.iter_modules([str(Path(__file__).parent)], "ledger.rules."):
+    importlib.import_module(_module.name)
 
 _KIND_ORDER = (RuleKind.VOLUME, RuleKind.DISCLOSURE, RuleKind.LIFECYCLE)
 

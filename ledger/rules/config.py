@@ -120,12 +120,15 @@ class RulesConfig:
 
     def on(self, section: str) -> bool:
         """Whether the rules file leaves this rule (or section) switched on."""
+        switched = self.enabled.get(section)
+        if switched is not None:
+            return switched
         # Imported here: the catalogue imports every rule module, and they import this one.
         from ledger.rules.catalogue import SWITCHES
 
         if section not in SWITCHES:  # a misspelled name must fail, not read as "on"
             raise KeyError(f"no rule or rules section named {section!r} (ledger.rules.catalogue)")
-        return self.enabled.get(section, True)
+        return True
 
     def authority_known(self, citation: str) -> bool:
         return self.registry.authority(citation).known

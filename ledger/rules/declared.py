@@ -47,6 +47,10 @@ def declare(
     return name
 
 
+def declared_rule(name: str) -> RuleInfo:
+    return _DECLARED[name]
+
+
 def declared() -> tuple[RuleInfo, ...]:
     """Every rule declared so far (``ledger.rules.catalogue`` imports every rule module first)."""
     return tuple(_DECLARED.values())
