@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ErrorBody(BaseModel):
@@ -215,24 +215,64 @@ class P3CReport(BaseModel):
     rows: list[P3CLine]  # the last two are the 6103(i) subtotal and TOTALS
 
 
+class OrderTerms(BaseModel):
+    """One span of an order's terms over time (amendments apply from their own start)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    from_: datetime | None = Field(alias="from")
+    until: datetime | None
+    recipients: list[str]
+    authorities: list[str]
+    bulk_threshold: int | None
+    notice_hours: int | None
+
+
+class OrderChange(BaseModel):
+    kind: str  # amended / vacated
+    event_id: str
+    received_at: datetime | None
+    note: str
+    reason: str
+
+
 class OrderTransmission(BaseModel):
     disclosure_id: str
     event_id: str
     transmitted_at: datetime
     recipient: str
     authority: str
+    terms_from: datetime | None  # the terms in force at the transmission
+    notice_hours: int | None
+    bulk_threshold: int | None
     notice_id: str | None
+    notice_event_id: str | None
+    notice_served_on: list[str] | None
+    notice_filed_at: datetime | None
+    notice_received_at: datetime | None
     lead_hours: float | None
     noticed_records: int | None
     actual_records: int
-    status: str  # complied / violation
+    status: str  # violation / complied / not bulk
     problem: str | None
+    alert_id: str | None
+    alert_status: str  # open / contested / resolved / none
+    agrees_with_alert: bool
 
 
 class OrderReport(BaseModel):
     order_id: str
+    order_type: str
     case_reference: str
-    notice_hours: int
+    event_id: str
+    received_at: datetime | None
+    notice_hours: int | None  # as first recorded; `terms` has them over time
     bulk_threshold: int | None
+    terms: list[OrderTerms]
+    changes: list[OrderChange]
     transmissions: list[OrderTransmission]
     violations: int
+    disagreements: int
+
+
+class StaysReport(BaseModel):
+    orders: list[OrderReport]

@@ -381,3 +381,23 @@ def test_the_reports_over_the_api_for_auditors_only(api_server: ApiServer) -> No
     missing = get("/api/reports/orders/NO-SUCH-ORDER", "auditor")
     assert missing.status_code == 404
     assert missing.json()["error"]
+    # The API gives the whole report, as `--json` does: terms over time, the notice each
+    # verdict rests on (its event id, served_on) and the alert's status beside the verdict.
+    full = order.json()
+    assert full["order_type"] == "NOTICE_REQUIREMENT"
+    assert full["terms"]
+    assert "from" in full["terms"][0]
+    assert full["disagreements"] == 0
+    violation = next(x for x in every if x["status"] == "violation")
+    assert violation["alert_status"] in ("open", "contested")
+    assert violation["agrees_with_alert"] is True
+    noticed = next(x for x in every if x["notice_id"] == "N-2025-001")
+    assert noticed["notice_event_id"]
+    assert noticed["notice_served_on"]
+    # Stays: the demo has none; the report says so, and a notice order is not a stay.
+    stays = get("/api/reports/stays", "auditor")
+    assert stays.status_code == 200, stays.text
+    assert stays.json() == {"orders": []}
+    assert get("/api/reports/stays?order_id=ECF-NOTICE-2025-09-05", "auditor").status_code == 422
+    assert get("/api/reports/stays?order_id=NO-SUCH-ORDER", "auditor").status_code == 404
+    assert get("/api/reports/stays", "overseer").status_code == 403

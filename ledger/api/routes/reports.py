@@ -1,4 +1,5 @@
-"""/api/reports: the JCT 6103(p)(3)(C) table and a notice order's transmissions (auditors only).
+"""/api/reports: the JCT 6103(p)(3)(C) table, a notice order's transmissions and the stays'
+transmissions (auditors only).
 
 The same reports as `ledger report`, from the same code (``ledger.ops.reports``).
 """
@@ -9,8 +10,8 @@ from fastapi import APIRouter, Query, Request
 
 from ledger.api.auth import Auditor
 from ledger.api.context import Db, context, returned
-from ledger.api.models import OrderReport, P3CReport
-from ledger.ops.order_reports import order_json, order_report
+from ledger.api.models import OrderReport, P3CReport, StaysReport
+from ledger.ops.order_reports import order_json, order_report, stays_json, stays_report
 from ledger.ops.reports import p3c_json, p3c_report
 
 router = APIRouter()
@@ -32,3 +33,12 @@ def order(request: Request, who: Auditor, conn: Db, order_id: str) -> dict[str, 
     report = order_report(conn, order_id, context(request).rules)
     returned(request, len(report.lines))
     return order_json(report)
+
+
+@router.get("/api/reports/stays", response_model=StaysReport)
+def stays(request: Request, who: Auditor, conn: Db, order_id: str | None = None) -> dict[str, Any]:
+    """Every stay and injunction (or the one ``order_id`` names) and what was sent while it
+    stood, as `ledger report stays` gives it."""
+    reports = stays_report(conn, context(request).rules, order_id)
+    returned(request, sum(len(r.lines) for r in reports))
+    return stays_json(reports)
