@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 
 from ledger.access_log import AccessLog
 from ledger.ops.metrics import RenderCache
-from ledger.rules.config import RulesConfig, load_rules_config
+from ledger.rules.config import RulesConfig, configured_rules
 from ledger.rules.registry import Registry
 from ledger.runtime import Ledger
 from ledger.store import Connection
@@ -36,7 +36,7 @@ class ApiContext:
         """The rules and registry the volume follower uses (LEDGER_RULES_FILE,
         LEDGER_REGISTRY_FILE): the notice-coverage views and scope filters agree with it."""
         s = self.ledger.settings
-        return load_rules_config(s.rules_file, s.registry_file)
+        return configured_rules(s)
 
     @property
     def registry(self) -> Registry:

@@ -54,10 +54,9 @@ ALERT_TABLE: dict[str, Column] = {
 
 
 def rules_config() -> RulesConfig:
-    from ledger.rules.config import load_rules_config
+    from ledger.rules.config import configured_rules
 
-    s = settings()
-    return load_rules_config(s.rules_file, s.registry_file)
+    return configured_rules(settings())
 
 
 def registry() -> Registry:

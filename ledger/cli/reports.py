@@ -102,7 +102,7 @@ def p3c(
 ) -> None:
     """The 6103(p)(3)(C) report to the Joint Committee on Taxation for one calendar year."""
     from ledger.ops.reports import UNIT, p3c_json, p3c_report, parse_year
-    from ledger.rules.config import load_registry
+    from ledger.rules.config import configured_rules
     from ledger.runtime import open_ledger
     from ledger.store.connection import connection
 
@@ -110,7 +110,7 @@ def p3c(
     s = settings()
     ledger = open_ledger(s, prepare=False)
     with connection(ledger.reader_url, ledger.schema) as conn:
-        report = p3c_report(conn, chosen, s.timezone, load_registry(s.registry_file), source)
+        report = p3c_report(conn, chosen, s.timezone, configured_rules(s).registry, source)
     params = {"year": chosen, "source": report.source}
     record_access(ledger, "auditor", "report p3c", params, len(report.rows) - 2)
     if json_out:
@@ -217,14 +217,14 @@ def order(
     """A notice order's terms over time and every transmission it covers (small ones too):
     the notice each verdict rests on, lead time, the verdict and its alert's status."""
     from ledger.ops.order_reports import order_json, order_report
-    from ledger.rules.config import load_rules_config
+    from ledger.rules.config import configured_rules
     from ledger.runtime import open_ledger
     from ledger.store.connection import connection
 
     s = settings()
     ledger = open_ledger(s, prepare=False)
     with connection(ledger.reader_url, ledger.schema) as conn:
-        report = order_report(conn, order_id, load_rules_config(s.rules_file, s.registry_file))
+        report = order_report(conn, order_id, configured_rules(s))
     record_access(ledger, "auditor", "report order", {"order_id": order_id}, len(report.lines))
     if json_out:
         print_json(order_json(report))
@@ -242,14 +242,14 @@ def stays(
     """Every stay and injunction: its terms over time and the transmissions made while it
     stood, each with its disclosure_during_stay alert's status."""
     from ledger.ops.order_reports import stays_json, stays_report
-    from ledger.rules.config import load_rules_config
+    from ledger.rules.config import configured_rules
     from ledger.runtime import open_ledger
     from ledger.store.connection import connection
 
     s = settings()
     ledger = open_ledger(s, prepare=False)
     with connection(ledger.reader_url, ledger.schema) as conn:
-        reports = stays_report(conn, load_rules_config(s.rules_file, s.registry_file), order_id)
+        reports = stays_report(conn, configured_rules(s), order_id)
     lines = sum(len(r.lines) for r in reports)
     record_access(ledger, "auditor", "report stays", {"order_id": order_id}, lines)
     if json_out:

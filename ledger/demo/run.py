@@ -25,7 +25,7 @@ from ledger.ops.first_seen import first_seen
 from ledger.ops.rebuild import wait_for_live
 from ledger.ops.verify import checkpoint_checker, verify_all
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path
-from ledger.rules.config import load_rules_config
+from ledger.rules.config import configured_rules
 from ledger.runtime import Ledger, open_ledger
 from ledger.store.alerts import alert_citing, alert_lines, alerts_in_scope
 from ledger.store.connection import connection
@@ -146,9 +146,7 @@ def run_demo(settings: Settings, *, serve: bool = True) -> None:
             wait_caught_up(ledger, running)
         seen = show_alerts(ledger, "Alerts during the ordinary year")
         with connection(ledger.reader_url, ledger.schema) as conn:
-            firsts = first_seen(
-                conn, load_rules_config(settings.rules_file, settings.registry_file)
-            )
+            firsts = first_seen(conn, configured_rules(settings))
         console.print(
             f"The first year is the warm-up: {len(firsts)} recipients and authorities first seen,"
             " no new_recipient / new_authority alert (`ledger alerts --first-seen` lists them)."

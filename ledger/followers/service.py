@@ -16,7 +16,7 @@ from ledger.followers.runner import FollowerRunner, leave_group
 from ledger.followers.taxpayer_index_service import IndexLoop, start_index_loop
 from ledger.followers.volume import VolumeFollower
 from ledger.kafka.producer import EventProducer
-from ledger.rules.config import load_rules_config
+from ledger.rules.config import configured_rules
 from ledger.runtime import Ledger
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def build_followers(
             )
         )
     if "volume" in names:
-        config = load_rules_config(ledger.settings.rules_file, ledger.settings.registry_file)
+        config = configured_rules(ledger.settings)
         followers.append(
             VolumeFollower(config, ledger.settings.timezone, publisher=alerts, dlq_publisher=dlq)
         )

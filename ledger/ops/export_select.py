@@ -8,7 +8,7 @@ from ledger.config import Settings
 from ledger.errors import ExitCode, LedgerError
 from ledger.ops.order_reports import build_report, notices_of
 from ledger.ops.scope_filter import authority_spellings, recipient_spellings
-from ledger.rules.config import load_registry, load_rules_config
+from ledger.rules.config import configured_rules
 from ledger.rules.model import CourtOrderFacts
 from ledger.store import Connection
 from ledger.store.export import Selection, court_order
@@ -34,7 +34,7 @@ def _order_entries(conn: Connection, settings: Settings, order_id: str) -> list[
     order's amendments and vacatur, each covered transmission under its terms over time (small
     ones too) with its amendments, the notices filed in the order's case for those recipients,
     and the requests they cite."""
-    config = load_rules_config(settings.rules_file, settings.registry_file)
+    config = configured_rules(settings)
     report = build_report(conn, order_id, config)
     agency = config.registry.agency
     covered = {agency(line.disclosure.recipient_agency).id for line in report.lines}
@@ -62,7 +62,7 @@ def resolve_selection(conn: Connection, settings: Settings, request: ExportReque
     All given filters must hold at once."""
     if request.since and request.until and request.since > request.until:
         raise _refused(f"--since {request.since} is after --until {request.until}.")
-    registry = load_registry(settings.registry_file)
+    registry = configured_rules(settings).registry
     recipients = authorities = None
     if request.recipient is not None:
         recipients = recipient_spellings(conn, registry, [request.recipient])

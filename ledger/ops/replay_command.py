@@ -13,7 +13,7 @@ from ledger.followers.audit_log import AuditLogFollower
 from ledger.followers.volume import VolumeFollower
 from ledger.kafka.offsets import log_end_offsets
 from ledger.ops.rebuild import ReplayResult, rebuild, wait_for_live
-from ledger.rules.config import load_rules_config
+from ledger.rules.config import configured_rules
 from ledger.runtime import open_ledger
 from ledger.store.claims import reuses
 from ledger.store.comparison import Difference, compare
@@ -33,9 +33,7 @@ def run_replay(
     # No publishers: a replay sends nothing to Kafka and delivers no alert.
     followers = [
         AuditLogFollower(),
-        VolumeFollower(
-            load_rules_config(settings.rules_file, settings.registry_file), settings.timezone
-        ),
+        VolumeFollower(configured_rules(settings), settings.timezone),
     ]
     logged = ledger.topics.logged()  # the agencies' and the court's topics
     total = sum(sum(log_end_offsets(ledger.bootstrap, t).values()) for t in logged)

@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ledger.config import Settings
 from ledger.errors import ConfigError
 from ledger.rules.registry import Registry, registry_from_tables
 
@@ -188,3 +189,12 @@ def load_rules_config(path: Path | None = None, registry_path: Path | None = Non
         new_scope_critical_records=int(data["new_scope"]["critical_records"]),
         registry=registry,
     )
+
+
+def configured_rules(settings: Settings) -> RulesConfig:
+    """The rules and registry a ledger runs with (LEDGER_RULES_FILE, LEDGER_REGISTRY_FILE).
+
+    The one provider: the consumers, CLI, API, dashboard, reports and export all take the
+    registry from here, so a rules file's ``[authorities]`` reach every one of them alike.
+    """
+    return load_rules_config(settings.rules_file, settings.registry_file)

@@ -202,3 +202,23 @@ def test_which_spellings_count_under_a_scope() -> None:
     assert REGISTRY.scope_value(
         "pair", "U.S. Immigration and Customs Enforcement under 26 USC 6103(i)(2)"
     ) == ("ICE under 6103(i)(2)")
+
+
+def test_every_reader_gets_the_registry_from_one_provider(tmp_path: Path) -> None:
+    """The rules file's authorities reach the registry the CLI, API, reports and export use:
+    they all take it from ``configured_rules`` (the consumers too), never from a bare
+    ``load_registry`` that would miss them."""
+    from ledger.config import Settings
+    from ledger.rules.config import configured_rules
+
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[authorities]\n"26 U.S.C. 6103(q)" = "a legacy entry"\n')
+    settings = Settings.from_env({"LEDGER_RULES_FILE": str(rules)})
+    assert configured_rules(settings).registry.authority("IRC § 6103(q)").known
+    root = Path(__file__).resolve().parents[2] / "ledger"
+    bare = [
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
+        if "load_registry(" in p.read_text() and p.name != "config.py"
+    ]
+    assert bare == []
