@@ -9,11 +9,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ledger.errors import ConfigError
 
-# Court events: accepted only from the court topic, whose one writer is the court's principal
-# (the same types on the agencies' disclosures topic are refused: dead letter and alert).
-COURT_EVENT_TYPES = frozenset(
-    {"CourtOrderRecorded", "CourtOrderAmended", "CourtOrderVacated", "NoticeFiled"}
-)
 DISCLOSURES_TOPIC = "ledger.disclosures"
 COURT_TOPIC = "ledger.court"
 
@@ -21,14 +16,6 @@ COURT_TOPIC = "ledger.court"
 def is_court_topic(topic: str) -> bool:
     """Whether ``topic`` is a court topic, whatever its tenant prefix."""
     return topic.endswith(COURT_TOPIC)
-
-
-def topic_for_event(topic: str, event_type: str) -> str:
-    """Where an event sent "to the disclosures topic" goes: court events to the court topic of
-    the same prefix, everything else where it was sent."""
-    if event_type in COURT_EVENT_TYPES and topic.endswith(DISCLOSURES_TOPIC):
-        return topic[: -len(DISCLOSURES_TOPIC)] + COURT_TOPIC
-    return topic
 
 
 @dataclass(frozen=True)

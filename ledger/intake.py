@@ -15,33 +15,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger.errors import EventValidationError
-from ledger.events import DisclosureAmended, LedgerEvent, from_record
+from ledger.events import (
+    EMIT_EVENT_TYPES,
+    LEDGER_EVENT_TYPES,
+    DisclosureAmended,
+    LedgerEvent,
+    from_record,
+)
 from ledger.intake_values import coerce_logical_types, describe_mismatch, mismatched_fields
 from ledger.privacy import contains_tin_shape, is_taxpayer_ref, is_tin_shaped
 from ledger.rules.amendments import parse_changes
 from ledger.rules.names import is_blank
 from ledger.schema_registry import SchemaRegistry, SchemaVersion, default_registry
 from ledger.storable import record_problems
-
-# What agencies and courts record, and so all that `ledger emit` accepts. A new agency or court
-# event type is added here; a type the ledger writes itself goes in LEDGER_EVENT_TYPES. (A unit
-# test checks that every schema in ledger/schemas/ is in exactly one of the two.)
-EMIT_EVENT_TYPES = frozenset(
-    {
-        "DisclosureRecorded",
-        "DisclosureManifest",
-        "NoticeFiled",
-        "CourtOrderRecorded",
-        "CourtOrderAmended",
-        "CourtOrderVacated",
-        "DisclosureAmended",
-        "DisclosureRequested",
-    }
-)
-# Written by the ledger alone (access log, rules, `ledger alerts ack`), never through `ledger emit`.
-LEDGER_EVENT_TYPES = frozenset(
-    {"LedgerAccessed", "AlertRaised", "AlertAcknowledged", "AlertResolved"}
-)
 
 # Strings that are identifiers or digests by construction, never free text.
 _NOT_FREE_TEXT = {

@@ -28,11 +28,11 @@ def emit(
 ) -> None:
     """Validate every line of a JSON-lines file, then send them all (or none) to Kafka.
 
-    Only agencies' and courts' event types are accepted (ledger.intake.EMIT_EVENT_TYPES), and
+    Only agencies' and courts' event types are accepted (ledger.events.EMIT_EVENT_TYPES), and
     every event must fit one Kafka message on the topic, or nothing is sent. A file of any size
     is read in two streaming passes (ledger.ops.emit_file), so memory stays bounded.
     """
-    from ledger.intake import EMIT_EVENT_TYPES
+    from ledger.events import EMIT_EVENT_TYPES
     from ledger.kafka.producer import BATCH_SIZE, EventProducer, SentEvent, topic_message_limit
     from ledger.ops import emit_file
     from ledger.runtime import open_ledger

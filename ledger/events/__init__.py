@@ -15,11 +15,18 @@ bounds before it builds one of these; the ledger's own writers may construct the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
+from ledger.config import COURT_TOPIC, DISCLOSURES_TOPIC
 from ledger.errors import UnknownSchemaError
-from ledger.events.base import AddressVerification, LedgerEvent, MatchMethod, OrderType
+from ledger.events.base import (
+    AddressVerification,
+    LedgerEvent,
+    MatchMethod,
+    OrderType,
+    event_types,
+    registered_events,
+)
 from ledger.events.court import (
     CourtOrderAmended,
     CourtOrderRecorded,
@@ -35,25 +42,21 @@ from ledger.events.oversight import (
 )
 from ledger.events.requests import DisclosureRequested
 
-EVENT_CLASSES: Mapping[str, type[LedgerEvent]] = MappingProxyType(
-    {
-        cls.event_type: cls
-        for cls in (
-            DisclosureRecorded,
-            DisclosureManifest,
-            NoticeFiled,
-            CourtOrderRecorded,
-            CourtOrderAmended,
-            CourtOrderVacated,
-            DisclosureAmended,
-            DisclosureRequested,
-            LedgerAccessed,
-            AlertRaised,
-            AlertAcknowledged,
-            AlertResolved,
-        )
-    }
-)
+# Every event module is imported above; each class registered itself (ledger.events.base).
+EVENT_CLASSES: Mapping[str, type[LedgerEvent]] = registered_events()
+# What agencies and courts record, and so all that `ledger emit` accepts; the rest the ledger
+# writes itself. Court events are accepted only from the court topic.
+EMIT_EVENT_TYPES = event_types("agency", "court")
+LEDGER_EVENT_TYPES = event_types("ledger")
+COURT_EVENT_TYPES = event_types("court")
+
+
+def topic_for_event(topic: str, event_type: str) -> str:
+    """Where an event sent "to the disclosures topic" goes: court events to the court topic of
+    the same prefix, everything else where it was sent."""
+    if event_type in COURT_EVENT_TYPES and topic.endswith(DISCLOSURES_TOPIC):
+        return topic[: -len(DISCLOSURES_TOPIC)] + COURT_TOPIC
+    return topic
 
 
 def event_class(event_type: str) -> type[LedgerEvent]:
@@ -73,7 +76,10 @@ def from_record(event_type: str, record: Mapping[str, Any]) -> LedgerEvent:
 
 
 __all__ = [
+    "COURT_EVENT_TYPES",
+    "EMIT_EVENT_TYPES",
     "EVENT_CLASSES",
+    "LEDGER_EVENT_TYPES",
     "AddressVerification",
     "AlertAcknowledged",
     "AlertRaised",
@@ -92,4 +98,5 @@ __all__ = [
     "OrderType",
     "event_class",
     "from_record",
+    "topic_for_event",
 ]

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import Any, ClassVar, Literal, Self, get_args, get_origin, get_type_hints
 
 from ledger.errors import EventValidationError
@@ -13,6 +14,20 @@ from ledger.errors import EventValidationError
 MatchMethod = Literal["TIN_NAME", "NAME_ADDRESS", "NAME_DOB_ADDRESS", "FUZZY", "MANUAL_REVIEW"]
 AddressVerification = Literal["VALID", "PLACEHOLDER", "ZIP_ONLY", "MISSING", "NOT_COMPARED"]
 OrderType = Literal["NOTICE_REQUIREMENT", "STAY", "INJUNCTION", "USE_PROHIBITION"]
+# Who writes an event type: an agency (on the disclosures topic), the court's clerk (on the court
+# topic) or the ledger itself (access records, alerts, acknowledgements); never through `emit`.
+Writer = Literal["agency", "court", "ledger"]
+_REGISTERED: dict[str, type[LedgerEvent]] = {}  # by event type, in definition order
+
+
+def registered_events() -> Mapping[str, type[LedgerEvent]]:
+    """Every event class defined, by type (``ledger.events`` imports every event module)."""
+    return MappingProxyType(_REGISTERED)
+
+
+def event_types(*writers: Writer) -> frozenset[str]:
+    """The event types these writers write."""
+    return frozenset(t for t, cls in _REGISTERED.items() if cls.writer in writers)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,14 +36,21 @@ class LedgerEvent:
     (``ledger/schemas/<type>/``)."""
 
     event_type: ClassVar[str]
+    writer: ClassVar[Writer]  # who may write it: an agency, the court, or the ledger itself
 
     event_id: str  # a UUID, in canonical lower-case text form
     occurred_at: datetime  # timezone-aware (UTC once read back)
     recorded_by: str  # the system or person that emitted it
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, *, writer: Writer, **kwargs: Any) -> None:
+        """``class NoticeFiled(LedgerEvent, writer="court")``: the type registers itself under
+        its class name, with who writes it (intake's and the topics' type lists come from it)."""
         super().__init_subclass__(**kwargs)
+        if cls.__name__ in _REGISTERED:
+            raise TypeError(f"event type {cls.__name__} is defined twice")
         cls.event_type = cls.__name__
+        cls.writer = writer
+        _REGISTERED[cls.__name__] = cls
 
     @property
     def key(self) -> str:

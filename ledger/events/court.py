@@ -9,7 +9,7 @@ from ledger.events.base import LedgerEvent, OrderType
 
 
 @dataclass(frozen=True, kw_only=True)
-class NoticeFiled(LedgerEvent):
+class NoticeFiled(LedgerEvent, writer="court"):
     """Advance notice of a planned transmission, filed with the court and served on plaintiffs."""
 
     notice_id: str
@@ -24,7 +24,7 @@ class NoticeFiled(LedgerEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CourtOrderRecorded(LedgerEvent):
+class CourtOrderRecorded(LedgerEvent, writer="court"):
     """A court order that constrains disclosures; empty recipients/authorities mean every one."""
 
     order_id: str
@@ -42,7 +42,7 @@ class CourtOrderRecorded(LedgerEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CourtOrderAmended(LedgerEvent):
+class CourtOrderAmended(LedgerEvent, writer="court"):
     """The court amended an order; each field given (not None) replaces that term of the order."""
 
     order_id: str
@@ -57,7 +57,7 @@ class CourtOrderAmended(LedgerEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CourtOrderVacated(LedgerEvent):
+class CourtOrderVacated(LedgerEvent, writer="court"):
     """The court vacated an order: it ends at ``vacated_at``, or never bound anyone (ab initio)."""
 
     order_id: str

@@ -26,7 +26,7 @@ def count_map_problems(
 
 
 @dataclass(frozen=True, kw_only=True)
-class DisclosureRecorded(LedgerEvent):
+class DisclosureRecorded(LedgerEvent, writer="agency"):
     """One transmission of taxpayer data from a source agency to a recipient."""
 
     disclosure_id: str
@@ -69,7 +69,7 @@ class DisclosureRecorded(LedgerEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
-class DisclosureManifest(LedgerEvent):
+class DisclosureManifest(LedgerEvent, writer="agency"):
     """One chunk of a bulk disclosure's taxpayer refs."""
 
     disclosure_id: str
@@ -80,7 +80,7 @@ class DisclosureManifest(LedgerEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
-class DisclosureAmended(LedgerEvent):
+class DisclosureAmended(LedgerEvent, writer="agency"):
     """Corrects an earlier disclosure by reference; the original is never overwritten."""
 
     disclosure_id: str

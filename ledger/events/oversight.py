@@ -10,7 +10,7 @@ from ledger.events.base import LedgerEvent
 
 
 @dataclass(frozen=True, kw_only=True)
-class LedgerAccessed(LedgerEvent):
+class LedgerAccessed(LedgerEvent, writer="ledger"):
     """Someone queried the ledger (oversight of the overseers). Never carries a TIN."""
 
     accessor: str
@@ -23,7 +23,7 @@ class LedgerAccessed(LedgerEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AlertRaised(LedgerEvent):
+class AlertRaised(LedgerEvent, writer="ledger"):
     """A rule fired; ``alert_id`` is deterministic (rule + scope + day)."""
 
     alert_id: str
@@ -43,7 +43,7 @@ class AlertRaised(LedgerEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AlertAcknowledged(LedgerEvent):
+class AlertAcknowledged(LedgerEvent, writer="ledger"):
     """A person on watch acknowledged an alert; acknowledgements are events, never edits."""
 
     alert_id: str
@@ -52,7 +52,7 @@ class AlertAcknowledged(LedgerEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AlertResolved(LedgerEvent):
+class AlertResolved(LedgerEvent, writer="ledger"):
     """A later fact no longer supports an alert; the alert stays, its status becomes resolved."""
 
     alert_id: str

@@ -9,7 +9,7 @@ from ledger.events.base import LedgerEvent
 
 
 @dataclass(frozen=True, kw_only=True)
-class DisclosureRequested(LedgerEvent):
+class DisclosureRequested(LedgerEvent, writer="agency"):
     """A written request with the 26 U.S.C. 6103(i)(2)(B) elements; taxpayers only as counts.
 
     An element the request did not set forth stays at its default (None, empty, 0), so the

@@ -19,9 +19,9 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.alert_events import alert_event
 from ledger.codec import EventCodec
-from ledger.config import COURT_EVENT_TYPES, COURT_TOPIC, is_court_topic
+from ledger.config import COURT_TOPIC, is_court_topic
 from ledger.errors import CodecError, LedgerError
-from ledger.events import LedgerEvent
+from ledger.events import COURT_EVENT_TYPES, LedgerEvent
 from ledger.rules.log_findings import MALFORMED, UNAUTHORIZED
 from ledger.rules.model import AlertDraft, LogScope, Severity
 from ledger.store import Connection

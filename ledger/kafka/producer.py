@@ -16,9 +16,8 @@ from kafka.partitioner import DefaultPartitioner
 from kafka.record.default_records import DefaultRecordBatchBuilder
 
 from ledger.codec import EventCodec
-from ledger.config import topic_for_event
 from ledger.errors import EventValidationError, ServiceError
-from ledger.events import LedgerEvent
+from ledger.events import LedgerEvent, topic_for_event
 from ledger.kafka.client import client_config
 from ledger.kafka.topics import topic_config
 
