@@ -11,6 +11,7 @@ from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.codec import EventCodec
+from ledger.config import Topics
 from ledger.events import AlertRaised, AlertResolved
 from ledger.followers.base import Follower
 from ledger.followers.webhook_sender import WebhookSenders, stored_raised
@@ -37,6 +38,9 @@ class AlertDeliveryFollower(Follower):
     """
 
     name = "alert_delivery"
+
+    def topics(self, topics: Topics) -> tuple[str, ...]:
+        return (topics.alerts,)  # it delivers what the ledger raised, not what agencies sent
 
     def __init__(
         self,

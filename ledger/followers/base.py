@@ -19,7 +19,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.alert_events import alert_event
 from ledger.codec import EventCodec
-from ledger.config import COURT_TOPIC, is_court_topic
+from ledger.config import COURT_TOPIC, Topics, is_court_topic
 from ledger.errors import CodecError, LedgerError
 from ledger.events import COURT_EVENT_TYPES, LedgerEvent
 from ledger.rules.log_findings import MALFORMED, UNAUTHORIZED
@@ -143,6 +143,11 @@ class Follower(ABC):
         self.outbox: list[AlertDraft] = []  # stored in this transaction, to publish before commit
         self.dlq_outbox: list[DeadLetter] = []
         self.event_outbox: list[LedgerEvent] = []  # other alert events (AlertResolved) to publish
+
+    def topics(self, topics: Topics) -> tuple[str, ...]:
+        """The topics this follower reads: by default the logged ones (the agencies'
+        disclosures and the court's); the runner subscribes to exactly these, live and in replay."""
+        return topics.logged()
 
     @abstractmethod
     def process(

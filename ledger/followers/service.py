@@ -104,14 +104,6 @@ def build_followers(
     return followers, [alerts, dlq]
 
 
-def topic_for(ledger: Ledger, follower: Follower) -> tuple[str, ...]:
-    """Alert delivery follows ledger.alerts; every other follower the logged topics (the
-    agencies' ledger.disclosures and the court's ledger.court)."""
-    if follower.name == "alert_delivery":
-        return (ledger.topics.alerts,)
-    return ledger.topics.logged()
-
-
 def start_witnessing(ledger: Ledger, running: RunningConsumers) -> None:
     """A thread asking LEDGER_WITNESSES to cosign new checkpoints; stops with the consumers."""
     from ledger.followers.witnessing import WitnessCollector
@@ -144,7 +136,7 @@ def start_consumers(
             ledger.bootstrap,
             ledger.writer_url,
             ledger.schema,
-            topic_for(ledger, follower),
+            follower.topics(ledger.topics),
             group_prefix=ledger.topics.prefix,
             instance_id=memberships[follower.name].instance_id,
         )
