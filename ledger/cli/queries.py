@@ -14,12 +14,12 @@ import typer
 from ledger.cli.common import JsonFlag, parse_day, record_access, settings
 from ledger.cli.output import Column, console, counted, fail, print_json, print_records, print_table
 from ledger.errors import ExitCode
+from ledger.rules.model import SCOPE_KINDS
 
 if TYPE_CHECKING:
     from ledger.rules.config import RulesConfig
     from ledger.rules.registry import Registry
 
-SCOPE_KINDS = ("recipient", "authority", "pair", "source")
 
 VOLUME_TABLE: dict[str, Column] = {
     "day": "day",

@@ -19,8 +19,21 @@ from ledger.rules.volume_book import Trailing
 if TYPE_CHECKING:
     from ledger.rules.config import RulesConfig
 
+
 # Alert ids are UUID5 in this namespace over "rule|scope|day[|discriminator]": the same rule,
 # scope and day always give the same id, so redelivery and replay never duplicate an alert.
+class ScopeKind(StrEnum):
+    """The kinds of volume scope, defined once (CLI, API, dashboard and SQL checks use these)."""
+
+    RECIPIENT = "recipient"
+    AUTHORITY = "authority"
+    PAIR = "pair"
+    SOURCE = "source"
+
+
+SCOPE_KINDS: tuple[str, ...] = tuple(k.value for k in ScopeKind)
+SCOPE_KIND_PATTERN = f"^({'|'.join(SCOPE_KINDS)})$"  # for query parameters
+
 ALERT_NAMESPACE = uuid.UUID("6e1d3f0c-8b1a-4d8e-9f61-103c0a5e2b7d")
 
 

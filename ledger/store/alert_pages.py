@@ -26,10 +26,10 @@ from typing import Any
 from psycopg.rows import dict_row
 
 from ledger.errors import ExitCode, LedgerError
+from ledger.rules.lifecycle import STATUSES
 from ledger.store.connection import Connection
 
 CURSOR_MAX = 200  # characters: a cursor this module makes is about 110
-STATUSES = ("open", "resolved")
 _RANK = "CASE WHEN a.severity = 'critical' AND s.status = 'open' THEN 0 ELSE 1 END"
 
 

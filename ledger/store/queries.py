@@ -10,6 +10,7 @@ from typing import Any
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from ledger.rules.lifecycle import STATUSES
 from ledger.store.connection import Connection
 
 
@@ -134,7 +135,7 @@ def volume_series(
         return list(cur.fetchall())
 
 
-ALERT_STATUSES = ("open", "resolved", "all")
+ALERT_STATUSES = (*STATUSES, "all")
 
 
 def _status_where(status: str | None) -> str | None:

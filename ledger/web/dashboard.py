@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ledger.rules.config import RulesConfig, load_rules_config
+from ledger.rules.model import SCOPE_KINDS
 from ledger.rules.registry import Registry
 from ledger.store import Connection, queries
 from ledger.store import dashboard as store
@@ -26,7 +27,7 @@ from ledger.web.page import table_head
 SERIES_MAX = 4000  # days in the chart (about eleven years)
 ROWS_MAX = 500  # drill-down entries, notice-compliance rows, alerts
 SCOPES_MAX = 1000  # choices in the scope menu
-KINDS = ("recipient", "authority", "pair", "source")
+KINDS = SCOPE_KINDS
 
 
 def _default_scope(conn: Connection, kind: str) -> str | None:

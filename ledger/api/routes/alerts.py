@@ -10,6 +10,7 @@ from ledger.api.context import Db, context, returned
 from ledger.api.models import Alerts
 from ledger.api.params import Day, Limit
 from ledger.ops.first_seen import first_seen as scopes_first_seen
+from ledger.rules.model import SCOPE_KIND_PATTERN
 from ledger.store import queries
 from ledger.store.alert_pages import CURSOR_MAX, AlertFilter, alert_page
 
@@ -24,7 +25,7 @@ def alerts(
     rule: str | None = None,
     since: Day | None = None,
     limit: Limit = 500,
-    kind: Annotated[str | None, Query(pattern="^(recipient|authority|pair|source)$")] = None,
+    kind: Annotated[str | None, Query(pattern=SCOPE_KIND_PATTERN)] = None,
     scope: str | None = None,
     first_seen: bool = False,
     status: Literal["open", "resolved", "all"] = "all",

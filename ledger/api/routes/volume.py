@@ -8,6 +8,7 @@ from ledger.api.auth import Public
 from ledger.api.context import Db, context, returned
 from ledger.api.models import VolumeSeries
 from ledger.api.params import VOLUME_MAX, Day, Offset
+from ledger.rules.model import SCOPE_KIND_PATTERN
 from ledger.store import queries
 
 router = APIRouter()
@@ -18,7 +19,7 @@ def volume(
     request: Request,
     who: Public,
     conn: Db,
-    kind: Annotated[str, Query(pattern="^(recipient|authority|pair|source)$")] = "recipient",
+    kind: Annotated[str, Query(pattern=SCOPE_KIND_PATTERN)] = "recipient",
     source: str | None = None,
     value: str | None = None,
     since: Day | None = None,
