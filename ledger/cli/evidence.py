@@ -180,6 +180,13 @@ def proof_inclusion(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write to this file (.tlog-proof: that form).")
     ] = None,
+    bundle: Annotated[
+        Path | None,
+        typer.Option(
+            "--bundle",
+            help="Offline: the entry's tlog-proof from an export bundle (no database needed).",
+        ),
+    ] = None,
 ) -> None:
     """Proof that an event is in its log, with the signed checkpoint it verifies against."""
     import json
@@ -194,13 +201,23 @@ def proof_inclusion(
         uuid.UUID(event_id)
     except ValueError:
         fail(f"--event-id {event_id!r} is not a UUID.", ExitCode.USAGE)
-    ledger = open_ledger(settings(), prepare=False)
-    with connection(ledger.reader_url, ledger.schema) as conn:
-        proof = inclusion_proof_json(conn, event_id, tree_size)
-    if tlog_proof or (out is not None and out.suffix == SUFFIX):
-        text = from_inclusion_json(proof).to_text()
+    if bundle is not None:
+        from ledger.ops.bundle_tlog_proof import tlog_proof_from_bundle
+
+        if tree_size is not None:
+            fail(
+                "--tree-size cannot be used with --bundle (the bundle's checkpoint decides).",
+                ExitCode.USAGE,
+            )
+        text = tlog_proof_from_bundle(bundle, event_id).to_text()
     else:
-        text = json.dumps(proof, indent=2) + "\n"
+        ledger = open_ledger(settings(), prepare=False)
+        with connection(ledger.reader_url, ledger.schema) as conn:
+            proof = inclusion_proof_json(conn, event_id, tree_size)
+        if tlog_proof or (out is not None and out.suffix == SUFFIX):
+            text = from_inclusion_json(proof).to_text()
+        else:
+            text = json.dumps(proof, indent=2) + "\n"
     if out is None:
         sys.stdout.write(text)
         return

@@ -139,7 +139,7 @@ class _Proofs:
                 )
 
 
-def _entries(root: Path) -> Iterator[dict[str, Any]]:
+def read_entries(root: Path) -> Iterator[dict[str, Any]]:
     try:
         with open_regular(root / bf.EVENTS, "bundle file") as f:
             reader = fastavro.reader(f, reader_schema=_ENTRY_SCHEMA)
@@ -181,7 +181,7 @@ def check_entries(
     proofs = _Proofs(root)
     tally = EntryTally()
     last: tuple[str, int] | None = None
-    for n, e in enumerate(_entries(root)):
+    for n, e in enumerate(read_entries(root)):
         log_id, seq, event_id = str(e["log"]), int(e["seq"]), str(e["event_id"])
         event_type = str(e["event_type"])
         where = f"{bf.EVENTS} entry {n} ({log_id} seq {seq}, event {event_id})"

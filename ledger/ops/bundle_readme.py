@@ -45,7 +45,10 @@ its size cap, or compressed, 51 JSON nested too deep, 2 a bad argument.
    audit path (base64, leaf upwards) in the tree of the checkpoint's size. Go:
    `proof.VerifyInclusion(rfc6962.DefaultHasher, index, size, leafHash, hashes, root)` from
    `github.com/transparency-dev/merkle`, or `tlog.CheckRecord` from
-   `golang.org/x/mod/sumdb/tlog`.
+   `golang.org/x/mod/sumdb/tlog`. `ledger proof inclusion --bundle DIR --event-id ID --out
+   F.tlog-proof` writes one entry's proof as a C2SP tlog-proof@v1 from these files alone (the
+   checkpoint inlined, the entry's bytes as its extra data), which torchwood's `VerifyProof`
+   and `ledger verify-proof` accept.
 5. `logs/<topic>/<partition>/consistency-<N>.json` (when you gave us your earlier checkpoint)
    proves the checkpoint in this bundle extends yours (RFC 9162 2.1.4):
    `proof.VerifyConsistency(rfc6962.DefaultHasher, N, size, hashes, oldRoot, root)`, or

@@ -138,3 +138,51 @@ def test_the_api_serves_tlog_proofs_with_the_bytes_only_where_the_role_sees_them
     assert (
         check_proof_file(tmp_path / "o.tlog-proof", vkeys, entry=bytes(value)).kind == "inclusion"
     )
+
+
+def test_a_bundles_entry_is_a_tlog_proof_offline(
+    ledger: Ledger, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`ledger proof inclusion --bundle` makes the tlog-proof of a bundle's entry from the
+    bundle's files alone; ours and torchwood's VerifyProof accept it, and an entry the bundle
+    does not hold is refused in one line."""
+    bundle = tmp_path / "bundle"
+    made = ledger_cli(ledger, "export", "--out", str(bundle), "--since", str(D), "--until", str(D))
+    assert made.returncode == 0, made.stderr
+    event_id, value = rows(ledger, "SELECT event_id::text, value FROM entries WHERE seq = 7")[0]
+    path = tmp_path / "from-bundle.tlog-proof"
+    extracted = ledger_cli(
+        ledger,
+        "proof",
+        "inclusion",
+        "--event-id",
+        event_id,
+        "--bundle",
+        str(bundle),
+        "--out",
+        str(path),
+    )
+    assert extracted.returncode == 0, extracted.stderr
+    text = path.read_text()
+    assert "\nindex 7\n" in text
+    vkey = load_signers(signing_key_path(ledger.settings))[0].vkey
+    ours = ledger_cli(ledger, "verify-proof", str(path), "--key", vkey)
+    assert ours.returncode == 0, ours.stderr
+    origin = text.split("\n\n", 1)[1].split("\n", 1)[0]
+    record_hash = hashlib.sha256(b"\x00" + bytes(value)).hexdigest()
+    program = build(tmp_path_factory.mktemp("go"))
+    run = [str(program), "tlogproof", str(path), record_hash, origin, vkey]
+    go = subprocess.run(run, capture_output=True, text=True, check=False, timeout=300)
+    assert go.returncode == 0, go.stderr
+    missing = ledger_cli(
+        ledger,
+        "proof",
+        "inclusion",
+        "--event-id",
+        "00000000-0000-4000-8000-000000000000",
+        "--bundle",
+        str(bundle),
+    )
+    assert missing.returncode != 0
+    assert len(missing.stderr.strip().splitlines()) == 1, missing.stderr
+    assert "no entry with event id" in missing.stderr
