@@ -11,18 +11,38 @@ the offset.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from kafka.consumer.fetcher import ConsumerRecord
 
+from ledger.codec import EventCodec
 from ledger.events import LedgerEvent
 from ledger.followers.base import Follower, kafka_time
 from ledger.rules.log_findings import REUSED_EVENT_ID
 from ledger.rules.model import AlertDraft, LogScope, Severity
 from ledger.store import Connection
 from ledger.store import claims as store
+from ledger.store.connection import transaction
 
 _SOURCE = "26 U.S.C. 6103(p)(3)(A) (a permanent, complete system of records)"
+
+
+def claim_in_order(conn: Connection, codec: EventCodec, records: Sequence[ConsumerRecord]) -> None:
+    """Claims the event ids of ``records`` in their order (a replay's append-time order) before
+    a per-partition follower applies them partition by partition: an id written on two
+    partitions then goes to the record appended first, as it did live, whichever partition the
+    follower happens to apply first. Records that do not decode are left to the follower."""
+    first: dict[str, store.Claim] = {}
+    for rec in records:
+        try:
+            event_id = codec.decode(rec.value).event.event_id
+        except Exception:  # noqa: S112 (the follower dead-letters it with the reason)
+            continue
+        if event_id not in first:
+            digest = hashlib.sha256(rec.value or b"").digest()
+            first[event_id] = store.Claim(event_id, rec.topic, rec.partition, rec.offset, digest)
+    with transaction(conn):
+        store.claim(conn, list(first.values()))
 
 
 def owned(

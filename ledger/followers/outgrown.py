@@ -18,25 +18,29 @@ from ledger.store import Connection
 from ledger.store.alert_status import alerts_on_days
 
 
-def open_prior_year_alerts(
+def prior_year_alerts(
     conn: Connection,
     book: VolumeBook,
     facts: Sequence[DisclosureFacts],
     keys: Iterable[ScopeKey],
-) -> OpenAlerts:
-    """Open spike and sustained alerts on the days after the batch's first day, for the scopes
-    that hold stored days after it (in order, the common case, none: nothing is read)."""
+) -> tuple[OpenAlerts, set[str]]:
+    """Spike and sustained alerts on the days after the batch's first day, for the scopes that
+    hold stored days after it (in order, the common case, none: nothing is read): the open ones
+    a late disclosure may contest, and the ids of those already contested or resolved."""
+    found: OpenAlerts = {}
+    settled: set[str] = set()
     if not facts:
-        return {}
+        return found, settled
     first = min(f.day for f in facts)
     last = max(f.day for f in facts) + OUTGROWN_REACH
-    found: OpenAlerts = {}
     for key in sorted(set(keys)):
         if not book.has_days_after(key, first):
             continue
         for rule in OUTGROWN_RULES:
-            stored = alerts_on_days(conn, rule, key, first, last, status=OPEN)
-            if stored:
+            for s, day in alerts_on_days(conn, rule, key, first, last, status=None):
                 # One already contested awaits a person: a further late one does not repeat it.
-                found[(rule, key)] = {day: s.alert_id for s, day in stored if not s.contested}
-    return found
+                if s.status == OPEN and not s.contested:
+                    found.setdefault((rule, key), {})[day] = s.alert_id
+                else:
+                    settled.add(s.alert_id)
+    return found, settled

@@ -23,7 +23,7 @@ from ledger.events import (
 )
 from ledger.followers.base import Follower, kafka_time
 from ledger.followers.claims import owned
-from ledger.followers.outgrown import open_prior_year_alerts
+from ledger.followers.outgrown import prior_year_alerts
 from ledger.followers.reevaluation import Lifecycle, Recorded
 from ledger.rules.config import RulesConfig
 from ledger.rules.judge import (
@@ -161,6 +161,7 @@ class VolumeFollower(Follower):
         requests = {rid: RequestFacts.from_event(r) for rid, r in cited.items()}
         span = needed_notice_window(facts, orders, notices, self.config)
         days = needed_days(facts, orders, self.config, requests)
+        open_alerts, settled = prior_year_alerts(conn, book, facts, keys)
         batch = BatchFacts(
             disclosures=facts,
             arrivals=arrivals,
@@ -171,7 +172,8 @@ class VolumeFollower(Follower):
             notices=notices,
             requests=requests,
             transmissions=corrections.transmitted_within(conn, *span) if span else [],
-            open_alerts=open_prior_year_alerts(conn, book, facts, keys),
+            open_alerts=open_alerts,
+            settled=settled,
             heirs=heirs,
             day_transmissions=self.lifecycle.days_transmissions(conn, days),
         )

@@ -16,6 +16,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ledger.followers.base import Follower
+from ledger.followers.claims import claim_in_order
 from ledger.followers.ordering import AppendTimeMerge
 from ledger.followers.runner import apply_records
 from ledger.kafka.client import client_config
@@ -92,7 +93,10 @@ def _read_into(
         max_partition_fetch_bytes=8 * 1024 * 1024,
     )
     conn = connect(admin_url, schema)
-    merges = {f.name: AppendTimeMerge() for f in followers if f.merged}
+    # Every follower reads in the one append-time order, the per-partition ones too (their event
+    # id claims are made in that order before they apply partition by partition): an id written
+    # on two partitions goes to the record appended first, as it did live.
+    merges = {f.name: AppendTimeMerge() for f in followers}
     total = 0
     try:
         # assign + seek, never the group's offsets (kafka-python ignores auto_offset_reset once a
@@ -115,19 +119,24 @@ def _read_into(
                 for tp, records in consumer.poll(timeout_ms=1000).items()
             }
             for follower in followers:
+                merge = merges[follower.name]
+                merge.add(polled)
+                released = merge.release(tps, done)
+                for tp, offset in merge.spill().items():
+                    consumer.seek(tp, offset)
+                    consumer.resume(tp)  # it may have been paused as done
+                if not released:
+                    continue
                 if follower.merged:
-                    merge = merges[follower.name]
-                    merge.add(polled)
-                    released = merge.release(tps, done)
-                    for tp, offset in merge.spill().items():
-                        consumer.seek(tp, offset)
-                        consumer.resume(tp)  # it may have been paused as done
-                    if released:
-                        apply_records(conn, follower, released)
-                else:
-                    for records in polled.values():
-                        if records:
-                            apply_records(conn, follower, records)
+                    apply_records(conn, follower, released)
+                    continue
+                by_partition: dict[tuple[str, int], list[ConsumerRecord]] = {}
+                for r in released:
+                    by_partition.setdefault((r.topic, r.partition), []).append(r)
+                if len(by_partition) > 1:
+                    claim_in_order(conn, follower.codec, released)
+                for records in by_partition.values():
+                    apply_records(conn, follower, records)
             # a cut merge buffer is fetched again: count each offset once
             fetched = 0
             for tp, records in polled.items():

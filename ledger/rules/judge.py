@@ -103,6 +103,9 @@ class BatchFacts:
     requests: Mapping[str, RequestFacts]
     transmissions: Sequence[DisclosureFacts]  # stored ones within the notices' windows
     open_alerts: OpenAlerts = field(default_factory=dict)  # open prior-year alerts after them
+    # Prior-year alerts already contested or resolved there: one the batch raises again (the same
+    # id, from a later day's re-evaluation) stays settled, as a batch of one would find it.
+    settled: set[str] = field(default_factory=set)
     # source id -> the batch's other sources whose coverage it starts (IRS for the Treasury)
     heirs: Mapping[str, Sequence[str]] = field(default_factory=dict)
     # stored transmissions of the batch's days, when a notice order may sum a day's records
@@ -242,11 +245,11 @@ def judge_disclosures(batch: BatchFacts, config: RulesConfig) -> Judgement:
         raised = evaluate_all(ctx)
         raised.extend(later_days(book, f, fkeys, own, coverage[source], coverage_moved, config))
         out.drafts.extend(raised)
-        _note_raised(batch.open_alerts, raised)
+        _note_raised(batch.open_alerts, raised, batch.settled)
         arrived = batch.arrivals.get(f.event_id, datetime.min)
-        out.extend(
-            contest(outgrown(book, f, fkeys, batch.open_alerts, arrived), scope_of(fkeys[-1]))
-        )
+        proposals = outgrown(book, f, fkeys, batch.open_alerts, arrived)
+        batch.settled.update(p.alert_id for p in proposals)  # contested: it awaits a person
+        out.extend(contest(proposals, scope_of(fkeys[-1])))
         done.append(f)
     return out
 
@@ -294,10 +297,11 @@ def later_days(
     return drafts
 
 
-def _note_raised(open_alerts: OpenAlerts, drafts: Sequence[AlertDraft]) -> None:
-    """Prior-year alerts the batch raised are open for the disclosures after them."""
+def _note_raised(open_alerts: OpenAlerts, drafts: Sequence[AlertDraft], settled: set[str]) -> None:
+    """Prior-year alerts the batch raised are open for the disclosures after them, unless the
+    alert of that id is already contested or resolved."""
     for d in drafts:
-        if d.rule in OUTGROWN_RULES and isinstance(d.scope, Scope):
+        if d.rule in OUTGROWN_RULES and isinstance(d.scope, Scope) and d.alert_id not in settled:
             at = (d.rule, (d.scope.kind, d.scope.source, d.scope.value))
             open_alerts.setdefault(at, {})[d.day] = d.alert_id
 

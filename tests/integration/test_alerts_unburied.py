@@ -9,7 +9,6 @@ import json
 import shutil
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -53,7 +52,9 @@ class Buried:
 @pytest.fixture(scope="module")
 def buried(ledger_settings: Any) -> Iterator[Buried]:
     led = isolated_ledger(ledger_settings, "buried")
-    source = f"Source {uuid.uuid4().hex[:6]}"
+    # A registered source: an unknown one raises a critical unknown_source alert on each day it
+    # sends, which would tie with the spike for the top of the list.
+    source = "Internal Revenue Service"
     running = start_consumers(led)
     try:
         emit(
@@ -75,7 +76,7 @@ def buried(ledger_settings: Any) -> Iterator[Buried]:
         with connection(led.admin_url, led.schema) as conn:
             token = create_token(conn, "overseer", "buried-overseer")
         with served(create_app(led.reader_only())) as url:
-            yield Buried(led, url, token, source)
+            yield Buried(led, url, token, "IRS")  # alerts name the source by registry id
     finally:
         running.stop()
 

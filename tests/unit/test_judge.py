@@ -77,26 +77,27 @@ class Store:
         status, reason, _ = changes[-1]
         return status, reason.startswith(CONTESTED_PREFIX)
 
-    def open_alerts(self, book: VolumeBook, batch: Sequence[DisclosureFacts]) -> OpenAlerts:
-        """As ``followers.outgrown.open_prior_year_alerts`` reads them."""
+    def open_alerts(
+        self, book: VolumeBook, batch: Sequence[DisclosureFacts]
+    ) -> tuple[OpenAlerts, set[str]]:
+        """As ``followers.outgrown.prior_year_alerts`` reads them."""
         first = min(f.day for f in batch)
         last = max(f.day for f in batch) + OUTGROWN_REACH
         keys = {k for f in batch for k in flow_keys(flow_of(f))[0]}
         found: OpenAlerts = {}
+        settled: set[str] = set()
         for a in self.alerts.values():
             if a.rule not in OUTGROWN_RULES or not isinstance(a.scope, Scope):
                 continue
             key = (a.scope.kind, a.scope.source, a.scope.value)
             status, contested = self.status(a.alert_id)
-            if (
-                key in keys
-                and book.has_days_after(key, first)
-                and first <= a.day <= last
-                and status == OPEN
-                and not contested
-            ):
+            if not (key in keys and book.has_days_after(key, first) and first <= a.day <= last):
+                continue
+            if status == OPEN and not contested:
                 found.setdefault((a.rule, key), {})[a.day] = a.alert_id
-        return found
+            else:
+                settled.add(a.alert_id)
+        return found, settled
 
     def judge(self, batch: Sequence[DisclosureFacts]) -> None:
         keys = {k for f in batch for k in flow_keys(flow_of(f))[0]}
@@ -115,6 +116,7 @@ class Store:
             if any(k == key for k, _ in self.volume)
         }
         arrivals = {f.event_id: datetime(2026, 1, 1, tzinfo=UTC) for f in batch}
+        open_alerts, settled = self.open_alerts(book, batch)
         loaded = BatchFacts(
             disclosures=batch,
             arrivals=arrivals,
@@ -125,7 +127,8 @@ class Store:
             notices={},
             requests={},
             transmissions=[],
-            open_alerts=self.open_alerts(book, batch),
+            open_alerts=open_alerts,
+            settled=settled,
         )
         judgement = judge_disclosures(loaded, CONFIG)
         for d in judgement.drafts:
