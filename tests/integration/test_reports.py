@@ -218,7 +218,8 @@ def test_requests_counts_and_reports_through_the_real_pipeline(
 
     running = start_consumers(led)
     try:
-        caught_up(led)
+        # Four consumers join their groups from cold here; a loaded machine took over 60 s once.
+        caught_up(led, timeout=240)
 
         # --- request_incomplete names what the request lacks, and the counts ---------------
         def incomplete(disclosure_id: str) -> list[str]:
