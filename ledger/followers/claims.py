@@ -27,6 +27,12 @@ from ledger.store.connection import transaction
 _SOURCE = "26 U.S.C. 6103(p)(3)(A) (a permanent, complete system of records)"
 
 
+def claim_of(rec: ConsumerRecord, event_id: str) -> store.Claim:
+    """The claim ``rec`` makes on ``event_id``: where it is, and its bytes' SHA-256."""
+    digest = hashlib.sha256(rec.value or b"").digest()
+    return store.Claim(event_id, rec.topic, rec.partition, rec.offset, digest)
+
+
 def claim_in_order(conn: Connection, codec: EventCodec, records: Sequence[ConsumerRecord]) -> None:
     """Claims the event ids of ``records`` in their order (a replay's append-time order) before
     a per-partition follower applies them partition by partition: an id written on two
@@ -39,8 +45,7 @@ def claim_in_order(conn: Connection, codec: EventCodec, records: Sequence[Consum
         except Exception:  # noqa: S112 (the follower dead-letters it with the reason)
             continue
         if event_id not in first:
-            digest = hashlib.sha256(rec.value or b"").digest()
-            first[event_id] = store.Claim(event_id, rec.topic, rec.partition, rec.offset, digest)
+            first[event_id] = claim_of(rec, event_id)
     with transaction(conn):
         store.claim(conn, list(first.values()))
 
@@ -53,8 +58,7 @@ def owned(
     mine: list[store.Claim] = []
     first: dict[str, store.Claim] = {}
     for rec, event in items:
-        digest = hashlib.sha256(rec.value or b"").digest()
-        c = store.Claim(event.event_id, rec.topic, rec.partition, rec.offset, digest)
+        c = claim_of(rec, event.event_id)
         mine.append(c)
         first.setdefault(c.event_id, c)  # an id twice in one slice: the earlier offset claims
     held = store.claim(conn, list(first.values()))
