@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from kafka import KafkaConsumer
 
 from bench.common import bench_ledger, consumer_processes, disclosures, report, stop_processes
-from ledger.followers.audit_log import AuditLogFollower
-from ledger.followers.volume import VolumeFollower
+from consumers.audit_log import AuditLogConsumer
+from consumers.volume import VolumeConsumer
 from ledger.kafka.client import client_config
 from ledger.kafka.offsets import log_end_offsets
 from ledger.kafka.producer import EventProducer
@@ -35,7 +35,7 @@ from ledger.store.migrate import drop_schema
 def raw_consume(bootstrap: str, topic: str, n: int, timeout: float | None = None) -> float:
     """Messages/s reading ``n`` messages of ``topic`` from offset 0 (TimeoutError after ``timeout`` s)."""
     ends = log_end_offsets(bootstrap, topic)
-    consumer = KafkaConsumer(
+    kafka_consumer = KafkaConsumer(
         **client_config(bootstrap),
         enable_auto_commit=False,
         max_poll_records=10000,
@@ -43,19 +43,19 @@ def raw_consume(bootstrap: str, topic: str, n: int, timeout: float | None = None
         max_partition_fetch_bytes=8 * 1024 * 1024,
     )
     tps = list(ends)
-    consumer.assign(tps)
+    kafka_consumer.assign(tps)
     for tp in tps:
-        consumer.seek(tp, 0)
+        kafka_consumer.seek(tp, 0)
     seen = 0
     t0 = time.perf_counter()
     while seen < n:
         if timeout is not None and time.perf_counter() - t0 > timeout:
-            consumer.close()
+            kafka_consumer.close()
             raise TimeoutError(f"raw consume read {seen} of {n} messages in {timeout:.0f} s")
-        for records in consumer.poll(timeout_ms=1000).values():
+        for records in kafka_consumer.poll(timeout_ms=1000).values():
             seen += len(records)
     elapsed = time.perf_counter() - t0
-    consumer.close()
+    kafka_consumer.close()
     return seen / elapsed
 
 
@@ -144,16 +144,16 @@ def main(n: int = 200_000) -> None:
 
     replay_schema = ledger.schema + "_replay"
     t0 = time.perf_counter()
-    followers = [
-        AuditLogFollower(),
-        VolumeFollower(load_rules_config(None), ledger.settings.timezone),
+    consumers = [
+        AuditLogConsumer(),
+        VolumeConsumer(load_rules_config(None), ledger.settings.timezone),
     ]
     replayed, _ = rebuild(
         ledger.bootstrap,
         ledger.admin_url,
         replay_schema,
         ledger.topics.disclosures,
-        followers,
+        consumers,
     )
     replay_s = time.perf_counter() - t0
     differences = compare(ledger.admin_url, ledger.schema, replay_schema)

@@ -1,5 +1,5 @@
 """The taxpayer index's update rate while the ledger ingests (issue 25's goal: the index is never
-the slowest follower).
+the slowest consumer).
 
 `ledger consume`'s consumers run as a deployment runs them (one `ledger consume --only NAME`
 process each: audit_log, volume, taxpayer_index) while N disclosures, each naming 1-3 taxpayers

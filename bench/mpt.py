@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ledger.followers.taxpayer_postings import Postings
+from consumers.taxpayer_postings import Postings
 from ledger.intake import build_event
 from ledger.tlog import mpt
 from ledger.tlog.mpt_tree import Tree

@@ -21,8 +21,8 @@ import time
 from datetime import UTC, datetime
 
 from bench.common import bench_ledger, disclosures, report
+from consumers.checkpointer import Checkpointer
 from ledger.codec import EventCodec
-from ledger.followers.checkpointer import Checkpointer
 from ledger.keys import load_signers, signing_key_path
 from ledger.ops.proofs import consistency_proof_json, inclusion_proof_json
 from ledger.runtime import Ledger

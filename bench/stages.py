@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 import fastavro
 
 from bench.common import disclosures, report
+from consumers.audit_log import render_json
 from ledger.codec import HEADER_LEN, EventCodec
-from ledger.followers.audit_log import render_json
 from ledger.intake import parse_lines
 from ledger.rules.model import DisclosureFacts
 from ledger.storable import record_problems

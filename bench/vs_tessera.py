@@ -8,9 +8,9 @@ One run on one machine, for each of ``--runs`` runs (medians reported):
   integrated into the tlog-tiles tree with every file and directory fsynced, and waits for a
   signed checkpoint that covers the last entry.
 - **The ledger's audit-log path**: the same N events already on the topic (sent beforehand, as
-  agencies would), read from offset 0 by the audit-log follower into a fresh schema: decoded,
+  agencies would), read from offset 0 by the audit-log consumer into a fresh schema: decoded,
   chained, Merkle tree nodes stored, entry rows COPYed, offsets committed in the same PostgreSQL
-  transaction (``synchronous_commit`` on), checkpoints signed. The follower's CPU and
+  transaction (``synchronous_commit`` on), checkpoints signed. The consumer's CPU and
   PostgreSQL's (the postmaster and its backends) are counted per event.
 
 Usage: python -m bench.vs_tessera [N] [--runs R] [--batch B]   (default 200000, 3 runs)
@@ -34,8 +34,8 @@ from statistics import median
 from bench.common import bench_ledger, report
 from bench.harness import server_cpu_seconds, step
 from bench.vs_connect import backlog
-from ledger.followers.audit_log import AuditLogFollower
-from ledger.followers.checkpointer import checkpointer_for
+from consumers.audit_log import AuditLogConsumer
+from consumers.checkpointer import checkpointer_for
 from ledger.kafka.producer import EventProducer
 from ledger.localdev.process import read_pid
 from ledger.ops.rebuild import rebuild
@@ -113,7 +113,7 @@ def ledger_run(n: int, run: int, entries: Path) -> dict[str, float]:
         ledger.admin_url,
         schema,
         ledger.topics.disclosures,
-        [AuditLogFollower(checkpointer=checkpointer_for(ledger.settings))],
+        [AuditLogConsumer(checkpointer=checkpointer_for(ledger.settings))],
         processes=1,
     )
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
             (
                 "the ledger's audit-log path (Kafka -> PostgreSQL, chained, Merkle, signed)",
                 f"{lr:,.0f} entries/s (runs: {each(ledger_runs, 'rate')}); CPU per entry: "
-                f"follower {med(ledger_runs, 'cpu_us'):.0f} µs, "
+                f"consumer {med(ledger_runs, 'cpu_us'):.0f} µs, "
                 f"PostgreSQL {med(ledger_runs, 'pg_us'):.0f} µs",
             ),
             (

@@ -83,7 +83,12 @@ def logical_type(field_type: Any) -> str | None:
 
 
 def schemas_dir() -> Path:
-    return Path(__file__).with_name("schemas")  # package data: works from a plain install
+    """The Avro contract: ``schemas/`` in an installed wheel, the checkout's top-level
+    ``schemas/`` otherwise (an editable install or a source tree; docs/design.md, "Layout")."""
+    packaged = Path(__file__).with_name("schemas")
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[1] / "schemas"
 
 
 def load_version(path: Path, event_type: str, version: int) -> SchemaVersion:

@@ -54,7 +54,7 @@ def digest_problem(value: str) -> str | None:
 
 
 # Fields whose integers count things (records, disclosures, chunks, hours of notice): every
-# long/int field of ledger/schemas/*/v*.avsc but LedgerAccessed.status (an HTTP status code). Other
+# long/int field of schemas/*/v*.avsc but LedgerAccessed.status (an HTTP status code). Other
 # integers are only held to 64 bits.
 _COUNT_FIELDS = frozenset(
     {
@@ -72,7 +72,7 @@ _COUNT_FIELDS = frozenset(
 _DIGEST_FIELDS = frozenset({"manifest_sha256"})
 
 # Length bounds, in characters, on every string an event holds (docs/dup.md lists them; a unit
-# test holds that table and every string field of ledger/schemas/ to these). An identifier may
+# test holds that table and every string field of schemas/ to these). An identifier may
 # sit in a btree index beside another (PostgreSQL refuses an index row over 2,704 bytes): 200
 # characters are at most 800 bytes of UTF-8, two of them under 1,700. Free text is never
 # indexed; its bound keeps one record to a readable size.

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 import uvicorn
 
+from consumers.service import start_consumers
 from ledger.api import create_app
 from ledger.config import Settings, Topics
 from ledger.demo.run import run_demo
-from ledger.followers.service import start_consumers
 from ledger.localdev.ports import free_port
 from ledger.runtime import Ledger, open_ledger
 from ledger.store.connection import connection

@@ -33,7 +33,7 @@ class ApiContext:
 
     @cached_property
     def rules(self) -> RulesConfig:
-        """The rules and registry the volume follower uses (LEDGER_RULES_FILE,
+        """The rules and registry the volume consumer uses (LEDGER_RULES_FILE,
         LEDGER_REGISTRY_FILE): the notice-coverage views and scope filters agree with it."""
         s = self.ledger.settings
         return configured_rules(s)

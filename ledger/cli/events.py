@@ -127,7 +127,7 @@ def consume(
     """
     import signal
 
-    from ledger.followers.service import CONSUMER_NAMES, check_names, start_consumers
+    from consumers.service import CONSUMER_NAMES, check_names, start_consumers
     from ledger.runtime import open_ledger
 
     ledger = open_ledger(settings())
@@ -138,7 +138,7 @@ def consume(
         return
     check_names(only or CONSUMER_NAMES)
     running = start_consumers(ledger, only)
-    names = ", ".join(r.follower.name for r in running.runners)
+    names = ", ".join(r.consumer.name for r in running.runners)
     if running.index is not None:
         names = f"{names}, taxpayer_index" if names else "taxpayer_index"
     console.print(f"Consuming {ledger.topics.disclosures} with {names}. Ctrl-C stops cleanly.")
@@ -151,10 +151,10 @@ def consume(
     finally:
         running.stop()
     for r in running.runners:
-        st = r.follower.stats
-        restarts = running.restarts.get(r.follower.name, 0)
+        st = r.consumer.stats
+        restarts = running.restarts.get(r.consumer.name, 0)
         console.print(
-            f"{r.follower.name}: {st.messages} message(s) in {st.batches} batch(es) {st.extra}"
+            f"{r.consumer.name}: {st.messages} message(s) in {st.batches} batch(es) {st.extra}"
             + (f", restarted {restarts} time(s)" if restarts else "")
         )
     if running.index is not None:
@@ -166,7 +166,7 @@ def consume(
 
 
 def _supervise_processes(names: list[str], stop: threading.Event) -> None:
-    from ledger.followers.processes import ProcessSupervisor
+    from consumers.processes import ProcessSupervisor
 
     supervisor = ProcessSupervisor(names)
     supervisor.start()

@@ -26,7 +26,7 @@ def index_update(
     configured witnesses (LEDGER_WITNESSES) to cosign it."""
     import time
 
-    from ledger.followers.index_witnessing import witness_index
+    from consumers.index_witnessing import witness_index
     from ledger.ops.taxpayer_index import indexer_for, update_index
     from ledger.runtime import open_ledger
 

@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from consumers.service import RunningConsumers, start_consumers
 from ledger import localdev
 from ledger.api.serving import serve_dashboard
 from ledger.config import Settings
@@ -18,7 +19,6 @@ from ledger.demo import requests as demo_requests
 from ledger.demo.split import SPLIT_RECORDS, split_transfer
 from ledger.errors import ServiceError
 from ledger.events import LedgerEvent
-from ledger.followers.service import RunningConsumers, start_consumers
 from ledger.kafka.offsets import log_end_offsets
 from ledger.kafka.producer import EventProducer
 from ledger.ops.first_seen import first_seen
@@ -42,7 +42,7 @@ def wait_caught_up(ledger: Ledger, running: RunningConsumers, timeout: float = 1
         for topic in ledger.topics.logged()  # the disclosures and the court topic
         for tp, end in log_end_offsets(ledger.bootstrap, topic).items()
     }
-    names = [r.follower.name for r in running.runners if r.topic == ledger.topics.disclosures]
+    names = [r.consumer.name for r in running.runners if r.topic == ledger.topics.disclosures]
     deadline = time.monotonic() + timeout
     while not wait_for_live(ledger.admin_url, ledger.schema, names, ends, 1.0):
         if running.errors:

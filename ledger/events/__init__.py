@@ -1,4 +1,4 @@
-"""The ledger's events as Python types: one frozen dataclass per event type in ``ledger/schemas/``.
+"""The ledger's events as Python types: one frozen dataclass per event type in ``schemas/``.
 
 Each class mirrors the newest version of its Avro schema (one module per subject: disclosures, requests, court, oversight) field for field: the same names in the
 same order, the same types, the same defaults (``tests/unit/test_events.py`` holds them to it, so

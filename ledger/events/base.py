@@ -33,7 +33,7 @@ def event_types(*writers: Writer) -> frozenset[str]:
 @dataclass(frozen=True, kw_only=True)
 class LedgerEvent:
     """What every event carries. ``event_type``, the class's name, names its schema
-    (``ledger/schemas/<type>/``)."""
+    (``schemas/<type>/``)."""
 
     event_type: ClassVar[str]
     writer: ClassVar[Writer]  # who may write it: an agency, the court, or the ledger itself

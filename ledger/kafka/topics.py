@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 # The log is the source of truth: nothing may ever expire or be compacted away. The broker stamps
 # each record with its append time, so timestamps never go backwards within a partition and one
-# order across partitions can be derived from the log itself (ledger.followers.ordering.AppendTimeMerge).
+# order across partitions can be derived from the log itself (consumers.ordering.AppendTimeMerge).
 TOPIC_CONFIG = {
     "retention.ms": "-1",
     "retention.bytes": "-1",

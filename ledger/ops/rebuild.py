@@ -1,6 +1,6 @@
 """`ledger replay`: rebuild every projection from offset 0 into a fresh schema and compare.
 
-A replay has no side effects: its followers get no publishers, so nothing goes to Kafka and no
+A replay has no side effects: its consumers get no publishers, so nothing goes to Kafka and no
 alert is delivered; the alerts it recomputes land in its own schema for comparison.
 """
 
@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
-from ledger.followers.base import Follower
-from ledger.followers.claims import claim_in_order
-from ledger.followers.ordering import AppendTimeMerge
-from ledger.followers.runner import apply_records
+from consumers.base import Consumer
+from consumers.claims import claim_in_order
+from consumers.ordering import AppendTimeMerge
+from consumers.runner import apply_records
 from ledger.kafka.client import client_config
 from ledger.kafka.offsets import log_end_offsets
 from ledger.ops import workers
@@ -47,17 +47,17 @@ def rebuild(
     admin_url: str,
     schema: str,
     topic: str | Sequence[str],
-    followers: Sequence[Follower],
+    consumers: Sequence[Consumer],
     progress: Callable[[int], None] | None = None,
     *,
     processes: int | None = None,
 ) -> tuple[int, dict[TopicPartition, int]]:
     """Reads ``topic`` (or each of several) from offset 0 to its current end, feeding every
-    follower.
+    consumer.
 
-    Followers keep separate tables and offsets, so each reads the log in its own worker process
+    Consumers keep separate tables and offsets, so each reads the log in its own worker process
     (up to ``processes``, default the number of cores), to the same end offsets. Per-partition
-    followers get each partition's batches as they come; merged followers get the same
+    consumers get each partition's batches as they come; merged consumers get the same
     (append time, partition, offset) order as live processing (AppendTimeMerge).
     """
     migrate(admin_url, schema)
@@ -66,13 +66,13 @@ def rebuild(
         for name in ((topic,) if isinstance(topic, str) else topic)
         for tp, end in log_end_offsets(bootstrap, name).items()
     }
-    processes = min(len(followers), processes or os.cpu_count() or 1)
+    processes = min(len(consumers), processes or os.cpu_count() or 1)
     if processes <= 1:
-        return _read_into(bootstrap, admin_url, schema, ends, followers, progress), ends
+        return _read_into(bootstrap, admin_url, schema, ends, consumers, progress), ends
     calls = [
-        (bootstrap, admin_url, schema, ends, [follower], workers.report if i == 0 else None)
-        for i, follower in enumerate(followers)
-    ]  # progress counts the messages the first follower has read
+        (bootstrap, admin_url, schema, ends, [consumer], workers.report if i == 0 else None)
+        for i, consumer in enumerate(consumers)
+    ]  # progress counts the messages the first consumer has read
     return max(workers.in_processes(_read_into, calls, processes, progress)), ends
 
 
@@ -81,11 +81,11 @@ def _read_into(
     admin_url: str,
     schema: str,
     ends: dict[TopicPartition, int],
-    followers: Sequence[Follower],
+    consumers: Sequence[Consumer],
     progress: Callable[[int], None] | None,
 ) -> int:
-    """Feeds ``followers`` every message before ``ends``; returns how many were read."""
-    consumer = KafkaConsumer(
+    """Feeds ``consumers`` every message before ``ends``; returns how many were read."""
+    kafka_consumer = KafkaConsumer(
         **client_config(bootstrap),
         enable_auto_commit=False,
         max_poll_records=5000,
@@ -93,50 +93,50 @@ def _read_into(
         max_partition_fetch_bytes=8 * 1024 * 1024,
     )
     conn = connect(admin_url, schema)
-    # Every follower reads in the one append-time order, the per-partition ones too (their event
+    # Every consumer reads in the one append-time order, the per-partition ones too (their event
     # id claims are made in that order before they apply partition by partition): an id written
     # on two partitions goes to the record appended first, as it did live.
-    merges = {f.name: AppendTimeMerge() for f in followers}
+    merges = {f.name: AppendTimeMerge() for f in consumers}
     total = 0
     try:
         # assign + seek, never the group's offsets (kafka-python ignores auto_offset_reset once a
-        # group has committed; see docs/design.md, 'Followers and offsets').
+        # group has committed; see docs/design.md, 'Consumers and offsets').
         tps = sorted(tp for tp, end in ends.items() if end > 0)
         if not tps:
             return 0
-        consumer.assign(tps)
+        kafka_consumer.assign(tps)
         for tp in tps:
-            consumer.seek(tp, 0)
+            kafka_consumer.seek(tp, 0)
 
         counted = dict.fromkeys(tps, 0)
 
         def done(tp: TopicPartition) -> bool:
-            return bool(consumer.position(tp) >= ends[tp])
+            return bool(kafka_consumer.position(tp) >= ends[tp])
 
         while True:
             polled = {
                 tp: [r for r in records if r.offset < ends[tp]]
-                for tp, records in consumer.poll(timeout_ms=1000).items()
+                for tp, records in kafka_consumer.poll(timeout_ms=1000).items()
             }
-            for follower in followers:
-                merge = merges[follower.name]
+            for consumer in consumers:
+                merge = merges[consumer.name]
                 merge.add(polled)
                 released = merge.release(tps, done)
                 for tp, offset in merge.spill().items():
-                    consumer.seek(tp, offset)
-                    consumer.resume(tp)  # it may have been paused as done
+                    kafka_consumer.seek(tp, offset)
+                    kafka_consumer.resume(tp)  # it may have been paused as done
                 if not released:
                     continue
-                if follower.merged:
-                    apply_records(conn, follower, released)
+                if consumer.merged:
+                    apply_records(conn, consumer, released)
                     continue
                 by_partition: dict[tuple[str, int], list[ConsumerRecord]] = {}
                 for r in released:
                     by_partition.setdefault((r.topic, r.partition), []).append(r)
                 if len(by_partition) > 1:
-                    claim_in_order(conn, follower.codec, released)
+                    claim_in_order(conn, consumer.codec, released)
                 for records in by_partition.values():
-                    apply_records(conn, follower, records)
+                    apply_records(conn, consumer, records)
             # a cut merge buffer is fetched again: count each offset once
             fetched = 0
             for tp, records in polled.items():
@@ -148,13 +148,13 @@ def _read_into(
                 progress(fetched)
             for tp in tps:
                 if done(tp):
-                    consumer.pause(tp)
+                    kafka_consumer.pause(tp)
             if all(done(tp) for tp in tps) and not any(
                 m.buffers.get(tp) for m in merges.values() for tp in tps
             ):
                 break
     finally:
-        consumer.close()
+        kafka_consumer.close()
         conn.close()
     return total
 
@@ -170,7 +170,7 @@ def wait_for_live(
     ends: dict[TopicPartition, int],
     timeout: float,
 ) -> bool:
-    """Waits until the live followers have stored offsets at least as far as the replay read."""
+    """Waits until the live consumers have stored offsets at least as far as the replay read."""
     deadline = time.monotonic() + timeout
     wanted = [(tp.topic, tp.partition, end) for tp, end in ends.items()]
     while not offsets_reached(admin_url, live, consumers, wanted):

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from consumers.audit_log import AuditLogConsumer
+from consumers.volume import VolumeConsumer
 from ledger.config import Settings
 from ledger.errors import ConfigError
-from ledger.followers.audit_log import AuditLogFollower
-from ledger.followers.volume import VolumeFollower
 from ledger.kafka.offsets import log_end_offsets
 from ledger.ops.rebuild import ReplayResult, rebuild, wait_for_live
 from ledger.rules.config import configured_rules
@@ -31,9 +31,9 @@ def run_replay(
     if schema_exists(ledger.admin_url, schema):
         raise ConfigError(f"Schema {schema} already exists; a replay needs a fresh one.")
     # No publishers: a replay sends nothing to Kafka and delivers no alert.
-    followers = [
-        AuditLogFollower(),
-        VolumeFollower(configured_rules(settings), settings.timezone),
+    consumers = [
+        AuditLogConsumer(),
+        VolumeConsumer(configured_rules(settings), settings.timezone),
     ]
     logged = ledger.topics.logged()  # the agencies' and the court's topics
     total = sum(sum(log_end_offsets(ledger.bootstrap, t).values()) for t in logged)
@@ -52,7 +52,7 @@ def run_replay(
             ledger.admin_url,
             schema,
             logged,
-            followers,
+            consumers,
             lambda n: progress.advance(task, n),
         )
     seconds = time.perf_counter() - started

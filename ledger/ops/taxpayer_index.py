@@ -7,10 +7,10 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.followers.taxpayer_index import TaxpayerIndexer, rebuild
-from ledger.followers.taxpayer_index_service import index_origin as index_origin
-from ledger.followers.taxpayer_index_service import indexer_for as indexer_for
-from ledger.followers.taxpayer_index_service import update_index as update_index
+from consumers.taxpayer_index import TaxpayerIndexer, rebuild
+from consumers.taxpayer_index_service import index_origin as index_origin
+from consumers.taxpayer_index_service import indexer_for as indexer_for
+from consumers.taxpayer_index_service import update_index as update_index
 from ledger.ops.proofs import ProofUnavailableError, inclusion_proof_json
 from ledger.runtime import Ledger
 from ledger.store import Connection

@@ -1,4 +1,4 @@
-"""Runs independent pieces of a command (one log, one follower) in worker processes.
+"""Runs independent pieces of a command (one log, one consumer) in worker processes.
 
 The pieces are CPU-bound Python (hashing, Avro decoding, Kafka record parsing), so threads would
 share one core under the GIL; processes use them all. Workers are forked, so they start without
@@ -18,7 +18,7 @@ T = TypeVar("T")
 # In a worker: where report() sends progress. None in the parent, where report() does nothing.
 _updates: multiprocessing.Queue[int] | None = None
 # The work, set before the workers fork: they inherit it, so nothing in it needs to be picklable
-# (followers hold codecs and configurations); only the results travel back.
+# (consumers hold codecs and configurations); only the results travel back.
 _work: tuple[Callable[..., Any], Sequence[tuple[Any, ...]]] | None = None
 
 

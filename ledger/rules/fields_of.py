@@ -17,7 +17,7 @@ def fields_of(cls: type[T], source: object, **values: Any) -> T:
         return cls(**{n: getattr(source, n) for n in recipe.names}, **values)
     # A frozen dataclass's __init__ sets each field through object.__setattr__: for classes whose
     # __init__ does nothing else, filling the instance directly gives the same object (two are
-    # built per disclosure on the volume follower's hot path).
+    # built per disclosure on the volume consumer's hot path).
     built = object.__new__(cls)
     fill = built.__dict__
     fill.update(recipe.defaults)

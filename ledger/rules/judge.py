@@ -1,6 +1,6 @@
 """The judge: what the rules decide about a batch of disclosures, from the facts the batch loaded.
 
-The volume follower loads (the disclosures in log order, their scopes' volumes, the coverage
+The volume consumer loads (the disclosures in log order, their scopes' volumes, the coverage
 starts, orders, notices, requests, the transmissions notices may have covered, the open
 prior-year alerts a late disclosure can outgrow), calls ``judge_disclosures`` and stores what it
 returns: alert drafts, status changes and the volume book's deltas. Nothing here does I/O, so
@@ -90,7 +90,7 @@ def flow_keys(flow: Flow) -> tuple[tuple[ScopeKey, ...], frozenset[ScopeKey]]:
 
 @dataclass
 class BatchFacts:
-    """What a batch loaded before it is judged (the follower's reads, nothing more)."""
+    """What a batch loaded before it is judged (the consumer's reads, nothing more)."""
 
     disclosures: Sequence[DisclosureFacts]  # first recordings, in log order
     arrivals: Mapping[str, datetime]  # event id -> broker time

@@ -1,7 +1,7 @@
 """The judge of later facts: what a notice, request or order recorded late, an order's amendment
 or vacatur, or a disclosure's amendment changes about disclosures already judged.
 
-The volume follower loads what the fact touches (the disclosures as they now stand, orders,
+The volume consumer loads what the fact touches (the disclosures as they now stand, orders,
 notices, requests, the stored alerts of the same domain, the volume of the days whose prior year
 moved) and stores what these functions return. New findings stand at once; a resolution the fact
 would bring is contested instead (``judge_contest``). Pure: no I/O.

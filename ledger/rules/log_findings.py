@@ -1,7 +1,7 @@
-"""Findings about the log itself rather than a disclosure: a record no follower could read, one
+"""Findings about the log itself rather than a disclosure: a record no consumer could read, one
 written by a principal not allowed to write it, an event id reused for other bytes. The
-followers raise them (``ledger.followers.base``, ``ledger.followers.claims``); they are declared
-here so the catalogue is complete without importing the followers."""
+consumers raise them (``consumers.base``, ``consumers.claims``); they are declared
+here so the catalogue is complete without importing the consumers."""
 
 from __future__ import annotations
 

@@ -261,13 +261,13 @@ class RuleContext:
     notices: list[NoticeFacts]
     config: RulesConfig
     flow: Flow | None = None  # resolved from ``disclosure`` by the registry when not given
-    # The requests the disclosure cites, by request_id, loaded by the follower (rules do no I/O);
+    # The requests the disclosure cites, by request_id, loaded by the consumer (rules do no I/O);
     # a cited id missing here is one the ledger has not seen.
     requests: Mapping[str, RequestFacts] = field(default_factory=dict)
     # Records of earlier transmissions each notice (by notice_id) already covered: a notice
     # covers only the record count it announced, summed over its transmissions.
     notice_use: dict[str, int] = field(default_factory=dict)
-    # Earlier transmissions of the same day (ledger time zone), loaded by the follower when a
+    # Earlier transmissions of the same day (ledger time zone), loaded by the consumer when a
     # notice order may count the day's records together (ledger.rules.notices.day_records).
     same_day: list[DisclosureFacts] = field(default_factory=list)
 

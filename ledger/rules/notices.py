@@ -175,7 +175,7 @@ def may_split(
     requests: Mapping[str, RequestFacts] | None = None,
 ) -> bool:
     """Whether a notice order in force covers ``d`` with a threshold ``d`` alone is under: only
-    then does the day's earlier traffic matter (the follower loads it only then)."""
+    then does the day's earlier traffic matter (the consumer loads it only then)."""
     return any(
         o.order_type == "NOTICE_REQUIREMENT"
         and o.in_force(d.transmitted_at)

@@ -1,6 +1,6 @@
 """Daily volume per scope, held in memory for one batch: prior-year sums and trailing baselines.
 
-Pure: the volume follower loads the rows a batch needs, feeds events in order, asks for each
+Pure: the volume consumer loads the rows a batch needs, feeds events in order, asks for each
 scope's window as the event arrives (so a rule fires on the event that crosses the line), and
 writes back ``deltas``. Sums are cached per (scope, day) and invalidated when an event lands in
 the 365 days before a cached day, which keeps the common in-order case O(1) per event. Range

@@ -1,6 +1,6 @@
 """Which Kafka offset owns each event id, and the offsets that reused one (see migration 010).
 
-Every follower claims the event ids of a slice before applying it: the first claim of an id
+Every consumer claims the event ids of a slice before applying it: the first claim of an id
 wins, in whichever consumer makes it, and all consumers then apply only the claiming offset's
 record. A claim waits on another consumer's uncommitted claim of the same id (the primary key),
 so two consumers never both believe they own it; ids are claimed in sorted order, so two

@@ -1,4 +1,4 @@
-"""Webhook delivery: the outbox, attempts, and acknowledgements, as the alert-delivery follower
+"""Webhook delivery: the outbox, attempts, and acknowledgements, as the alert-delivery consumer
 and its senders record them; and the lock that tells a forged alert from one not yet committed."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from psycopg.rows import dict_row
 from ledger.events import AlertAcknowledged
 from ledger.store.connection import Connection
 
-# Advisory lock (class, object) around "published an alert, not committed yet": a follower takes
-# it shared from publishing until its commit; the delivery follower takes it exclusively once, so
+# Advisory lock (class, object) around "published an alert, not committed yet": a consumer takes
+# it shared from publishing until its commit; the delivery consumer takes it exclusively once, so
 # that an alert it cannot find is known not to be in a transaction still committing.
 _PUBLISHING = "ledger.alerts-publishing"
 

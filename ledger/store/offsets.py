@@ -1,4 +1,4 @@
-"""Each follower's next offset per partition, stored with the rows it covers (one transaction)."""
+"""Each consumer's next offset per partition, stored with the rows it covers (one transaction)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Requests for disclosure and each disclosure's details, written by the volume follower."""
+"""Requests for disclosure and each disclosure's details, written by the volume consumer."""
 
 from __future__ import annotations
 

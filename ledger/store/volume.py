@@ -1,4 +1,4 @@
-"""Reads and writes daily volume, disclosures, notices and court orders for the volume follower."""
+"""Reads and writes daily volume, disclosures, notices and court orders for the volume consumer."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def lock_sources(conn: psycopg.Connection, sources: Iterable[str]) -> None:
     """Serialises volume updates per source agency across partitions and processes.
 
     The source-wide scope sums disclosures to every recipient, and recipients live on different
-    partitions, so two followers could otherwise both read yesterday's total and both miss the
+    partitions, so two consumers could otherwise both read yesterday's total and both miss the
     crossing. Locks are taken in sorted order so two batches cannot deadlock.
     """
     for source in sorted(set(sources)):

@@ -13,7 +13,7 @@ the stored ref:
 ``positions`` is the canonical encoding of the entries that concern the taxpayer, sorted by
 (log id, index) without repeats: uvarint(count), then per entry uvarint(len(log id)) ||
 log id (UTF-8) || uvarint(index). The key is derived from the ref, not the TIN, because the
-index's follower sees only refs; whoever holds K and the TIN derives the ref first. The key is
+index's consumer sees only refs; whoever holds K and the TIN derives the ref first. The key is
 in the value, so two taxpayers with the same disclosures still have unrelated values.
 """
 

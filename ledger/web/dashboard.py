@@ -145,7 +145,7 @@ def render_dashboard(
     cursor: str | None = None,
 ) -> tuple[str, int]:
     """The page, and how many rows it shows (for the access record); ``config`` (the rules
-    the volume follower uses, by default the shipped ones) resolves scopes and judges the
+    the volume consumer uses, by default the shipped ones) resolves scopes and judges the
     notice orders; ``cursor`` (a "more alerts" link's) pages the alerts table."""
     config = config or load_rules_config()
     registry = config.registry

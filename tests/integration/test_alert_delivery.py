@@ -8,9 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ledger.followers.alert_delivery import AlertDeliveryFollower
-from ledger.followers.runner import FollowerRunner
-from ledger.followers.service import start_consumers
+from consumers.alert_delivery import AlertDeliveryConsumer
+from consumers.runner import ConsumerRunner
+from consumers.service import start_consumers
 from ledger.ops.acknowledge import acknowledge
 from ledger.webhook_config import DeliveryConfig, Endpoint
 from ledger.webhooks import WebhookVerificationError, verify
@@ -79,10 +79,10 @@ def spike_ledger(ledger_settings):
     return led
 
 
-def run_delivery(led, config: DeliveryConfig) -> tuple[FollowerRunner, threading.Thread]:
-    follower = AlertDeliveryFollower(config)
-    runner = FollowerRunner(
-        follower,
+def run_delivery(led, config: DeliveryConfig) -> tuple[ConsumerRunner, threading.Thread]:
+    consumer = AlertDeliveryConsumer(config)
+    runner = ConsumerRunner(
+        consumer,
         led.bootstrap,
         led.writer_url,
         led.schema,

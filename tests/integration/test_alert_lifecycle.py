@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
+from consumers.service import start_consumers
 from ledger.events import AlertResolved
-from ledger.followers.service import start_consumers
 from ledger.kafka.producer import EventProducer
 from ledger.ops.replay_command import run_replay
 from ledger.runtime import Ledger

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
+from consumers.service import start_consumers
 from ledger.api import create_app
 from ledger.events import AlertRaised
-from ledger.followers.service import start_consumers
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
 from ledger.store.tokens import create_token

@@ -1,7 +1,7 @@
 """Nothing intake accepts is refused downstream, and a reused disclosure id is a finding.
 
 Values at the length bounds (``ledger.storable``) go through intake and must land in every
-follower's tables; values past them are refused by ``ledger emit`` and, written straight to the
+consumer's tables; values past them are refused by ``ledger emit`` and, written straight to the
 topic, dead-lettered by every consumer alike. Consumers run in this process; `ledger emit` as the
 installed console script.
 """
@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kafka import KafkaProducer
 
+from consumers.service import start_consumers
 from ledger.codec import EventCodec
 from ledger.events import DisclosureRecorded
-from ledger.followers.service import start_consumers
 from ledger.intake import build_event
 from ledger.kafka.client import client_config
 from ledger.kafka.offsets import log_end_offsets
@@ -107,7 +107,7 @@ def _bounded_ids() -> st.SearchStrategy[dict[str, str]]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(v=_bounded_ids())
-def test_values_at_their_bounds_are_stored_by_every_follower(
+def test_values_at_their_bounds_are_stored_by_every_consumer(
     led: Ledger, v: dict[str, str]
 ) -> None:
     # A unique tail keeps examples apart; the values stay exactly at their bounds.

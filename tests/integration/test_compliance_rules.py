@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ledger.followers.service import start_consumers
+from consumers.service import start_consumers
 from ledger.ops.replay_command import run_replay
 from tests.integration.helpers import at, caught_up, disclosure, emit, isolated_ledger, rows
 

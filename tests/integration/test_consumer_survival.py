@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from consumers.service import CONSUMER_NAMES
 from ledger import localdev
 from ledger.config import Settings, Topics
-from ledger.followers.service import CONSUMER_NAMES
 from ledger.runtime import Ledger, open_ledger
 from tests.integration.helpers import caught_up, cli_env, disclosure, emit, rows, wait_until
 
@@ -174,10 +174,10 @@ def test_consume_runs_one_process_per_consumer_and_restarts_a_killed_one(own_kaf
     assert all(not Path(f"/proc/{pid}").exists() for pid in survivors), "a child outlived consume"
 
 
-def _instance_ids(ledger: Ledger, follower: str) -> list[str]:
+def _instance_ids(ledger: Ledger, consumer: str) -> list[str]:
     from kafka.admin import KafkaAdminClient
 
-    group = f"{ledger.topics.prefix}ledger-{follower}"
+    group = f"{ledger.topics.prefix}ledger-{consumer}"
     admin = KafkaAdminClient(bootstrap_servers=ledger.bootstrap)
     try:
         described = admin.describe_groups([group])

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from kafka import KafkaProducer
 
+from consumers.service import start_consumers
 from ledger.codec import EventCodec
 from ledger.events import LedgerEvent
-from ledger.followers.service import start_consumers
 from ledger.intake import build_event
 from ledger.kafka.client import client_config
 from ledger.kafka.offsets import log_end_offsets
@@ -188,7 +188,7 @@ def test_verify_fails_on_unaccounted_offset(ledger_settings) -> None:
     finally:
         running.stop()
     assert ledger_cli(ledger, "verify").returncode == 0
-    # A record the audit log passed over without a trace (as a follower that skipped a reused
+    # A record the audit log passed over without a trace (as a consumer that skipped a reused
     # id did): its offset is stored as read, yet no entry, dead letter or redelivery names it.
     skipped = write_raw(ledger, build_event(disclosure(D, 1, "Skipped")), partition=2)
     offset = int(skipped.rpartition("@")[2])

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.followers.service import start_consumers
+from consumers.service import start_consumers
 from ledger.keys import load_signers, signing_key_path
 from ledger.runtime import Ledger
 from ledger.schema_registry import default_registry

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ledger.followers.service import start_consumers
+from consumers.service import start_consumers
 from ledger.ops.replay_command import run_replay
 from ledger.runtime import Ledger
 from ledger.store.connection import connection

@@ -264,7 +264,7 @@ def test_lost_database_connections_pause_then_resume_the_consumers(consume_proce
 
 def test_verify_exit_codes_reach_the_shell(ledger_settings) -> None:
     ledger = isolated_ledger(ledger_settings, "exitcodes")
-    from ledger.followers.service import start_consumers
+    from consumers.service import start_consumers
     from tests.integration.helpers import caught_up
 
     running = start_consumers(ledger, ["audit_log", "volume"])

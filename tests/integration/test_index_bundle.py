@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from consumers.service import start_consumers
+from consumers.taxpayer_index import TaxpayerIndexer, rebuild
 from ledger.api import create_app
-from ledger.followers.service import start_consumers
-from ledger.followers.taxpayer_index import TaxpayerIndexer, rebuild
 from ledger.keys import load_signers, signing_key_path
 from ledger.ops.taxpayer_index import indexer_for
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path, taxpayer_ref

@@ -107,8 +107,8 @@ def test_consume_only_taxpayer_index_restarts_where_it_stopped(ledger_settings) 
 def test_a_failed_index_round_is_kept_and_retried_by_a_fresh_indexer(
     ledger_settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ledger.followers import taxpayer_index_service as service
-    from ledger.followers.service import start_consumers
+    from consumers import taxpayer_index_service as service
+    from consumers.service import start_consumers
 
     led = isolated_ledger(ledger_settings, "idxretry", partitions=1)
     ref = taxpayer_ref(load_taxpayer_key(taxpayer_key_path(led.settings)), "123-45-6789")

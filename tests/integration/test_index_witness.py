@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ledger.followers.service import KAFKA_CONSUMERS, start_consumers
+from consumers.service import KAFKA_CONSUMERS, start_consumers
 from ledger.keys import load_signers, signing_key_path
 from ledger.localdev.ports import free_port, port_open
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path, taxpayer_ref

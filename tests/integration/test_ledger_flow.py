@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import psycopg
 import pytest
 
-from ledger.followers.service import RunningConsumers, start_consumers
+from consumers.service import RunningConsumers, start_consumers
 from ledger.ops.verify import verify_all
 from ledger.runtime import Ledger
 from ledger.store.alerts import alerts_in_scope

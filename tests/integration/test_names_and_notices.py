@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from consumers.service import start_consumers
 from ledger.errors import EventValidationError
-from ledger.followers.service import start_consumers
 from ledger.intake import build_event
 from ledger.kafka.offsets import log_end_offsets
 from ledger.ops.replay_command import run_replay

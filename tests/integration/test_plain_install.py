@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.followers.service import start_consumers
+from consumers.service import start_consumers
 from tests.integration.helpers import caught_up, disclosure, isolated_ledger
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.followers.service import start_consumers
+from consumers.service import start_consumers
 from ledger.keys import load_signers, signing_key_path
 from ledger.ops.proofs import consistency_proof_json, inclusion_proof_json
 from ledger.ops.verify import checkpoint_checker, verify_all, verify_ledger

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ledger.followers.service import start_consumers
+from consumers.service import start_consumers
 from ledger.kafka.offsets import log_end_offsets
 from ledger.kafka.producer import EventProducer
 from ledger.ops.replay_command import run_replay
@@ -159,8 +159,8 @@ def test_a_live_merge_that_cuts_its_buffers_equals_a_replay_that_does_not(
     # A backlog of many small record batches (distinct append times), read by the live volume
     # consumer with merge buffers of 8 records: partitions are cut back and fetched again many
     # times. A replay with the usual bound (no cut at this size) must rebuild the same tables.
-    from ledger.followers import ordering
-    from ledger.followers.runner import FollowerRunner
+    from consumers import ordering
+    from consumers.runner import ConsumerRunner
     from ledger.intake import build_event
 
     led = isolated_ledger(ledger_settings, "mergecut")
@@ -182,9 +182,9 @@ def test_a_live_merge_that_cuts_its_buffers_equals_a_replay_that_does_not(
 
     monkeypatch.setattr(ordering, "BUFFER_LIMIT", 8)
     # polls of 20 records, so one partition's records arrive while the others have none yet
-    runner_init = FollowerRunner.__init__
+    runner_init = ConsumerRunner.__init__
     monkeypatch.setattr(
-        FollowerRunner,
+        ConsumerRunner,
         "__init__",
         lambda self, *args, **kw: runner_init(self, *args, **{**kw, "max_poll_records": 20}),
     )

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from ledger.followers.service import start_consumers
+from consumers.service import start_consumers
 from ledger.keys import load_signers, signing_key_path
 from ledger.runtime import Ledger
 from tests.integration.helpers import cli_env, disclosure, isolated_ledger, rows, wait_until

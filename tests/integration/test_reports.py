@@ -1,4 +1,4 @@
-"""Requests, match-quality counts and the reports end to end: Kafka, the followers, PostgreSQL
+"""Requests, match-quality counts and the reports end to end: Kafka, the consumers, PostgreSQL
 and the installed `ledger` command (p3c, order, accounting), plus a v1 DisclosureRecorded."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import fastavro
 import httpx
 import pytest
 
+from consumers.service import start_consumers
 from ledger.codec import MAGIC
 from ledger.demo import history as demo_history
 from ledger.events import DisclosureRecorded
-from ledger.followers.service import start_consumers
 from ledger.intake import build_event
 from ledger.kafka.producer import EventProducer
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path, taxpayer_ref

@@ -1,5 +1,5 @@
 """Reports that add up: the (p)(3)(C) table and the Privacy Act accounting, tried as an inspector
-general's analyst would, through Kafka, the followers, PostgreSQL and the `ledger` command run as
+general's analyst would, through Kafka, the consumers, PostgreSQL and the `ledger` command run as
 a subprocess (its exit status checked)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ledger.followers.service import start_consumers
+from consumers.service import start_consumers
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path, taxpayer_ref
 from ledger.runtime import Ledger
 from tests.integration.helpers import disclosure, isolated_ledger

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ledger.followers.service import RunningConsumers, start_consumers
+from consumers.service import RunningConsumers, start_consumers
 from ledger.ops.replay_command import run_replay
 from ledger.runtime import Ledger
 from tests.integration.helpers import (

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from consumers.service import KAFKA_CONSUMERS, start_consumers
 from ledger.api import create_app
-from ledger.followers.service import KAFKA_CONSUMERS, start_consumers
 from ledger.keys import load_signers, signing_key_path
 from ledger.ops.taxpayer_index import index_answer, indexer_for, update_index, verify_index
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path, taxpayer_ref
@@ -92,7 +92,7 @@ def check(found: dict, key: bytes, ref: str) -> list[Position]:
 def test_presence_absence_withdrawal_restart_and_rebuild(
     led: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("ledger.followers.taxpayer_index.PAGE", 2)  # entries read in pages
+    monkeypatch.setattr("consumers.taxpayer_index.PAGE", 2)  # entries read in pages
     first = update_index(led)
     assert first is not None
     assert first.seq == 0

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from consumers.service import start_consumers
 from ledger.api import create_app
-from ledger.followers.service import start_consumers
 from ledger.keys import load_signers, signing_key_path
 from ledger.runtime import Ledger
 from ledger.store.connection import connection

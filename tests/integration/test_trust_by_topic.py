@@ -10,10 +10,10 @@ from datetime import date
 
 import pytest
 
+from consumers.alert_delivery import AlertDeliveryConsumer
+from consumers.runner import ConsumerRunner
 from ledger.alert_events import alert_event
 from ledger.events import AlertRaised
-from ledger.followers.alert_delivery import AlertDeliveryFollower
-from ledger.followers.runner import FollowerRunner
 from ledger.kafka.producer import EventProducer
 from ledger.rules.model import AlertDraft, LogScope, Severity
 from ledger.runtime import Ledger
@@ -42,7 +42,7 @@ def draft(n: int) -> AlertDraft:
 
 
 def store_and_publish(led: Ledger, drafts: list[AlertDraft]) -> list[AlertRaised]:
-    """What a follower does with an alert: stores it, then publishes it on the alerts topic."""
+    """What a consumer does with an alert: stores it, then publishes it on the alerts topic."""
     with connection(led.writer_url, led.schema) as conn:
         insert_new_alerts(conn, drafts)
         conn.commit()
@@ -55,9 +55,9 @@ def publish(led: Ledger, events: list[AlertRaised]) -> list[AlertRaised]:
     return events
 
 
-def run_delivery(led: Ledger, config: DeliveryConfig) -> tuple[FollowerRunner, threading.Thread]:
-    runner = FollowerRunner(
-        AlertDeliveryFollower(config),
+def run_delivery(led: Ledger, config: DeliveryConfig) -> tuple[ConsumerRunner, threading.Thread]:
+    runner = ConsumerRunner(
+        AlertDeliveryConsumer(config),
         led.bootstrap,
         led.writer_url,
         led.schema,
@@ -173,7 +173,7 @@ def test_ack_records_authenticated_identity(ledger_settings, tmp_path) -> None:
     import getpass
     import subprocess
 
-    from ledger.followers.service import start_consumers
+    from consumers.service import start_consumers
     from ledger.store.tokens import create_token
     from tests.integration.helpers import caught_up, cli_env
 
@@ -232,8 +232,8 @@ def test_ack_records_authenticated_identity(ledger_settings, tmp_path) -> None:
 def test_court_event_on_disclosures_topic_is_refused(ledger_settings) -> None:
     from datetime import timedelta
 
+    from consumers.service import start_consumers
     from ledger.codec import EventCodec
-    from ledger.followers.service import start_consumers
     from ledger.intake import build_event
     from ledger.ops.replay_command import run_replay
     from tests.integration.helpers import caught_up, disclosure, emit

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 import ledger as ledger_package
-from ledger.followers.service import start_consumers
+from consumers.service import start_consumers
 from ledger.keys import load_signers, origin_for, signing_key_path
 from ledger.localdev.ports import free_port, port_open
 from ledger.ops.proofs import inclusion_proof_json

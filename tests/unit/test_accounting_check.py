@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from consumers.taxpayer_postings import Postings
 from ledger.codec import EventCodec
-from ledger.followers.taxpayer_postings import Postings
 from ledger.intake import build_event
 from ledger.privacy import taxpayer_ref
 from ledger.tlog import checkpoint as tlog

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
-from ledger.followers.ordering import AppendTimeMerge
+from consumers.ordering import AppendTimeMerge
 
 TOPIC = "disclosures"
 

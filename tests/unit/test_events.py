@@ -11,6 +11,7 @@ from typing import Any, Literal, get_args, get_type_hints
 
 import pytest
 
+from consumers.audit_log import render_json
 from ledger.alert_events import alert_event
 from ledger.codec import EventCodec
 from ledger.errors import EventValidationError, UnknownSchemaError
@@ -22,7 +23,6 @@ from ledger.events import (
     NoticeFiled,
     from_record,
 )
-from ledger.followers.audit_log import render_json
 from ledger.intake import build_event
 from ledger.rules.model import AlertDraft, Scope, Severity
 from ledger.schema_registry import default_registry

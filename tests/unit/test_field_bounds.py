@@ -16,7 +16,7 @@ from ledger.intake import build_event
 from ledger.storable import FIELD_BOUNDS, IDENTIFIER_FIELDS, length_bound, record_problems
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMAS = sorted((ROOT / "ledger" / "schemas").glob("*/v*.avsc"))
+SCHEMAS = sorted((ROOT / "schemas").glob("*/v*.avsc"))
 DOC = ROOT / "docs" / "dup.md"
 _ROW = re.compile(r"^\| `(\w+)` \| ([\d,]+) \| (identifier|free text) \|", re.MULTILINE)
 

@@ -61,8 +61,8 @@ def facts(n: int, day: date, records: int, recipient: str = "Office A") -> Discl
 
 
 class Store:
-    """What PostgreSQL holds for the volume follower, in memory: volume, alerts and the status
-    history of each alert, written as the follower writes them."""
+    """What PostgreSQL holds for the volume consumer, in memory: volume, alerts and the status
+    history of each alert, written as the consumer writes them."""
 
     def __init__(self) -> None:
         self.volume: dict[tuple[ScopeKey, date], DayTotals] = {}
@@ -80,7 +80,7 @@ class Store:
     def open_alerts(
         self, book: VolumeBook, batch: Sequence[DisclosureFacts]
     ) -> tuple[OpenAlerts, set[str]]:
-        """As ``followers.outgrown.prior_year_alerts`` reads them."""
+        """As ``consumers.outgrown.prior_year_alerts`` reads them."""
         first = min(f.day for f in batch)
         last = max(f.day for f in batch) + OUTGROWN_REACH
         keys = {k for f in batch for k in flow_keys(flow_of(f))[0]}

@@ -1,13 +1,20 @@
-"""The package map holds: no module imports from a layer above its own (README, "For developers")."""
+"""The package map holds: no module imports from a layer above its own (README, "Package map").
+
+The top-level ``consumers`` package is one layer of the map: it builds on the library's floors
+(events, rules, store, kafka, runtime) and only the entry points above it (ops, api, demo, cli)
+import it, so imports run one way across the two packages (docs/design.md, "Layout")."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+import consumers
 import ledger
 
 ROOT = Path(ledger.__file__).resolve().parent
+CONSUMERS = Path(consumers.__file__).resolve().parent
+OURS = ("ledger", "consumers")
 
 # Lowest first. A module may import its own layer and any layer below, never one above.
 LAYERS: list[set[str]] = [
@@ -28,7 +35,7 @@ LAYERS: list[set[str]] = [
     {"intake", "intake_values", "alert_events"},
     {"store", "kafka"},
     {"localdev", "runtime", "access_log", "witness"},
-    {"followers"},
+    {"consumers"},
     {"ops"},
     {"web", "api"},
     {"demo"},
@@ -37,6 +44,8 @@ LAYERS: list[set[str]] = [
 
 
 def layer_of(module: str) -> int:
+    if module.split(".")[0] == "consumers":
+        return layer_of("ledger.consumers")
     top = module.split(".")[1] if module.count(".") else ""
     for index, names in enumerate(LAYERS):
         if top in names:
@@ -47,23 +56,24 @@ def layer_of(module: str) -> int:
 def imports(path: Path) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ledger"):
-            if node.module == "ledger":
-                found += [f"ledger.{a.name}" for a in node.names]
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(OURS):
+            if node.module in OURS:
+                found += [f"{node.module}.{a.name}" for a in node.names]
             else:
                 found.append(node.module)
         elif isinstance(node, ast.Import):
-            found += [a.name for a in node.names if a.name.startswith("ledger.")]
+            found += [a.name for a in node.names if a.name.startswith(OURS)]
     return found
 
 
 def modules() -> list[tuple[str, Path]]:
     out = []
-    for path in sorted(ROOT.rglob("*.py")):
-        rel = path.relative_to(ROOT.parent).with_suffix("")
-        name = ".".join(rel.parts).removesuffix(".__init__")
-        if name != "ledger":
-            out.append((name, path))
+    for root in (ROOT, CONSUMERS):
+        for path in sorted(root.rglob("*.py")):
+            rel = path.relative_to(root.parent).with_suffix("")
+            name = ".".join(rel.parts).removesuffix(".__init__")
+            if name not in OURS:
+                out.append((name, path))
     return out
 
 
@@ -72,7 +82,7 @@ def test_no_module_imports_from_a_higher_layer() -> None:
     for name, path in modules():
         mine = layer_of(name)
         for target in imports(path):
-            if target == "ledger":
+            if target in OURS:
                 continue
             if layer_of(target) > mine:
                 upward.append(f"{name} (layer {mine}) imports {target} (layer {layer_of(target)})")

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from consumers.audit_log import render_json
 from ledger.errors import ConfigError
 from ledger.events import CourtOrderRecorded, DisclosureRecorded, NoticeFiled
-from ledger.followers.audit_log import render_json
 from ledger.rules import evaluate_all
 from ledger.rules.compliance import (
     BulkWithoutNotice,

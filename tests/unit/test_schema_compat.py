@@ -1,4 +1,4 @@
-"""Every schema version in ledger/schemas/ is BACKWARD compatible with every earlier one."""
+"""Every schema version in schemas/ is BACKWARD compatible with every earlier one."""
 
 from __future__ import annotations
 

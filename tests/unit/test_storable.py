@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaConnectionError, KafkaTimeoutError
 
+from consumers.base import malformed_alert, plain_reason
+from consumers.runner import is_infrastructure
 from ledger.codec import EventCodec
 from ledger.errors import CodecError, ServiceError, UnstorableEventError
 from ledger.events import from_record
-from ledger.followers.base import malformed_alert, plain_reason
-from ledger.followers.runner import is_infrastructure
 from ledger.rules.model import LogScope
 from ledger.storable import COUNT_MAX, record_problems
 from ledger.store.connection import translate
@@ -95,7 +95,7 @@ def test_decoder_refuses_a_well_formed_record_holding_a_nul() -> None:
     ],
 )
 def test_infrastructure_failures_are_told_from_bad_records(exc, infrastructure) -> None:
-    # Driver errors reach the followers only as the store translated them.
+    # Driver errors reach the consumers only as the store translated them.
     seen = translate(exc) if isinstance(exc, psycopg.Error) else exc
     assert is_infrastructure(seen) is infrastructure
 

@@ -3,7 +3,7 @@ amendments of those disclosures, in log positions; and the index changes when on
 
 from __future__ import annotations
 
-from ledger.followers.taxpayer_postings import Postings
+from consumers.taxpayer_postings import Postings
 from ledger.intake import build_event
 from ledger.privacy import taxpayer_ref
 from ledger.tlog import mpt

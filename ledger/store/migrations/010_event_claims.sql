@@ -1,4 +1,4 @@
--- Every offset accounted for, and no follower counting what the signed log does not hold.
+-- Every offset accounted for, and no consumer counting what the signed log does not hold.
 --
 -- event_claims: which Kafka offset owns each event id. The first consumer to meet an id claims it
 -- for that offset; every consumer then applies only the claiming offset's record, so the audit

@@ -2,7 +2,7 @@
 -- up in daily_volume: an amendment or withdrawal that would lower a day is the discloser's
 -- proposal, kept here as the part it would take away (never positive), so an answer can show
 -- "as first recorded" and "as amended" side by side (docs/history.md). Mutable like
--- daily_volume: the volume follower adds to it as amendments arrive.
+-- daily_volume: the volume consumer adds to it as amendments arrive.
 CREATE TABLE daily_volume_amended (
     scope_kind    text   NOT NULL CHECK (scope_kind IN ('recipient', 'authority', 'pair', 'source')),
     source_agency text   NOT NULL,

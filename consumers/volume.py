@@ -1,4 +1,4 @@
-"""The volume follower: daily volume per scope and the compliance rules, as each event arrives."""
+"""The volume consumer: daily volume per scope and the compliance rules, as each event arrives."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from typing import Any
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
+from consumers.base import Consumer, kafka_time
+from consumers.claims import owned
+from consumers.outgrown import prior_year_alerts
+from consumers.reevaluation import Lifecycle, Recorded
 from ledger.codec import EventCodec
 from ledger.events import (
     AlertAcknowledged,
@@ -21,10 +25,6 @@ from ledger.events import (
     DisclosureRequested,
     NoticeFiled,
 )
-from ledger.followers.base import Follower, kafka_time
-from ledger.followers.claims import owned
-from ledger.followers.outgrown import prior_year_alerts
-from ledger.followers.reevaluation import Lifecycle, Recorded
 from ledger.rules.config import RulesConfig
 from ledger.rules.judge import (
     BatchFacts,
@@ -46,7 +46,7 @@ from ledger.store.orders import orders_now
 log = logging.getLogger(__name__)
 
 
-class VolumeFollower(Follower):
+class VolumeConsumer(Consumer):
     """Maintains ``daily_volume``, ``disclosures`` (with ``disclosure_details``), ``notices``,
     ``court_orders`` and ``requests``; fires alerts.
 

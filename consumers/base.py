@@ -1,6 +1,6 @@
-"""The follower contract: what a projection builder does with a slice of records, and its outboxes.
+"""The consumer contract: what a projection builder does with a slice of records, and its outboxes.
 
-A follower is driven by ``ledger.followers.runner``; it writes rows through ``ledger.store`` and
+A consumer is driven by ``consumers.runner``; it writes rows through ``ledger.store`` and
 queues its Kafka side effects (alerts, dead letters) in outboxes that are published just before the
 offset commits, and forgotten when the slice that queued them is rolled back.
 """
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class FollowerStats:
+class ConsumerStats:
     batches: int = 0
     messages: int = 0
     skipped: int = 0
@@ -117,7 +117,7 @@ class DeadLetter:
     headers: list[tuple[str, bytes]]
 
 
-class Follower(ABC):
+class Consumer(ABC):
     """A projection builder. ``process`` runs inside a savepoint of the batch's transaction.
 
     ``process`` may raise for a record it cannot apply: the runner then undoes the slice, bisects
@@ -126,7 +126,7 @@ class Follower(ABC):
     dead letters through ``dead_letter``: both queue their Kafka side in outboxes that the
     runner rewinds together with the savepoint.
 
-    A follower whose state spans partitions (``merged = True``) gets the records of all its
+    A consumer whose state spans partitions (``merged = True``) gets the records of all its
     partitions in one total order, (broker append time, partition, topic, offset), so that live
     processing and a replay from offset 0 see the same sequence and compute the same results.
     """
@@ -137,7 +137,7 @@ class Follower(ABC):
     codec: EventCodec
 
     def __init__(self, *, publisher: Any = None, dlq_publisher: Any = None) -> None:
-        self.stats = FollowerStats()
+        self.stats = ConsumerStats()
         self.publisher = publisher  # EventProducer on ledger.alerts, or None in replay
         self.dlq_publisher = dlq_publisher  # EventProducer on the DLQ topic, or None in replay
         self.outbox: list[AlertDraft] = []  # stored in this transaction, to publish before commit
@@ -145,7 +145,7 @@ class Follower(ABC):
         self.event_outbox: list[LedgerEvent] = []  # other alert events (AlertResolved) to publish
 
     def topics(self, topics: Topics) -> tuple[str, ...]:
-        """The topics this follower reads: by default the logged ones (the agencies'
+        """The topics this consumer reads: by default the logged ones (the agencies'
         disclosures and the court's); the runner subscribes to exactly these, live and in replay."""
         return topics.logged()
 

@@ -1,10 +1,10 @@
-"""Later facts for the volume follower: re-judges what they change and records the lifecycle.
+"""Later facts for the volume consumer: re-judges what they change and records the lifecycle.
 
 A notice or order recorded after the transmissions it concerns, an order amended or vacated, and
 a disclosure amended each re-evaluate the disclosures they touch. This module only loads what
 the fact touches and stores what the judge (``ledger.rules.judge_late``) decides: new alerts
 are raised, resolved ones that are due again are opened again, and open ones the fact would
-resolve stay open, contested, beside a critical finding_contested alert. The volume follower
+resolve stay open, contested, beside a critical finding_contested alert. The volume consumer
 calls these hooks after applying every disclosure that arrived before the fact, so the result
 depends only on the log's order, not on how it was batched: a replay gives the same.
 """
@@ -18,6 +18,7 @@ from typing import Any
 
 from kafka.consumer.fetcher import ConsumerRecord
 
+from consumers.base import Consumer, kafka_time
 from ledger.events import (
     AlertAcknowledged,
     AlertResolved,
@@ -28,7 +29,6 @@ from ledger.events import (
     DisclosureRequested,
     NoticeFiled,
 )
-from ledger.followers.base import Follower, kafka_time
 from ledger.rules import judge_late
 from ledger.rules.amendments import corrected, parse_changes
 from ledger.rules.config import RulesConfig
@@ -67,10 +67,10 @@ Recorded = tuple[ConsumerRecord, DisclosureRecorded, DisclosureFacts]
 
 
 class Lifecycle:
-    """The re-evaluation hooks of one follower (it stores and publishes what they decide)."""
+    """The re-evaluation hooks of one consumer (it stores and publishes what they decide)."""
 
-    def __init__(self, follower: Follower, config: RulesConfig, tz: Any) -> None:
-        self.follower = follower
+    def __init__(self, consumer: Consumer, config: RulesConfig, tz: Any) -> None:
+        self.consumer = consumer
         self.config = config
         self.tz = tz
 
@@ -128,7 +128,7 @@ class Lifecycle:
         found = None if target is None else corrections.current_disclosure(conn, target)
         if target is None or found is None:
             log.warning("amendment %s names no recorded disclosure", amended.event_id)
-            self.follower.stats.bump("amendments_without_disclosure")
+            self.consumer.stats.bump("amendments_without_disclosure")
             return
         old, was_withdrawn = found
         change = parse_changes(amended.changes)
@@ -173,7 +173,7 @@ class Lifecycle:
             before = earlier.setdefault(key, [])
             old = legacy.get(key)
             if old is not None and old != f.event_id and not before:
-                self.follower.stats.bump("second_recordings")
+                self.consumer.stats.bump("second_recordings")
                 drafts.append(duplicate_alert(f, old))
                 continue
             digest = contents_digest(event, registry)
@@ -182,20 +182,20 @@ class Lifecycle:
                 continue
             same = next((e for e, d in before if d == digest), None)
             if same is not None:
-                self.follower.stats.bump("second_recordings")
+                self.consumer.stats.bump("second_recordings")
                 drafts.append(duplicate_alert(f, same))
                 continue
             if before:
-                self.follower.stats.bump("conflicting_recordings")
+                self.consumer.stats.bump("conflicting_recordings")
                 conflicts.append(conflict_alert(f, before[0][0]))
             before.append((f.event_id, digest))
             stored.append((key[0], key[1], f.event_id, digest))
             kept.append(item)
         contents_store.insert_contents(conn, stored)
         if self.config.on(DUPLICATE):
-            self.follower.raise_alerts(conn, drafts)
+            self.consumer.raise_alerts(conn, drafts)
         if self.config.on(CONFLICT):
-            self.follower.raise_alerts(conn, conflicts)
+            self.consumer.raise_alerts(conn, conflicts)
         return kept
 
     # -- re-judging ------------------------------------------------------------------------
@@ -330,23 +330,23 @@ class Lifecycle:
     def store(self, conn: Connection, judgement: Judgement) -> None:
         """Stores and queues what the judge decided: its alerts, then its status changes (an
         alert reopened is published again when that change is new)."""
-        self.follower.raise_alerts(conn, judgement.drafts)
+        self.consumer.raise_alerts(conn, judgement.drafts)
         fresh = record_changes(conn, judgement.changes)
         again = {c.alert_id for c in fresh if c.reason.startswith(DUE_AGAIN)}
-        self.follower.outbox.extend(d for d in judgement.reopened if d.alert_id in again)
+        self.consumer.outbox.extend(d for d in judgement.reopened if d.alert_id in again)
         contested = sum(c.reason.startswith(CONTESTED_PREFIX) for c in fresh)
-        self.follower.stats.bump("alerts_contested", contested)
+        self.consumer.stats.bump("alerts_contested", contested)
         self.resolve([c for c in fresh if c.status == RESOLVED])
 
     def resolve(self, changes: Sequence[StatusChange]) -> None:
         """Publishes an AlertResolved for each resolution already recorded."""
         for c in changes:
-            self.follower.stats.bump("alerts_resolved")
-            self.follower.event_outbox.append(
+            self.consumer.stats.bump("alerts_resolved")
+            self.consumer.event_outbox.append(
                 AlertResolved(
                     event_id=c.event_id,
                     occurred_at=c.at,
-                    recorded_by=f"ledger/{self.follower.name}",
+                    recorded_by=f"ledger/{self.consumer.name}",
                     alert_id=c.alert_id,
                     reason=c.reason[:2000],
                     resolved_by=c.caused_by,

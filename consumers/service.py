@@ -1,4 +1,4 @@
-"""Builds the live followers with their publishers and runs them until stopped."""
+"""Builds the live consumers with their publishers and runs them until stopped."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from consumers.audit_log import AuditLogConsumer
+from consumers.base import Consumer
+from consumers.membership import Membership, claim_instance
+from consumers.runner import ConsumerRunner, leave_group
+from consumers.taxpayer_index_service import IndexLoop, start_index_loop
+from consumers.volume import VolumeConsumer
 from ledger.errors import ConfigError
-from ledger.followers.audit_log import AuditLogFollower
-from ledger.followers.base import Follower
-from ledger.followers.membership import Membership, claim_instance
-from ledger.followers.runner import FollowerRunner, leave_group
-from ledger.followers.taxpayer_index_service import IndexLoop, start_index_loop
-from ledger.followers.volume import VolumeFollower
 from ledger.kafka.producer import EventProducer
 from ledger.rules.config import configured_rules
 from ledger.runtime import Ledger
@@ -30,19 +30,19 @@ RESTART_MAX_SECONDS = 60.0
 
 @dataclass
 class RunningConsumers:
-    runners: list[FollowerRunner]
+    runners: list[ConsumerRunner]
     threads: list[threading.Thread]
     producers: list[EventProducer] = field(default_factory=list)
-    memberships: dict[str, Membership] = field(default_factory=dict)  # by follower name
+    memberships: dict[str, Membership] = field(default_factory=dict)  # by consumer name
     errors: list[BaseException] = field(default_factory=list)  # every failure, restarted or not
     stopping: threading.Event = field(default_factory=threading.Event)
     restarts: dict[str, int] = field(default_factory=dict)
     index: IndexLoop | None = None  # the taxpayer index's loop, when it runs here
 
-    def follower(self, name: str) -> Follower:
+    def consumer(self, name: str) -> Consumer:
         for r in self.runners:
-            if r.follower.name == name:
-                return r.follower
+            if r.consumer.name == name:
+                return r.consumer
         raise KeyError(name)
 
     def stop(self, timeout: float = 30) -> None:
@@ -58,7 +58,7 @@ class RunningConsumers:
             # slot is freed only once the leave is done, or a late leave would remove the next
             # member that claims the same instance id.
             left = r.instance_id is None or leave_group(r.bootstrap, r.group_id, r.instance_id)
-            membership = self.memberships.get(r.follower.name)
+            membership = self.memberships.get(r.consumer.name)
             if left and membership is not None:
                 membership.release()
 
@@ -72,41 +72,41 @@ def check_names(names: Sequence[str]) -> list[str]:
     return list(names)
 
 
-def build_followers(
+def build_consumers(
     ledger: Ledger, only: Sequence[str] | None = None
-) -> tuple[list[Follower], list[EventProducer]]:
+) -> tuple[list[Consumer], list[EventProducer]]:
     names = check_names(only or CONSUMER_NAMES)
     if not set(names) & set(KAFKA_CONSUMERS):
         return [], []  # the taxpayer index alone needs no Kafka producer
     alerts = EventProducer(ledger.bootstrap, ledger.topics.alerts)
     dlq = EventProducer(ledger.bootstrap, ledger.topics.dlq)
-    followers: list[Follower] = []
+    consumers: list[Consumer] = []
     if "audit_log" in names:
-        from ledger.followers.checkpointer import checkpointer_for
+        from consumers.checkpointer import checkpointer_for
 
-        followers.append(
-            AuditLogFollower(
+        consumers.append(
+            AuditLogConsumer(
                 publisher=alerts, dlq_publisher=dlq, checkpointer=checkpointer_for(ledger.settings)
             )
         )
     if "volume" in names:
         config = configured_rules(ledger.settings)
-        followers.append(
-            VolumeFollower(config, ledger.settings.timezone, publisher=alerts, dlq_publisher=dlq)
+        consumers.append(
+            VolumeConsumer(config, ledger.settings.timezone, publisher=alerts, dlq_publisher=dlq)
         )
     if "alert_delivery" in names:
-        from ledger.followers.alert_delivery import AlertDeliveryFollower
+        from consumers.alert_delivery import AlertDeliveryConsumer
         from ledger.webhook_config import load_delivery_config
 
-        followers.append(
-            AlertDeliveryFollower(load_delivery_config(), publisher=alerts, dlq_publisher=dlq)
+        consumers.append(
+            AlertDeliveryConsumer(load_delivery_config(), publisher=alerts, dlq_publisher=dlq)
         )
-    return followers, [alerts, dlq]
+    return consumers, [alerts, dlq]
 
 
 def start_witnessing(ledger: Ledger, running: RunningConsumers) -> None:
     """A thread asking LEDGER_WITNESSES to cosign new checkpoints; stops with the consumers."""
-    from ledger.followers.witnessing import WitnessCollector
+    from consumers.witnessing import WitnessCollector
     from ledger.witness.client import parse_witnesses
 
     collector = WitnessCollector(
@@ -124,26 +124,26 @@ def start_consumers(
     only: Sequence[str] | None = None,
     on_batch: Callable[[str, int], None] | None = None,
 ) -> RunningConsumers:
-    followers, producers = build_followers(ledger, only)
+    consumers, producers = build_consumers(ledger, only)
     memberships = {
         f.name: claim_instance(ledger.settings.data_dir, f"{ledger.topics.prefix}ledger-{f.name}")
-        for f in followers
+        for f in consumers
     }
 
-    def runner_for(follower: Follower) -> FollowerRunner:
-        return FollowerRunner(
-            follower,
+    def runner_for(consumer: Consumer) -> ConsumerRunner:
+        return ConsumerRunner(
+            consumer,
             ledger.bootstrap,
             ledger.writer_url,
             ledger.schema,
-            follower.topics(ledger.topics),
+            consumer.topics(ledger.topics),
             group_prefix=ledger.topics.prefix,
-            instance_id=memberships[follower.name].instance_id,
+            instance_id=memberships[consumer.name].instance_id,
         )
 
-    runners = [runner_for(f) for f in followers]
+    runners = [runner_for(f) for f in consumers]
     running = RunningConsumers(runners, [], producers, memberships=memberships)
-    if ledger.settings.witnesses and any(f.name == "audit_log" for f in followers):
+    if ledger.settings.witnesses and any(f.name == "audit_log" for f in consumers):
         start_witnessing(ledger, running)
     if "taxpayer_index" in check_names(only or CONSUMER_NAMES):
         running.index, thread = start_index_loop(ledger, running.stopping)
@@ -159,7 +159,7 @@ def start_consumers(
         failures = 0
         while not running.stopping.is_set():
             runner = running.runners[index]
-            name = runner.follower.name
+            name = runner.consumer.name
             try:
                 runner.run(None if on_batch is None else functools.partial(on_batch, name))
                 return
@@ -170,7 +170,7 @@ def start_consumers(
             failures += 1
             while not running.stopping.wait(delay):
                 try:
-                    running.runners[index] = runner_for(runner.follower)
+                    running.runners[index] = runner_for(runner.consumer)
                     running.restarts[name] = running.restarts.get(name, 0) + 1
                     break
                 except Exception as exc:
@@ -178,7 +178,7 @@ def start_consumers(
 
     for index, runner in enumerate(runners):
         t = threading.Thread(
-            target=run, args=(index,), name=f"consumer-{runner.follower.name}", daemon=True
+            target=run, args=(index,), name=f"consumer-{runner.consumer.name}", daemon=True
         )
         t.start()
         running.threads.append(t)

@@ -1,4 +1,4 @@
-"""The alert-delivery follower: queues a webhook for each alert the ledger stored, never for a
+"""The alert-delivery consumer: queues a webhook for each alert the ledger stored, never for a
 record merely found on the alerts topic; senders post them after commit (webhook_sender)."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from typing import Any
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
+from consumers.base import Consumer
+from consumers.webhook_sender import WebhookSenders, stored_raised
 from ledger.codec import EventCodec
 from ledger.config import Topics
 from ledger.events import AlertRaised, AlertResolved
-from ledger.followers.base import Follower
-from ledger.followers.webhook_sender import WebhookSenders, stored_raised
 from ledger.store import Connection
 from ledger.store import deliveries as store
 from ledger.webhook_config import DeliveryConfig
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 # are those a webhook carries (ledger.webhooks.ALERT_FIELDS).
 
 
-class AlertDeliveryFollower(Follower):
+class AlertDeliveryConsumer(Consumer):
     """Reads the alerts topic; what it delivers comes from the ledger's own tables.
 
     An AlertRaised is queued for every endpoint only when the ledger stored that alert with the

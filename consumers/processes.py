@@ -1,6 +1,6 @@
 """`ledger consume` with every consumer in a process of its own, supervised.
 
-Each follower is CPU-bound Python; threads in one process share one core (the GIL), so by default
+Each consumer is CPU-bound Python; threads in one process share one core (the GIL), so by default
 each consumer runs as its own `ledger consume --only NAME` child and the machine's cores work in
 parallel. A child that exits while the supervisor is not stopping is restarted with backoff; a
 stop request (SIGTERM, Ctrl-C) is passed on and every child is gone within ``grace`` seconds.

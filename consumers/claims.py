@@ -1,9 +1,9 @@
-"""The one rule every follower applies to event ids: an id means the bytes of the offset that
+"""The one rule every consumer applies to event ids: an id means the bytes of the offset that
 claimed it first, and nothing else.
 
 A record whose id another offset claimed is either a harmless redelivery (identical bytes:
 recorded in ``reused_event_ids``, not applied again) or a critical finding (other bytes:
-recorded, dead-lettered and alerted, naming both offsets). Either way no follower applies it,
+recorded, dead-lettered and alerted, naming both offsets). Either way no consumer applies it,
 so no table counts what the signed log does not hold, and ``ledger verify`` can account for
 the offset.
 """
@@ -15,9 +15,9 @@ from collections.abc import Iterable, Sequence
 
 from kafka.consumer.fetcher import ConsumerRecord
 
+from consumers.base import Consumer, kafka_time
 from ledger.codec import EventCodec
 from ledger.events import LedgerEvent
-from ledger.followers.base import Follower, kafka_time
 from ledger.rules.log_findings import REUSED_EVENT_ID
 from ledger.rules.model import AlertDraft, LogScope, Severity
 from ledger.store import Connection
@@ -35,14 +35,14 @@ def claim_of(rec: ConsumerRecord, event_id: str) -> store.Claim:
 
 def claim_in_order(conn: Connection, codec: EventCodec, records: Sequence[ConsumerRecord]) -> None:
     """Claims the event ids of ``records`` in their order (a replay's append-time order) before
-    a per-partition follower applies them partition by partition: an id written on two
+    a per-partition consumer applies them partition by partition: an id written on two
     partitions then goes to the record appended first, as it did live, whichever partition the
-    follower happens to apply first. Records that do not decode are left to the follower."""
+    consumer happens to apply first. Records that do not decode are left to the consumer."""
     first: dict[str, store.Claim] = {}
     for rec in records:
         try:
             event_id = codec.decode(rec.value).event.event_id
-        except Exception:  # noqa: S112 (the follower dead-letters it with the reason)
+        except Exception:  # noqa: S112 (the consumer dead-letters it with the reason)
             continue
         if event_id not in first:
             first[event_id] = claim_of(rec, event_id)
@@ -51,7 +51,7 @@ def claim_in_order(conn: Connection, codec: EventCodec, records: Sequence[Consum
 
 
 def owned(
-    follower: Follower, conn: Connection, decoded: Iterable[tuple[ConsumerRecord, LedgerEvent]]
+    consumer: Consumer, conn: Connection, decoded: Iterable[tuple[ConsumerRecord, LedgerEvent]]
 ) -> list[tuple[ConsumerRecord, LedgerEvent]]:
     """The records that own their event id, in order; the others are recorded and set aside."""
     items = list(decoded)
@@ -70,20 +70,20 @@ def owned(
             continue
         store.record_reuse(conn, c, owner)
         if owner.value_sha256 == c.value_sha256:
-            follower.stats.bump("redeliveries")
+            consumer.stats.bump("redeliveries")
             continue
-        follower.stats.bump("reused_event_ids")
+        consumer.stats.bump("reused_event_ids")
         reason = (
             f"event id {c.event_id} at {c.where} has other bytes than the record that holds it"
             f" at {owner.where}: not applied"
         )
-        follower.dead_letter(conn, item[0], reason, alert=reused_id_alert(item[0], c, owner))
+        consumer.dead_letter(conn, item[0], reason, alert=reused_id_alert(item[0], c, owner))
     return kept
 
 
 def reused_id_alert(rec: ConsumerRecord, reused: store.Claim, owner: store.Claim) -> AlertDraft:
     """Critical: someone wrote other bytes under an event id the log already holds (one alert
-    per reusing offset, whichever followers find it)."""
+    per reusing offset, whichever consumers find it)."""
     return AlertDraft.about(
         REUSED_EVENT_ID,
         Severity.CRITICAL,

@@ -15,8 +15,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from ledger.followers.index_witnessing import witness_index
-from ledger.followers.taxpayer_index import TaxpayerIndexer
+from consumers.index_witnessing import witness_index
+from consumers.taxpayer_index import TaxpayerIndexer
 from ledger.keys import load_signers, origin_for, signing_key_path
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path
 from ledger.runtime import Ledger

@@ -2,7 +2,7 @@
 
 Each message is posted with no transaction open; each attempt is recorded in a short
 transaction of its own, and back-off waits happen between them. A hanging endpoint therefore
-holds up only its own queue, never the delivery follower's next commit nor another endpoint.
+holds up only its own queue, never the delivery consumer's next commit nor another endpoint.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
+from consumers.base import plain_reason
 from ledger.errors import ServiceError
 from ledger.events import AlertRaised, AlertResolved
-from ledger.followers.base import plain_reason
 from ledger.store import Connection, connect, transaction
 from ledger.store import deliveries as store
 from ledger.store.connection import reopen
@@ -165,7 +165,7 @@ class EndpointSender:
 
 
 class WebhookSenders:
-    """The senders of every configured endpoint, started once the follower has a database."""
+    """The senders of every configured endpoint, started once the consumer has a database."""
 
     def __init__(self, config: DeliveryConfig) -> None:
         self.config = config

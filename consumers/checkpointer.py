@@ -1,4 +1,4 @@
-"""Signs a checkpoint of each log the audit-log follower appends to, in the batch's transaction."""
+"""Signs a checkpoint of each log the audit-log consumer appends to, in the batch's transaction."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Runs a follower: consume a batch, write its rows and the offsets in one transaction.
+"""Runs a consumer: consume a batch, write its rows and the offsets in one transaction.
 
 Offsets live in PostgreSQL (``consumer_offsets``), never in Kafka's auto-commit: a crash replays
 the batch, and the row lock on the offset filters out anything already stored, so a replay
@@ -18,9 +18,9 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaError
 
+from consumers.base import Consumer, plain_reason
+from consumers.ordering import AppendTimeMerge
 from ledger.errors import LedgerError, ServiceError
-from ledger.followers.base import Follower, plain_reason
-from ledger.followers.ordering import AppendTimeMerge
 from ledger.kafka.client import client_config
 from ledger.store import Connection, connect, transaction
 from ledger.store.connection import reopen
@@ -47,80 +47,80 @@ def _partition_of(record: ConsumerRecord) -> TopicPartition:
 
 
 def apply_isolating(
-    conn: Connection, follower: Follower, records: Sequence[ConsumerRecord]
+    conn: Connection, consumer: Consumer, records: Sequence[ConsumerRecord]
 ) -> None:
-    """Applies ``records`` under a savepoint; a record the follower or the database refuses is
+    """Applies ``records`` under a savepoint; a record the consumer or the database refuses is
     found by bisection and dead-lettered, and the rest still land.
 
     Bisection costs about two passes over a batch with one bad record, and nothing at all for a
     clean batch (one SAVEPOINT round trip). Infrastructure failures are not the record's fault:
     they propagate, the whole transaction rolls back and the runner retries.
     """
-    mark = follower.mark()
+    mark = consumer.mark()
     try:
         with transaction(conn):
-            follower.process(conn, _partition_of(records[0]), records)
+            consumer.process(conn, _partition_of(records[0]), records)
         return
     except Exception as exc:
         if is_infrastructure(exc):
             raise
-        follower.rewind(mark)
+        consumer.rewind(mark)
         if len(records) > 1:
             middle = len(records) // 2
-            apply_isolating(conn, follower, records[:middle])
-            apply_isolating(conn, follower, records[middle:])
+            apply_isolating(conn, consumer, records[:middle])
+            apply_isolating(conn, consumer, records[middle:])
             return
         reason = plain_reason(exc)
         if not isinstance(exc, LedgerError):
-            log.error("%s could not apply one record", follower.name, exc_info=exc)
+            log.error("%s could not apply one record", consumer.name, exc_info=exc)
     with transaction(conn):
-        follower.dead_letter(conn, records[0], reason)
+        consumer.dead_letter(conn, records[0], reason)
 
 
-def apply_records(conn: Connection, follower: Follower, records: Sequence[ConsumerRecord]) -> int:
+def apply_records(conn: Connection, consumer: Consumer, records: Sequence[ConsumerRecord]) -> int:
     """One transaction: skip what is already stored, apply the rest, advance every offset.
 
-    Records may span partitions (a merged follower's (append time, partition, offset) order);
+    Records may span partitions (a merged consumer's (append time, partition, offset) order);
     offset rows are locked in sorted order so two owners cannot deadlock.
     """
     tps = sorted({_partition_of(r) for r in records})
     with transaction(conn):
-        next_offsets = {tp: lock_offset(conn, follower.name, tp.topic, tp.partition) for tp in tps}
+        next_offsets = {tp: lock_offset(conn, consumer.name, tp.topic, tp.partition) for tp in tps}
         fresh = [r for r in records if r.offset >= next_offsets[_partition_of(r)]]
-        follower.stats.skipped += len(records) - len(fresh)
+        consumer.stats.skipped += len(records) - len(fresh)
         if fresh:
-            apply_isolating(conn, follower, fresh)
-            follower.before_commit(conn)
+            apply_isolating(conn, consumer, fresh)
+            consumer.before_commit(conn)
             last: dict[TopicPartition, int] = {}
             for r in fresh:
                 last[_partition_of(r)] = max(r.offset, last.get(_partition_of(r), -1))
             for tp, offset in sorted(last.items()):
-                store_offset(conn, follower.name, tp.topic, tp.partition, offset + 1)
+                store_offset(conn, consumer.name, tp.topic, tp.partition, offset + 1)
     if fresh:
-        follower.stats.batches += 1
-        follower.stats.messages += len(fresh)
-        follower.after_commit()
+        consumer.stats.batches += 1
+        consumer.stats.messages += len(fresh)
+        consumer.after_commit()
     return len(fresh)
 
 
 class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]  # untyped library base
-    def __init__(self, runner: FollowerRunner) -> None:
+    def __init__(self, runner: ConsumerRunner) -> None:
         self.runner = runner
 
     def on_partitions_revoked(self, revoked: Any) -> None:
-        log.info("%s: partitions revoked: %s", self.runner.follower.name, sorted(revoked))
+        log.info("%s: partitions revoked: %s", self.runner.consumer.name, sorted(revoked))
         self.runner.merge.forget(list(revoked))
 
     def on_partitions_assigned(self, assigned: Any) -> None:
         self.runner.seek_assigned(list(assigned))
 
 
-class FollowerRunner:
-    """Drives one follower in a consumer group until ``stop`` is set."""
+class ConsumerRunner:
+    """Drives one consumer in a consumer group until ``stop`` is set."""
 
     def __init__(
         self,
-        follower: Follower,
+        consumer: Consumer,
         bootstrap: str,
         database_url: str,
         schema: str,
@@ -129,9 +129,9 @@ class FollowerRunner:
         max_poll_records: int = 5000,
         instance_id: str | None = None,
     ) -> None:
-        self.follower = follower
-        # Several topics for a follower of more than one writer's topic (disclosures and court):
-        # a merged follower reads all their partitions in one append-time order.
+        self.consumer = consumer
+        # Several topics for a consumer of more than one writer's topic (disclosures and court):
+        # a merged consumer reads all their partitions in one append-time order.
         self.topics = (topic,) if isinstance(topic, str) else tuple(topic)
         self.topic = self.topics[0]
         self.database_url = database_url
@@ -140,15 +140,15 @@ class FollowerRunner:
         self.stop = threading.Event()
         self.merge = AppendTimeMerge()
         self.bootstrap = bootstrap
-        self.group_id = f"{group_prefix}ledger-{follower.name}"
-        # Static membership (ledger.followers.membership): a restarted process rejoins under the
+        self.group_id = f"{group_prefix}ledger-{consumer.name}"
+        # Static membership (consumers.membership): a restarted process rejoins under the
         # same id and gets its partitions back at once instead of after the session timeout.
         self.instance_id = instance_id or None
-        self.consumer = KafkaConsumer(
+        self.kafka_consumer = KafkaConsumer(
             **client_config(bootstrap),
             group_id=self.group_id,
             group_instance_id=self.instance_id,
-            client_id=f"ledger-{follower.name}",
+            client_id=f"ledger-{consumer.name}",
             enable_auto_commit=False,  # offsets are stored in Postgres with the rows
             auto_offset_reset="earliest",
             max_poll_records=max_poll_records,
@@ -160,17 +160,17 @@ class FollowerRunner:
     def seek_assigned(self, tps: list[TopicPartition]) -> None:
         # The group's Kafka-side offsets are never used: Postgres says where each partition stands.
         offsets = stored_offsets(
-            self.conn, self.follower.name, [(t.topic, t.partition) for t in tps]
+            self.conn, self.consumer.name, [(t.topic, t.partition) for t in tps]
         )
         self.conn = reopen(self.conn, self.database_url, self.schema)
         for tp in tps:
             if (tp.topic, tp.partition) in offsets:
-                self.consumer.seek(tp, offsets[(tp.topic, tp.partition)])
+                self.kafka_consumer.seek(tp, offsets[(tp.topic, tp.partition)])
             else:
-                self.consumer.seek_to_beginning(tp)
-        self.follower.partitions_assigned(self.conn, tps)
+                self.kafka_consumer.seek_to_beginning(tp)
+        self.consumer.partitions_assigned(self.conn, tps)
         self.conn = reopen(self.conn, self.database_url, self.schema)
-        log.info("%s: assigned %s", self.follower.name, sorted(tps))
+        log.info("%s: assigned %s", self.consumer.name, sorted(tps))
 
     def _wait_for_topic_metadata(self, timeout: float = 30) -> None:
         """Joins the group only once this client knows the topic's partitions.
@@ -180,7 +180,7 @@ class FollowerRunner:
         """
         deadline = time.monotonic() + timeout
         for topic in self.topics:
-            while not self.consumer.partitions_for_topic(topic):
+            while not self.kafka_consumer.partitions_for_topic(topic):
                 if time.monotonic() > deadline:
                     raise ServiceError(
                         f"Kafka does not list topic {topic}; run `ledger up` or check the topic prefix."
@@ -195,8 +195,8 @@ class FollowerRunner:
         reconnects, seeks every assigned partition back to its stored offset and goes on.
         """
         self._wait_for_topic_metadata()
-        self.follower.started(self.database_url, self.schema)
-        self.consumer.subscribe(list(self.topics), listener=_SeekToStored(self))
+        self.consumer.started(self.database_url, self.schema)
+        self.kafka_consumer.subscribe(list(self.topics), listener=_SeekToStored(self))
         failures = 0
         try:
             while not self.stop.is_set():
@@ -210,30 +210,30 @@ class FollowerRunner:
                         raise
                     delay = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2**failures)
                     failures += 1
-                    self.follower.stats.bump("infrastructure_retries")
+                    self.consumer.stats.bump("infrastructure_retries")
                     log.warning(
-                        "%s: %s; retrying in %.1f s", self.follower.name, plain_reason(exc), delay
+                        "%s: %s; retrying in %.1f s", self.consumer.name, plain_reason(exc), delay
                     )
                     self.stop.wait(delay)
         finally:
             self.close()
 
     def _step(self, on_batch: Callable[[int], None] | None) -> None:
-        polled = self.consumer.poll(timeout_ms=500)
+        polled = self.kafka_consumer.poll(timeout_ms=500)
         if not polled:
             with transaction(self.conn):
-                self.follower.idle(self.conn)
-        if self.follower.merged:
+                self.consumer.idle(self.conn)
+        if self.consumer.merged:
             self.merge.add(polled)
-            released = self.merge.release(sorted(self.consumer.assignment()), self.caught_up)
+            released = self.merge.release(sorted(self.kafka_consumer.assignment()), self.caught_up)
             for tp, offset in self.merge.spill().items():
-                self.consumer.seek(tp, offset)
-            n = apply_records(self.conn, self.follower, released) if released else 0
+                self.kafka_consumer.seek(tp, offset)
+            n = apply_records(self.conn, self.consumer, released) if released else 0
             if on_batch and n:
                 on_batch(n)
             return
         for records in polled.values():
-            n = apply_records(self.conn, self.follower, records)
+            n = apply_records(self.conn, self.consumer, records)
             if on_batch and n:
                 on_batch(n)
 
@@ -241,20 +241,20 @@ class FollowerRunner:
         """After a rolled-back transaction: a working connection, and every partition re-read
         from its stored offset (what was polled but not committed must be fetched again)."""
         self.conn = reopen(self.conn, self.database_url, self.schema)
-        self.follower.rewind((0, 0))
-        assigned = sorted(self.consumer.assignment())
+        self.consumer.rewind((0, 0))
+        assigned = sorted(self.kafka_consumer.assignment())
         self.merge.forget(list(self.merge.buffers))
         self.seek_assigned(assigned)
 
     def caught_up(self, tp: TopicPartition) -> bool:
         """Everything appended so far has been fetched: later records will carry later times."""
-        highwater = self.consumer.highwater(tp)
-        return highwater is not None and self.consumer.position(tp) >= highwater
+        highwater = self.kafka_consumer.highwater(tp)
+        return highwater is not None and self.kafka_consumer.position(tp) >= highwater
 
     def close(self) -> None:
         try:
-            self.follower.close()
-            self.consumer.close(autocommit=False)
+            self.consumer.close()
+            self.kafka_consumer.close(autocommit=False)
         finally:
             self.conn.close()
 

@@ -1,4 +1,4 @@
-"""The audit-log follower: appends every event to its partition's hash-chained Merkle log."""
+"""The audit-log consumer: appends every event to its partition's hash-chained Merkle log."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import orjson
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
+from consumers.base import Consumer, kafka_time
+from consumers.claims import owned
 from ledger.codec import EventCodec
 from ledger.errors import CodecError
 from ledger.events import LedgerEvent
-from ledger.followers.base import Follower, kafka_time
-from ledger.followers.claims import owned
 from ledger.store import Connection
 from ledger.store import entries as store
 from ledger.tlog.chain import chain_hash, leaf_hash
@@ -38,11 +38,11 @@ def render_json(record: dict[str, Any]) -> str:
     return orjson.dumps(record, default=json_default, option=orjson.OPT_SORT_KEYS).decode()
 
 
-class AuditLogFollower(Follower):
+class AuditLogConsumer(Consumer):
     """Writes ``entries`` and ``tree_nodes`` for each partition batch (COPY, one transaction).
 
     Messages that do not decode go to the dead-letter topic with the reason in headers and raise
-    an alert; the follower carries on. With ``side_effects`` off (replay) nothing is published.
+    an alert; the consumer carries on. With ``side_effects`` off (replay) nothing is published.
     """
 
     name = "audit_log"
@@ -88,7 +88,7 @@ class AuditLogFollower(Follower):
         for rec, reason in malformed:
             self.dead_letter(conn, rec, reason)
         # An id another offset holds is a recorded redelivery or a critical finding, never a
-        # silent skip (ledger.followers.claims).
+        # silent skip (consumers.claims).
         decoded = owned(self, conn, decoded)
         known = store.existing_event_ids(conn, [event.event_id for _, event in decoded])
 

@@ -1,13 +1,13 @@
-"""CPU per event of each follower alone, rebuilding the same backlog in this process.
+"""CPU per event of each consumer alone, rebuilding the same backlog in this process.
 
 The figure profiling starts from: N bench disclosures (3 partitions, sent as the ingest
 benchmark sends them, so record batches interleave days as a live backlog does) are read from
-offset 0 by one follower at a time into a fresh schema, in this process (no worker), and the
+offset 0 by one consumer at a time into a fresh schema, in this process (no worker), and the
 process's CPU seconds and PostgreSQL's (the postmaster and its backends) are divided by N.
-Profile one follower with py-spy around it:
-``py-spy record -r 200 -f raw -o F -- python -m bench.follower_cpu 100000 --only volume``.
+Profile one consumer with py-spy around it:
+``py-spy record -r 200 -f raw -o F -- python -m bench.consumer_cpu 100000 --only volume``.
 
-Usage: python -m bench.follower_cpu [N] [--only audit_log|volume]   (default 100000, both)
+Usage: python -m bench.consumer_cpu [N] [--only audit_log|volume]   (default 100000, both)
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import time
 from bench.common import bench_ledger, report
 from bench.harness import server_cpu_seconds, step
 from bench.vs_connect import backlog
+from consumers.audit_log import AuditLogConsumer
+from consumers.base import Consumer
+from consumers.volume import VolumeConsumer
 from ledger.config import Settings
-from ledger.followers.audit_log import AuditLogFollower
-from ledger.followers.base import Follower
-from ledger.followers.volume import VolumeFollower
 from ledger.kafka.producer import EventProducer
 from ledger.localdev.process import read_pid
 from ledger.ops.rebuild import rebuild
@@ -29,11 +29,11 @@ from ledger.rules.config import load_rules_config
 from ledger.store.migrate import drop_schema
 
 
-def follower(name: str, settings: Settings) -> Follower:
+def consumer(name: str, settings: Settings) -> Consumer:
     if name == "audit_log":
-        return AuditLogFollower()
+        return AuditLogConsumer()
     rules = load_rules_config(settings.rules_file, settings.registry_file)
-    return VolumeFollower(rules, settings.timezone)
+    return VolumeConsumer(rules, settings.timezone)
 
 
 def main() -> None:
@@ -61,7 +61,7 @@ def main() -> None:
             ledger.admin_url,
             schema,
             ledger.topics.disclosures,
-            [follower(name, ledger.settings)],
+            [consumer(name, ledger.settings)],
             processes=1,
         )
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -74,7 +74,7 @@ def main() -> None:
                 f" {read / wall:8,.0f} events/s ({read:,} in {wall:.1f} s)",
             )
         )
-    report(f"One follower at a time, N={args.n:,}, in this process", rows)
+    report(f"One consumer at a time, N={args.n:,}, in this process", rows)
 
 
 if __name__ == "__main__":

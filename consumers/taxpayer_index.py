@@ -1,4 +1,4 @@
-"""The taxpayer index's follower: after new checkpoints of the disclosure logs, index the entries
+"""The taxpayer index's consumer: after new checkpoints of the disclosure logs, index the entries
 they cover and store a snapshot of the index's MPT with the checkpoints it covers.
 
 It follows the disclosure logs' checkpoints, not Kafka: an entry's position is its leaf index,
@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 
+from consumers.taxpayer_postings import Postings
 from ledger.codec import HEADER_LEN, EventCodec
 from ledger.errors import CodecError, LedgerError
-from ledger.followers.taxpayer_postings import Postings
 from ledger.store import Connection
 from ledger.store import taxpayer_index as store
 from ledger.store.entries import entry_values
