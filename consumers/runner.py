@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaError
@@ -22,6 +22,7 @@ from consumers.base import Consumer, plain_reason
 from consumers.ordering import AppendTimeMerge
 from ledger.errors import LedgerError, ServiceError
 from ledger.kafka.client import client_config
+from ledger.kafka.reader import log_reader
 from ledger.store import Connection, connect, transaction
 from ledger.store.connection import reopen
 from ledger.store.offsets import lock_offset, store_offset, stored_offsets
@@ -144,17 +145,12 @@ class ConsumerRunner:
         # Static membership (consumers.membership): a restarted process rejoins under the
         # same id and gets its partitions back at once instead of after the session timeout.
         self.instance_id = instance_id or None
-        self.kafka_consumer = KafkaConsumer(
-            **client_config(bootstrap),
+        self.kafka_consumer = log_reader(
+            bootstrap,
             group_id=self.group_id,
-            group_instance_id=self.instance_id,
+            instance_id=self.instance_id,
             client_id=f"ledger-{consumer.name}",
-            enable_auto_commit=False,  # offsets are stored in Postgres with the rows
-            auto_offset_reset="earliest",
             max_poll_records=max_poll_records,
-            fetch_max_bytes=64 * 1024 * 1024,
-            max_partition_fetch_bytes=8 * 1024 * 1024,
-            metadata_max_age_ms=10_000,  # notice new partitions in seconds, not minutes
         )
 
     def seek_assigned(self, tps: list[TopicPartition]) -> None:

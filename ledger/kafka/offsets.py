@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 
-from ledger.kafka.client import client_config
+from ledger.kafka.reader import log_reader
 
 
 def log_end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
-    consumer = KafkaConsumer(**client_config(bootstrap), enable_auto_commit=False)
+    consumer = log_reader(bootstrap, client_id="ledger-offsets")
     try:
         parts = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(parts)]

@@ -12,15 +12,15 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from consumers.base import Consumer
 from consumers.claims import claim_in_order
 from consumers.ordering import AppendTimeMerge
 from consumers.runner import apply_records
-from ledger.kafka.client import client_config
 from ledger.kafka.offsets import log_end_offsets
+from ledger.kafka.reader import log_reader
 from ledger.ops import workers
 from ledger.store.comparison import Difference, offsets_reached
 from ledger.store.connection import connect
@@ -85,13 +85,7 @@ def _read_into(
     progress: Callable[[int], None] | None,
 ) -> int:
     """Feeds ``consumers`` every message before ``ends``; returns how many were read."""
-    kafka_consumer = KafkaConsumer(
-        **client_config(bootstrap),
-        enable_auto_commit=False,
-        max_poll_records=5000,
-        fetch_max_bytes=64 * 1024 * 1024,
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-    )
+    kafka_consumer = log_reader(bootstrap, client_id="ledger-replay")
     conn = connect(admin_url, schema)
     # Every consumer reads in the one append-time order, the per-partition ones too (their event
     # id claims are made in that order before they apply partition by partition): an id written

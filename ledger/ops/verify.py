@@ -15,7 +15,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from ledger.config import Settings
 from ledger.errors import ExitCode, VerificationError
-from ledger.kafka.client import client_config
+from ledger.kafka.reader import log_reader
 from ledger.keys import load_verifiers, origin_for, signing_key_path
 from ledger.ops import workers
 from ledger.store import Connection
@@ -263,12 +263,7 @@ def _log_reader(bootstrap: str | None) -> KafkaConsumer | None:
     """A consumer outside any group that reads partitions from their start; None: no Kafka."""
     if not bootstrap:
         return None
-    return KafkaConsumer(
-        **client_config(bootstrap),
-        enable_auto_commit=False,
-        group_id=None,
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-    )
+    return log_reader(bootstrap, client_id="ledger-verify")
 
 
 def verify_all(
