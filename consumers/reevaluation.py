@@ -59,6 +59,7 @@ from ledger.store.alert_status import (
     current_status,
     record_changes,
 )
+from ledger.store.deliveries import store_acknowledgement
 from ledger.store.orders import insert_change, order_changes, orders_now, recorded_orders
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,8 @@ Recorded = tuple[ConsumerRecord, DisclosureRecorded, DisclosureFacts]
 
 
 class Lifecycle:
-    """The re-evaluation hooks of one consumer (it stores and publishes what they decide)."""
+    """What the volume consumer does with each later fact: store it, then judge again the
+    disclosures it touches (the consumer stores and publishes what the judge decides)."""
 
     def __init__(self, consumer: Consumer, config: RulesConfig, tz: Any) -> None:
         self.consumer = consumer
@@ -78,6 +80,7 @@ class Lifecycle:
 
     def notice_filed(self, conn: Connection, rec: ConsumerRecord, notice: NoticeFiled) -> None:
         """A notice entered after transmissions it announced may satisfy their orders now."""
+        volume_store.insert_notice(conn, notice)
         start = max(notice.filed_at, notice.planned_transmission_start)
         agency = self.config.registry.agency
         recipient = agency(notice.recipient_agency).id
@@ -93,6 +96,7 @@ class Lifecycle:
         self, conn: Connection, rec: ConsumerRecord, request: DisclosureRequested
     ) -> None:
         """A request entered after the disclosures citing it: request_incomplete judges again."""
+        request_store.insert_request(conn, request)
         affected = corrections.citing_request(conn, request.request_id)
         reason = f"request {request.request_id} (event {request.event_id}) was recorded"
         self.rejudge(conn, rec, request.event_id, affected, reason)
@@ -101,6 +105,7 @@ class Lifecycle:
         self, conn: Connection, rec: ConsumerRecord, order: CourtOrderRecorded
     ) -> None:
         """An order entered after its effective time binds the transmissions since then."""
+        volume_store.insert_court_order(conn, order)
         terms = [o for o in orders_now(conn) if o.order_id == order.order_id]
         affected = self._under(conn, terms)
         reason = f"court order {order.order_id} (event {order.event_id}) was recorded"
@@ -281,6 +286,7 @@ class Lifecycle:
         """A person's acknowledgement closes a contested alert: a later fact proposed to resolve
         it, and only a person (an authenticated, signed entry) accepts that. Any other alert
         keeps its status; the acknowledgement is shown beside it."""
+        store_acknowledgement(conn, ack)
         now = current_status(conn, ack.alert_id)
         if now is None or now[0] != OPEN or not now[1].startswith(CONTESTED_PREFIX):
             return

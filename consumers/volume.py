@@ -39,7 +39,6 @@ from ledger.rules.requests import RequestFacts
 from ledger.store import Connection, corrections
 from ledger.store import requests as request_store
 from ledger.store import volume as store
-from ledger.store.deliveries import store_acknowledgement
 from ledger.store.entries import log_id_for
 from ledger.store.orders import orders_now
 
@@ -88,21 +87,18 @@ class VolumeConsumer(Consumer):
             # A later fact is judged after every disclosure that arrived before it (lifecycle).
             self._record(conn, run)
             run = []
+            # Each later fact: stored, then what it touches judged again (reevaluation).
             if isinstance(event, NoticeFiled):
-                store.insert_notice(conn, event)
                 self.lifecycle.notice_filed(conn, rec, event)
             elif isinstance(event, CourtOrderRecorded):
-                store.insert_court_order(conn, event)
                 self.lifecycle.order_recorded(conn, rec, event)
             elif isinstance(event, CourtOrderAmended | CourtOrderVacated):
                 self.lifecycle.order_changed(conn, rec, event)
             elif isinstance(event, DisclosureAmended):
                 self.lifecycle.disclosure_amended(conn, rec, event)
             elif isinstance(event, DisclosureRequested):
-                request_store.insert_request(conn, event)
                 self.lifecycle.request_recorded(conn, rec, event)
             elif isinstance(event, AlertAcknowledged):  # `ledger alerts ack`, a signed entry
-                store_acknowledgement(conn, event)
                 self.lifecycle.acknowledged(conn, rec, event)
         self._record(conn, run)
 
