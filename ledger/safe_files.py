@@ -18,7 +18,7 @@ import stat
 from pathlib import Path
 from typing import IO, Any
 
-from ledger.errors import ExitCode, LedgerError
+from ledger.errors import LedgerError
 
 MiB = 1 << 20
 SMALL_LIMIT = 16 * MiB  # keys, checkpoints, rules, proofs, manifests: far below this
@@ -26,11 +26,11 @@ INPUT_LIMIT = 2048 * MiB  # the largest `ledger emit --file` read whole
 JSON_DEPTH_LIMIT = 64  # the deepest file the ledger writes nests 6 levels
 
 
-class InputRefusedError(LedgerError, exit_code=ExitCode.INPUT_REFUSED, http_status=422):
+class InputRefusedError(LedgerError):
     """A file is not a regular file (a symlink, FIFO, device, directory) or is over its cap."""
 
 
-class InputTooDeepError(LedgerError, exit_code=ExitCode.INPUT_TOO_DEEP, http_status=422):
+class InputTooDeepError(LedgerError):
     """JSON nests deeper than the ledger reads (it would exhaust the parser's stack)."""
 
 

@@ -1,8 +1,9 @@
 """Every error answers ``{"error": "one line"}``: the handlers, and the errors the API documents.
 
-A ``LedgerError`` answers with its own ``http_status`` (ledger/errors.py); the database being
-unreachable (``DatabaseUnavailableError``: no connection, or the server gave up) is 503 with a
-line that says to try again, its details going to the server log.
+A ``LedgerError`` answers with the status its class has in ledger/api/statuses.py (the error
+itself carries none); the database being unreachable (``DatabaseUnavailableError``: no
+connection, or the server gave up) is 503 with a line that says to try again, its details going
+to the server log.
 """
 
 import logging
@@ -16,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ledger.api.access import MAX_BODY, BodyTooLargeError
 from ledger.api.models import ErrorBody
 from ledger.api.params import recordable_name
+from ledger.api.statuses import http_status_of
 from ledger.errors import LedgerError
 from ledger.store import DatabaseUnavailableError
 
@@ -60,7 +62,7 @@ async def database_unavailable(request: Request, exc: DatabaseUnavailableError) 
 
 
 async def ledger_error(request: Request, exc: LedgerError) -> JSONResponse:
-    return JSONResponse({"error": exc.diagnostics()}, status_code=exc.http_status)
+    return JSONResponse({"error": exc.diagnostics()}, status_code=http_status_of(exc))
 
 
 HANDLERS: list[tuple[type[Exception], Any]] = [

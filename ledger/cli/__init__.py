@@ -2,7 +2,8 @@
 
 One module per command group (services, events, queries, evidence, api, demo); this module
 assembles them into one typer app and holds ``main``, which turns every error into one line on
-stderr and a documented exit code (ledger.errors.ExitCode).
+stderr and a documented exit code (ledger.exit_codes.ExitCode; which error gets which is
+ledger/cli/exit_codes.py).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import typer._click.exceptions as cli_errors  # typer vendors click; its errors 
 from ledger.cli import accounting as accounting_cli
 from ledger.cli import api, bundle, demo, events, evidence, queries, reports, services, witness
 from ledger.cli import index as index_cli
+from ledger.cli.exit_codes import exit_code_of
 from ledger.cli.output import fail
-from ledger.errors import ExitCode, LedgerError
+from ledger.errors import LedgerError
+from ledger.exit_codes import ExitCode
 
 app = typer.Typer(
     help="The Disclosure Ledger: a tamper-evident record of taxpayer-data disclosures.",
@@ -67,7 +70,7 @@ def _unexpected(exc: Exception) -> str:
     return f"unexpected error: {type(exc).__name__}: {first}"
 
 
-def _exit_code_of(exc: Exception) -> int:
+def _unexpected_exit_code(exc: Exception) -> int:
     """A service that cannot be reached is an outage (3, retry later), not a failed command."""
     from kafka.errors import KafkaConnectionError
 
@@ -75,7 +78,7 @@ def _exit_code_of(exc: Exception) -> int:
 
     if isinstance(exc, KafkaConnectionError) or server_unreachable(exc):
         return ExitCode.SERVICE
-    return ExitCode.ERROR
+    return exit_code_of(exc)
 
 
 def main() -> None:
@@ -99,11 +102,14 @@ def main() -> None:
     except cli_errors.ClickException as exc:
         fail(exc.format_message().splitlines()[0], ExitCode.ERROR)
     except LedgerError as exc:
-        fail(exc.diagnostics(), exc.exit_code)
+        fail(exc.diagnostics(), exit_code_of(exc))
     except KeyboardInterrupt:
         fail("interrupted.", ExitCode.INTERRUPTED)
     except Exception as exc:  # a driver error no call site translated: one line, not a traceback
         if os.environ.get("LEDGER_DEBUG"):
             raise
-        fail(f"{_unexpected(exc)} (set LEDGER_DEBUG=1 to see the traceback)", _exit_code_of(exc))
+        fail(
+            f"{_unexpected(exc)} (set LEDGER_DEBUG=1 to see the traceback)",
+            _unexpected_exit_code(exc),
+        )
     raise SystemExit(code if isinstance(code, int) else ExitCode.OK)

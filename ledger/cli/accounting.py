@@ -14,7 +14,7 @@ import typer
 from ledger.cli.common import JsonFlag, record_access, settings
 from ledger.cli.output import console, fail, print_json
 from ledger.cli.reports import print_wide_table
-from ledger.errors import ExitCode
+from ledger.exit_codes import ExitCode
 
 # What `--json` gives for each disclosure (a list of these; with --index-proof, under
 # "disclosures" beside "index_proof").

@@ -17,7 +17,7 @@ from ledger.cli.common import (
     witness_minimum,
 )
 from ledger.cli.output import console, fail
-from ledger.errors import ExitCode
+from ledger.exit_codes import ExitCode
 
 PROFILES = ("auditor", "protective-order", "public")
 

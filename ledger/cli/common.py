@@ -11,7 +11,7 @@ import typer
 
 from ledger.cli.output import fail
 from ledger.config import Settings
-from ledger.errors import ExitCode
+from ledger.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from ledger.runtime import Ledger

@@ -11,7 +11,7 @@ import typer
 
 from ledger.cli.common import JsonFlag, settings
 from ledger.cli.output import console, fail
-from ledger.errors import ExitCode
+from ledger.exit_codes import ExitCode
 
 
 def emit(

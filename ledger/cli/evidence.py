@@ -17,7 +17,7 @@ from ledger.cli.common import (
     witness_minimum,
 )
 from ledger.cli.output import console, fail, print_json, print_table
-from ledger.errors import ExitCode
+from ledger.exit_codes import ExitCode
 
 key_app = typer.Typer(help="The checkpoint signing key.", no_args_is_help=True)
 proof_app = typer.Typer(help="Inclusion and consistency proofs.", no_args_is_help=True)

@@ -10,7 +10,7 @@ import typer
 
 from ledger.cli.common import MinWitnesses, VerifierKeys, WitnessKeys, settings, witness_minimum
 from ledger.cli.output import console, fail
-from ledger.errors import ExitCode
+from ledger.exit_codes import ExitCode
 
 index_app = typer.Typer(help="The taxpayer index and its log.", no_args_is_help=True)
 

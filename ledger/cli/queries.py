@@ -13,7 +13,7 @@ import typer
 
 from ledger.cli.common import JsonFlag, parse_day, record_access, settings
 from ledger.cli.output import Column, console, counted, fail, print_json, print_records, print_table
-from ledger.errors import ExitCode
+from ledger.exit_codes import ExitCode
 from ledger.rules.model import SCOPE_KINDS
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ import typer
 from ledger import localdev
 from ledger.cli.common import JsonFlag, settings
 from ledger.cli.output import console, fail, print_json, print_table
-from ledger.errors import ExitCode
+from ledger.exit_codes import ExitCode
 
 
 def up(

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ledger.cli.output import console, fail
-from ledger.errors import ExitCode, VerificationError
+from ledger.errors import VerificationError
+from ledger.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from ledger.tlog.cosignature import Cosigner

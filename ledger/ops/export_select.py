@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ledger.config import Settings
-from ledger.errors import ExitCode, LedgerError
+from ledger.errors import LedgerError
 from ledger.ops.order_reports import build_report, notices_of
 from ledger.ops.scope_filter import authority_spellings, recipient_spellings
 from ledger.rules.config import configured_rules
@@ -20,9 +20,6 @@ if TYPE_CHECKING:
 
 class ExportRefusedError(LedgerError):
     """The export cannot be made as asked (a bad option, an output directory in use)."""
-
-    exit_code = ExitCode.USAGE
-    http_status = 422
 
 
 def _refused(message: str) -> ExportRefusedError:

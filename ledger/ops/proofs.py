@@ -6,7 +6,7 @@ import base64
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ledger.errors import ExitCode, LedgerError
+from ledger.errors import LedgerError
 from ledger.store import Connection
 from ledger.store.checkpoints import checkpoint_at, latest_checkpoint, recent_sizes
 from ledger.store.entries import entry_by_event_id, fetch_nodes
@@ -15,9 +15,6 @@ from ledger.tlog import merkle
 
 class ProofUnavailableError(LedgerError):
     """No entry, or no checkpoint yet that covers it."""
-
-    exit_code = ExitCode.PROOF_UNAVAILABLE
-    http_status = 404
 
 
 def _b64(data: bytes) -> str:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ledger.errors import ExitCode, LedgerError
+from ledger.errors import LedgerError
 from ledger.rules.registry import Registry
 from ledger.rules.reports import P3CRow, p3c_rows
 from ledger.storable import text_problem
@@ -31,14 +31,9 @@ class ReportArgumentError(LedgerError):
     """A report was asked for something it cannot report on: a bad year, an order that is not a
     notice order."""
 
-    exit_code = ExitCode.USAGE
-    http_status = 422
-
 
 class UnknownOrderError(ReportArgumentError):
     """No court order of that id is recorded."""
-
-    http_status = 404
 
 
 def parse_year(text: str) -> int:

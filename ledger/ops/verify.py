@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 from kafka import KafkaConsumer, TopicPartition
 
 from ledger.config import Settings
-from ledger.errors import ExitCode, VerificationError
+from ledger.errors import VerificationError
+from ledger.exit_codes import ExitCode
 from ledger.kafka.reader import log_reader
 from ledger.keys import load_verifiers, origin_for, signing_key_path
 from ledger.ops import workers

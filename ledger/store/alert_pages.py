@@ -25,7 +25,7 @@ from typing import Any
 
 from psycopg.rows import dict_row
 
-from ledger.errors import ExitCode, LedgerError
+from ledger.errors import LedgerError
 from ledger.rules.lifecycle import STATUSES
 from ledger.store.connection import Connection
 
@@ -33,7 +33,7 @@ CURSOR_MAX = 200  # characters: a cursor this module makes is about 110
 _RANK = "CASE WHEN a.severity = 'critical' AND s.status = 'open' THEN 0 ELSE 1 END"
 
 
-class BadCursorError(LedgerError, exit_code=ExitCode.USAGE, http_status=422):
+class BadCursorError(LedgerError):
     """A cursor that no listing of alerts gave out."""
 
 

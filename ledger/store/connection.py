@@ -34,8 +34,6 @@ class DatabaseUnavailableError(ServiceError):
 class DatabaseRefusedError(LedgerError):
     """PostgreSQL refused the statement because of the data in it (too long, out of range, ...)."""
 
-    http_status = 422
-
 
 def translate(exc: psycopg.Error) -> LedgerError:
     """The LedgerError a driver error means; the message is one line without the data."""

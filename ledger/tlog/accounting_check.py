@@ -1,7 +1,7 @@
 """Offline check of an accounting's ``index_proof`` (docs/mpt.md): the index log's signed
 checkpoint, the snapshot leaf's inclusion, the MPT lookup proof, each listed entry's inclusion
 proof, and, with the taxpayer key and the taxpayer's ref, that key, value and entries are that
-taxpayer's. Each failure is a VerificationError (exit 6) whose one line names the part."""
+taxpayer's. Each failure is a VerificationError whose one line names the part."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """The pure checks of an export bundle: sums, entries, proofs, checkpoints, alerts, profiles.
 
 Reading the files is ``ledger.ops.bundle_verify``'s job; everything here works on values, so the
-same checks run on a bundle on disk, in a test, or in another tool. Each failure is its own
-error class with its own exit code (``ExitCode.BUNDLE_*``), and its message names the file, the
-entry and what differs.
+same checks run on a bundle on disk, in a test, or in another tool. Each kind of failure is its
+own error class, so a caller can tell them apart, and its message names the file, the entry and
+what differs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ledger.errors import ExitCode, VerificationError
+from ledger.errors import VerificationError
 from ledger.tlog import checkpoint as tlog
 from ledger.tlog import merkle
 from ledger.tlog.cosignature import TooFewCosignaturesError
@@ -38,31 +38,40 @@ def no_cosignatures(note: str) -> None:
     """The default CosignatureCheck: the log's own signature is all that is required."""
 
 
-class BundleFilesError(VerificationError, exit_code=ExitCode.BUNDLE_FILES): ...
+class BundleFilesError(VerificationError):
+    """A file differs from SHA256SUMS, is missing from it, or is not listed in it."""
 
 
-class BundleEntryError(VerificationError, exit_code=ExitCode.BUNDLE_ENTRY): ...
+class BundleEntryError(VerificationError):
+    """An exported entry is malformed, or its bytes do not give its leaf hash."""
 
 
-class BundleProofError(VerificationError, exit_code=ExitCode.BUNDLE_PROOF): ...
+class BundleProofError(VerificationError):
+    """An inclusion or consistency proof does not lead to its checkpoint's root."""
 
 
-class BundleCheckpointError(VerificationError, exit_code=ExitCode.BUNDLE_CHECKPOINT): ...
+class BundleCheckpointError(VerificationError):
+    """A checkpoint is malformed, or not signed by any of the given keys."""
 
 
-class BundleAlertsError(VerificationError, exit_code=ExitCode.BUNDLE_ALERTS): ...
+class BundleAlertsError(VerificationError):
+    """An alert cites an entry the bundle does not hold."""
 
 
-class BundleSchemaError(VerificationError, exit_code=ExitCode.BUNDLE_SCHEMA): ...
+class BundleSchemaError(VerificationError):
+    """An entry was not written with any schema the bundle ships."""
 
 
-class BundleManifestError(VerificationError, exit_code=ExitCode.BUNDLE_MANIFEST): ...
+class BundleManifestError(VerificationError):
+    """manifest.json is malformed or disagrees with the files."""
 
 
-class BundleProfileError(VerificationError, exit_code=ExitCode.BUNDLE_PROFILE): ...
+class BundleProfileError(VerificationError):
+    """The bundle holds what its profile forbids (an entry's bytes in a public bundle)."""
 
 
-class BundleSignatureError(VerificationError, exit_code=ExitCode.BUNDLE_SIGNATURE): ...
+class BundleSignatureError(VerificationError):
+    """SHA256SUMS.note is missing, not signed by a given key, or not the files' list."""
 
 
 def b64(value: object, where: str, error: type[VerificationError]) -> bytes:
@@ -177,7 +186,7 @@ def check_checkpoint(
     try:
         cp = tlog.verify(note, list(verifiers))
         cosignatures(note)
-    except TooFewCosignaturesError as exc:  # signed by the log, not witnessed enough: exit 40
+    except TooFewCosignaturesError as exc:  # signed by the log, not witnessed enough
         raise TooFewCosignaturesError(f"{where}: {exc}") from exc
     except VerificationError as exc:
         raise BundleCheckpointError(f"{where}: {exc}") from exc

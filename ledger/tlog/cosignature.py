@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
 
-from ledger.errors import ExitCode, VerificationError
+from ledger.errors import VerificationError
 from ledger.tlog.note import (
     SIG_PREFIX,
     KeyType,
@@ -35,7 +35,7 @@ COSIGNATURE_V1 = KeyType(
 )
 
 
-class TooFewCosignaturesError(VerificationError, exit_code=ExitCode.TOO_FEW_COSIGNATURES):
+class TooFewCosignaturesError(VerificationError):
     """A checkpoint carries fewer valid cosignatures from the given witnesses than required."""
 
 

@@ -22,7 +22,7 @@ from ledger.tlog.taxpayer_index import snapshot_leaf
 
 
 class IndexLogBundleError(BundleCheckpointError):
-    """The index log in a bundle does not hold together (the bundle checkpoint exit code)."""
+    """The index log in a bundle does not hold together (a bundle checkpoint failure)."""
 
 
 def _str(value: object, where: str) -> str:

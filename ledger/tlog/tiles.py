@@ -29,7 +29,7 @@ _LAST = re.compile(r"^[0-9]{3}$")
 _DECIMAL = re.compile(r"^(0|[1-9][0-9]*)$")
 
 
-class TilePathError(LedgerError, http_status=400):
+class TilePathError(LedgerError):
     """A tile path is not in the tlog-tiles shape."""
 
 
@@ -182,5 +182,5 @@ def parse_entry_bundle(data: bytes) -> list[bytes]:
     return entries
 
 
-class EntryTooLargeError(LedgerError, http_status=501):
+class EntryTooLargeError(LedgerError):
     """An entry does not fit the uint16 length prefix of a tlog-tiles entry bundle."""

@@ -1,11 +1,12 @@
 """C2SP tlog-witness add-checkpoint: the request body, and the checks a witness makes, in order.
 
 Spec: https://github.com/C2SP/C2SP/blob/main/tlog-witness.md. The body is ``old <size>``, up to
-63 base64 consistency-proof lines, a blank line, then the signed checkpoint. Each refusal is an
-error carrying the HTTP status the spec assigns. Only one refusal is evidence of a forked log,
-and says so in ``fork``: two validly signed checkpoints of the same size with different roots. A
-consistency proof that fails (422) shows only that the proof is wrong: anyone can send a garbage
-proof with a public checkpoint, so it is refused and never kept as evidence.
+63 base64 consistency-proof lines, a blank line, then the signed checkpoint. Each reason the
+spec gives for refusing is its own error class (the witness server answers each as the spec
+says, ledger/witness/statuses.py). Only one refusal is evidence of a forked log, and says so in
+``fork``: two validly signed checkpoints of the same size with different roots. A consistency
+proof that fails shows only that the proof is wrong: anyone can send a garbage proof with a
+public checkpoint, so it is refused and never kept as evidence.
 """
 
 from __future__ import annotations
@@ -23,22 +24,25 @@ MAX_PROOF_LINES = 63
 _OLD = re.compile(r"^old (0|[1-9][0-9]*)$")
 
 
-class WitnessRefusalError(LedgerError, http_status=400):
-    """The witness does not cosign; ``http_status`` is the spec's status for the reason."""
+class WitnessRefusalError(LedgerError):
+    """The witness does not cosign; the subclass names the spec's reason."""
 
     fork = False  # True when the refusal is itself evidence that the log forked
 
 
-class MalformedRequestError(WitnessRefusalError, http_status=400): ...
+class MalformedRequestError(WitnessRefusalError):
+    """The request (or the witness's answer) is not in the spec's shape."""
 
 
-class UnknownLogError(WitnessRefusalError, http_status=404): ...
+class UnknownLogError(WitnessRefusalError):
+    """The witness does not follow the checkpoint's log."""
 
 
-class UntrustedSignatureError(WitnessRefusalError, http_status=403): ...
+class UntrustedSignatureError(WitnessRefusalError):
+    """The checkpoint is not signed by a key the witness trusts for its log."""
 
 
-class StaleOldSizeError(WitnessRefusalError, http_status=409):
+class StaleOldSizeError(WitnessRefusalError):
     """The client's old size is not the witness's latest; the body tells it the right one."""
 
     def __init__(self, message: str, known_size: int) -> None:
@@ -46,13 +50,13 @@ class StaleOldSizeError(WitnessRefusalError, http_status=409):
         self.known_size = known_size
 
 
-class ForkedRootError(WitnessRefusalError, http_status=409):
+class ForkedRootError(WitnessRefusalError):
     """Same size as the witness's latest checkpoint, another root: a fork."""
 
     fork = True
 
 
-class InconsistentProofError(WitnessRefusalError, http_status=422):
+class InconsistentProofError(WitnessRefusalError):
     """The consistency proof from the witness's latest checkpoint does not verify: a bad
     request, not evidence (a fork needs two signed checkpoints that cannot both hold)."""
 
@@ -139,8 +143,8 @@ def check_add(known: Known | None, request: AddCheckpoint, checkpoint: Checkpoin
 
 
 def parse_size_body(body: str) -> int:
-    """The body of a 409 answer: the witness's latest size and a newline."""
+    """The body of the witness's answer to a stale old size: its latest size and a newline."""
     text = body.strip()
     if not re.fullmatch(r"0|[1-9][0-9]*", text):
-        raise MalformedRequestError("the witness's 409 answer is not a tree size")
+        raise MalformedRequestError("the witness's answer to a stale old size is not a tree size")
     return int(text)

@@ -36,6 +36,7 @@ from ledger.tlog.witness_protocol import (
     check_add,
 )
 from ledger.witness.state import WitnessState
+from ledger.witness.statuses import refusal_status_of
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # 63 proof lines and a checkpoint with a few signatures fit many times
@@ -150,9 +151,9 @@ def handler_for(witness: Witness) -> type[BaseHTTPRequestHandler]:
             try:
                 line = witness.add_checkpoint(body)
             except StaleOldSizeError as exc:
-                self._answer(409, f"{exc.known_size}\n", "text/x.tlog.size")
+                self._answer(refusal_status_of(exc), f"{exc.known_size}\n", "text/x.tlog.size")
             except WitnessRefusalError as exc:
-                self._answer(exc.http_status, f"{exc}\n")
+                self._answer(refusal_status_of(exc), f"{exc}\n")
             else:
                 self._answer(200, line)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from consumers.service import start_consumers
+from ledger.cli.exit_codes import exit_code_of
 from ledger.keys import load_signers, signing_key_path
 from ledger.runtime import Ledger
 from ledger.schema_registry import default_registry
@@ -462,7 +463,7 @@ def test_any_flipped_byte_with_rewritten_sums_fails_cleanly_or_changes_nothing_c
         try:
             verify_bundle(bundle, [vkey(led)])
         except VerificationError as exc:
-            codes.append(exc.exit_code)
+            codes.append(exit_code_of(exc))
         assert all(31 <= c <= 37 for c in codes), codes
         failed += len(codes)
         shutil.rmtree(bundle)

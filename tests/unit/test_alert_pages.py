@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.errors import ExitCode
+from ledger.api.statuses import http_status_of
+from ledger.cli.exit_codes import exit_code_of
+from ledger.exit_codes import ExitCode
 from ledger.rules import alert_flood
 from ledger.rules.model import LogScope, Scope
 from ledger.store.alert_pages import CURSOR_MAX, BadCursorError, Place
@@ -43,8 +45,8 @@ def test_a_cursor_gives_back_its_place(rank: int, fired: datetime, alert_id: uui
 def test_a_cursor_the_listing_did_not_give_out_is_refused(cursor: str) -> None:
     with pytest.raises(BadCursorError) as caught:
         Place.of(cursor)
-    assert caught.value.exit_code == ExitCode.USAGE
-    assert caught.value.http_status == 422
+    assert exit_code_of(caught.value) == ExitCode.USAGE
+    assert http_status_of(caught.value) == 422
     assert "\n" not in caught.value.diagnostics()
 
 

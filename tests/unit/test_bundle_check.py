@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.errors import ExitCode
+from ledger.cli.exit_codes import exit_code_of
+from ledger.exit_codes import ExitCode
 from ledger.ops.export_redact import Rekeyer
 from ledger.tlog import bundle_check as bc
 from ledger.tlog import merkle
@@ -56,7 +57,7 @@ def test_checkpoint_signature_and_cosignature_seam() -> None:
     other = Signer.generate("test-log")
     with pytest.raises(bc.BundleCheckpointError) as err:
         bc.check_checkpoint(note, [other.verifier], "cp")
-    assert err.value.exit_code == ExitCode.BUNDLE_CHECKPOINT
+    assert exit_code_of(err.value) == ExitCode.BUNDLE_CHECKPOINT
 
     def want_witness(text: str) -> None:
         raise bc.BundleCheckpointError("no witness cosigned it")
@@ -186,7 +187,7 @@ def test_a_signed_list_of_the_files_present_verifies() -> None:
 def test_a_signed_list_that_differs_from_the_files_fails(present: dict[str, str]) -> None:
     with pytest.raises(bc.BundleSignatureError) as caught:
         bc.check_signed_sums(_signed_list(FILES), [SIGNER.verifier], present, "n")
-    assert caught.value.exit_code == ExitCode.BUNDLE_SIGNATURE
+    assert exit_code_of(caught.value) == ExitCode.BUNDLE_SIGNATURE
 
 
 def test_a_list_signed_by_another_key_or_a_checkpoint_fails() -> None:

@@ -7,7 +7,8 @@ import hashlib
 
 import pytest
 
-from ledger.errors import ExitCode
+from ledger.cli.exit_codes import exit_code_of
+from ledger.exit_codes import ExitCode
 from ledger.tlog import checkpoint as tlog
 from ledger.tlog.cosignature import (
     Cosignature,
@@ -86,7 +87,7 @@ def test_minimum_count_passes_and_fails_with_its_exit_code() -> None:
     assert check_cosignatures(note, [witness.verifier.vkey, other.verifier.vkey], 1)
     with pytest.raises(TooFewCosignaturesError) as caught:
         check_cosignatures(note, [witness.verifier.vkey, other.verifier.vkey], 2)
-    assert caught.value.exit_code == ExitCode.TOO_FEW_COSIGNATURES
+    assert exit_code_of(caught.value) == ExitCode.TOO_FEW_COSIGNATURES
     with pytest.raises(TooFewCosignaturesError):
         check_cosignatures(note, [other.verifier.vkey], 1)
 

@@ -18,7 +18,7 @@ OURS = ("ledger", "consumers")
 
 # Lowest first. A module may import its own layer and any layer below, never one above.
 LAYERS: list[set[str]] = [
-    {"errors", "storable", "config", "safe_files"},
+    {"errors", "exit_codes", "storable", "config", "safe_files"},
     {
         "tlog",
         "rules",

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.errors import ExitCode
+from ledger.cli.exit_codes import exit_code_of
+from ledger.exit_codes import ExitCode
 from ledger.ops.reports import ReportArgumentError, parse_year
 from ledger.rules.config import load_registry, load_rules_config
 from ledger.rules.model import NoticeFacts
@@ -212,7 +213,7 @@ def test_an_order_report_lists_covered_transmissions_with_lead_and_counts() -> N
 def test_a_year_that_is_not_one_is_refused(text: str) -> None:
     with pytest.raises(ReportArgumentError) as caught:
         parse_year(text)
-    assert caught.value.exit_code == ExitCode.USAGE
+    assert exit_code_of(caught.value) == ExitCode.USAGE
 
 
 def test_a_calendar_year_is_accepted() -> None:

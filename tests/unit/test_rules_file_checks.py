@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger.errors import ConfigError, ExitCode
+from ledger.cli.exit_codes import exit_code_of
+from ledger.errors import ConfigError
+from ledger.exit_codes import ExitCode
 from ledger.rules.config import FILE_MAX, RANGES, load_registry, load_rules_config
 
 
@@ -33,7 +35,7 @@ def test_a_setting_out_of_range_or_unknown_is_refused(
     with pytest.raises(ConfigError) as caught:
         load_rules_config(rules)
     assert named in str(caught.value)
-    assert caught.value.exit_code == ExitCode.USAGE
+    assert exit_code_of(caught.value) == ExitCode.USAGE
 
 
 def test_the_shipped_defaults_and_the_bounds_themselves_are_accepted(tmp_path: Path) -> None:

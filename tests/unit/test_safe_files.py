@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger.errors import ExitCode
+from ledger.api.statuses import http_status_of
+from ledger.cli.exit_codes import exit_code_of
+from ledger.exit_codes import ExitCode
 from ledger.safe_files import (
     InputRefusedError,
     InputTooDeepError,
@@ -81,8 +83,8 @@ def test_deep_json_is_a_named_error_not_a_recursion_error(tmp_path: Path) -> Non
     deep = "[" * 200_000 + "]" * 200_000
     with pytest.raises(InputTooDeepError) as caught:
         loads_json(deep, "test input")
-    assert caught.value.exit_code == ExitCode.INPUT_TOO_DEEP
-    assert caught.value.http_status == 422
+    assert exit_code_of(caught.value) == ExitCode.INPUT_TOO_DEEP
+    assert http_status_of(caught.value) == 422
     (tmp_path / "deep.json").write_text('{"a":' * 100 + "1" + "}" * 100)
     with pytest.raises(InputTooDeepError, match="deeper than 64"):
         read_json(tmp_path / "deep.json")

@@ -22,6 +22,7 @@ from ledger.tlog.witness_protocol import (
 )
 from ledger.witness.server import Witness
 from ledger.witness.state import WitnessState
+from ledger.witness.statuses import refusal_status_of
 
 ORIGIN = "ledger.example.gov/disclosures/t/0"
 LOG = Signer.generate("ledger.example.gov")
@@ -76,7 +77,7 @@ def test_cosigns_a_growing_log_and_remembers_it(witness: Witness, tmp_path: Path
     with pytest.raises(StaleOldSizeError) as stale:
         again.add_checkpoint(request(5, hashes[:20]))
     assert stale.value.known_size == 13
-    assert stale.value.http_status == 409
+    assert refusal_status_of(stale.value) == 409
 
 
 def test_refuses_forks_and_keeps_the_evidence(witness: Witness) -> None:
@@ -85,11 +86,11 @@ def test_refuses_forks_and_keeps_the_evidence(witness: Witness) -> None:
     other = hashes[:9] + leaves(1, "forged")
     with pytest.raises(ForkedRootError) as same_size:
         witness.add_checkpoint(request(10, other))
-    assert same_size.value.http_status == 409
+    assert refusal_status_of(same_size.value) == 409
     grown = other + leaves(5, "more")
     with pytest.raises(InconsistentProofError) as bad_proof:
         witness.add_checkpoint(request(10, grown))
-    assert bad_proof.value.http_status == 422
+    assert refusal_status_of(bad_proof.value) == 422
     # Only the fork is evidence: the failed proof shows nothing about the log.
     kinds = [e["kind"] for e in witness.state.evidence()]
     assert kinds == ["ForkedRoot"]
@@ -158,11 +159,11 @@ def test_unknown_log_and_untrusted_key(witness: Witness) -> None:
     stranger = Signer.generate("ledger.example.gov")
     with pytest.raises(UntrustedSignatureError) as untrusted:
         witness.add_checkpoint(AddCheckpoint(0, [], note_for(leaves(3), stranger)).to_bytes())
-    assert untrusted.value.http_status == 403
+    assert refusal_status_of(untrusted.value) == 403
     cp = tlog.Checkpoint("elsewhere.example/log", 1, hashlib.sha256(b"x").digest())
     with pytest.raises(UnknownLogError) as unknown:
         witness.add_checkpoint(AddCheckpoint(0, [], tlog.sign(cp, [LOG])).to_bytes())
-    assert unknown.value.http_status == 404
+    assert refusal_status_of(unknown.value) == 404
     with pytest.raises(MalformedRequestError):
         # old size beyond the checkpoint's size
         witness.add_checkpoint(AddCheckpoint(4, [], note_for(leaves(3))).to_bytes())

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from ledger.api.auth import Auditor
 from ledger.api.context import Db, context, returned
 from ledger.api.models import Accounting, AccountingRequest
+from ledger.api.statuses import http_status_of
 from ledger.errors import LedgerError
 from ledger.local_secrets import configured_or_existing
 from ledger.ops.taxpayer_index import index_answer, indexer_for
@@ -64,7 +65,7 @@ def accounting(
     try:
         ref = taxpayer_ref(load_taxpayer_key(key_file), body.tin)
     except LedgerError as exc:
-        raise HTTPException(exc.http_status, exc.diagnostics()) from None
+        raise HTTPException(http_status_of(exc), exc.diagnostics()) from None
     rows = queries.accounting(conn, ref)
     answer = {"disclosures": rows, "coverage": accounting_coverage(len(rows), *unlisted(conn))}
     answer["basis"] = BASIS
