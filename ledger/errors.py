@@ -99,3 +99,8 @@ class EventValidationError(LedgerError, exit_code=ExitCode.INVALID_EVENT, http_s
 
 class VerificationError(LedgerError, exit_code=ExitCode.VERIFICATION, http_status=422):
     """A hash, proof, signature or checkpoint does not verify."""
+
+
+class QueryError(LedgerError, exit_code=ExitCode.USAGE, http_status=422):
+    """A query asks for something no listing can answer: a scope kind that does not exist, half
+    a pair, a cursor no listing gave out."""
