@@ -53,6 +53,11 @@ class VerificationError(LedgerError):
     """A hash, proof, signature or checkpoint does not verify."""
 
 
+class QueryError(LedgerError):
+    """A query asks for something no listing can answer: a scope kind that does not exist, half
+    a pair, a cursor no listing gave out."""
+
+
 def nearest(table: Mapping[type[Exception], T], error: type[BaseException], fallback: T) -> T:
     """What ``table`` maps the nearest class in ``error``'s MRO to (a subclass the table leaves
     out answers as its parent does), or ``fallback`` when it maps none of them."""

@@ -14,7 +14,12 @@ class Health(BaseModel):
     status: str
 
 
+# Built from the store's typed rows (ledger/store/query_rows.py) by attribute.
+FROM_ROWS = ConfigDict(from_attributes=True)
+
+
 class Disclosure(BaseModel):
+    model_config = FROM_ROWS
     event_id: str
     disclosure_id: str
     day: date
@@ -40,6 +45,7 @@ class DisclosurePage(BaseModel):
 
 
 class VolumeDay(BaseModel):
+    model_config = FROM_ROWS
     day: date
     source_agency: str
     scope_value: str
@@ -59,6 +65,7 @@ class VolumeSeries(BaseModel):
 
 
 class Alert(BaseModel):
+    model_config = FROM_ROWS
     alert_id: str
     rule: str
     severity: str
@@ -77,6 +84,7 @@ class Alert(BaseModel):
 
 
 class FirstSeen(BaseModel):
+    model_config = FROM_ROWS
     scope: str
     kind: str
     source: str

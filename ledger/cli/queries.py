@@ -12,23 +12,24 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ledger.cli.common import JsonFlag, parse_day, record_access, settings
-from ledger.cli.output import Column, console, counted, fail, print_json, print_records, print_table
-from ledger.exit_codes import ExitCode
-from ledger.rules.model import SCOPE_KINDS
+from ledger.cli.output import Column, console, counted, print_json, print_records, print_table
 
 if TYPE_CHECKING:
+    from ledger.ops.first_seen import FirstSeen
+    from ledger.ops.volume_query import VolumeRequest
     from ledger.rules.config import RulesConfig
     from ledger.rules.registry import Registry
+    from ledger.runtime import Ledger
 
 
 VOLUME_TABLE: dict[str, Column] = {
     "day": "day",
     "source": "source_agency",
-    "scope": lambda r: r["scope_value"] or "(all)",
+    "scope": lambda r: r.scope_value or "(all)",
     "disclosures": "disclosures",
     "records": counted("records"),
     "as amended": lambda r: (
-        "" if r["records_as_amended"] == r["records"] else f"{r['records_as_amended']:,}"
+        "" if r.records_as_amended == r.records else f"{r.records_as_amended:,}"
     ),
     "prior 365 days": counted("prior_365_records"),
 }
@@ -37,19 +38,19 @@ DISCLOSURE_TABLE: dict[str, Column] = {
     "recipient": "recipient_agency",
     "authority": "legal_authority",
     "records": counted("record_count"),
-    "purpose": lambda r: r["purpose"][:40],
+    "purpose": lambda r: r.purpose[:40],
     "event id": "event_id",
 }
 ALERT_TABLE: dict[str, Column] = {
-    "fired at": lambda r: r["fired_at"].strftime("%Y-%m-%d %H:%M:%S"),
+    "fired at": lambda r: r.fired_at.strftime("%Y-%m-%d %H:%M:%S"),
     "day": "day",
     "rule": "rule",
     "scope": "scope",
     "status": "status",
     "observed": counted("observed"),
-    "threshold": lambda r: "" if r["threshold"] is None else f"{r['threshold']:,}",
-    "delivery": lambda r: r["delivery"] or "-",
-    "ack": lambda r: r["acknowledged_by"] or "-",
+    "threshold": lambda r: "" if r.threshold is None else f"{r.threshold:,}",
+    "delivery": lambda r: r.delivery or "-",
+    "ack": lambda r: r.acknowledged_by or "-",
 }
 
 
@@ -87,46 +88,55 @@ def query(
     json_out: JsonFlag = False,
 ) -> None:
     """Disclosures by recipient, authority and date range, or a daily volume series."""
-    from ledger.ops.scope_filter import disclosure_filter
+    first, last = parse_day(since, "--since"), parse_day(until, "--until")
+    if volume is not None:
+        from ledger.ops.volume_query import VolumeRequest
+
+        series = VolumeRequest(
+            volume, recipient=recipient, authority=authority, since=first, until=last
+        )
+        _volume(series, limit, json_out)
+        return
+    from ledger.ops.disclosure_query import DisclosureRequest, disclosures
     from ledger.runtime import open_ledger
-    from ledger.store import queries
     from ledger.store.connection import connection
 
-    first, last = parse_day(since, "--since"), parse_day(until, "--until")
-    if volume is not None and volume not in SCOPE_KINDS:
-        fail("--volume must be recipient, authority, pair or source.", ExitCode.USAGE)
-    if volume == "pair" and not (recipient and authority):
-        fail("--volume pair needs --recipient and --authority.", ExitCode.USAGE)
+    asked = DisclosureRequest(recipient, authority, since=first, until=last, limit=limit)
     ledger = open_ledger(settings(), prepare=False)
     with connection(ledger.reader_url, ledger.schema) as conn:
-        if volume:
-            text = {"recipient": recipient, "authority": authority}.get(
-                volume, f"{recipient} under {authority}"
-            )
-            value = None if text is None else registry().scope_value(volume, text)
-            rows = queries.volume_series(conn, volume, None, value, first, last)
-            params = {"kind": volume, "value": value, "since": first, "until": last}
-            record_access(ledger, "cli", "query volume", params, len(rows))
-            if json_out:
-                print_json(rows)
-                return
-            shown = rows[-limit:]
-            print_records(f"Daily volume by {volume}", VOLUME_TABLE, shown)
-            if any(r["records_as_amended"] != r["records"] for r in shown):
-                console.print(
-                    "records: as first recorded (the rules count these; they only go up). "
-                    "as amended: what the discloser's amendments and withdrawals would leave."
-                )
-            return
-        asked = queries.DisclosureFilter(recipient, authority, since=first, until=last, limit=limit)
-        wanted = disclosure_filter(conn, registry(), asked)
-        rows, total = queries.disclosures(conn, wanted)
+        found = disclosures(conn, registry(), asked)
+    rows = found.disclosures
     params = {"recipient": recipient, "authority": authority, "since": first, "until": last}
     record_access(ledger, "cli", "query disclosures", params, len(rows))
     if json_out:
-        print_json({"total": total, "disclosures": rows})
+        print_json({"total": found.total, "disclosures": rows})
         return
-    print_records(f"Disclosures ({len(rows)} of {total})", DISCLOSURE_TABLE, rows)
+    print_records(f"Disclosures ({len(rows)} of {found.total})", DISCLOSURE_TABLE, rows)
+
+
+def _volume(asked: VolumeRequest, limit: int, json_out: bool) -> None:
+    """`ledger query --volume KIND`: every day of the series (the table shows the last ``limit``)."""
+    from ledger.ops.volume_query import check, volume_series
+    from ledger.runtime import open_ledger
+    from ledger.store.connection import connection
+
+    check(asked)  # a bad request is a usage error before anything is opened
+    ledger = open_ledger(settings(), prepare=False)
+    with connection(ledger.reader_url, ledger.schema) as conn:
+        found = volume_series(conn, registry(), asked)
+    rows = found.days
+    params = {"kind": asked.kind, "value": found.value, "since": asked.since, "until": asked.until}
+    record_access(ledger, "cli", "query volume", params, len(rows))
+    if json_out:
+        print_json(rows)
+        return
+    shown = rows[-limit:]
+    print_records(f"Daily volume by {asked.kind}", VOLUME_TABLE, shown)
+    if any(r.records_as_amended != r.records for r in shown):
+        console.print(
+            "records: as first recorded (the rules count these; they only go up). "
+            "as amended: what the discloser's amendments and withdrawals would leave."
+        )
 
 
 @alerts_app.callback(invoke_without_command=True)
@@ -166,25 +176,21 @@ def alerts(
     open critical alerts first, then newest first, --limit at a time (--cursor for the next)."""
     if ctx.invoked_subcommand is not None:
         return
+    from ledger.ops.alert_query import AlertsRequest, ScopesFirstSeen, alerts, check
     from ledger.runtime import open_ledger
-    from ledger.store import queries
-    from ledger.store.alert_pages import AlertFilter, Place, alert_page
     from ledger.store.connection import connection
 
-    if kind is not None and kind not in SCOPE_KINDS:
-        fail("--kind must be recipient, authority, pair or source.", ExitCode.USAGE)
-    if first_seen:
-        _first_seen(json_out)
-        return
-    if cursor is not None:
-        Place.of(cursor)  # a bad cursor is a usage error before anything is opened
-    value = None if scope is None else registry().scope_value(kind or "recipient", scope)
+    day = parse_day(since, "--since")
+    asked = AlertsRequest(rule, day, kind, scope, status.value, limit, cursor, first_seen)
+    config = rules_config()
+    check(asked, config.registry)  # a bad request is a usage error before anything is opened
     ledger = open_ledger(settings(), prepare=False)
     with connection(ledger.reader_url, ledger.schema) as conn:
-        day = parse_day(since, "--since")
-        wanted = AlertFilter(rule, day, kind, value, status.value)
-        page = alert_page(conn, wanted, limit, cursor)
-        warming = queries.warming_up_sources(conn)
+        found = alerts(conn, config, asked, warming_up=True)
+    if isinstance(found, ScopesFirstSeen):
+        _first_seen(ledger, found.scopes, json_out)
+        return
+    page, warming = found.page, found.warming_up
     rows = page.alerts
     params = {"rule": rule, "since": since, "kind": kind, "scope": scope, "status": status.value}
     record_access(ledger, "cli", "alerts", params | {"cursor": cursor}, len(rows))
@@ -208,23 +214,15 @@ def alerts(
         )
     for w in warming:
         console.print(
-            f"The volume rules are still warming up for {w['source_agency']}: coverage starts "
-            f"{w['coverage_start']}, they are active from {w['active_from']} "
+            f"The volume rules are still warming up for {w.source_agency}: coverage starts "
+            f"{w.coverage_start}, they are active from {w.active_from} "
             "(`ledger alerts --first-seen` lists the scopes seen meanwhile)."
         )
 
 
-def _first_seen(json_out: bool) -> None:
+def _first_seen(ledger: Ledger, rows: list[FirstSeen], json_out: bool) -> None:
     """The recipients and authorities first seen while their source warmed up (new_recipient and
     new_authority are silent then), from daily_volume."""
-    from ledger.ops.first_seen import first_seen
-    from ledger.runtime import open_ledger
-    from ledger.store.connection import connection
-
-    config = rules_config()
-    ledger = open_ledger(settings(), prepare=False)
-    with connection(ledger.reader_url, ledger.schema) as conn:
-        rows = first_seen(conn, config)
     record_access(ledger, "cli", "alerts first-seen", {}, len(rows))
     if json_out:
         print_json({"first_seen": rows})
@@ -232,7 +230,7 @@ def _first_seen(json_out: bool) -> None:
     print_table(
         f"Scopes first seen while warming up ({len(rows)})",
         ["scope", "first day", "disclosures", "records"],
-        [[r["scope"], r["first_day"], r["disclosures"], f"{r['records']:,}"] for r in rows],
+        [[r.scope, r.first_day, r.disclosures, f"{r.records:,}"] for r in rows],
     )
 
 

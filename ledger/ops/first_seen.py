@@ -4,7 +4,8 @@ docs/design.md, "History and warm-up")."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import date
 
 from ledger.rules.config import RulesConfig
 from ledger.rules.model import Scope
@@ -12,23 +13,34 @@ from ledger.rules.volume_rules import warming_up
 from ledger.store import Connection, queries
 
 
-def first_seen(conn: Connection, config: RulesConfig) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class FirstSeen:
+    scope: str  # as alerts name it: 'IRS -> recipient ICE'
+    kind: str
+    source: str
+    value: str
+    first_day: date
+    disclosures: int
+    records: int
+
+
+def first_seen(conn: Connection, config: RulesConfig) -> list[FirstSeen]:
     """Recipient and authority scopes whose first day fell in their source's warm-up: scope text
     and parts, first day, that day's disclosures and records; oldest first."""
     return [
-        {
-            "scope": str(Scope(r["scope_kind"], r["source_agency"], r["scope_value"])),
-            "kind": r["scope_kind"],
-            "source": r["source_agency"],
-            "value": r["scope_value"],
-            "first_day": r["first_day"],
-            "disclosures": r["disclosures"],
-            "records": r["records"],
-        }
+        FirstSeen(
+            scope=str(Scope(r.scope_kind, r.source_agency, r.scope_value)),
+            kind=r.scope_kind,
+            source=r.source_agency,
+            value=r.scope_value,
+            first_day=r.first_day,
+            disclosures=r.disclosures,
+            records=r.records,
+        )
         for r in queries.first_seen(conn)
         if warming_up(
-            config.coverage_start.get(r["source_agency"], r["coverage_start"]),
-            r["first_day"],
+            config.coverage_start.get(r.source_agency, r.coverage_start),
+            r.first_day,
             config.warmup_days,
         )
     ]

@@ -25,15 +25,17 @@ from typing import Any
 
 from psycopg.rows import dict_row
 
-from ledger.errors import LedgerError
+from ledger.errors import QueryError
 from ledger.rules.lifecycle import STATUSES
 from ledger.store.connection import Connection
+from ledger.store.query_rows import AlertRow
 
 CURSOR_MAX = 200  # characters: a cursor this module makes is about 110
+_PLACING = frozenset({"id", "rank", "matching"})
 _RANK = "CASE WHEN a.severity = 'critical' AND s.status = 'open' THEN 0 ELSE 1 END"
 
 
-class BadCursorError(LedgerError):
+class BadCursorError(QueryError):
     """A cursor that no listing of alerts gave out."""
 
 
@@ -78,7 +80,7 @@ class AlertFilter:
 
 @dataclass(frozen=True)
 class AlertPage:
-    alerts: list[dict[str, Any]]
+    alerts: list[AlertRow]
     more: int  # alerts after this page
     next_cursor: str | None  # None when nothing follows
 
@@ -150,6 +152,6 @@ def alert_page(
         if last is not None and more
         else None
     )
-    for r in rows:
-        del r["id"], r["rank"], r["matching"]
-    return AlertPage(rows, more, next_cursor)
+    # id, rank and matching only place the page; the row is what the listing shows.
+    alerts = [AlertRow(**{k: v for k, v in r.items() if k not in _PLACING}) for r in rows]
+    return AlertPage(alerts, more, next_cursor)

@@ -8,10 +8,11 @@ from datetime import date
 from typing import Any
 
 from psycopg import sql
-from psycopg.rows import dict_row
+from psycopg.rows import class_row, dict_row
 
 from ledger.rules.lifecycle import STATUSES
 from ledger.store.connection import Connection
+from ledger.store.query_rows import DisclosureRow, FirstDayRow, VolumeDayRow, WarmingUpSource
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def spellings(conn: Connection, column: str) -> list[str]:
     return [r[0] for r in conn.execute(_SPELLINGS[column])]
 
 
-def disclosures(conn: Connection, f: DisclosureFilter) -> tuple[list[dict[str, Any]], int]:
+def disclosures(conn: Connection, f: DisclosureFilter) -> tuple[list[DisclosureRow], int]:
     """Matching disclosures (newest first) and the total count, for paging."""
     conditions = {
         "recipient": "recipient_agency = ANY(%(recipient)s)",
@@ -64,7 +65,7 @@ def disclosures(conn: Connection, f: DisclosureFilter) -> tuple[list[dict[str, A
     where = ["TRUE", *(conditions[name] for name in given)]
     params: dict[str, Any] = {"limit": f.limit, "offset": f.offset, **given}
     clause = " AND ".join(where)
-    with conn.cursor(row_factory=dict_row) as cur:
+    with conn.cursor(row_factory=class_row(DisclosureRow)) as cur:
         cur.execute(
             "SELECT event_id::text, disclosure_id, day, transmitted_at, source_agency,"
             " recipient_agency, legal_authority, purpose, nature, record_count, match_method,"
@@ -74,9 +75,8 @@ def disclosures(conn: Connection, f: DisclosureFilter) -> tuple[list[dict[str, A
             params,
         )
         rows = list(cur.fetchall())
-        cur.execute(f"SELECT count(*) AS n FROM disclosures WHERE {clause}", params)
-        total = cur.fetchone()
-    return rows, int(total["n"]) if total else 0
+    total = conn.execute(f"SELECT count(*) FROM disclosures WHERE {clause}", params).fetchone()
+    return rows, int(total[0]) if total else 0
 
 
 def volume_series(
@@ -88,7 +88,7 @@ def volume_series(
     until: date | None,
     limit: int | None = None,
     offset: int = 0,
-) -> list[dict[str, Any]]:
+) -> list[VolumeDayRow]:
     """Daily totals for one scope kind, with each day's prior-365-day sum beside it.
 
     ``records`` and ``disclosures`` are as first recorded (they only count up, and the rules
@@ -118,7 +118,7 @@ def volume_series(
     if until:
         outer.append("day <= %(until)s")
     outer_clause = ("WHERE " + " AND ".join(outer)) if outer else ""
-    with conn.cursor(row_factory=dict_row) as cur:
+    with conn.cursor(row_factory=class_row(VolumeDayRow)) as cur:
         cur.execute(
             "SELECT * FROM ("
             " SELECT day, source_agency, scope_value, v.disclosures, v.records,"
@@ -196,10 +196,10 @@ def alerts(
         return list(cur.fetchall())
 
 
-def first_seen(conn: Connection) -> list[dict[str, Any]]:
+def first_seen(conn: Connection) -> list[FirstDayRow]:
     """Each recipient and authority scope's first day in daily_volume, with that day's records
     and its source's first day (coverage start): the caller keeps those within the warm-up."""
-    with conn.cursor(row_factory=dict_row) as cur:
+    with conn.cursor(row_factory=class_row(FirstDayRow)) as cur:
         cur.execute(
             "SELECT f.scope_kind, f.source_agency, f.scope_value, f.day AS first_day,"
             " f.disclosures, f.records, c.coverage_start"
@@ -236,10 +236,10 @@ def alert_counts(
     return {str(r[0]): int(r[1]) for r in rows}
 
 
-def warming_up_sources(conn: Connection, days: int = 365) -> list[dict[str, Any]]:
+def warming_up_sources(conn: Connection, days: int = 365) -> list[WarmingUpSource]:
     """Sources whose latest day is still within a year of their coverage start (see
     docs/design.md, 'History and warm-up')."""
-    with conn.cursor(row_factory=dict_row) as cur:
+    with conn.cursor(row_factory=class_row(WarmingUpSource)) as cur:
         cur.execute(
             "SELECT source_agency, min(day) AS coverage_start, max(day) AS latest_day,"
             " min(day) + %(days)s AS active_from"

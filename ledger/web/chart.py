@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from datetime import date
 from html import escape
-from typing import Any
 from urllib.parse import urlencode
+
+from ledger.store.query_rows import VolumeDayRow
 
 SPIKE = "spike_over_prior_year"
 LEGEND = (
@@ -18,14 +19,14 @@ LEGEND = (
 )
 
 
-def chart(series: list[dict[str, Any]], alert_days: dict[date, str], link: dict[str, str]) -> str:
+def chart(series: list[VolumeDayRow], alert_days: dict[date, str], link: dict[str, str]) -> str:
     """Daily records as bars (log scale), the prior-365-day total as a line, alert days marked."""
     if not series:
         return "<p class=muted>No volume for this scope yet.</p>"
     width, height, pad = 1100, 320, 40
-    first, last = series[0]["day"], series[-1]["day"]
+    first, last = series[0].day, series[-1].day
     span = max((last - first).days, 1)
-    top = max(max(r["records"], r["prior_365_records"]) for r in series)
+    top = max(max(r.records, r.prior_365_records) for r in series)
     scale = math.log10(top + 1) or 1
 
     def x(d: date) -> float:
@@ -54,7 +55,7 @@ def chart(series: list[dict[str, Any]], alert_days: dict[date, str], link: dict[
         month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
     bar = max((width - 2 * pad) / (span + 1) * 0.8, 1.0)
     for r in series:
-        d, v = r["day"], r["records"]
+        d, v = r.day, r.records
         rule = alert_days.get(d)
         colour = "#b00020" if rule == SPIKE else ("#e08a00" if rule else "#5b7bd5")
         href = "/?" + urlencode({**link, "day": d.isoformat()})
@@ -63,7 +64,7 @@ def chart(series: list[dict[str, Any]], alert_days: dict[date, str], link: dict[
             f'<a href="{escape(href)}"><rect class="{classes}" data-day="{d}" '
             f"x={x(d) - bar / 2:.1f} y={y(v):.1f} width={bar:.1f} "
             f'height={max(y(0) - y(v), 1):.1f} fill="{colour}">'
-            f"<title>{d}: {v:,} records; prior 365 days {r['prior_365_records']:,}"
+            f"<title>{d}: {v:,} records; prior 365 days {r.prior_365_records:,}"
             f"{' - ' + rule if rule else ''}</title></rect></a>"
         )
         if rule == SPIKE:
@@ -72,7 +73,7 @@ def chart(series: list[dict[str, Any]], alert_days: dict[date, str], link: dict[
                 f' fill="#b00020"/><text x={x(d) + 8:.1f} y={y(v) - 4:.1f} font-size=11'
                 f' fill="#b00020">spike {d}</text>'
             )
-    points = " ".join(f"{x(r['day']):.1f},{y(r['prior_365_records']):.1f}" for r in series)
+    points = " ".join(f"{x(r.day):.1f},{y(r.prior_365_records):.1f}" for r in series)
     parts.append(
         f'<polyline id=prior-year-line points="{points}" fill=none stroke="#11703a" stroke-width=1.5/>'
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, timedelta
 from html import escape
-from typing import Any
 from urllib.parse import urlencode
 
 from ledger.rules.config import RulesConfig, load_rules_config
@@ -18,6 +17,7 @@ from ledger.store import Connection, queries
 from ledger.store import dashboard as store
 from ledger.store.alert_pages import AlertFilter, AlertPage, alert_page
 from ledger.store.alerts import alerts_in_scope
+from ledger.store.query_rows import AlertRow
 from ledger.web.chart import SPIKE, chart
 from ledger.web.notices import load_notice_rows, notice_table
 from ledger.web.page import page as html_page
@@ -39,14 +39,14 @@ def _default_scope(conn: Connection, kind: str) -> str | None:
     return values[0] if values else None
 
 
-def _alert_days(alerts: list[dict[str, Any]], kind: str, scope: str | None) -> dict[date, str]:
+def _alert_days(alerts: list[AlertRow], kind: str, scope: str | None) -> dict[date, str]:
     """The rule to mark each day of the chart with (a spike before any other)."""
     days: dict[date, str] = {}
     for a in alerts:
-        shown = a["scope_source"] if kind == "source" else a["scope_value"]
-        in_scope = bool(scope) and a["scope_kind"] == kind and shown == scope
-        if in_scope and days.get(a["day"]) != SPIKE:
-            days[a["day"]] = a["rule"]
+        shown = a.scope_source if kind == "source" else a.scope_value
+        in_scope = bool(scope) and a.scope_kind == kind and shown == scope
+        if in_scope and days.get(a.day) != SPIKE:
+            days[a.day] = a.rule
     return days
 
 
@@ -76,17 +76,17 @@ def _alerts_table(page: AlertPage, link: dict[str, str]) -> str:
         ),
     ]
     for a in page.alerts:
-        severity = {"critical": "crit", "warning": "warn"}.get(a["severity"], "")
-        threshold = "" if a["threshold"] is None else f"{a['threshold']:,}"
-        status = escape(a.get("status", "open"))  # the row's class too: open or resolved
+        severity = {"critical": "crit", "warning": "warn"}.get(a.severity, "")
+        threshold = "" if a.threshold is None else f"{a.threshold:,}"
+        status = escape(a.status)  # the row's class too: open or resolved
         out.append(
-            f"<tr class='alert-row {status}'><td>{a['day']}</td>"
-            f"<td class={severity}>{escape(a['rule'])}</td>"
-            f"<td title='{escape(a['message'])}'>{escape(a['scope'])}</td>"
-            f"<td title='{escape(a.get('status_reason') or '')}'>{status}</td>"
-            f"<td>{a['observed']:,}</td>"
-            f"<td>{threshold}</td><td>{escape(a['delivery'] or 'not configured')}</td>"
-            f"<td>{escape(a['acknowledged_by'] or '-')}</td></tr>"
+            f"<tr class='alert-row {status}'><td>{a.day}</td>"
+            f"<td class={severity}>{escape(a.rule)}</td>"
+            f"<td title='{escape(a.message)}'>{escape(a.scope)}</td>"
+            f"<td title='{escape(a.status_reason or '')}'>{status}</td>"
+            f"<td>{a.observed:,}</td>"
+            f"<td>{threshold}</td><td>{escape(a.delivery or 'not configured')}</td>"
+            f"<td>{escape(a.acknowledged_by or '-')}</td></tr>"
         )
     out.append("</table>")
     if page.next_cursor:

@@ -312,5 +312,5 @@ def test_a_fresh_ledger_warms_up_silently_and_lists_what_it_first_saw(ledger_set
         timeout=120, check=False,
     )  # fmt: skip
     assert bad.returncode != 0
-    assert "--kind must be" in bad.stderr
+    assert "scope kind must be recipient, authority, pair or source" in bad.stderr
     assert "Traceback" not in bad.stderr

@@ -1,12 +1,14 @@
 """The query commands' tables: each column shows the row's field as the command always did."""
 
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
 from ledger.cli import output
 from ledger.cli.queries import ALERT_TABLE, DISCLOSURE_TABLE, VOLUME_TABLE
+from ledger.store.query_rows import AlertRow, DisclosureRow, VolumeDayRow
 
 
 @pytest.fixture
@@ -19,16 +21,17 @@ def printed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str], list[
 
 
 def test_volume_table(printed: list[Any]) -> None:
-    row = {
-        "day": date(2026, 3, 1),
-        "source_agency": "IRS",
-        "scope_value": None,
-        "disclosures": 1200,
-        "records": 40000,
-        "prior_365_records": 1234567,
-        "records_as_amended": 40000,
-    }
-    amended = {**row, "scope_value": "ICE", "records_as_amended": 400}
+    row = VolumeDayRow(
+        day=date(2026, 3, 1),
+        source_agency="IRS",
+        scope_value="",  # a whole source
+        disclosures=1200,
+        records=40000,
+        prior_365_records=1234567,
+        disclosures_as_amended=1200,
+        records_as_amended=40000,
+    )
+    amended = replace(row, scope_value="ICE", records_as_amended=400)
     output.print_records("Daily volume by source", VOLUME_TABLE, [row, amended])
     assert printed == [
         (
@@ -43,14 +46,23 @@ def test_volume_table(printed: list[Any]) -> None:
 
 
 def test_disclosure_table(printed: list[Any]) -> None:
-    row = {
-        "day": date(2026, 3, 1),
-        "recipient_agency": "ICE",
-        "legal_authority": "26 U.S.C. 6103(i)(2)",
-        "record_count": 9000,
-        "purpose": "p" * 50,
-        "event_id": "e-1",
-    }
+    row = DisclosureRow(
+        event_id="e-1",
+        disclosure_id="d-1",
+        day=date(2026, 3, 1),
+        transmitted_at=datetime(2026, 3, 1, 9, 0, tzinfo=UTC),
+        source_agency="IRS",
+        recipient_agency="ICE",
+        legal_authority="26 U.S.C. 6103(i)(2)",
+        purpose="p" * 50,
+        nature="addresses",
+        record_count=9000,
+        match_method=None,
+        address_verification=None,
+        notice_id=None,
+        log_id="log",
+        kafka_offset=7,
+    )
     output.print_records("Disclosures (1 of 1)", DISCLOSURE_TABLE, [row])
     assert printed[0][1] == ["day", "recipient", "authority", "records", "purpose", "event id"]
     assert printed[0][2] == [
@@ -59,18 +71,27 @@ def test_disclosure_table(printed: list[Any]) -> None:
 
 
 def test_alert_table(printed: list[Any]) -> None:
-    row = {
-        "fired_at": datetime(2026, 3, 1, 12, 30, 5),
-        "day": date(2026, 3, 1),
-        "rule": "spike_over_prior_year",
-        "scope": "ICE",
-        "status": "open",
-        "observed": 40000,
-        "threshold": None,
-        "delivery": None,
-        "acknowledged_by": None,
-    }
-    done = {**row, "threshold": 1500, "delivery": "delivered", "acknowledged_by": "ann"}
+    row = AlertRow(
+        alert_id="a-1",
+        rule="spike_over_prior_year",
+        severity="critical",
+        scope="ICE",
+        scope_kind="recipient",
+        scope_source="IRS",
+        scope_value="ICE",
+        day=date(2026, 3, 1),
+        observed=40000,
+        threshold=None,
+        evidence=[],
+        legal_source="",
+        message="",
+        fired_at=datetime(2026, 3, 1, 12, 30, 5),
+        status="open",
+        status_reason=None,
+        delivery="",
+        acknowledged_by="",
+    )
+    done = replace(row, threshold=1500, delivery="delivered", acknowledged_by="ann")
     output.print_records("Alerts (2)", ALERT_TABLE, [row, done])
     head = ["fired at", "day", "rule", "scope", "status", "observed", "threshold", "delivery"]
     assert printed[0][1] == [*head, "ack"]

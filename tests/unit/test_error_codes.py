@@ -24,6 +24,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "ledger.access_log.AccessLogUnavailableError": (3, 503),
     "ledger.errors.CodecError": (4, 422),
     "ledger.errors.ConfigError": (2, 503),
+    "ledger.errors.QueryError": (2, 422),
     "ledger.errors.EventValidationError": (5, 422),
     "ledger.errors.LedgerError": (1, 500),
     "ledger.errors.ServiceError": (3, 503),

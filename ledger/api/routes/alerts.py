@@ -1,18 +1,18 @@
 """/api/alerts: counts per rule for the public role, the alerts themselves for the others: open
 critical ones first, then newest first, a page at a time (``cursor``, ``next_cursor``, ``more``)."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
 from ledger.api.auth import Public, at_least
 from ledger.api.context import Db, context, returned
-from ledger.api.models import Alerts
+from ledger.api.models import Alert, Alerts, FirstSeen
 from ledger.api.params import Day, Limit
-from ledger.ops.first_seen import first_seen as scopes_first_seen
+from ledger.ops.alert_query import AlertCounts, AlertsRequest, ScopesFirstSeen
+from ledger.ops.alert_query import alerts as list_alerts
 from ledger.rules.model import SCOPE_KIND_PATTERN
-from ledger.store import queries
-from ledger.store.alert_pages import CURSOR_MAX, AlertFilter, alert_page
+from ledger.store.alert_pages import CURSOR_MAX
 
 router = APIRouter()
 
@@ -30,21 +30,20 @@ def alerts(
     first_seen: bool = False,
     status: Literal["open", "resolved", "all"] = "all",
     cursor: Annotated[str | None, Query(max_length=CURSOR_MAX)] = None,
-) -> dict[str, Any]:
-    if not at_least(who, "overseer"):  # aggregate counts only, over every alert
-        counts = queries.alert_counts(conn, rule, since, status)
-        returned(request, len(counts))
-        return {"counts": counts}
-    if first_seen:
-        found = scopes_first_seen(conn, context(request).rules)
-        returned(request, len(found))
-        return {"first_seen": found}
-    value = (
-        None if scope is None else context(request).registry.scope_value(kind or "recipient", scope)
-    )
-    page = alert_page(conn, AlertFilter(rule, since, kind, value, status), limit, cursor)
+) -> Alerts:
+    asked = AlertsRequest(rule, since, kind, scope, status, limit, cursor, first_seen)
+    # Below the overseer: aggregate counts only, over every alert (the request checked alike).
+    public = not at_least(who, "overseer")
+    found = list_alerts(conn, context(request).rules, asked, counts_only=public)
+    if isinstance(found, AlertCounts):
+        returned(request, len(found.counts))
+        return Alerts(counts=found.counts)
+    if isinstance(found, ScopesFirstSeen):
+        returned(request, len(found.scopes))
+        return Alerts(first_seen=[FirstSeen.model_validate(s) for s in found.scopes])
+    page = found.page
     returned(request, len(page.alerts))
-    listed: dict[str, Any] = {"alerts": page.alerts, "more": page.more}
-    if page.next_cursor:
-        listed["next_cursor"] = page.next_cursor
+    listed = Alerts(alerts=[Alert.model_validate(a) for a in page.alerts], more=page.more)
+    if page.next_cursor:  # absent, not null, on the last page
+        listed.next_cursor = page.next_cursor
     return listed
