@@ -1,13 +1,15 @@
 """The taxpayer index's Merkle Patricia Tree: lookup-with-proof latency, update rate, proof size,
 beside torchwood's own Go benchmarks (filippo.io/torchwood v0.10.0, mpt) run in the same run.
 
-    python -m bench.mpt [--sizes 100000,1000000] [--no-go | --go-only]
+    python -m bench.mpt [--sizes 100000,1000000] [--no-go | --go-only] [--stored]
 
 Per size N: N taxpayers' index keys and values (docs/mpt.md's derivation, synthetic refs) built
 into ledger.tlog.mpt_tree in one sorted pass; then lookups with proof (path + prove_lookup, the
 work `ledger accounting` adds per taxpayer) for random present and absent taxpayers, p50/p99;
 verification; the proof sizes; and "Set1K" as torchwood measures it (1,000 new keys set, then
-the snapshot hash). torchwood's mpt is `//go:build ignore` in v0.10.0, so its module is copied
+the snapshot hash). With --stored, the tree is also written as node rows into a fresh schema
+of the local PostgreSQL and the same lookups are made from there, as `ledger accounting`
+answers now (path read node by node, proof, check against the snapshot). torchwood's mpt is `//go:build ignore` in v0.10.0, so its module is copied
 from the Go module cache to a temporary directory and the tag removed to run its benchmarks
 (BenchmarkSet1K_<N>, BenchmarkProofIn<N>, in-memory tree) with GOTOOLCHAIN=go1.27.3.
 """
@@ -54,7 +56,7 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def python_figures(n: int) -> dict[str, float]:
+def python_figures(n: int, stored: bool = False) -> dict[str, float]:
     rnd = random.Random(n)
     t0 = time.perf_counter()
     pairs = _pairs(n)
@@ -78,6 +80,7 @@ def python_figures(n: int) -> dict[str, float]:
         lookups.append((b - a) * 1e3)
         verifies.append((c - b) * 1e3)
         sizes["absent" if val is None else "present"].append(len(proof))
+    from_db = _stored_figures(tree, present + absent) if stored else {}
     new = [(hashlib.sha256(b"new %d" % i).digest(), b"v" * 32) for i in range(1000)]
     d = time.perf_counter()
     for key, val in new:
@@ -98,7 +101,45 @@ def python_figures(n: int) -> dict[str, float]:
         "set1k_ms": set1k * 1e3,
         "updates_per_s": 1000 / set1k,
         "index_entries_per_s": indexed,
+        **from_db,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def _stored_figures(tree: Tree, keys: list[bytes]) -> dict[str, float]:
+    """The same lookups as an answer makes them: the key's path read from the MPT nodes stored
+    in PostgreSQL (a fresh schema of the local server, the whole tree stored as one snapshot),
+    the lookup proof, and its check against the snapshot hash. No tree in memory is used."""
+    from bench.common import bench_ledger
+    from ledger.store.connection import connection, transaction
+    from ledger.store.taxpayer_index import insert_nodes, node_reader
+    from ledger.tlog.mpt_nodes import all_records, stored_path
+
+    ledger = bench_ledger("mpt", partitions=1)
+    snap = tree.snapshot()
+    with connection(ledger.admin_url, ledger.schema) as conn:
+        a = time.perf_counter()
+        records = all_records(tree)
+        with transaction(conn):
+            insert_nodes(conn, 0, records)
+        b = time.perf_counter()
+        conn.execute("ANALYZE taxpayer_index_nodes")
+        size = conn.execute("SELECT pg_total_relation_size('taxpayer_index_nodes')").fetchone()
+        lookups = []
+        for key in keys:
+            c = time.perf_counter()
+            root, path = stored_path(key, node_reader(conn, 0))
+            val, proof = mpt.prove_lookup(key, path)
+            mpt.verify_lookup(snap, key, val, proof)
+            lookups.append((time.perf_counter() - c) * 1e3)
+            assert root == snap
+        conn.execute(f'DROP SCHEMA "{ledger.schema}" CASCADE')  # millions of rows: not kept
+    return {
+        "stored_nodes": len(records),
+        "store_nodes_s": b - a,
+        "stored_mb": (size[0] if size else 0) / 2**20,
+        "stored_lookup_proof_verify_p50_ms": _pct(lookups, 0.50),
+        "stored_lookup_proof_verify_p99_ms": _pct(lookups, 0.99),
     }
 
 
@@ -166,10 +207,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--no-go", action="store_true")
     parser.add_argument("--go-only", action="store_true")
+    parser.add_argument(
+        "--stored", action="store_true", help="also from MPT nodes in PostgreSQL, as answers read"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     for n in [] if args.go_only else sizes:
-        figures = python_figures(n)
+        figures = python_figures(n, args.stored)
         print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
                        for k, v in figures.items()))  # fmt: skip
     if not args.no_go:

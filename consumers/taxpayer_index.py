@@ -3,9 +3,11 @@ they cover and store a snapshot of the index's MPT with the checkpoints it cover
 
 It follows the disclosure logs' checkpoints, not Kafka: an entry's position is its leaf index,
 which only the audit log assigns, and a snapshot is only worth committing for entries a signed
-checkpoint covers. State is PostgreSQL's (migration 016); the MPT is held in memory, loaded
+checkpoint covers. State is PostgreSQL's (migrations 016, 018); the MPT is held in memory, loaded
 from the postings on start, so a restart or a second process computes the same snapshots, and
-a rebuild from the log (``rebuild``) replays each stored snapshot's coverage to compare.
+a rebuild from the log (``rebuild``) replays each stored snapshot's coverage to compare. Each
+snapshot also stores the MPT nodes it changed, which is what answers read: one key's path, never
+the whole tree (docs/mpt.md, "Stored nodes").
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ledger.store import taxpayer_index as store
 from ledger.store.entries import entry_values
 from ledger.tlog.checkpoint import Checkpoint
 from ledger.tlog.merkle import leaf_hash, root_from_leaf_hashes
+from ledger.tlog.mpt_nodes import all_records, changed_records
 from ledger.tlog.mpt_tree import Tree
 from ledger.tlog.taxpayer_index import Position, snapshot_leaf
 
@@ -51,6 +54,7 @@ class TaxpayerIndexer:
         self.tree = Tree()
         self.latest: store.StoredSnapshot | None = None
         self.loaded = False
+        self.nodes_checked = False
 
     def load(self, conn: Connection) -> None:
         """The in-memory state from the stored rows (on start, and after a failed update)."""
@@ -62,6 +66,7 @@ class TaxpayerIndexer:
         self.tree = Tree.from_sorted(self.postings.entries(self.postings.by_key))
         self.latest = store.latest_snapshot(conn)
         self.loaded = True
+        self.nodes_checked = False
 
     def _index(
         self, conn: Connection, log_id: str, start: int, end: int, write: bool
@@ -119,6 +124,8 @@ class TaxpayerIndexer:
                 changed |= self._index(conn, cp.log_id, start, cp.tree_size, write)
         for key, value in self.postings.entries(changed):
             self.tree.set(key, value)
+        if not write:
+            self.tree.take_changed()  # a rebuild stores no nodes
         return self.tree.snapshot()
 
     def _leaf(self, snapshot: bytes, covered: list[store.Covered]) -> bytes:
@@ -131,6 +138,8 @@ class TaxpayerIndexer:
         no checkpoint moved. Run it in a transaction; if it fails, the next call reloads."""
         if not self.loaded:
             self.load(conn)
+        if not self.nodes_checked:
+            self._store_every_node(conn)
         covered = store.latest_checkpoints(conn, self.log_prefix)  # sorted by log id
         done = self._done()
         if all(done.get(c.log_id, 0) >= c.tree_size for c in covered):
@@ -140,10 +149,18 @@ class TaxpayerIndexer:
         seq = 0 if self.latest is None else self.latest.seq + 1
         snap = store.StoredSnapshot(seq, snapshot, self._leaf(snapshot, covered), tuple(covered))
         store.insert_snapshot(conn, snap)
+        store.insert_nodes(conn, seq, changed_records(self.tree))
         if self.sign is not None:
             self._checkpoint(conn, seq + 1, self.sign)
         self.latest, self.loaded = snap, True
         return snap
+
+    def _store_every_node(self, conn: Connection) -> None:
+        """A latest snapshot stored before its nodes were (an index older than migration 018):
+        store the whole tree once, under that snapshot, so answers can walk it."""
+        if self.latest is not None and not store.nodes_stored_at(conn, self.latest.seq):
+            store.insert_nodes(conn, self.latest.seq, all_records(self.tree))
+        self.nodes_checked = True
 
     def _checkpoint(self, conn: Connection, size: int, sign: Callable[[Checkpoint], str]) -> None:
         """Sign the index log at ``size`` leaves. It rehashes every leaf: one leaf per disclosure

@@ -1,12 +1,14 @@
-"""The taxpayer index's rows (migration 016): postings, disclosures' taxpayers, snapshots and
-the disclosure-log checkpoints each snapshot covers. All append-only."""
+"""The taxpayer index's rows (migrations 016, 018): postings, disclosures' taxpayers, snapshots,
+the disclosure-log checkpoints each snapshot covers, and the MPT nodes each snapshot changed.
+All append-only."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ledger.store.connection import Connection
+from ledger.tlog.mpt_nodes import ROOT_ID, NodeRecord
 
 
 @dataclass(frozen=True)
@@ -171,3 +173,62 @@ def insert_index_cosignature(
         " VALUES (%s, %s, %s, to_timestamp(%s), %s) ON CONFLICT DO NOTHING",
         (size, name, key_id, timestamp, line),
     )
+
+
+_NODE_COLUMNS = "node_id, snapshot_seq, hash, split, left_id, right_id, left_hash, right_hash, val"
+
+
+def insert_nodes(conn: Connection, seq: int, records: Sequence[NodeRecord]) -> None:
+    """The MPT nodes snapshot ``seq`` changed (migration 018), in one COPY."""
+    with conn.cursor().copy(f"COPY taxpayer_index_nodes ({_NODE_COLUMNS}) FROM STDIN") as copy:
+        for r in records:
+            copy.write_row(
+                (r.node_id, seq, r.hash, r.split, r.left, r.right, r.left_hash, r.right_hash, r.val)
+            )
+
+
+def nodes_stored_at(conn: Connection, seq: int) -> bool:
+    """Whether snapshot ``seq`` stored its root (every snapshot since migration 018 does)."""
+    row = conn.execute(
+        "SELECT 1 FROM taxpayer_index_nodes WHERE node_id = %s AND snapshot_seq = %s",
+        (ROOT_ID, seq),
+    ).fetchone()
+    return row is not None
+
+
+def node_reader(conn: Connection, seq: int) -> Callable[[bytes], NodeRecord | None]:
+    """The newest stored record of a node at or before snapshot ``seq``: one index probe each."""
+
+    def fetch(node_id: bytes) -> NodeRecord | None:
+        row = conn.execute(
+            f"SELECT {_NODE_COLUMNS} FROM taxpayer_index_nodes"
+            " WHERE node_id = %s AND snapshot_seq <= %s ORDER BY snapshot_seq DESC LIMIT 1",
+            (node_id, seq),
+        ).fetchone()
+        if row is None:
+            return None
+        nid, _, h, split, left, right, left_hash, right_hash, val = row
+        return NodeRecord(
+            bytes(nid),
+            bytes(h),
+            split,
+            _bytes(left),
+            _bytes(right),
+            _bytes(left_hash),
+            _bytes(right_hash),
+            _bytes(val),
+        )
+
+    return fetch
+
+
+def _bytes(value: bytes | None) -> bytes | None:
+    return None if value is None else bytes(value)
+
+
+def positions_of(conn: Connection, index_key: bytes) -> list[tuple[str, int]]:
+    """The (log, index) postings of one index key, in Python's order (not the collation's)."""
+    rows = conn.execute(
+        "SELECT log_id, seq FROM taxpayer_index_postings WHERE index_key = %s", (index_key,)
+    ).fetchall()
+    return sorted((str(log), int(seq)) for log, seq in rows)

@@ -26,7 +26,7 @@ from ledger.tlog.mpt import (
 )
 
 
-class _Leaf:
+class Leaf:
     __slots__ = ("hash", "key", "val")
     key: bytes
     val: bytes
@@ -36,25 +36,26 @@ class _Leaf:
         self.key, self.val, self.hash = key, val, hash_leaf(key, val)
 
 
-class _Inner:
-    __slots__ = ("bit", "hash", "left", "right")
+class Inner:
+    __slots__ = ("bit", "hash", "left", "rep", "right")
     bit: int
-    left: _Node
-    right: _Node
+    left: Node
+    right: Node
     hash: bytes
+    rep: bytes  # a key below it: with ``bit``, what names the node when it is stored
 
-    def __init__(self, b: int, left: _Node, right: _Node) -> None:
-        self.bit, self.left, self.right = b, left, right
+    def __init__(self, b: int, left: Node, right: Node, rep: bytes) -> None:
+        self.bit, self.left, self.right, self.rep = b, left, right, rep
         self.hash = hash_inner(b, left.hash, right.hash)
 
     def rehash(self) -> None:
         self.hash = hash_inner(self.bit, self.left.hash, self.right.hash)
 
-    def child(self, key: bytes) -> _Node:
+    def child(self, key: bytes) -> Node:
         return self.right if bit(key, self.bit) else self.left
 
 
-_Node = _Leaf | _Inner
+Node = Leaf | Inner
 
 
 def _check_sizes(key: bytes, val: bytes) -> None:
@@ -69,25 +70,26 @@ class Tree:
     ``prove_lookup`` and ``prove_prefix`` reduce to a claim and its proof."""
 
     def __init__(self) -> None:
-        self._root: _Node | None = None
+        self._root: Node | None = None
         self._size = 0
+        self._changed: dict[int, Node] = {}  # nodes set() touched since take_changed()
 
     @classmethod
     def from_sorted(cls, items: Iterable[tuple[bytes, bytes]]) -> Tree:
         """A tree of ``items`` sorted by key_compare without repeats, built in one pass (the
         stack walk of ``mpt.tree_hash``, keeping the nodes)."""
         tree = cls()
-        stack: list[tuple[int, bytes, _Node]] = []
+        stack: list[tuple[int, bytes, Node]] = []
         last: bytes | None = None
 
-        def shared(x: tuple[int, bytes, _Node], y: tuple[int, bytes, _Node]) -> int:
+        def shared(x: tuple[int, bytes, Node], y: tuple[int, bytes, Node]) -> int:
             return min(x[0], y[0], overlap(x[1], y[1]))
 
         def merge(
-            x: tuple[int, bytes, _Node], y: tuple[int, bytes, _Node]
-        ) -> tuple[int, bytes, _Node]:
+            x: tuple[int, bytes, Node], y: tuple[int, bytes, Node]
+        ) -> tuple[int, bytes, Node]:
             b = shared(x, y)
-            return b, x[1], _Inner(b, x[2], y[2])
+            return b, x[1], Inner(b, x[2], y[2], x[1])
 
         for key, val in items:
             _check_sizes(key, val)
@@ -95,7 +97,7 @@ class Tree:
                 raise MPTKeyOrderError("MPT keys are out of order or repeated.")
             last = key
             tree._size += 1
-            stack.append((MAX_KEY_BITS, key, _Leaf(key, val)))
+            stack.append((MAX_KEY_BITS, key, Leaf(key, val)))
             while len(stack) >= 3 and shared(stack[-3], stack[-2]) > shared(stack[-2], stack[-1]):
                 right = stack.pop()
                 stack[-2:] = [merge(stack[-2], stack[-1]), right]
@@ -112,10 +114,10 @@ class Tree:
         """The tree hash (SHA-256 of nothing for the empty tree)."""
         return EMPTY_TREE_HASH if self._root is None else self._root.hash
 
-    def _descend(self, key: bytes) -> tuple[list[_Inner], _Leaf | None]:
+    def _descend(self, key: bytes) -> tuple[list[Inner], Leaf | None]:
         """The inner nodes a lookup for ``key`` passes, root first, and the leaf it ends at."""
         node, passed = self._root, []
-        while isinstance(node, _Inner):
+        while isinstance(node, Inner):
             passed.append(node)
             node = node.child(key)
         return passed, node
@@ -129,10 +131,12 @@ class Tree:
         _check_sizes(key, val)
         passed, leaf = self._descend(key)
         if leaf is None:
-            self._root, self._size = _Leaf(key, val), 1
+            self._root, self._size = Leaf(key, val), 1
+            self._touch(self._root)
             return
         if leaf.key == key:
             leaf.val, leaf.hash = val, hash_leaf(key, val)
+            self._touch(leaf)
         else:
             # The new inner node splits where key first differs from the leaf it reached, below
             # every passed node splitting earlier (bit indexes grow going down).
@@ -144,8 +148,10 @@ class Tree:
                 old = self._root
             else:
                 old = above.child(key)
-            new = _Leaf(key, val)
-            inner = _Inner(b, old, new) if bit(key, b) else _Inner(b, new, old)
+            new = Leaf(key, val)
+            inner = Inner(b, old, new, key) if bit(key, b) else Inner(b, new, old, key)
+            self._touch(new)
+            self._touch(inner)
             if above is None:
                 self._root = inner
             elif bit(key, above.bit):
@@ -156,6 +162,27 @@ class Tree:
             self._size += 1
         for node in reversed(passed):
             node.rehash()
+            self._touch(node)
+
+    def _touch(self, node: Node) -> None:
+        self._changed[id(node)] = node
+
+    def root_node(self) -> Node | None:
+        return self._root
+
+    def take_changed(self) -> list[Node]:
+        """The nodes whose hash or children changed since the last call (for storing them)."""
+        changed, self._changed = list(self._changed.values()), {}
+        return changed
+
+    def nodes(self) -> Iterator[Node]:
+        """Every node, root first."""
+        todo: list[Node] = [] if self._root is None else [self._root]
+        while todo:
+            node = todo.pop()
+            yield node
+            if isinstance(node, Inner):
+                todo += (node.right, node.left)
 
     def path(self, key: bytes) -> bytes:
         """The path proof for ``key``: the key and value of the leaf a lookup for it ends at
@@ -171,10 +198,10 @@ class Tree:
 
     def items(self) -> Iterator[tuple[bytes, bytes]]:
         """Every (key, value) in key order."""
-        todo: list[_Node] = [] if self._root is None else [self._root]
+        todo: list[Node] = [] if self._root is None else [self._root]
         while todo:
             node = todo.pop()
-            if isinstance(node, _Leaf):
+            if isinstance(node, Leaf):
                 yield node.key, node.val
             else:
                 todo += (node.right, node.left)

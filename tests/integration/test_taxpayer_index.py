@@ -18,7 +18,13 @@ import pytest
 from consumers.service import KAFKA_CONSUMERS, start_consumers
 from ledger.api import create_app
 from ledger.keys import load_signers, signing_key_path
-from ledger.ops.taxpayer_index import index_answer, indexer_for, update_index, verify_index
+from ledger.ops.taxpayer_index import (
+    IndexUnavailableError,
+    index_answer,
+    indexer_for,
+    update_index,
+    verify_index,
+)
 from ledger.privacy import load_taxpayer_key, taxpayer_key_path, taxpayer_ref
 from ledger.runtime import Ledger
 from ledger.store.connection import connection
@@ -244,6 +250,39 @@ def test_the_api_answers_with_an_index_proof_that_verifies(led: Ledger) -> None:
     ref = taxpayer_ref(key, TIN_B)
     checked = check_index_proof(answer["index_proof"], verifiers, taxpayer_key=key, ref=ref)
     assert checked.entries == 2  # the manifest chunk and the withdrawal
+
+
+def test_answers_walk_stored_nodes_and_an_index_without_them_stores_them(led: Ledger) -> None:
+    # An answer reads one path from taxpayer_index_nodes; an index stored before those rows
+    # existed (migration 018) answers "not available" until its next update stores its tree.
+    while update_index(led) is not None:  # every signed checkpoint indexed
+        pass
+    found, key, ref = answer(led, TIN_A)
+    check(found, key, ref)
+    leaf = b"L" + bytes.fromhex(found["key"])
+
+    def as_superuser(*statements: tuple[str, tuple]) -> None:
+        with connection(led.admin_url, led.schema) as conn:
+            conn.execute("SET session_replication_role = replica")  # triggers off
+            for sql, params in statements:
+                conn.execute(sql, params)
+            conn.commit()
+
+    saved = rows(led, "SELECT * FROM taxpayer_index_nodes ORDER BY node_id, snapshot_seq")
+    # A damaged leaf: no answer, never a proof that does not verify.
+    as_superuser(("UPDATE taxpayer_index_nodes SET val = sha256(val) WHERE node_id = %s", (leaf,)))
+    with pytest.raises(IndexUnavailableError, match="stored tree"):
+        answer(led, TIN_A)
+    as_superuser(("DELETE FROM taxpayer_index_nodes", ()))
+    with pytest.raises(IndexUnavailableError, match="missing"):
+        answer(led, TIN_A)
+    assert update_index(led) is None  # no checkpoint moved; the tree is stored all the same
+    again, _, _ = answer(led, TIN_A)
+    assert again == found
+    for tin in (TIN_B, TIN_C, NEVER):
+        check(*answer(led, tin))
+    stored = rows(led, "SELECT count(*) FROM taxpayer_index_nodes")[0][0]
+    assert 0 < stored <= len(saved)  # the whole tree, once, under the latest snapshot
 
 
 def test_verify_index_catches_a_row_changed_behind_the_triggers(led: Ledger) -> None:
