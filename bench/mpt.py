@@ -128,7 +128,7 @@ def _stored_figures(tree: Tree, keys: list[bytes]) -> dict[str, float]:
         lookups = []
         for key in keys:
             c = time.perf_counter()
-            root, path = stored_path(key, node_reader(conn, 0))
+            root, path = stored_path(key, node_reader(conn, 0, key))
             val, proof = mpt.prove_lookup(key, path)
             mpt.verify_lookup(snap, key, val, proof)
             lookups.append((time.perf_counter() - c) * 1e3)

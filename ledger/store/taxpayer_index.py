@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ledger.store.connection import Connection
-from ledger.tlog.mpt_nodes import ROOT_ID, NodeRecord
+from ledger.tlog.mpt_nodes import ROOT_ID, NodeRecord, path_candidates
 
 
 @dataclass(frozen=True)
@@ -196,30 +197,47 @@ def nodes_stored_at(conn: Connection, seq: int) -> bool:
     return row is not None
 
 
-def node_reader(conn: Connection, seq: int) -> Callable[[bytes], NodeRecord | None]:
-    """The newest stored record of a node at or before snapshot ``seq``: one index probe each."""
+def node_reader(
+    conn: Connection, seq: int, key: bytes | None = None
+) -> Callable[[bytes], NodeRecord | None]:
+    """The newest stored record of a node at or before snapshot ``seq``. With ``key``, every
+    node that can lie on its path is read first in one query (``path_candidates``); a node
+    outside them is read on its own (one index probe)."""
+    candidates = set(path_candidates(key)) if key is not None else set()
+    ahead: dict[bytes, NodeRecord] = {}
+    if key is not None:
+        found = conn.execute(
+            f"SELECT DISTINCT ON (node_id) {_NODE_COLUMNS} FROM taxpayer_index_nodes"
+            " WHERE node_id = ANY(%s) AND snapshot_seq <= %s ORDER BY node_id, snapshot_seq DESC",
+            (list(candidates), seq),
+        ).fetchall()
+        ahead = {r.node_id: r for r in map(_record, found)}
 
     def fetch(node_id: bytes) -> NodeRecord | None:
+        if node_id in candidates:  # read ahead: one it did not find is not stored
+            return ahead.get(node_id)
         row = conn.execute(
             f"SELECT {_NODE_COLUMNS} FROM taxpayer_index_nodes"
             " WHERE node_id = %s AND snapshot_seq <= %s ORDER BY snapshot_seq DESC LIMIT 1",
             (node_id, seq),
         ).fetchone()
-        if row is None:
-            return None
-        nid, _, h, split, left, right, left_hash, right_hash, val = row
-        return NodeRecord(
-            bytes(nid),
-            bytes(h),
-            split,
-            _bytes(left),
-            _bytes(right),
-            _bytes(left_hash),
-            _bytes(right_hash),
-            _bytes(val),
-        )
+        return None if row is None else _record(row)
 
     return fetch
+
+
+def _record(row: tuple[Any, ...]) -> NodeRecord:
+    nid, _, h, split, left, right, left_hash, right_hash, val = row
+    return NodeRecord(
+        bytes(nid),
+        bytes(h),
+        split,
+        _bytes(left),
+        _bytes(right),
+        _bytes(left_hash),
+        _bytes(right_hash),
+        _bytes(val),
+    )
 
 
 def _bytes(value: bytes | None) -> bytes | None:
