@@ -112,7 +112,7 @@ def _stored_figures(tree: Tree, keys: list[bytes]) -> dict[str, float]:
     the lookup proof, and its check against the snapshot hash. No tree in memory is used."""
     from bench.common import bench_ledger
     from ledger.store.connection import connection, transaction
-    from ledger.store.taxpayer_index import insert_nodes, node_reader
+    from ledger.store.taxpayer_index import insert_nodes, path_records
     from ledger.tlog.mpt_nodes import all_records, stored_path
 
     ledger = bench_ledger("mpt", partitions=1)
@@ -128,7 +128,7 @@ def _stored_figures(tree: Tree, keys: list[bytes]) -> dict[str, float]:
         lookups = []
         for key in keys:
             c = time.perf_counter()
-            root, path = stored_path(key, node_reader(conn, 0, key))
+            root, path = stored_path(key, path_records(conn, 0, key).get)
             val, proof = mpt.prove_lookup(key, path)
             mpt.verify_lookup(snap, key, val, proof)
             lookups.append((time.perf_counter() - c) * 1e3)

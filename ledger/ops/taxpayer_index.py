@@ -63,7 +63,7 @@ def index_answer(conn: Connection, indexer: TaxpayerIndexer, ref: str) -> dict[s
         raise IndexUnavailableError("The taxpayer index has no signed snapshot yet.")
     key = index_key(indexer.taxpayer_key, ref)
     try:
-        snapshot, path = stored_path(key, store.node_reader(conn, latest.seq, key))
+        snapshot, path = stored_path(key, store.path_records(conn, latest.seq, key).get)
         value, proof = mpt.prove_lookup(key, path)
         mpt.verify_lookup(latest.snapshot, key, value, proof)
     except (StoredTreeError, VerificationError) as exc:

@@ -4,12 +4,12 @@ All append-only."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ledger.store.connection import Connection
-from ledger.tlog.mpt_nodes import ROOT_ID, NodeRecord, path_candidates
+from ledger.tlog.mpt_nodes import ROOT_ID, NodeRecord
 
 
 @dataclass(frozen=True)
@@ -197,33 +197,38 @@ def nodes_stored_at(conn: Connection, seq: int) -> bool:
     return row is not None
 
 
-def node_reader(
-    conn: Connection, seq: int, key: bytes | None = None
-) -> Callable[[bytes], NodeRecord | None]:
-    """The newest stored record of a node at or before snapshot ``seq``. With ``key``, every
-    node that can lie on its path is read first in one query (``path_candidates``); a node
-    outside them is read on its own (one index probe)."""
-    candidates = set(path_candidates(key)) if key is not None else set()
-    ahead: dict[bytes, NodeRecord] = {}
-    if key is not None:
-        found = conn.execute(
-            f"SELECT DISTINCT ON (node_id) {_NODE_COLUMNS} FROM taxpayer_index_nodes"
-            " WHERE node_id = ANY(%s) AND snapshot_seq <= %s ORDER BY node_id, snapshot_seq DESC",
-            (list(candidates), seq),
-        ).fetchall()
-        ahead = {r.node_id: r for r in map(_record, found)}
+# mpt.bit in SQL: get_bit numbers bits from the least significant of each byte, mpt.bit from
+# the most significant; past the key's end the padding is one 0x00 byte, then 0xFF bytes.
+_BIT = (
+    "CASE WHEN w.split < 8 * length(%(key)s::bytea)"
+    " THEN get_bit(%(key)s::bytea, (w.split / 8) * 8 + 7 - w.split %% 8)"
+    " WHEN w.split / 8 = length(%(key)s::bytea) THEN 0 ELSE 1 END"
+)
+# From the root pointer down the key's path, each node's newest row at or before the snapshot:
+# one statement, one index probe per node on the path.
+_PATH = f"""
+WITH RECURSIVE walk AS (
+    (SELECT {_NODE_COLUMNS} FROM taxpayer_index_nodes
+     WHERE node_id = %(root)s AND snapshot_seq <= %(seq)s ORDER BY snapshot_seq DESC LIMIT 1)
+    UNION ALL
+    SELECT c.* FROM walk w CROSS JOIN LATERAL (
+        SELECT {_NODE_COLUMNS} FROM taxpayer_index_nodes x
+        WHERE x.node_id = CASE WHEN w.split IS NULL THEN w.left_id
+                               WHEN {_BIT} = 1 THEN w.right_id ELSE w.left_id END
+          AND x.snapshot_seq <= %(seq)s
+        ORDER BY x.snapshot_seq DESC LIMIT 1
+    ) c
+    WHERE w.split IS NOT NULL OR (w.node_id = %(root)s AND w.left_id IS NOT NULL)
+)
+SELECT * FROM walk
+"""
 
-    def fetch(node_id: bytes) -> NodeRecord | None:
-        if node_id in candidates:  # read ahead: one it did not find is not stored
-            return ahead.get(node_id)
-        row = conn.execute(
-            f"SELECT {_NODE_COLUMNS} FROM taxpayer_index_nodes"
-            " WHERE node_id = %s AND snapshot_seq <= %s ORDER BY snapshot_seq DESC LIMIT 1",
-            (node_id, seq),
-        ).fetchone()
-        return None if row is None else _record(row)
 
-    return fetch
+def path_records(conn: Connection, seq: int, key: bytes) -> dict[bytes, NodeRecord]:
+    """The stored nodes on ``key``'s path at snapshot ``seq``, root pointer first, by name (what
+    ``mpt_nodes.stored_path`` walks; a node it needs and does not find here is missing)."""
+    rows = conn.execute(_PATH, {"key": key, "seq": seq, "root": ROOT_ID}).fetchall()
+    return {r.node_id: r for r in map(_record, rows)}
 
 
 def _record(row: tuple[Any, ...]) -> NodeRecord:

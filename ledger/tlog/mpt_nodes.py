@@ -89,15 +89,6 @@ def all_records(tree: Tree) -> list[NodeRecord]:
     return [*(record_of(n) for n in tree.nodes()), root_record(tree)]
 
 
-def path_candidates(key: bytes) -> list[bytes]:
-    """The nodes that can lie on ``key``'s path: the root, the key's own leaf, and an inner node
-    at each split bit over the key and the byte of padding after it (an inner node named by a
-    prefix of the key is on its path, by the tree's construction). With keys of one length, as
-    the taxpayer index's, that is every node of the path but the leaf an absent key ends at. A
-    store reads them in one query; any other node on the path is read on its own."""
-    return [ROOT_ID, leaf_id(key), *(inner_id(b, key) for b in range(8 * len(key) + 8))]
-
-
 class StoredTreeError(Exception):
     """The stored nodes do not form the tree they claim to (a node is missing)."""
 
