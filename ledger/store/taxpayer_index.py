@@ -4,7 +4,7 @@ All append-only."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,13 +179,16 @@ def insert_index_cosignature(
 _NODE_COLUMNS = "node_id, snapshot_seq, hash, split, left_id, right_id, left_hash, right_hash, val"
 
 
-def insert_nodes(conn: Connection, seq: int, records: Sequence[NodeRecord]) -> None:
-    """The MPT nodes snapshot ``seq`` changed (migration 018), in one COPY."""
+def insert_nodes(conn: Connection, seq: int, records: Iterable[NodeRecord]) -> int:
+    """The MPT nodes snapshot ``seq`` changed (migration 018), in one COPY; how many."""
+    n = 0
     with conn.cursor().copy(f"COPY taxpayer_index_nodes ({_NODE_COLUMNS}) FROM STDIN") as copy:
         for r in records:
             copy.write_row(
                 (r.node_id, seq, r.hash, r.split, r.left, r.right, r.left_hash, r.right_hash, r.val)
             )
+            n += 1
+    return n
 
 
 def nodes_stored_at(conn: Connection, seq: int) -> bool:

@@ -11,7 +11,7 @@ nodes"). Pure: the store reads and writes the records.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from ledger.tlog.mpt import EMPTY_TREE_HASH, bit, encode_leaf, encode_step, uvarint
@@ -83,10 +83,12 @@ def changed_records(tree: Tree) -> list[NodeRecord]:
     return [*(record_of(n) for n in tree.take_changed()), root_record(tree)]
 
 
-def all_records(tree: Tree) -> list[NodeRecord]:
-    """Every node and the root: for a store that has none of them yet."""
+def all_records(tree: Tree) -> Iterator[NodeRecord]:
+    """Every node and the root, one at a time (millions of them for a large index): for a store
+    that has none of them yet."""
     tree.take_changed()
-    return [*(record_of(n) for n in tree.nodes()), root_record(tree)]
+    yield from (record_of(n) for n in tree.nodes())
+    yield root_record(tree)
 
 
 class StoredTreeError(Exception):
