@@ -35,7 +35,8 @@ def run_replay(
         AuditLogConsumer(),
         VolumeConsumer(configured_rules(settings), settings.timezone),
     ]
-    logged = ledger.topics.logged()  # the agencies' and the court's topics
+    # The topics the replayed consumers say they read, as the live runner subscribes them.
+    logged = tuple(dict.fromkeys(t for c in consumers for t in c.topics(ledger.topics)))
     total = sum(sum(log_end_offsets(ledger.bootstrap, t).values()) for t in logged)
     started = time.perf_counter()
     with Progress(
