@@ -4,10 +4,10 @@ the slowest consumer).
 `ledger consume`'s consumers run as a deployment runs them (one `ledger consume --only NAME`
 process each: audit_log, volume, taxpayer_index) while N disclosures, each naming 1-3 taxpayers
 from a pool, are sent in chunks. Every second it samples how far the audit log, the signed
-checkpoints and the index's newest snapshot have come. It prints, not asserts: the index's
-entries and postings (taxpayer key updates) per second over the run, the number of snapshots,
-the largest lag of the index behind the signed checkpoints, and how long after the audit log
-caught up the index did.
+checkpoints, the volume consumer and the index's newest snapshot have come. It prints, not
+asserts: when each caught up, the index's entries and postings (taxpayer key updates) per second
+over the run, the number of snapshots, the largest lag of the index behind the signed
+checkpoints, and how long after the checkpoints the index did.
 
 Usage: python -m bench.index_ingest [N] [--taxpayers T]   (defaults 20000, 5000)
 """
@@ -28,8 +28,9 @@ from ledger.store.connection import connection
 CHUNK = 1_000
 
 
-def _sample(ledger: Ledger) -> tuple[int, int, int, int, int]:
-    """(entries, checkpointed, indexed entries, postings, snapshots) of the disclosure logs."""
+def _sample(ledger: Ledger) -> tuple[int, int, int, int, int, int]:
+    """(entries, checkpointed, indexed entries, postings, snapshots) of the disclosure logs, and
+    the records of the disclosures topic the volume consumer has stored."""
     like = ledger.topics.disclosures + "/%"
     with connection(ledger.admin_url, ledger.schema) as conn:
         row = conn.execute(
@@ -39,8 +40,10 @@ def _sample(ledger: Ledger) -> tuple[int, int, int, int, int]:
             " (SELECT coalesce(sum(tree_size), 0) FROM taxpayer_index_coverage WHERE snapshot_seq"
             "   = (SELECT max(snapshot_seq) FROM taxpayer_index_snapshots)),"
             " (SELECT count(*) FROM taxpayer_index_postings),"
-            " (SELECT count(*) FROM taxpayer_index_snapshots)",
-            {"l": like},
+            " (SELECT count(*) FROM taxpayer_index_snapshots),"
+            " (SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets"
+            "   WHERE consumer = 'volume' AND topic = %(t)s)",
+            {"l": like, "t": ledger.topics.disclosures},
         ).fetchone()
     assert row is not None
     return tuple(int(v) for v in row)  # type: ignore[return-value]
@@ -61,7 +64,7 @@ def main() -> None:
         )
         for i, d in enumerate(disclosures(n))
     ]
-    samples: list[tuple[float, tuple[int, int, int, int, int]]] = []
+    samples: list[tuple[float, tuple[int, int, int, int, int, int]]] = []
     stop = threading.Event()
     started = time.perf_counter()
     procs = consumer_processes(ledger, ["audit_log", "volume", "taxpayer_index"])
@@ -78,7 +81,7 @@ def main() -> None:
                 producer.send(events[i : i + CHUNK])
         sent = time.perf_counter() - started
         deadline = time.monotonic() + 3600
-        while not samples or samples[-1][1][2] < n:
+        while not samples or samples[-1][1][2] < n or samples[-1][1][5] < n:
             if time.monotonic() > deadline:
                 raise SystemExit("the index did not cover every entry within an hour")
             time.sleep(0.5)
@@ -89,6 +92,7 @@ def main() -> None:
     audit_done = next(s for s, v in samples if v[0] >= n)
     checkpointed = next(s for s, v in samples if v[1] >= n)
     indexed = next(s for s, v in samples if v[2] >= n)
+    volume_done = next(s for s, v in samples if v[5] >= n)
     final = samples[-1][1]
     lag = max(v[1] - v[2] for _, v in samples)
     report(
@@ -97,6 +101,7 @@ def main() -> None:
         [
             ("sent (all events produced)", f"{sent:.1f} s"),
             ("audit log caught up", f"{audit_done:.1f} s ({n / audit_done:,.0f} entries/s)"),
+            ("volume consumer caught up", f"{volume_done:.1f} s ({n / volume_done:,.0f} events/s)"),
             ("checkpoints cover every entry", f"{checkpointed:.1f} s"),
             ("index covers every entry", f"{indexed:.1f} s ({n / indexed:,.0f} entries/s)"),
             ("index postings (key updates)", f"{final[3]:,} ({final[3] / indexed:,.0f}/s)"),

@@ -221,7 +221,8 @@ class ConsumerRunner:
                 self.consumer.idle(self.conn)
         if self.consumer.merged:
             self.merge.add(polled)
-            released = self.merge.release(sorted(self.kafka_consumer.assignment()), self.caught_up)
+            assigned = sorted(self.kafka_consumer.assignment())
+            released = self.merge.release(assigned, self.caught_up_now(assigned))
             for tp, offset in self.merge.spill().items():
                 self.kafka_consumer.seek(tp, offset)
             n = apply_records(self.conn, self.consumer, released) if released else 0
@@ -242,10 +243,23 @@ class ConsumerRunner:
         self.merge.forget(list(self.merge.buffers))
         self.seek_assigned(assigned)
 
-    def caught_up(self, tp: TopicPartition) -> bool:
-        """Everything appended so far has been fetched: later records will carry later times."""
-        highwater = self.kafka_consumer.highwater(tp)
-        return highwater is not None and self.kafka_consumer.position(tp) >= highwater
+    def caught_up_now(self, assigned: Sequence[TopicPartition]) -> Callable[[TopicPartition], bool]:
+        """Whether a partition has been fetched up to everything appended so far (its later
+        records will carry later times). The high watermark comes with each fetch response, but
+        an empty partition (the court topic, mostly) may never get one: kafka-python's
+        incremental fetch sessions leave unchanged partitions out of the responses, and the
+        merge would wait for it forever. Its end offset is asked for instead, now, after every
+        buffered record was fetched, so the answer means the same as a high watermark would."""
+        unknown = [tp for tp in assigned if self.kafka_consumer.highwater(tp) is None]
+        ends = dict(self.kafka_consumer.end_offsets(unknown)) if unknown else {}
+
+        def caught_up(tp: TopicPartition) -> bool:
+            highwater = self.kafka_consumer.highwater(tp)
+            if highwater is None:
+                highwater = ends.get(tp)
+            return highwater is not None and self.kafka_consumer.position(tp) >= highwater
+
+        return caught_up
 
     def close(self) -> None:
         try:
