@@ -126,7 +126,7 @@ def _need(fetch: Callable[[bytes], NodeRecord | None], wanted: bytes) -> NodeRec
 def versioned(
     history: Iterable[tuple[int, NodeRecord]],
 ) -> Callable[[int], Callable[[bytes], NodeRecord | None]]:
-    """An in-memory stand-in for the store's newest-record-at-or-before lookup (tests, bench)."""
+    """The store's newest-record-at-or-before lookup over records held in memory."""
     by_id: dict[bytes, list[tuple[int, NodeRecord]]] = {}
     for seq, rec in history:
         by_id.setdefault(rec.node_id, []).append((seq, rec))
