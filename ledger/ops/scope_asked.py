@@ -9,10 +9,10 @@ from __future__ import annotations
 from ledger.errors import QueryError
 from ledger.rules.model import SCOPE_KINDS
 from ledger.rules.registry import Registry
+from ledger.rules.volume_book import PAIR_JOIN, pair_value
 
 KIND_PROBLEM = "scope kind must be recipient, authority, pair or source"
 HALF_PAIR = "a pair scope needs both a recipient and an authority ('RECIPIENT under AUTHORITY')"
-PAIR_JOIN = " under "
 
 
 def check_kind(kind: str | None) -> None:
@@ -35,7 +35,7 @@ def pair_of(recipient: str | None, authority: str | None) -> str | None:
         return None
     if not (recipient and authority):
         raise QueryError(HALF_PAIR)
-    return f"{recipient}{PAIR_JOIN}{authority}"
+    return pair_value(recipient, authority)
 
 
 def scope_value(registry: Registry, kind: str, text: str | None) -> str | None:

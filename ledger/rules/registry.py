@@ -16,6 +16,7 @@ from typing import Any
 from ledger.errors import ConfigError
 from ledger.rules.authorities import citation_family, in_statute, normalize_authority
 from ledger.rules.names import fold, name_key
+from ledger.rules.volume_book import PAIR_JOIN, pair_value
 
 
 @dataclass(frozen=True)
@@ -177,9 +178,9 @@ class Registry:
             return self.agency(text).id
         if kind == "authority":
             return self.authority(text).id
-        if kind == "pair" and " under " in text:
-            recipient, _, authority = text.partition(" under ")
-            return f"{self.agency(recipient).id} under {self.authority(authority).id}"
+        if kind == "pair" and PAIR_JOIN in text:
+            recipient, _, authority = text.partition(PAIR_JOIN)
+            return pair_value(self.agency(recipient).id, self.authority(authority).id)
         return text
 
     def counts_under(
@@ -192,7 +193,7 @@ class Registry:
         if kind == "authority":
             return value in flow.authority.chain
         if kind == "pair":
-            return value == f"{flow.recipient.id} under {flow.authority.id}"
+            return value == pair_value(flow.recipient.id, flow.authority.id)
         return value == flow.source.id
 
     def name(self, agency_id: str) -> str:

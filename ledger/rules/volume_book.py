@@ -64,8 +64,11 @@ class Trailing(NamedTuple):
         return self.prior_disclosures > 0 and self.records > self.prior_records
 
 
+PAIR_JOIN = " under "  # a pair scope's value: 'ICE under 6103(i)(2)'
+
+
 def pair_value(recipient: str, authority: str) -> str:
-    return f"{recipient} under {authority}"
+    return f"{recipient}{PAIR_JOIN}{authority}"
 
 
 def scope_keys(
