@@ -37,8 +37,8 @@ def claim(conn: psycopg.Connection, claims: Sequence[Claim]) -> dict[str, Claim 
         return {}
     mine = sorted(claims, key=lambda c: c.event_id)
     rows = conn.execute(
-        "WITH wanted AS (SELECT * FROM unnest(%s::uuid[], %s::text[], %s::int[], %s::bigint[],"
-        "   %s::bytea[]) AS w(event_id, t, p, o, h)),"
+        "WITH wanted AS (SELECT * FROM unnest(%b::uuid[], %b::text[], %b::int[], %b::bigint[],"
+        "   %b::bytea[]) AS w(event_id, t, p, o, h)),"
         " added AS (INSERT INTO event_claims"
         "   (event_id, kafka_topic, kafka_partition, kafka_offset, value_sha256)"
         "   SELECT event_id, t, p, o, h FROM wanted ORDER BY event_id"
