@@ -133,6 +133,11 @@ class Consumer(ABC):
 
     name: str
     merged = False
+    # Where event ids are claimed (``consumers.claims``): the runner's own autocommit connection,
+    # so a claim commits at once instead of holding its rows locked until the batch commits (the
+    # other consumers claim the same ids and waited for it: live, the audit log and the volume
+    # consumer ran one after the other). None: claim in the batch's transaction (replay, tests).
+    claims_conn: Connection | None = None
 
     codec: EventCodec
 

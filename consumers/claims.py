@@ -61,7 +61,10 @@ def owned(
         c = claim_of(rec, event.event_id)
         mine.append(c)
         first.setdefault(c.event_id, c)  # an id twice in one slice: the earlier offset claims
-    held = store.claim(conn, list(first.values()))
+    # Claimed on the consumer's claims connection when it has one: committed at once, so the
+    # other consumers never wait for this batch (a claim is a fact about offsets, kept
+    # whatever becomes of the batch: the same offset claiming again still holds it).
+    held = store.claim(consumer.claims_conn or conn, list(first.values()))
     kept = []
     for item, c in zip(items, mine, strict=True):
         owner = held[c.event_id] or first[c.event_id]  # None: the slice's first copy holds it

@@ -138,6 +138,8 @@ class ConsumerRunner:
         self.database_url = database_url
         self.schema = schema
         self.conn = connect(database_url, schema)
+        self.claims_conn = connect(database_url, schema, autocommit=True)
+        consumer.claims_conn = self.claims_conn
         self.stop = threading.Event()
         self.merge = AppendTimeMerge()
         self.bootstrap = bootstrap
@@ -238,6 +240,8 @@ class ConsumerRunner:
         """After a rolled-back transaction: a working connection, and every partition re-read
         from its stored offset (what was polled but not committed must be fetched again)."""
         self.conn = reopen(self.conn, self.database_url, self.schema)
+        self.claims_conn = reopen(self.claims_conn, self.database_url, self.schema, autocommit=True)
+        self.consumer.claims_conn = self.claims_conn
         self.consumer.rewind((0, 0))
         assigned = sorted(self.kafka_consumer.assignment())
         self.merge.forget(list(self.merge.buffers))
@@ -267,6 +271,7 @@ class ConsumerRunner:
             self.kafka_consumer.close(autocommit=False)
         finally:
             self.conn.close()
+            self.claims_conn.close()
 
 
 def leave_group(bootstrap: str, group_id: str, instance_id: str, budget: float = 3.0) -> bool:

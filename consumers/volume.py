@@ -45,6 +45,11 @@ from ledger.store.orders import orders_now
 log = logging.getLogger(__name__)
 
 
+def refs_of(event: DisclosureRecorded | DisclosureManifest) -> list[tuple[str, str, str]]:
+    """The ``taxpayer_refs`` rows of a disclosure or manifest chunk."""
+    return [(ref, event.disclosure_id, event.event_id) for ref in event.taxpayer_refs]
+
+
 class VolumeConsumer(Consumer):
     """Maintains ``daily_volume``, ``disclosures`` (with ``disclosure_details``), ``notices``,
     ``court_orders`` and ``requests``; fires alerts.
@@ -80,9 +85,7 @@ class VolumeConsumer(Consumer):
                 run.append((rec, event, DisclosureFacts.from_event(event, self.tz)))
                 continue
             if isinstance(event, DisclosureManifest):
-                store.insert_taxpayer_refs(
-                    conn, event.taxpayer_refs, event.disclosure_id, event.event_id
-                )
+                store.insert_taxpayer_refs(conn, refs_of(event))
                 continue
             # A later fact is judged after every disclosure that arrived before it (lifecycle).
             self._record(conn, run)
@@ -119,9 +122,9 @@ class VolumeConsumer(Consumer):
             ],
         )
         request_store.insert_details(conn, [e for _, e, f in disclosures if f.event_id in new_ids])
-        for _, event, f in disclosures:
-            if f.event_id in new_ids and event.taxpayer_refs:
-                store.insert_taxpayer_refs(conn, event.taxpayer_refs, f.disclosure_id, f.event_id)
+        store.insert_taxpayer_refs(
+            conn, [row for _, e, f in disclosures if f.event_id in new_ids for row in refs_of(e)]
+        )
         fresh = [f for _, _, f in disclosures if f.event_id in new_ids]
         self.stats.bump("duplicate_disclosures", len(disclosures) - len(fresh))
         if fresh:

@@ -272,11 +272,12 @@ def later_days(
     a sustained excess can newly start on one of those.
     """
     drafts: list[AlertDraft] = []
+    moved = [key for key in fkeys if book.has_days_after(key, f.day)]
+    if not moved:
+        return drafts  # in order (the common case): no later day's prior year changed
     rule, sustained = SpikeOverPriorYear(), SustainedOverPriorYear()
     on = Judging.of(config, coverage_start, [f.event_id])
-    for key in fkeys:
-        if not book.has_days_after(key, f.day):
-            continue  # in order (the common case): no later day's prior year changed
+    for key in moved:
         if coverage_moved:
             days = book.later_days(key, f.day)
         else:

@@ -93,8 +93,18 @@ class _WindowRule(RuleClass):
     def evaluate(self, ctx: RuleContext) -> list[AlertDraft]:
         if not any(ctx.config.on(switch) for switch in self.switches):
             return []
-        on = Judging.of(ctx.config, ctx.coverage_start, [ctx.disclosure.event_id])
+        on = judging(ctx)
         return [draft for window in ctx.windows for draft in self.evaluate_window(window, on)]
+
+
+def judging(ctx: RuleContext) -> Judging:
+    """The disclosure's ``Judging``, made once: each window rule asks for it, and a context
+    is made per disclosure (kept in its ``__dict__``, as ``functools.cached_property`` does)."""
+    found: Judging | None = ctx.__dict__.get("_judging")
+    if found is None:
+        found = Judging.of(ctx.config, ctx.coverage_start, [ctx.disclosure.event_id])
+        ctx.__dict__["_judging"] = found
+    return found
 
 
 class SpikeOverPriorYear(_WindowRule, rule=SPIKE):

@@ -98,12 +98,12 @@ def transaction(conn: Connection) -> Iterator[None]:
         yield
 
 
-def reopen(conn: Connection, url: str, schema: str) -> Connection:
+def reopen(conn: Connection, url: str, schema: str, *, autocommit: bool = False) -> Connection:
     """The same connection if it still works (rolled back), or a new one."""
     if conn.closed or conn.broken:
         with suppress(psycopg.Error):  # it is broken already; a new one follows
             conn.close()
-        return connect(url, schema)
+        return connect(url, schema, autocommit=autocommit)
     with driver_errors():
         conn.rollback()
     return conn

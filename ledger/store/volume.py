@@ -223,13 +223,13 @@ def court_orders(conn: psycopg.Connection) -> list[CourtOrderRecorded]:
     return [CourtOrderRecorded.from_json(r) for r in court_order_records(conn)]
 
 
-def insert_taxpayer_refs(
-    conn: psycopg.Connection, refs: Sequence[str], disclosure_id: str, event_id: str
-) -> None:
-    """Indexes keyed taxpayer hashes for Privacy Act accounting (never a raw TIN)."""
-    if refs:
+def insert_taxpayer_refs(conn: psycopg.Connection, rows: Sequence[tuple[str, str, str]]) -> None:
+    """Indexes keyed taxpayer hashes ``(ref, disclosure_id, event_id)`` for Privacy Act
+    accounting (never a raw TIN): one statement for a batch, not one per disclosure."""
+    if rows:
+        refs, disclosures, events = (list(column) for column in zip(*rows, strict=True))
         conn.execute(
             "INSERT INTO taxpayer_refs (ref, disclosure_id, event_id)"
-            " SELECT r, %s, %s FROM unnest(%s::text[]) AS r ON CONFLICT DO NOTHING",
-            (disclosure_id, event_id, list(refs)),
+            " SELECT * FROM unnest(%b::text[], %b::text[], %b::uuid[]) ON CONFLICT DO NOTHING",
+            (refs, disclosures, events),
         )
