@@ -61,6 +61,16 @@ def _standing(
     return [_facts(r) for r in rows]
 
 
+# The view's transmission time is the latest amendment's or else the original, which no index
+# serves: a window first picks candidates by either time through an index (a superset: the
+# current time is one of them), then the condition is applied to the current values. Without it
+# each window scanned the whole table (30 ms at 30,000 disclosures, growing with the ledger).
+_CANDIDATES = (
+    "d.event_id IN (SELECT event_id FROM disclosures WHERE {time}"
+    " UNION SELECT amends_event_id FROM disclosure_amendments WHERE {time})"
+)
+
+
 def transmitted_between(
     conn: Connection,
     start: datetime,
@@ -70,10 +80,11 @@ def transmitted_between(
     """Current, not withdrawn disclosures transmitted from ``start`` up to (not at) ``end``
     (no end when None), to ``recipients`` when given; in transmission order."""
     wanted = None if recipients is None else sorted(set(recipients))
+    time = "{t} >= %(s)s AND (%(e)s::timestamptz IS NULL OR {t} < %(e)s)"
     return _standing(
         conn,
-        "d.transmitted_at >= %(s)s"
-        " AND (%(e)s::timestamptz IS NULL OR d.transmitted_at < %(e)s)"
+        f"{_CANDIDATES.format(time=time.format(t='transmitted_at'))}"
+        f" AND {time.format(t='d.transmitted_at')}"
         " AND (%(r)s::text[] IS NULL OR d.recipient_agency = ANY(%(r)s))",
         {"s": start, "e": end, "r": wanted},
     )
@@ -83,7 +94,12 @@ def transmitted_within(conn: Connection, start: datetime, end: datetime) -> list
     """Current, not withdrawn disclosures transmitted from ``start`` to ``end`` inclusive (a
     notice's planned window: hours), in transmission order; callers match the recipient by its
     canonical id, which no spelling in the table gives."""
-    return _standing(conn, "d.transmitted_at BETWEEN %s AND %s", (start, end))
+    time = "transmitted_at BETWEEN %(s)s AND %(e)s"
+    return _standing(
+        conn,
+        f"{_CANDIDATES.format(time=time)} AND d.transmitted_at BETWEEN %(s)s AND %(e)s",
+        {"s": start, "e": end},
+    )
 
 
 def current_disclosure(conn: Connection, event_id: str) -> tuple[DisclosureFacts, bool] | None:
