@@ -201,3 +201,27 @@ class EventCodec:
                 f"The {writer.event_type} field {field} {problem}; the ledger cannot store it."
             )
         return DecodedEvent(from_record(writer.event_type, record), writer.version)
+
+
+class RememberingCodec(EventCodec):
+    """An ``EventCodec`` that decodes each distinct message once, for a replay: it claims a
+    batch's event ids in append-time order (decoding every record) before its consumers apply
+    the batch (decoding it again), and one process may run several consumers over the same
+    records. Decoding is a pure function of the bytes, so what it returns is what a fresh
+    decode would; a record that does not decode is decoded again, and raises again, each time.
+    """
+
+    def __init__(self, registry: SchemaRegistry | None = None, limit: int = 20_000) -> None:
+        super().__init__(registry)
+        self.limit = limit  # about 2 KB per remembered event; forgotten all at once when full
+        self._seen: dict[bytes, DecodedEvent] = {}
+
+    def decode(self, data: bytes | None) -> DecodedEvent:
+        found = self._seen.get(data) if data else None
+        if found is not None:
+            return found
+        decoded = super().decode(data)
+        if len(self._seen) >= self.limit:
+            self._seen.clear()
+        self._seen[data] = decoded  # type: ignore[index]  # decode refused None and b""
+        return decoded

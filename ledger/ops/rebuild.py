@@ -19,6 +19,7 @@ from consumers.base import Consumer
 from consumers.claims import claim_in_order
 from consumers.ordering import AppendTimeMerge
 from consumers.runner import apply_records
+from ledger.codec import RememberingCodec
 from ledger.kafka.offsets import log_end_offsets
 from ledger.kafka.reader import log_reader
 from ledger.ops import workers
@@ -91,6 +92,10 @@ def _read_into(
     # id claims are made in that order before they apply partition by partition): an id written
     # on two partitions goes to the record appended first, as it did live.
     merges = {f.name: AppendTimeMerge() for f in consumers}
+    remembering: dict[int, RememberingCodec] = {}  # one per schema registry
+    for consumer in consumers:
+        registry = consumer.codec.registry
+        consumer.codec = remembering.setdefault(id(registry), RememberingCodec(registry))
     total = 0
     try:
         # assign + seek, never the group's offsets (kafka-python ignores auto_offset_reset once a
