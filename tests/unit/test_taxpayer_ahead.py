@@ -54,7 +54,8 @@ def test_entries_prepared_out_of_order_apply_as_entries_applied_in_order() -> No
     prepared = {i: ahead.prepare(e) for i, e in reversed(list(enumerate(events)))}
     assert prepared[2] == Prepared("D-2", None)  # an amendment's keys wait for its turn
     assert all(p is not None for p in prepared.values())
-    assert ahead.by_key == {} and ahead.keys_of == {}  # preparing changes nothing
+    assert ahead.by_key == {}
+    assert ahead.keys_of == {}
     out_of_turn = [
         ahead.apply_prepared(Position("d/0", i), p)
         for i, p in sorted(prepared.items())
@@ -62,8 +63,10 @@ def test_entries_prepared_out_of_order_apply_as_entries_applied_in_order() -> No
     ]
     assert out_of_turn == changed
     b, c = ahead.key(B), ahead.key(C)
-    assert changed[2] == set() and changed[4] == {b, c}
-    assert ahead.by_key == in_turn.by_key and ahead.keys_of == in_turn.keys_of
+    assert changed[2] == set()
+    assert changed[4] == {b, c}
+    assert ahead.by_key == in_turn.by_key
+    assert ahead.keys_of == in_turn.keys_of
     tree = Tree.from_sorted(ahead.entries(ahead.by_key))
     assert tree.snapshot() == Tree.from_sorted(in_turn.entries(in_turn.by_key)).snapshot()
 
@@ -77,15 +80,20 @@ def test_a_checkpoint_takes_the_prepared_run_it_covers_and_the_rest_stays() -> N
     assert ahead.resume("d/0", 0) == 0
     for seq in range(5):
         ahead.put("d/0", seq, None if seq == 1 else p(bytes([seq])))
-    assert len(ahead) == 5 and ahead.keys == 4
+    assert len(ahead) == 5
+    assert ahead.keys == 4
     assert ahead.resume("d/0", 0) == 5  # reading goes on after the run
     taken, upto = ahead.take("d/0", 0, 3)
-    assert [s for s, _ in taken] == [0, 2] and upto == 3
-    assert len(ahead) == 2 and ahead.keys == 2
+    assert [s for s, _ in taken] == [0, 2]
+    assert upto == 3
+    assert len(ahead) == 2
+    assert ahead.keys == 2
     # The next checkpoint covers more than was read: the rest is read then, the run is spent.
     taken, upto = ahead.take("d/0", 3, 8)
-    assert [s for s, _ in taken] == [3, 4] and upto == 5
-    assert len(ahead) == 0 and ahead.keys == 0
+    assert [s for s, _ in taken] == [3, 4]
+    assert upto == 5
+    assert len(ahead) == 0
+    assert ahead.keys == 0
     assert ahead.resume("d/0", 8) == 8
 
 
@@ -102,14 +110,19 @@ def test_a_run_that_is_not_where_the_index_stands_is_dropped() -> None:
     for seq in range(3, 6):
         ahead.put("d/0", seq, p(bytes([seq])))
     # Another process indexed further meanwhile: the run is behind, then it is ahead of a take.
-    assert ahead.resume("d/0", 7) == 7 and len(ahead) == 0
+    assert ahead.resume("d/0", 7) == 7
+    assert len(ahead) == 0
     for seq in range(7, 9):
         ahead.put("d/0", seq, p(bytes([seq])))
-    assert ahead.take("d/0", 6, 9) == ([], 6) and len(ahead) == 0 and ahead.keys == 0
+    assert ahead.take("d/0", 6, 9) == ([], 6)
+    assert len(ahead) == 0
+    assert ahead.keys == 0
     # Entries the index applied meanwhile leave the run when reading resumes.
     for seq in range(6, 9):
         ahead.put("d/0", seq, p(bytes([seq])))
-    assert ahead.resume("d/0", 8) == 9 and len(ahead) == 1 and ahead.keys == 1
+    assert ahead.resume("d/0", 8) == 9
+    assert len(ahead) == 1
+    assert ahead.keys == 1
     with pytest.raises(ValueError, match="not the next one"):
         ahead.put("d/0", 11, None)
 
@@ -125,4 +138,6 @@ def test_the_buffer_is_bounded_by_entries_and_by_keys() -> None:
     ahead.take("d/1", 0, 1)
     assert ahead.room() == 1
     ahead.clear()
-    assert ahead.room() == 3 and ahead.keys == 0 and ahead.take("d/1", 1, 2) == ([], 1)
+    assert ahead.room() == 3
+    assert ahead.keys == 0
+    assert ahead.take("d/1", 1, 2) == ([], 1)
