@@ -1,8 +1,9 @@
 """The taxpayer index under `ledger consume`: a periodic loop, not a Kafka consumer.
 
 The indexer follows the disclosure logs' signed checkpoints (see ``taxpayer_index``), so it
-polls the checkpoints table every ``every`` seconds instead of reading a topic. Each round is
-one update in one transaction; a round that fails is logged, kept in ``errors`` and retried
+polls the checkpoints table every ``every`` seconds instead of reading a topic; meanwhile it
+reads ahead, preparing the entries stored since (``TaxpayerIndexer.read_ahead``), so a round
+that finds a new checkpoint has little left to do. Each round is one update in one transaction; a round that fails is logged, kept in ``errors`` and retried
 with backoff by a fresh indexer that reloads the stored rows, so a restart computes the same
 tree. Two loops at once are safe: the second's snapshot of the same number fails on the
 table's unique key, rolls back and reloads.
@@ -27,6 +28,7 @@ from ledger.tlog import checkpoint
 log = logging.getLogger(__name__)
 
 INDEX_EVERY_SECONDS = 1.0  # checkpoints are signed about as often; a round without one is a query
+AHEAD_POLL_SECONDS = 0.25  # between reads ahead that found nothing new: a query per log each
 WITNESS_EVERY_SECONDS = 30.0  # retry witnesses that did not cosign, without asking every second
 RESTART_FIRST_SECONDS = 1.0
 RESTART_MAX_SECONDS = 60.0
@@ -61,6 +63,21 @@ def update_index(
         return indexer.update(conn)
 
 
+def read_ahead(
+    ledger: Ledger, indexer: TaxpayerIndexer, until: float, stopping: threading.Event
+) -> int:
+    """Until ``until`` (a monotonic time), prepare the entries stored beyond the index, a slice
+    at a time; how many. Reads only, outside any transaction: a slice sees what is stored."""
+    total = 0
+    with connection(ledger.writer_url, ledger.schema, autocommit=True) as conn:
+        while not stopping.is_set() and (left := until - time.monotonic()) > 0:
+            read = indexer.read_ahead(conn)
+            total += read
+            if not read:  # nothing new stored, or the buffer is full
+                stopping.wait(min(left, AHEAD_POLL_SECONDS))
+    return total
+
+
 @dataclass
 class IndexLoop:
     """``run`` until ``stopping`` is set: update the index, then ask witnesses to cosign."""
@@ -89,6 +106,8 @@ class IndexLoop:
                     witnessed_at = time.monotonic()
                     self.cosignatures += witness_index(self.ledger)
                 failures = 0
+                read_ahead(self.ledger, indexer, time.monotonic() + delay, stopping)
+                delay = 0.0  # the wait was spent reading ahead
             except Exception as exc:  # logged and kept, then retried from the stored rows
                 log.exception("the taxpayer index stopped with an error; restarting it")
                 self.errors.append(exc)

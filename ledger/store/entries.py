@@ -210,3 +210,16 @@ def entry_values(conn: psycopg.Connection, log_id: str, start: int, end: int) ->
         (log_id, start, end),
     ).fetchall()
     return [bytes(r[0]) for r in rows]
+
+
+def entry_values_from(
+    conn: psycopg.Connection, log_id: str, start: int, limit: int
+) -> list[tuple[int, bytes]]:
+    """(seq, message bytes) of up to ``limit`` entries of a log from ``start``, in seq order:
+    what is stored now, checkpointed or not (the taxpayer index reads ahead of checkpoints)."""
+    rows = conn.execute(
+        "SELECT seq, value FROM entries WHERE log_id = %s AND seq >= %s ORDER BY seq LIMIT %s",
+        (log_id, start, limit),
+        binary=True,
+    ).fetchall()
+    return [(int(seq), bytes(value)) for seq, value in rows]
