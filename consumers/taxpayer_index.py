@@ -25,7 +25,7 @@ from itertools import chain
 from consumers.taxpayer_ahead import Ahead
 from consumers.taxpayer_postings import Postings, Prepared
 from ledger.codec import HEADER_LEN, EventCodec
-from ledger.errors import CodecError, LedgerError
+from ledger.errors import CodecError, LedgerError, VerificationError
 from ledger.store import Connection
 from ledger.store import taxpayer_index as store
 from ledger.store.entries import entry_values, entry_values_from, log_ids
@@ -71,6 +71,7 @@ class TaxpayerIndexer:
 
     def load(self, conn: Connection) -> None:
         """The in-memory state from the stored rows (on start, and after a failed update)."""
+        before = store.latest_snapshot(conn)
         self.postings = Postings(self.taxpayer_key)
         for key, log_id, seq in store.postings(conn):
             self.postings.by_key.setdefault(key, set()).add(Position(log_id, seq))
@@ -78,6 +79,15 @@ class TaxpayerIndexer:
             self.postings.keys_of.setdefault(disclosure_id, set()).add(key)
         self.tree = Tree.from_sorted(self.postings.entries(self.postings.by_key))
         self.latest = store.latest_snapshot(conn)
+        # Postings changed behind the triggers (or a snapshot did) would have the next snapshot
+        # signed on a tree the log does not give: refuse. Only when no other process committed
+        # a snapshot while the rows were read (then this one's update fails and reloads anyway).
+        if before == self.latest and before is not None and self.tree.snapshot() != before.snapshot:
+            raise VerificationError(
+                f"The stored taxpayer index postings do not give index snapshot {before.seq}"
+                " as it was signed; the index stops here. Run `ledger verify --index` to find"
+                " the first leaf that differs."
+            )
         self.loaded = True
         self.nodes_checked = False
         self.ahead.clear()  # prepared for the state it replaces

@@ -17,6 +17,7 @@ import pytest
 
 from consumers.service import KAFKA_CONSUMERS, start_consumers
 from ledger.api import create_app
+from ledger.errors import VerificationError
 from ledger.keys import load_signers, signing_key_path
 from ledger.ops.taxpayer_index import (
     IndexUnavailableError,
@@ -300,6 +301,12 @@ def test_verify_index_catches_a_row_changed_behind_the_triggers(led: Ledger) -> 
     found = verify_index(led)
     assert found is not None
     assert "postings" in found.what
+    # The indexer refuses to build its next snapshot on them.
+    with (
+        connection(led.admin_url, led.schema) as conn,
+        pytest.raises(VerificationError, match="do not give index snapshot"),
+    ):
+        indexer_for(led).load(conn)
     with connection(led.admin_url, led.schema) as conn:
         conn.execute("SET session_replication_role = replica")
         conn.execute("UPDATE taxpayer_index_postings SET seq = seq - 1 WHERE seq = 1")
