@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import UTC, date, datetime
 
@@ -138,54 +137,36 @@ def test_truncated_and_padded_bodies_are_typed_errors(codec: EventCodec) -> None
         codec.decode(data + b"\x00\x00")
 
 
+def _recorded(**changes: object) -> DisclosureRecorded:
+    """A small DisclosureRecorded, with ``changes``."""
+    when = datetime(2025, 8, 7, tzinfo=UTC)
+    fields: dict[str, object] = {
+        "event_id": "2b0f0a56-3b5f-4b0e-8f3c-6f2a5d7e9c01", "occurred_at": when,
+        "recorded_by": "irs", "disclosure_id": "D-1", "source_agency": "IRS",
+        "recipient_agency": "ICE", "legal_authority": "26 U.S.C. 6103(i)(2)", "purpose": "p",
+        "nature": "LAST_KNOWN_ADDRESS", "transmitted_at": when, "record_count": 1,
+        "tax_periods": ["2024"], "data_categories": ["address"],
+    }  # fmt: skip
+    event = from_record("DisclosureRecorded", {**fields, **changes})
+    assert isinstance(event, DisclosureRecorded)
+    return event
+
+
 def test_a_uuid_in_another_spelling_decodes_to_its_canonical_text(codec: EventCodec) -> None:
-    event = DisclosureRecorded(
-        event_id="2B0F0A56-3B5F-4B0E-8F3C-6F2A5D7E9C01",
-        occurred_at=datetime(2025, 8, 7, tzinfo=UTC),
-        recorded_by="irs",
-        disclosure_id="D-1",
-        source_agency="IRS",
-        recipient_agency="ICE",
-        legal_authority="26 U.S.C. 6103(i)(2)",
-        purpose="p",
-        nature="LAST_KNOWN_ADDRESS",
-        transmitted_at=datetime(2025, 8, 7, tzinfo=UTC),
-        record_count=1,
-        tax_periods=("2024",),
-        data_categories=("address",),
-    )
-    out = codec.decode(codec.encode(event)).event
-    assert out.event_id == "2b0f0a56-3b5f-4b0e-8f3c-6f2a5d7e9c01"
-    braces = dataclasses.replace(event, event_id="{" + out.event_id + "}")
-    assert codec.decode(codec.encode(braces)).event.event_id == out.event_id
+    canonical = "2b0f0a56-3b5f-4b0e-8f3c-6f2a5d7e9c01"
+    for spelling in (canonical.upper(), "{" + canonical + "}", canonical.replace("-", "")):
+        out = codec.decode(codec.encode(_recorded(event_id=spelling))).event
+        assert out.event_id == canonical
     with pytest.raises(CodecError):
-        codec.decode(codec.encode(dataclasses.replace(event, event_id=out.event_id + "\n")))
+        codec.decode(codec.encode(_recorded(event_id=canonical + "\n")))
 
 
 def test_the_remembering_codec_decodes_as_the_plain_one_and_forgets_when_full() -> None:
     plain, remembering = EventCodec(), RememberingCodec(limit=2)
-    events = [
-        from_record(
-            "DisclosureRecorded",
-            {
-                "event_id": f"2b0f0a56-3b5f-4b0e-8f3c-6f2a5d7e9c0{i}",
-                "occurred_at": datetime(2025, 8, 7, tzinfo=UTC),
-                "recorded_by": "irs",
-                "disclosure_id": f"D-{i}",
-                "source_agency": "IRS",
-                "recipient_agency": "ICE",
-                "legal_authority": "26 U.S.C. 6103(i)(2)",
-                "purpose": "p",
-                "nature": "LAST_KNOWN_ADDRESS",
-                "transmitted_at": datetime(2025, 8, 7, tzinfo=UTC),
-                "record_count": i,
-                "tax_periods": ["2024"],
-                "data_categories": ["address"],
-            },
-        )
+    messages = [
+        plain.encode(_recorded(event_id=f"2b0f0a56-3b5f-4b0e-8f3c-6f2a5d7e9c0{i}", record_count=i))
         for i in range(3)
     ]
-    messages = [plain.encode(e) for e in events]
     first = remembering.decode(messages[0])
     assert first == plain.decode(messages[0])
     assert remembering.decode(bytes(messages[0])) is first  # the same bytes: decoded once

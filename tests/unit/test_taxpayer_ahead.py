@@ -9,23 +9,9 @@ import pytest
 from consumers.taxpayer_ahead import Ahead
 from consumers.taxpayer_postings import Postings, Prepared
 from ledger.intake import build_event
-from ledger.privacy import taxpayer_ref
 from ledger.tlog.mpt_tree import Tree
 from ledger.tlog.taxpayer_index import Position
-
-K = b"t" * 32
-A, B, C = (taxpayer_ref(K, tin) for tin in ("111-11-1111", "222-22-2222", "333-33-3333"))
-WHEN = "2025-08-07T12:00:00Z"
-
-
-def recorded(did: str, refs: list[str]) -> dict[str, object]:
-    return {
-        "type": "DisclosureRecorded", "disclosure_id": did, "source_agency": "IRS",
-        "recipient_agency": "ICE", "legal_authority": "26 U.S.C. 6103(i)(2)",
-        "purpose": "Non-tax criminal investigation", "nature": "LAST_KNOWN_ADDRESS",
-        "transmitted_at": WHEN, "record_count": max(1, len(refs)), "tax_periods": ["2024"],
-        "data_categories": ["address"], "taxpayer_refs": refs,
-    }  # fmt: skip
+from tests.unit.test_taxpayer_postings import A, B, C, K, recorded
 
 
 def amended(did: str) -> dict[str, object]:
