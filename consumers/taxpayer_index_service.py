@@ -3,10 +3,11 @@
 The indexer follows the disclosure logs' signed checkpoints (see ``taxpayer_index``), so it
 polls the checkpoints table every ``every`` seconds instead of reading a topic; meanwhile it
 reads ahead, preparing the entries stored since (``TaxpayerIndexer.read_ahead``), so a round
-that finds a new checkpoint has little left to do. Each round is one update in one transaction; a round that fails is logged, kept in ``errors`` and retried
-with backoff by a fresh indexer that reloads the stored rows, so a restart computes the same
-tree. Two loops at once are safe: the second's snapshot of the same number fails on the
-table's unique key, rolls back and reloads.
+that finds a new checkpoint has little left to do. Each round is one update in one
+transaction; a round that fails is logged, kept in ``errors`` and retried with backoff by a
+fresh indexer that reloads the stored rows, so a restart computes the same tree. Two loops at
+once are safe: the second's snapshot of the same number fails on the table's unique key, rolls
+back and reloads.
 """
 
 from __future__ import annotations
