@@ -94,10 +94,11 @@ def transmitted_within(conn: Connection, start: datetime, end: datetime) -> list
     """Current, not withdrawn disclosures transmitted from ``start`` to ``end`` inclusive (a
     notice's planned window: hours), in transmission order; callers match the recipient by its
     canonical id, which no spelling in the table gives."""
-    time = "transmitted_at BETWEEN %(s)s AND %(e)s"
+    time = "{t} BETWEEN %(s)s AND %(e)s"
     return _standing(
         conn,
-        f"{_CANDIDATES.format(time=time)} AND d.transmitted_at BETWEEN %(s)s AND %(e)s",
+        f"{_CANDIDATES.format(time=time.format(t='transmitted_at'))}"
+        f" AND {time.format(t='d.transmitted_at')}",
         {"s": start, "e": end},
     )
 
