@@ -6,6 +6,8 @@ from collections.abc import Iterable, Sequence
 
 import psycopg
 
+from ledger.store.bulk import copy_rows
+
 Key = tuple[str, str]  # (canonical source id, disclosure id)
 
 
@@ -37,9 +39,10 @@ def insert_contents(conn: psycopg.Connection, rows: Sequence[tuple[str, str, str
     COPY (several times cheaper than binding arrays): a recording's row is written in the
     transaction that stores its disclosure and advances the offset, so none is written twice.
     """
-    if not rows:
-        return
-    columns = "source_id, disclosure_id, event_id, contents_sha256"
-    with conn.cursor().copy(f"COPY disclosure_contents ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    copy_rows(
+        conn,
+        "disclosure_contents",
+        ("source_id", "disclosure_id", "event_id", "contents_sha256"),
+        ("text", "text", "uuid", "bytea"),
+        rows,
+    )

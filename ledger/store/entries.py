@@ -6,11 +6,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import psycopg
 
 from ledger.errors import LedgerError
+from ledger.store.bulk import copy_rows
 from ledger.tlog.chain import GENESIS, StoredEntry
 from ledger.tlog.merkle import CompactRange, frontier_coordinates
 
@@ -28,6 +30,22 @@ ENTRY_COLUMNS = (
     "body",
     "leaf_hash",
     "chain_hash",
+)
+# The columns' types (migration 001), for the binary COPY.
+ENTRY_TYPES = (
+    "text",
+    "int8",
+    "text",
+    "int4",
+    "int8",
+    "uuid",
+    "text",
+    "timestamptz",
+    "timestamptz",
+    "bytea",
+    "jsonb",
+    "bytea",
+    "bytea",
 )
 
 
@@ -52,7 +70,10 @@ class EntryRow:
     chain_hash: bytes
 
     def as_tuple(self) -> tuple[object, ...]:
-        return tuple(getattr(self, c) for c in ENTRY_COLUMNS)
+        return _ENTRY_VALUES(self)
+
+
+_ENTRY_VALUES = attrgetter(*ENTRY_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -119,18 +140,19 @@ def fetch_nodes(
 
 
 def copy_entries(conn: psycopg.Connection, rows: Sequence[EntryRow]) -> None:
-    cols = ", ".join(ENTRY_COLUMNS)
-    with conn.cursor().copy(f"COPY entries ({cols}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row.as_tuple())
+    copy_rows(conn, "entries", ENTRY_COLUMNS, ENTRY_TYPES, (row.as_tuple() for row in rows))
 
 
 def copy_nodes(
     conn: psycopg.Connection, log_id: str, nodes: Sequence[tuple[int, int, bytes]]
 ) -> None:
-    with conn.cursor().copy("COPY tree_nodes (log_id, level, idx, hash) FROM STDIN") as copy:
-        for level, idx, digest in nodes:
-            copy.write_row((log_id, level, idx, digest))
+    copy_rows(
+        conn,
+        "tree_nodes",
+        ("log_id", "level", "idx", "hash"),
+        ("text", "int2", "int8", "bytea"),
+        ((log_id, level, idx, digest) for level, idx, digest in nodes),
+    )
 
 
 def log_ids(conn: psycopg.Connection) -> list[str]:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.store.bulk import copy_rows
 from ledger.store.connection import Connection
 from ledger.tlog.mpt_nodes import ROOT_ID, NodeRecord
 
@@ -180,19 +181,29 @@ def insert_index_cosignature(
     )
 
 
-_NODE_COLUMNS = "node_id, snapshot_seq, hash, split, left_id, right_id, left_hash, right_hash, val"
+_NODE_COLUMNS = (
+    "node_id",
+    "snapshot_seq",
+    "hash",
+    "split",
+    "left_id",
+    "right_id",
+    "left_hash",
+    "right_hash",
+    "val",
+)
+_NODE_TYPES = ("bytea", "int8", "bytea", "int4", "bytea", "bytea", "bytea", "bytea", "bytea")
+_NODE_LIST = ", ".join(_NODE_COLUMNS)
 
 
 def insert_nodes(conn: Connection, seq: int, records: Iterable[NodeRecord]) -> int:
     """The MPT nodes snapshot ``seq`` changed (migration 018), in one COPY; how many."""
-    n = 0
-    with conn.cursor().copy(f"COPY taxpayer_index_nodes ({_NODE_COLUMNS}) FROM STDIN") as copy:
-        for r in records:
-            copy.write_row(
-                (r.node_id, seq, r.hash, r.split, r.left, r.right, r.left_hash, r.right_hash, r.val)
-            )
-            n += 1
-    return n
+    rows = [
+        (r.node_id, seq, r.hash, r.split, r.left, r.right, r.left_hash, r.right_hash, r.val)
+        for r in records
+    ]
+    copy_rows(conn, "taxpayer_index_nodes", _NODE_COLUMNS, _NODE_TYPES, rows)
+    return len(rows)
 
 
 def nodes_stored_at(conn: Connection, seq: int) -> bool:
@@ -215,11 +226,11 @@ _BIT = (
 # one statement, one index probe per node on the path.
 _PATH = f"""
 WITH RECURSIVE walk AS (
-    (SELECT {_NODE_COLUMNS} FROM taxpayer_index_nodes
+    (SELECT {_NODE_LIST} FROM taxpayer_index_nodes
      WHERE node_id = %(root)s AND snapshot_seq <= %(seq)s ORDER BY snapshot_seq DESC LIMIT 1)
     UNION ALL
     SELECT c.* FROM walk w CROSS JOIN LATERAL (
-        SELECT {_NODE_COLUMNS} FROM taxpayer_index_nodes x
+        SELECT {_NODE_LIST} FROM taxpayer_index_nodes x
         WHERE x.node_id = CASE WHEN w.split IS NULL THEN w.left_id
                                WHEN {_BIT} = 1 THEN w.right_id ELSE w.left_id END
           AND x.snapshot_seq <= %(seq)s

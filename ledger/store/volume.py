@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 import psycopg
@@ -13,6 +14,7 @@ from psycopg import sql
 from ledger.events import CourtOrderRecorded, DisclosureRecorded, NoticeFiled
 from ledger.rules.fields_of import fields_of
 from ledger.rules.volume_book import LOOKBACK_DAYS, PRIOR_DAYS, DayTotals, ScopeKey, VolumeBook
+from ledger.store.bulk import copy_rows
 from ledger.store.event_rows import insert_event
 
 # daily_volume counts up only; daily_volume_amended holds what amendments would take away.
@@ -144,12 +146,11 @@ class DisclosureRow:
 
 
 DISCLOSURE_COLUMNS = tuple(f.name for f in fields(DisclosureRow))
+DISCLOSURE_TYPES = tuple(f.metadata["sql"] for f in fields(DisclosureRow))
+_DISCLOSURE_VALUES = attrgetter(*DISCLOSURE_COLUMNS)
 _STAGE = sql.SQL(
     "CREATE TEMP TABLE IF NOT EXISTS disclosures_stage"
     " (LIKE disclosures INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-)
-_STAGE_COPY = sql.SQL("COPY disclosures_stage ({columns}) FROM STDIN").format(
-    columns=sql.SQL(", ").join(sql.Identifier(name) for name in DISCLOSURE_COLUMNS)
 )
 _STAGE_INSERT = sql.SQL(
     "INSERT INTO disclosures ({columns}) SELECT {columns} FROM disclosures_stage"
@@ -169,9 +170,13 @@ def insert_disclosures(conn: psycopg.Connection, rows: Sequence[DisclosureRow]) 
         return set()
     conn.execute(_STAGE)
     conn.execute("TRUNCATE disclosures_stage")
-    with conn.cursor().copy(_STAGE_COPY) as copy:
-        for row in rows:
-            copy.write_row([getattr(row, name) for name in DISCLOSURE_COLUMNS])
+    copy_rows(
+        conn,
+        "disclosures_stage",
+        DISCLOSURE_COLUMNS,
+        DISCLOSURE_TYPES,
+        map(_DISCLOSURE_VALUES, rows),
+    )
     result = conn.execute(_STAGE_INSERT).fetchall()
     return {r[0] for r in result}
 
