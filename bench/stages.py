@@ -11,20 +11,26 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import fastavro
 
-from bench.common import disclosures, report
+from bench.common import REGISTRY, disclosures, report
 from consumers.audit_log import render_json
 from ledger.codec import HEADER_LEN, EventCodec
 from ledger.intake import parse_lines
+from ledger.rules.config import RulesConfig, load_rules_config
+from ledger.rules.contents import contents_digest
+from ledger.rules.judge import BatchFacts, judge_disclosures
 from ledger.rules.model import DisclosureFacts
+from ledger.rules.volume_book import ScopeKey, VolumeBook
 from ledger.storable import record_problems
 from ledger.tlog.chain import GENESIS, chain_hash, leaf_hash
 from ledger.tlog.merkle import CompactRange
@@ -50,6 +56,9 @@ def stages(n: int) -> list[tuple[str, float]]:
     lines = [json.dumps(_line(r) | {"type": "DisclosureRecorded"}) for r in records]
     leaves = [leaf_hash(v) for v in values]
     tz = ZoneInfo("America/New_York")
+    os.environ.setdefault("LEDGER_REGISTRY_FILE", str(REGISTRY))
+    config = load_rules_config(None, Path(os.environ["LEDGER_REGISTRY_FILE"]))
+    facts = [DisclosureFacts.from_event(e, tz) for e in decoded]
 
     def chain(leaves: Sequence[bytes]) -> None:
         previous = GENESIS
@@ -97,7 +106,39 @@ def stages(n: int) -> list[tuple[str, float]]:
             "volume: facts from a typed event",
             best_of(3, n, lambda: [DisclosureFacts.from_event(e, tz) for e in decoded]),
         ),
+        (
+            "volume: contents digest (resend detection)",
+            best_of(3, n, lambda: [contents_digest(e, config.registry) for e in decoded]),
+        ),
+        (
+            "volume: judge (every rule at every scope, batches of 500)",
+            best_of(3, n, lambda: judge_all(facts, config)),
+        ),
     ]
+
+
+def judge_all(facts: Sequence[DisclosureFacts], config: RulesConfig, batch: int = 500) -> None:
+    """The judge over ``facts`` in log order, as the volume consumer calls it: one volume book
+    carried from batch to batch (as the stored volume would be), nothing else stored."""
+    book = VolumeBook()
+    coverage: dict[str, date] = {}
+    latest: dict[ScopeKey, date] = {}
+    for i in range(0, len(facts), batch):
+        part = facts[i : i + batch]
+        judge_disclosures(
+            BatchFacts(
+                disclosures=part,
+                arrivals={},
+                book=book,
+                coverage=coverage,
+                latest=latest,
+                orders=(),
+                notices={},
+                requests={},
+                transmissions=(),
+            ),
+            config,
+        )
 
 
 def _line(record: dict[str, Any]) -> dict[str, Any]:

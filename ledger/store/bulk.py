@@ -3,9 +3,8 @@
 A text COPY escapes every value on the client (a 32-byte hash becomes 66 hex characters, a JSON
 rendering is scanned for backslashes and tabs) and parses it again in the server. In binary each
 value travels as its type's wire form, so both sides skip that work (docs/benchmarks.md, "Binary
-COPY"). Two of the ledger's values are held as text but stored as other types, and are sent as
-their binary forms here: event ids (``uuid``: 16 bytes) and JSON renderings (``jsonb``: a version
-byte, then the text).
+COPY"). Event ids are held as text and stored as ``uuid``: they are sent as their 16 bytes
+here.
 """
 
 from __future__ import annotations
@@ -20,11 +19,10 @@ from psycopg.adapt import Dumper
 from psycopg.pq import Format
 
 _UUID_OID = 2950
-_JSONB_OID = 3802
 
 
 class _ByOid(str):
-    """A marker type: the dumpers below are registered for it, and so found by their oid."""
+    """A marker type: the dumper below is registered for it, and so found by its oid."""
 
 
 class _UuidFromText(Dumper):
@@ -39,14 +37,6 @@ class _UuidFromText(Dumper):
         return uuid.UUID(text).bytes
 
 
-class _JsonbFromText(Dumper):
-    format = Format.BINARY
-    oid = _JSONB_OID
-
-    def dump(self, obj: Any) -> bytes:
-        return b"\x01" + str(obj).encode()  # jsonb's binary form, version 1: the text itself
-
-
 def copy_rows(
     conn: psycopg.Connection,
     table: str,
@@ -55,11 +45,10 @@ def copy_rows(
     rows: Iterable[Sequence[object]],
 ) -> None:
     """COPY ``rows`` into ``table``'s ``columns`` (whose PostgreSQL ``types`` are given) in
-    binary. ``uuid`` values may be given as text, ``jsonb`` values as rendered JSON text."""
+    binary. ``uuid`` values may be given as text."""
     cur = conn.cursor()
     # Registered on this cursor only, by oid: set_types() picks a column's dumper by its type.
     cur.adapters.register_dumper(_ByOid, _UuidFromText)
-    cur.adapters.register_dumper(_ByOid, _JsonbFromText)
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
     )

@@ -43,7 +43,7 @@ ENTRY_TYPES = (
     "timestamptz",
     "timestamptz",
     "bytea",
-    "jsonb",
+    "text",  # body (migration 020)
     "bytea",
     "bytea",
 )

@@ -73,7 +73,7 @@ WITH sel_d AS (
     UNION
     SELECT e.event_id FROM entries e
     WHERE e.event_type IN ('DisclosureManifest', 'DisclosureAmended')
-      AND e.body->>'disclosure_id' IN (SELECT disclosure_id FROM sel_d)
+      AND (e.body::jsonb) ->> 'disclosure_id' IN (SELECT disclosure_id FROM sel_d)
     UNION
     SELECT e.event_id FROM entries e
     WHERE %(all_types)s
@@ -123,7 +123,7 @@ def iter_selected(
     query = (
         _SELECTION
         + "SELECT e.log_id, e.seq, e.kafka_offset, e.event_id::text, e.event_type, e.value,"
-        " e.leaf_hash, e.body::text FROM entries e JOIN sel USING (event_id)"
+        " e.leaf_hash, e.body FROM entries e JOIN sel USING (event_id)"
         " ORDER BY e.log_id, e.seq"
     )
     with conn.cursor(name="ledger_export") as cur:

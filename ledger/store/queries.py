@@ -293,7 +293,7 @@ def entry(conn: Connection, event_id: str) -> dict[str, Any] | None:
     """One log entry as officials see it (its body is the JSON rendering), or None."""
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
-            "SELECT log_id, seq, kafka_offset, event_type, occurred_at, recorded_at, body"
+            "SELECT log_id, seq, kafka_offset, event_type, occurred_at, recorded_at, body::jsonb AS body"
             " FROM entries WHERE event_id = %s",
             (event_id,),
         )

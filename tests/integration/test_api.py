@@ -331,8 +331,8 @@ def test_accounting_finds_the_taxpayer_and_stores_no_tin(
 def _accounting_entries(ledger: Ledger) -> list[dict[str, Any]]:
     with connection(ledger.admin_url, ledger.schema) as conn:
         rows = conn.execute(
-            "SELECT body FROM entries WHERE event_type = 'LedgerAccessed'"
-            " AND body->>'action' = 'POST /api/accounting' AND body->>'accessor' = 'test-auditor'"
+            "SELECT body::jsonb AS body FROM entries WHERE event_type = 'LedgerAccessed'"
+            " AND body::jsonb->>'action' = 'POST /api/accounting' AND body::jsonb->>'accessor' = 'test-auditor'"
         ).fetchall()
     return [r[0] for r in rows]
 
@@ -348,8 +348,8 @@ def test_every_call_is_recorded_as_an_access_event(api_server: ApiServer) -> Non
             return [
                 row[0]
                 for row in conn.execute(
-                    "SELECT body FROM entries WHERE event_type = 'LedgerAccessed' AND body->>'accessor' = 'test-overseer'"
-                    " AND body->'query'->>'recipient' = 'Bureau of the Census'"
+                    "SELECT body::jsonb AS body FROM entries WHERE event_type = 'LedgerAccessed' AND body::jsonb->>'accessor' = 'test-overseer'"
+                    " AND body::jsonb->'query'->>'recipient' = 'Bureau of the Census'"
                 ).fetchall()
             ]
 

@@ -50,7 +50,8 @@ def access_entries(
 ) -> list[dict[str, Any]]:
     with connection(ledger.admin_url, ledger.schema) as conn:
         rows = conn.execute(
-            f"SELECT body FROM entries WHERE event_type = 'LedgerAccessed' AND {where}", params
+            f"SELECT body::jsonb AS body FROM entries WHERE event_type = 'LedgerAccessed' AND {where}",
+            params,
         ).fetchall()
     return [r[0] for r in rows]
 
@@ -71,7 +72,7 @@ def test_nul_parameter_is_answered_and_recorded_redacted(api_server: ApiServer) 
     r = call(api_server, "GET", f"/api/volume?kind=source&value=%00&source={marker}", "public")
     assert r.status_code < 500, r.text
     assert "\x00" not in r.text
-    body = wait_for_access(api_server.ledger, "body->'query'->>'source' = %s", (marker,))
+    body = wait_for_access(api_server.ledger, "body::jsonb->'query'->>'source' = %s", (marker,))
     assert body["query"]["value"] == NUL_REDACTED
     assert body["accessor"] == "test-public"
     assert body["role"] == "public"
@@ -85,7 +86,7 @@ def test_tin_shaped_parameter_is_recorded_redacted(api_server: ApiServer) -> Non
         api_server, "GET", f"/api/disclosures?recipient=975-00-4242&source={marker}", "overseer"
     )
     assert r.status_code == 200
-    body = wait_for_access(api_server.ledger, "body->'query'->>'source' = %s", (marker,))
+    body = wait_for_access(api_server.ledger, "body::jsonb->'query'->>'source' = %s", (marker,))
     assert body["query"]["recipient"] == TIN_REDACTED
     assert body["status"] == 200
     assert not access_entries(api_server.ledger, "body::text LIKE %s", ("%975-00-4242%",))
@@ -127,12 +128,14 @@ def test_refused_calls_are_recorded_with_their_status(api_server: ApiServer) -> 
     for status, method, _, role, (param, value) in cases:
         if role in (None, "bogus"):
             continue  # counted per window, not one by one: test_anonymous_422s_are_recorded_compactly
-        body = wait_for_access(api_server.ledger, "body->'query'->>%s = %s", (param, value))
+        body = wait_for_access(api_server.ledger, "body::jsonb->'query'->>%s = %s", (param, value))
         assert body["status"] == status, body
         assert body["records_returned"] == 0
         assert body["action"].startswith(method + " ")
         assert (body["accessor"], body["role"]) == (f"test-{role}", role)
-    unmatched = wait_for_access(api_server.ledger, "body->'query'->>'x' = %s", (f"m404-{m}",))
+    unmatched = wait_for_access(
+        api_server.ledger, "body::jsonb->'query'->>'x' = %s", (f"m404-{m}",)
+    )
     assert unmatched["action"] == "GET [no such endpoint]"
     assert unmatched["query"]["path"] == "/api/no-such-thing"
 
@@ -333,11 +336,13 @@ def test_tokens_are_listed_revoked_and_expire_via_the_cli(api_server: ApiServer)
     assert after[0]["revoked_by"]
     # The revocation is itself in the verifiable log, and so is the refused call.
     act = wait_for_access(
-        ledger, "body->>'action' = 'token.revoke' AND body->'query'->>'name' = %s", (name,)
+        ledger,
+        "body::jsonb->>'action' = 'token.revoke' AND body::jsonb->'query'->>'name' = %s",
+        (name,),
     )
     assert act["query"]["token_id"] == mine[0]["token_id"]
     refused = wait_for_access(
-        ledger, "body->>'accessor' = %s AND (body->>'status')::int = 401", (name,)
+        ledger, "body::jsonb->>'accessor' = %s AND (body::jsonb->>'status')::int = 401", (name,)
     )
     assert refused["role"] == "public"
 
@@ -401,7 +406,7 @@ def test_no_taxpayer_ref_below_the_auditor(api_server: ApiServer, tmp_path: Path
         with_refs = [
             r[0]
             for r in conn.execute(
-                "SELECT event_id::text FROM entries WHERE jsonb_array_length(COALESCE(body->'taxpayer_refs', '[]')) > 0"
+                "SELECT event_id::text FROM entries WHERE jsonb_array_length(COALESCE(body::jsonb->'taxpayer_refs', '[]')) > 0"
             )
         ]
         spike_day = conn.execute(

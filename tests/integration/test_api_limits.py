@@ -53,7 +53,7 @@ def access_bodies(ledger: Ledger, where: str, params: tuple[Any, ...]) -> list[t
     """(body, stored size of the body) of each LedgerAccessed entry matching ``where``."""
     with connection(ledger.admin_url, ledger.schema) as conn:
         rows = conn.execute(
-            "SELECT body, length(body::text) FROM entries"
+            "SELECT body::jsonb AS body, length(body::text) FROM entries"
             f" WHERE event_type = 'LedgerAccessed' AND {where}",
             params,
         ).fetchall()
@@ -113,7 +113,7 @@ def test_anonymous_422s_are_recorded_compactly(
             r = client.get(f"{url}/api/disclosures?limit=0&n={i}&{padding}")
             assert r.status_code == 422, r.text
             assert r.json()["error"]
-    where = "body->>'recorded_by' = %s AND (body->>'status')::int = 422"
+    where = "body::jsonb->>'recorded_by' = %s AND (body::jsonb->>'status')::int = 422"
 
     def all_counted() -> list[tuple[Any, int]]:
         found = access_bodies(api_server.ledger, where, (label,))
@@ -167,7 +167,7 @@ def test_rate_limit_per_token_and_address(
     body = wait_until(
         lambda: access_bodies(
             api_server.ledger,
-            "body->>'recorded_by' = %s AND (body->>'status')::int = 429 AND body->>'accessor' = %s",
+            "body::jsonb->>'recorded_by' = %s AND (body::jsonb->>'status')::int = 429 AND body::jsonb->>'accessor' = %s",
             (label, f"{label}-a"),
         ),
         60,
@@ -254,7 +254,7 @@ def test_access_records_carry_the_token_id(api_server: ApiServer) -> None:
     auth = {"authorization": f"Bearer {made.stdout.strip()}"}
     assert httpx.get(f"{api_server.url}/api/alerts", headers=auth, timeout=30).status_code == 200
     [(body, _)] = wait_until(
-        lambda: access_bodies(led, "body->>'accessor' = %s", (name,)), 60, "the access entry"
+        lambda: access_bodies(led, "body::jsonb->>'accessor' = %s", (name,)), 60, "the access entry"
     )
     assert body["token_id"] == mine["token_id"]
 

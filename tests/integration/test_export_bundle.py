@@ -362,7 +362,7 @@ def test_order_and_recipient_filters(led: Ledger, tmp_path: Path) -> None:
             rows(
                 led,
                 "SELECT count(*) FROM entries WHERE event_type = 'LedgerAccessed'"
-                " AND body->>'action' = 'export' AND body->'query'->>'recipient' = 'Steady Recipient'",
+                " AND body::jsonb->>'action' = 'export' AND body::jsonb->'query'->>'recipient' = 'Steady Recipient'",
             )[0][0]
             == 1
         ),

@@ -341,8 +341,8 @@ def test_requests_counts_and_reports_through_the_real_pipeline(
         caught_up(led)
         recorded = rows(
             led,
-            "SELECT body->>'action', body->>'role' FROM entries WHERE event_type = 'LedgerAccessed'"
-            " AND body->>'action' LIKE %s ORDER BY 1",
+            "SELECT body::jsonb->>'action', body::jsonb->>'role' FROM entries WHERE event_type = 'LedgerAccessed'"
+            " AND body::jsonb->>'action' LIKE %s ORDER BY 1",
             ("report %",),
         )
         assert ("report p3c", "auditor") in recorded

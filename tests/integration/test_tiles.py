@@ -106,7 +106,7 @@ def test_entry_bundles_are_the_auditors_and_are_recorded(tiled: TiledLog) -> Non
     def recorded() -> list[dict]:
         found = rows(
             tiled.ledger,
-            "SELECT body FROM entries WHERE event_type = 'LedgerAccessed' AND body::text LIKE %s",
+            "SELECT body::jsonb AS body FROM entries WHERE event_type = 'LedgerAccessed' AND body::text LIKE %s",
             ("%/tiles/%",),
         )
         return [r[0] if isinstance(r[0], dict) else json.loads(r[0]) for r in found]
