@@ -255,7 +255,9 @@ class CourtOrderFacts:
 @dataclass(frozen=True)
 class RuleContext:
     disclosure: DisclosureFacts
-    windows: list[ScopeWindow]  # every scope the disclosure counts under
+    # The scopes the disclosure counts under that a rule may speak on (judge.speaking_windows),
+    # always with its own recipient's.
+    windows: list[ScopeWindow]
     coverage_start: date
     orders_in_force: list[CourtOrderFacts]
     notices: list[NoticeFacts]

@@ -145,11 +145,17 @@ class VolumeBook:
 
     def add(self, key: ScopeKey, day: date, records: int) -> None:
         self._touch(key, day)
-        totals = self.days[key].setdefault(day, DayTotals())
+        # get, then make: setdefault would build a DayTotals on every call (seven a disclosure).
+        by_day = self.days[key]
+        totals = by_day.get(day)
+        if totals is None:
+            totals = by_day[day] = DayTotals()
         totals.disclosures += 1
         totals.records += records
         self._added[key] += records
-        delta = self.deltas.setdefault((key, day), DayTotals())
+        delta = self.deltas.get((key, day))
+        if delta is None:
+            delta = self.deltas[(key, day)] = DayTotals()
         delta.disclosures += 1
         delta.records += records
 

@@ -125,10 +125,18 @@ class SpikeOverPriorYear(_WindowRule, rule=SPIKE):
         scope = window.scope
         if window.day < on.warm_from:  # warming up
             return []  # `ledger alerts --first-seen` lists the scopes first seen meanwhile
+        if not spike_may_fire(
+            scope.kind,
+            window.own,
+            window.day_records,
+            window.prior_365_records,
+            window.prior_365_disclosures,
+            spike_on=on.spike_on,
+            new_on=on.new_on,
+        ):
+            return []
         if window.prior_365_disclosures == 0:
-            rule = NEW_SCOPE_RULES.get(scope.kind)
-            if rule is None or not on.new_on or not window.own:
-                return []
+            rule = NEW_SCOPE_RULES[scope.kind]
             big = window.day_records > on.new_critical_records
             return [
                 AlertDraft.about(
@@ -149,15 +157,29 @@ class SpikeOverPriorYear(_WindowRule, rule=SPIKE):
                     ),
                 )
             ]
-        if not on.spike_on:
-            return []
-        if window.day_records <= window.prior_365_records:  # exactly equal does not fire
-            return []
         return [
             _over_prior_year(
                 SPIKE, window, on, window.day_records, window.prior_365_records, f"on {window.day}"
             )
         ]
+
+
+def spike_may_fire(
+    kind: str,
+    own: bool,
+    day_records: int,
+    prior_records: int,
+    prior_disclosures: int,
+    *,
+    spike_on: bool,
+    new_on: bool,
+) -> bool:
+    """Whether spike_over_prior_year, new_recipient or new_authority fires on a scope's day past
+    its warm-up, from the day's figures alone. The rule asks this first, and the judge asks it
+    before building a window, so the two cannot disagree."""
+    if prior_disclosures == 0:  # no history: a new scope, at the disclosure's own scope only
+        return new_on and own and kind in NEW_SCOPE_RULES
+    return spike_on and day_records > prior_records  # exactly equal does not fire
 
 
 def spikes(window: ScopeWindow) -> bool:
@@ -193,16 +215,16 @@ class SustainedOverPriorYear(_WindowRule, rule=SUSTAINED):
         ]
 
 
-def median_and_mad(values: Sequence[int]) -> tuple[float, float]:
-    return _median_and_mad(tuple(values))
-
-
 @lru_cache(maxsize=4096)
-def _median_and_mad(values: tuple[int, ...]) -> tuple[float, float]:
-    # Every event of a scope and day asks about the same trailing window (it excludes the day
-    # itself), so the answer is cached by the window's values: pure, and it is the hot path.
-    med = statistics.median(values)
-    return med, statistics.median(abs(v - med) for v in values)
+def _baseline(trailing_90: tuple[int, ...]) -> tuple[int, float, float]:
+    """How many of the 90 days had disclosures, and their median and MAD (0, 0 with none).
+    Every event of a scope's day asks about the same 90 days (they end the day before), so the
+    answer is cached by them: pure, and it was the anomaly rule's whole cost."""
+    history = [v for v in trailing_90 if v > 0]
+    if not history:
+        return 0, 0.0, 0.0
+    med = statistics.median(history)
+    return len(history), med, statistics.median(abs(v - med) for v in history)
 
 
 class StatisticalAnomaly(RuleClass, rule=ANOMALY):
@@ -222,10 +244,9 @@ class StatisticalAnomaly(RuleClass, rule=ANOMALY):
         window = ctx.window("recipient")
         if not cfg.on(ANOMALY) or window is None:
             return []
-        history = [v for v in window.trailing_90 if v > 0]
-        if len(history) < cfg.anomaly_min_history_days:
+        days, med, mad = _baseline(tuple(window.trailing_90))
+        if days < cfg.anomaly_min_history_days:
             return []
-        med, mad = median_and_mad(history)
         mad = max(mad, cfg.anomaly_mad_floor_fraction * med, 1.0)
         threshold = int(med + cfg.anomaly_k * mad)
         if window.day_records <= threshold:

@@ -64,7 +64,9 @@ class Store:
     """What PostgreSQL holds for the volume consumer, in memory: volume, alerts and the status
     history of each alert, written as the consumer writes them."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, every_window: bool = False) -> None:
+        self.every_window = every_window  # the judge's reference: a window for every scope
+        self.drafts: list[AlertDraft] = []  # every draft of every batch, in order
         self.volume: dict[tuple[ScopeKey, date], DayTotals] = {}
         self.alerts: dict[str, AlertDraft] = {}
         self.history: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
@@ -130,7 +132,8 @@ class Store:
             open_alerts=open_alerts,
             settled=settled,
         )
-        judgement = judge_disclosures(loaded, CONFIG)
+        judgement = judge_disclosures(loaded, CONFIG, every_window=self.every_window)
+        self.drafts.extend(judgement.drafts)
         for d in judgement.drafts:
             self.alerts.setdefault(d.alert_id, d)
         for c in judgement.changes:
@@ -147,8 +150,10 @@ def flow_of(f: DisclosureFacts):  # type: ignore[no-untyped-def]
     return CONFIG.registry.flow(f.source_agency, f.recipient_agency, f.legal_authority)
 
 
-def judged(log: Sequence[DisclosureFacts], cuts: Sequence[int]) -> Store:
-    store = Store()
+def judged(
+    log: Sequence[DisclosureFacts], cuts: Sequence[int], *, every_window: bool = False
+) -> Store:
+    store = Store(every_window=every_window)
     bounds = [0, *sorted(set(c for c in cuts if 0 < c < len(log))), len(log)]
     for lo, hi in itertools.pairwise(bounds):
         store.judge(log[lo:hi])
@@ -279,6 +284,29 @@ def test_the_judgement_does_not_depend_on_the_batching(
     assert batched.alerts == one_by_one.alerts
     assert batched.history == one_by_one.history  # every status change, not only the last
     assert batched.volume == one_by_one.volume
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 900), st.integers(1, 2000), st.sampled_from(RECIPIENTS)),
+        min_size=2,
+        max_size=40,
+    ),
+    st.lists(st.integers(1, 39), max_size=8),
+)
+def test_leaving_silent_windows_out_changes_no_draft(
+    log: list[tuple[int, int, str]], cuts: list[int]
+) -> None:
+    """The judge builds only the windows a rule may speak on (``speaking_windows``); with every
+    window built, each batch's drafts, status changes and volume are the same, in the same order.
+    Days span 900 (warm-up, spikes, new scopes, sustained excesses, late arrivals)."""
+    history = [facts(i, D + timedelta(days=day), n, r) for i, (day, n, r) in enumerate(log)]
+    speaking = judged(history, cuts)
+    every = judged(history, cuts, every_window=True)
+    assert speaking.drafts == every.drafts
+    assert speaking.history == every.history
+    assert speaking.volume == every.volume
 
 
 def test_an_amendment_raises_nothing_from_the_volume_it_only_proposes() -> None:
