@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from datetime import UTC, datetime
 
+import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -67,3 +69,40 @@ def test_any_field_describing_the_transmission_is_contents(change: dict[str, obj
     other = _recorded(**change)
     assert contents(first, REGISTRY) != contents(other, REGISTRY)
     assert contents_digest(first, REGISTRY) != contents_digest(other, REGISTRY)
+
+
+def _contents_as_first_written(event: DisclosureRecorded) -> dict[str, object]:
+    """contents() as migration 010's digests were taken: from the event's whole record."""
+    record = event.to_record()
+    for name in NOT_CONTENTS:
+        record.pop(name, None)
+    for name, value in record.items():
+        if type(value) is list:
+            record[name] = sorted(value, key=str)
+    for name in ("source_agency", "recipient_agency"):
+        record[name] = REGISTRY.agency(record[name]).id
+    record["legal_authority"] = REGISTRY.authority(record["legal_authority"]).id
+    return record
+
+
+@given(
+    periods=st.lists(st.sampled_from(["2021", "2022", "2023", "2024"]), min_size=1, max_size=4),
+    refs=st.lists(st.text("0123456789abcdef", min_size=64, max_size=64), max_size=3),
+    counts=st.dictionaries(st.sampled_from(["NAME_DOB_ADDRESS", "TIN_ONLY"]), st.integers(1, 9)),
+    request_id=st.none() | st.just("R-7"),
+)
+def test_the_digest_is_the_one_stored_digests_were_taken_with(
+    periods: list[str], refs: list[str], counts: dict[str, int], request_id: str | None
+) -> None:
+    """Digests are stored (disclosure_contents) and compared with later recordings' digests:
+    the contents read from the event give the same bytes as the record they were first taken
+    from."""
+    event = _recorded(
+        tax_periods=tuple(periods),
+        taxpayer_refs=tuple(refs),
+        match_counts=counts,
+        request_id=request_id,
+    )
+    assert contents(event, REGISTRY) == _contents_as_first_written(event)
+    expected = orjson.dumps(_contents_as_first_written(event), option=orjson.OPT_SORT_KEYS)
+    assert contents_digest(event, REGISTRY) == hashlib.sha256(expected).digest()
