@@ -264,21 +264,26 @@ def test_a_notice_recorded_after_the_transmission_contests_its_bulk_alert() -> N
 
 
 RECIPIENTS = ("Office A", "Office B", "ICE")
+# Histories of up to 40 disclosures over 900 days (day offset, records, recipient), and where
+# the log is cut into batches.
+LOGS = st.lists(
+    st.tuples(st.integers(0, 900), st.integers(1, 2000), st.sampled_from(RECIPIENTS)),
+    min_size=2,
+    max_size=40,
+)
+CUTS = st.lists(st.integers(1, 39), max_size=8)
+
+
+def history_of(log: list[tuple[int, int, str]]) -> list[DisclosureFacts]:
+    return [facts(i, D + timedelta(days=day), n, r) for i, (day, n, r) in enumerate(log)]
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    st.lists(
-        st.tuples(st.integers(0, 900), st.integers(1, 2000), st.sampled_from(RECIPIENTS)),
-        min_size=2,
-        max_size=30,
-    ),
-    st.lists(st.integers(1, 29), max_size=8),
-)
+@given(LOGS, CUTS)
 def test_the_judgement_does_not_depend_on_the_batching(
     log: list[tuple[int, int, str]], cuts: list[int]
 ) -> None:
-    history = [facts(i, D + timedelta(days=day), n, r) for i, (day, n, r) in enumerate(log)]
+    history = history_of(log)
     one_by_one = judged(history, list(range(1, len(history))))
     batched = judged(history, cuts)
     assert batched.alerts == one_by_one.alerts
@@ -287,21 +292,14 @@ def test_the_judgement_does_not_depend_on_the_batching(
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    st.lists(
-        st.tuples(st.integers(0, 900), st.integers(1, 2000), st.sampled_from(RECIPIENTS)),
-        min_size=2,
-        max_size=40,
-    ),
-    st.lists(st.integers(1, 39), max_size=8),
-)
+@given(LOGS, CUTS)
 def test_leaving_silent_windows_out_changes_no_draft(
     log: list[tuple[int, int, str]], cuts: list[int]
 ) -> None:
     """The judge builds only the windows a rule may speak on (``speaking_windows``); with every
     window built, each batch's drafts, status changes and volume are the same, in the same order.
     Days span 900 (warm-up, spikes, new scopes, sustained excesses, late arrivals)."""
-    history = [facts(i, D + timedelta(days=day), n, r) for i, (day, n, r) in enumerate(log)]
+    history = history_of(log)
     speaking = judged(history, cuts)
     every = judged(history, cuts, every_window=True)
     assert speaking.drafts == every.drafts
