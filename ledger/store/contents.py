@@ -39,6 +39,8 @@ def insert_contents(conn: psycopg.Connection, rows: Sequence[tuple[str, str, str
     COPY (several times cheaper than binding arrays): a recording's row is written in the
     transaction that stores its disclosure and advances the offset, so none is written twice.
     """
+    if not rows:
+        return
     copy_rows(
         conn,
         "disclosure_contents",
