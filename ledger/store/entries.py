@@ -49,6 +49,14 @@ ENTRY_TYPES = (
 )
 
 
+def named_disclosure(alias: str = "") -> str:
+    """SQL for the disclosure id an entry's body names, written as migration 020's index
+    ``entries_named_disclosure`` computes it: a query must write it so for the index to serve
+    it (``alias`` is the query's name for ``entries``, if any)."""
+    column = f"{alias}.body" if alias else "body"
+    return f"({column}::jsonb) ->> 'disclosure_id'"
+
+
 class EntryConflictError(LedgerError):
     """An entry already holds an event id that another offset claimed (a broken invariant)."""
 

@@ -17,6 +17,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from ledger.store.connection import Connection
+from ledger.store.entries import named_disclosure
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ WITH sel_d AS (
     UNION
     SELECT e.event_id FROM entries e
     WHERE e.event_type IN ('DisclosureManifest', 'DisclosureAmended')
-      AND (e.body::jsonb) ->> 'disclosure_id' IN (SELECT disclosure_id FROM sel_d)
+      AND {named_disclosure("e")} IN (SELECT disclosure_id FROM sel_d)
     UNION
     SELECT e.event_id FROM entries e
     WHERE %(all_types)s

@@ -15,6 +15,7 @@ from ledger.rules.judge_contest import CONTESTED_PREFIX
 from ledger.rules.model import DisclosureFacts, NoticeFacts
 from ledger.rules.order_verdicts import StoredVerdict
 from ledger.rules.reports import DisclosureTally, RequestTally, refs_note, withheld_from_individual
+from ledger.store.entries import named_disclosure
 
 # Which disclosure a DisclosureManifest chunk completes: the DisclosureRecorded of the same
 # disclosure id on the same log (both are keyed by recipient), sent by the same writer
@@ -23,7 +24,7 @@ from ledger.rules.reports import DisclosureTally, RequestTally, refs_note, withh
 CHUNK_OWNERS = (
     "chunk_owner AS MATERIALIZED (SELECT m.event_id AS chunk, (SELECT o.event_id FROM disclosures o"
     "   JOIN entries oe ON oe.event_id = o.event_id"
-    "   WHERE o.disclosure_id = (m.body::jsonb) ->> 'disclosure_id' AND o.log_id = m.log_id"
+    f"   WHERE o.disclosure_id = {named_disclosure('m')} AND o.log_id = m.log_id"
     "   AND (oe.body::jsonb) ->> 'recorded_by' = (m.body::jsonb) ->> 'recorded_by'"
     "   ORDER BY o.kafka_offset > m.kafka_offset, abs(o.kafka_offset - m.kafka_offset) LIMIT 1)"
     "   AS owner FROM entries m WHERE m.event_type = 'DisclosureManifest' {chunks})"
@@ -51,7 +52,7 @@ def p3c_disclosures(
         f" WHERE {_IN_YEAR} GROUP BY 1, 2",
         params,
     ).fetchall()
-    chunks = "AND (m.body::jsonb) ->> 'disclosure_id' IN (SELECT disclosure_id FROM yr)"
+    chunks = f"AND {named_disclosure('m')} IN (SELECT disclosure_id FROM yr)"
     listed = {
         (r[0], r[1]): (int(r[2]), frozenset(r[3]))
         for r in conn.execute(
@@ -173,7 +174,7 @@ def amendment_events(conn: psycopg.Connection, disclosure_ids: Iterable[str]) ->
         return []
     rows = conn.execute(
         "SELECT event_id::text FROM entries WHERE event_type = 'DisclosureAmended'"
-        " AND (body::jsonb) ->> 'disclosure_id' = ANY(%s) ORDER BY 1",
+        f" AND {named_disclosure()} = ANY(%s) ORDER BY 1",
         (ids,),
     ).fetchall()
     return [str(r[0]) for r in rows]
@@ -198,7 +199,7 @@ def accounting(conn: psycopg.Connection, ref: str) -> list[dict[str, Any]]:
     it, beside what was first recorded; a withdrawn one stays, marked: the accounting was owed
     when the disclosure was made."""
     chunks = (
-        "AND (m.body::jsonb) ->> 'disclosure_id' IN"
+        f"AND {named_disclosure('m')} IN"
         " (SELECT disclosure_id FROM taxpayer_refs WHERE ref = %(ref)s)"
     )
     with conn.cursor(row_factory=dict_row) as cur:
